@@ -1,0 +1,53 @@
+package logical
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Sentinel errors the HTTP layer maps to Vault's status codes.
+var (
+	ErrInvalidRequest       = errors.New("invalid request")
+	ErrPermissionDenied     = errors.New("permission denied")
+	ErrNotFound             = errors.New("not found")
+	ErrUnsupportedOperation = errors.New("unsupported operation")
+	ErrUnsupportedPath      = errors.New("unsupported path")
+)
+
+// CodedError carries the HTTP status the client should see.
+type CodedError struct {
+	Status int
+	Msg    string
+}
+
+func (e *CodedError) Error() string { return e.Msg }
+
+// Errorf returns a CodedError with the given status.
+func Errorf(status int, format string, args ...any) error {
+	return &CodedError{Status: status, Msg: fmt.Sprintf(format, args...)}
+}
+
+// BadRequest is the common 400: the user's input is wrong.
+func BadRequest(format string, args ...any) error {
+	return Errorf(http.StatusBadRequest, format, args...)
+}
+
+// StatusOf maps an error to the status code and message the client sees.
+// Unknown errors are internal: 500.
+func StatusOf(err error) (int, string) {
+	var ce *CodedError
+	switch {
+	case errors.As(err, &ce):
+		return ce.Status, ce.Msg
+	case errors.Is(err, ErrPermissionDenied):
+		return http.StatusForbidden, "permission denied"
+	case errors.Is(err, ErrInvalidRequest):
+		return http.StatusBadRequest, err.Error()
+	case errors.Is(err, ErrUnsupportedOperation):
+		return http.StatusMethodNotAllowed, err.Error()
+	case errors.Is(err, ErrUnsupportedPath), errors.Is(err, ErrNotFound):
+		return http.StatusNotFound, err.Error()
+	}
+	return http.StatusInternalServerError, err.Error()
+}

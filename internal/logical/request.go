@@ -1,0 +1,131 @@
+package logical
+
+import (
+	"context"
+	"crypto/tls"
+	"net/http"
+	"time"
+)
+
+// Operation is what a request does, independent of the HTTP verb.
+type Operation string
+
+// The operations; create and update both arrive as PUT/POST and are told
+// apart by the backend's existence check.
+const (
+	ReadOperation   Operation = "read"
+	CreateOperation Operation = "create"
+	UpdateOperation Operation = "update"
+	PatchOperation  Operation = "patch"
+	DeleteOperation Operation = "delete"
+	ListOperation   Operation = "list"
+	HelpOperation   Operation = "help"
+)
+
+// StorageEntry is one value in a Storage view.
+type StorageEntry struct {
+	Key   string
+	Value []byte
+}
+
+// Storage is an engine's private, barrier-encrypted key space.
+type Storage interface {
+	// Get returns the entry or (nil, nil) when absent.
+	Get(ctx context.Context, key string) (*StorageEntry, error)
+	// Put stores durably when it returns nil.
+	Put(ctx context.Context, e *StorageEntry) error
+	// Delete removes the key; a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+	// List returns the immediate children of prefix ("folders" end in "/").
+	List(ctx context.Context, prefix string) ([]string, error)
+}
+
+// Connection describes the client's connection.
+type Connection struct {
+	RemoteAddr string
+	ConnState  *tls.ConnectionState
+}
+
+// Request is one call into a backend.
+type Request struct {
+	ID        string
+	Operation Operation
+	// Path is relative to the mount point (no leading slash).
+	Path string
+	// Data holds the JSON body, or the query parameters of a GET.
+	Data map[string]any
+
+	// MountPoint is where the engine is mounted, with a trailing slash
+	// ("secret/"); MountType its type ("kv").
+	MountPoint string
+	MountType  string
+	// MountConfig carries the mount's tunables.
+	MountConfig MountConfig
+
+	Storage Storage
+
+	// ClientToken is the caller's token (empty on unauthenticated paths);
+	// the core fills in what it learned about it.
+	ClientToken         string
+	ClientTokenAccessor string
+	DisplayName         string
+	Policies            []string
+	EntityID            string
+	TokenTTL            time.Duration
+	// Sudo reports whether the caller's ACL grants sudo on this path (root
+	// tokens always have it).
+	Sudo bool
+
+	Headers    http.Header
+	Connection *Connection
+}
+
+// MountConfig carries a mount's tunables to the engine.
+type MountConfig struct {
+	DefaultLeaseTTL time.Duration
+	MaxLeaseTTL     time.Duration
+	Options         map[string]string
+}
+
+// Secret describes a leased response.
+type Secret struct {
+	LeaseID       string
+	LeaseDuration time.Duration
+	Renewable     bool
+}
+
+// Auth is what a login or token creation hands back.
+type Auth struct {
+	ClientToken    string
+	Accessor       string
+	Policies       []string
+	TokenPolicies  []string
+	Metadata       map[string]string
+	LeaseDuration  time.Duration
+	Renewable      bool
+	EntityID       string
+	TokenType      string
+	Orphan         bool
+	NumUses        int
+	DisplayName    string
+	Period         time.Duration
+	ExplicitMaxTTL time.Duration
+}
+
+// Response is what a backend returns. A nil Response with a nil error means
+// "nothing here": 404 for reads and lists, 204 for writes.
+type Response struct {
+	Data     map[string]any
+	Secret   *Secret
+	Auth     *Auth
+	Warnings []string
+	Headers  http.Header
+	// Raw, when set, is sent as the body verbatim with RawContentType and
+	// RawStatus (used by endpoints that are not JSON envelopes).
+	Raw            []byte
+	RawContentType string
+	RawStatus      int
+}
+
+// AddWarning appends a warning to the response.
+func (r *Response) AddWarning(w string) { r.Warnings = append(r.Warnings, w) }
