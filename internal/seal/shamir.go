@@ -1,0 +1,97 @@
+package seal
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+
+	"github.com/strongbox/strongbox/internal/barrier"
+	"github.com/strongbox/strongbox/internal/physical"
+	"github.com/strongbox/strongbox/internal/shamir"
+)
+
+// Shamir is the default seal: operators hold shares of an unseal key.
+type Shamir struct {
+	storage physical.Backend
+}
+
+// NewShamir returns the Shamir seal over the raw (unencrypted) storage.
+func NewShamir(storage physical.Backend) *Shamir { return &Shamir{storage: storage} }
+
+// Type is the seal type reported by sys/seal-status.
+func (s *Shamir) Type() string { return "shamir" }
+
+// Initialize wraps rootKey under a fresh unseal key, stores the wrapped key
+// and the configuration, and returns the unseal key's shares.
+func (s *Shamir) Initialize(ctx context.Context, c *Config, rootKey []byte) ([][]byte, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	c.Type = s.Type()
+	unsealKey := make([]byte, 32)
+	if _, err := rand.Read(unsealKey); err != nil {
+		return nil, fmt.Errorf("seal: generate unseal key: %w", err)
+	}
+	if err := s.wrap(ctx, unsealKey, rootKey); err != nil {
+		return nil, err
+	}
+	if err := storeConfig(ctx, s.storage, c); err != nil {
+		return nil, err
+	}
+	return splitKey(unsealKey, c.SecretShares, c.SecretThreshold)
+}
+
+// RootKey combines shares into the unseal key and unwraps the root key.
+// Shares that do not belong together yield ErrInvalidKey.
+func (s *Shamir) RootKey(ctx context.Context, shares [][]byte) ([]byte, error) {
+	var unsealKey []byte
+	if len(shares) == 1 {
+		unsealKey = shares[0]
+	} else {
+		k, err := shamir.Combine(shares)
+		if err != nil {
+			return nil, fmt.Errorf("%w: combine shares: %v", ErrInvalidKey, err)
+		}
+		unsealKey = k
+	}
+	e, err := s.storage.Get(ctx, rootKeyKey)
+	if err != nil {
+		return nil, fmt.Errorf("seal: read wrapped root key: %w", err)
+	}
+	if e == nil {
+		return nil, ErrNotInitialized
+	}
+	root, err := barrier.Decrypt(unsealKey, []byte(rootKeyKey), e.Value)
+	if err != nil {
+		return nil, ErrInvalidKey
+	}
+	return root, nil
+}
+
+// Rekey replaces the unseal key (and so every share) for rootKey under a new
+// configuration. Old shares no longer unwrap anything.
+func (s *Shamir) Rekey(ctx context.Context, c *Config, rootKey []byte) ([][]byte, error) {
+	return s.Initialize(ctx, c, rootKey)
+}
+
+func (s *Shamir) wrap(ctx context.Context, unsealKey, rootKey []byte) error {
+	ct, err := barrier.Encrypt(unsealKey, []byte(rootKeyKey), rootKey)
+	if err != nil {
+		return fmt.Errorf("seal: wrap root key: %w", err)
+	}
+	if err := s.storage.Put(ctx, &physical.Entry{Key: rootKeyKey, Value: ct}); err != nil {
+		return fmt.Errorf("seal: store wrapped root key: %w", err)
+	}
+	return nil
+}
+
+func splitKey(key []byte, n, t int) ([][]byte, error) {
+	if n == 1 {
+		return [][]byte{key}, nil
+	}
+	shares, err := shamir.Split(key, n, t)
+	if err != nil {
+		return nil, fmt.Errorf("seal: split unseal key: %w", err)
+	}
+	return shares, nil
+}
