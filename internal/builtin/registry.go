@@ -1,0 +1,21 @@
+package builtin
+
+import (
+	"github.com/strongbox/strongbox/internal/builtin/secrets/cubbyhole"
+	"github.com/strongbox/strongbox/internal/builtin/secrets/kv"
+	"github.com/strongbox/strongbox/internal/logical"
+)
+
+// SecretEngines returns the builtin secrets engine factories by type.
+func SecretEngines() map[string]logical.Factory {
+	return map[string]logical.Factory{
+		"kv":        kv.Factory,
+		"cubbyhole": cubbyhole.Factory,
+	}
+}
+
+// AuthMethods returns the builtin auth method factories by type (the token
+// method is part of the core and not listed).
+func AuthMethods() map[string]logical.Factory {
+	return map[string]logical.Factory{}
+}

@@ -1,0 +1,238 @@
+package kv
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/strongbox/strongbox/internal/logical"
+)
+
+// pathData serves data/<path>: read a version, write a new one, patch the
+// latest, soft-delete the latest.
+func (b *versioned) pathData() *logical.Path {
+	return &logical.Path{
+		// The secret's path never ends in "/" (that would be a folder).
+		Pattern: "data/(?P<path>.*[^/])",
+		Fields: map[string]*logical.FieldSchema{
+			"path":    {Type: logical.TypeString, Description: "Location of the secret."},
+			"version": {Type: logical.TypeRaw, Description: "On read, the version to return; latest when 0 or unset."},
+			"options": {Type: logical.TypeRaw, Description: `Write options; "cas" makes the write check-and-set.`},
+			"data":    {Type: logical.TypeRaw, Description: "The secret's key/value pairs."},
+		},
+		Operations: map[logical.Operation]logical.OperationFunc{
+			logical.ReadOperation:   b.readData,
+			logical.CreateOperation: b.writeData,
+			logical.UpdateOperation: b.writeData,
+			logical.PatchOperation:  b.patchData,
+			logical.DeleteOperation: b.deleteLatest,
+		},
+		ExistenceCheck: b.exists,
+		HelpSynopsis:   "Write, patch, read and delete data in the key/value store.",
+	}
+}
+
+// exists is the existence check of data/ and metadata/: a secret exists
+// once it has a metadata entry.
+func (b *versioned) exists(ctx context.Context, req *logical.Request, d *logical.FieldData) (bool, error) {
+	m, err := loadMeta(ctx, req.Storage, d.Get("path").(string))
+	if err != nil {
+		return false, err
+	}
+	return m != nil, nil
+}
+
+func (b *versioned) readData(ctx context.Context, req *logical.Request, d *logical.FieldData) (*logical.Response, error) {
+	key := d.Get("path").(string)
+	want, err := intParam(d, "version")
+	if err != nil {
+		return nil, err
+	}
+	lock := b.locks.forKey(key)
+	lock.RLock()
+	defer lock.RUnlock()
+
+	m, err := loadMeta(ctx, req.Storage, key)
+	if err != nil || m == nil {
+		return nil, err
+	}
+	n := m.CurrentVersion
+	if want > 0 {
+		n = uint64(want)
+	}
+	vm := m.Versions[n]
+	if vm == nil {
+		return nil, nil
+	}
+	out := map[string]any{"data": nil, "metadata": versionResponse(n, vm, m)}
+	if vm.Destroyed || vm.deleted(b.now()) {
+		return notFound(req, out)
+	}
+	data, err := loadVersionData(ctx, req.Storage, key, n)
+	if err != nil {
+		return nil, err
+	}
+	if data == nil {
+		return nil, fmt.Errorf("kv: version %d of a secret has metadata but no data", n)
+	}
+	out["data"] = data
+	return &logical.Response{Data: out}, nil
+}
+
+// checkAndSet enforces the "cas" option: when given it must equal the
+// current version; when absent it is an error if the engine or the key
+// requires it.
+func checkAndSet(d *logical.FieldData, c *engineConfig, m *keyMeta) error {
+	opts, _, err := objectParam(d, "options")
+	if err != nil {
+		return err
+	}
+	raw, ok := opts["cas"]
+	if ok && raw != nil {
+		cas, err := parseInt(raw)
+		if err != nil {
+			return logical.BadRequest("error parsing check-and-set parameter")
+		}
+		if cas < 0 || uint64(cas) != m.CurrentVersion {
+			return logical.BadRequest("check-and-set parameter did not match the current version")
+		}
+		return nil
+	}
+	if c.CasRequired || m.CasRequired {
+		return logical.BadRequest("check-and-set parameter required for this call")
+	}
+	return nil
+}
+
+func (b *versioned) writeData(ctx context.Context, req *logical.Request, d *logical.FieldData) (*logical.Response, error) {
+	key := d.Get("path").(string)
+	data, ok, err := objectParam(d, "data")
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, logical.BadRequest("no data provided")
+	}
+	if _, _, err := objectParam(d, "options"); err != nil {
+		return nil, err
+	}
+	c, err := loadConfig(ctx, req.Storage)
+	if err != nil {
+		return nil, err
+	}
+
+	lock := b.locks.forKey(key)
+	lock.Lock()
+	defer lock.Unlock()
+
+	m, err := loadMeta(ctx, req.Storage, key)
+	if err != nil {
+		return nil, err
+	}
+	if m == nil {
+		m = &keyMeta{Key: key, Versions: map[uint64]*versionMeta{}}
+	}
+	if err := checkAndSet(d, c, m); err != nil {
+		return nil, err
+	}
+	return b.appendVersion(ctx, req, c, m, data)
+}
+
+// appendVersion stores data as the key's next version and updates its
+// metadata. The caller holds the key's lock. The version is written before
+// the metadata, so a crash in between leaves only an unreferenced entry
+// that the next write overwrites.
+func (b *versioned) appendVersion(ctx context.Context, req *logical.Request, c *engineConfig, m *keyMeta, data map[string]any) (*logical.Response, error) {
+	now := b.now()
+	n := m.CurrentVersion + 1
+	if err := saveVersionData(ctx, req.Storage, m.Key, n, data, now); err != nil {
+		return nil, err
+	}
+	vm, dropped := m.addVersion(now, c)
+	if err := saveMeta(ctx, req.Storage, m); err != nil {
+		return nil, err
+	}
+	resp := &logical.Response{Data: versionResponse(n, vm, m)}
+	failed := false
+	for _, old := range dropped {
+		if err := req.Storage.Delete(ctx, versionKey(m.Key, old)); err != nil {
+			// The metadata no longer references it, so the data is
+			// unreachable; deleting the key's metadata removes it at the
+			// latest.
+			b.logger.Warn("kv: could not remove a trimmed version", "version", old, "error", err)
+			failed = true
+		}
+	}
+	if failed {
+		resp.AddWarning("error occurred when cleaning up old versions; they will be removed when the key's metadata is deleted")
+	}
+	return resp, nil
+}
+
+func (b *versioned) patchData(ctx context.Context, req *logical.Request, d *logical.FieldData) (*logical.Response, error) {
+	key := d.Get("path").(string)
+	patch, ok, err := objectParam(d, "data")
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, logical.BadRequest("no data provided")
+	}
+	if _, _, err := objectParam(d, "options"); err != nil {
+		return nil, err
+	}
+	c, err := loadConfig(ctx, req.Storage)
+	if err != nil {
+		return nil, err
+	}
+
+	lock := b.locks.forKey(key)
+	lock.Lock()
+	defer lock.Unlock()
+
+	m, err := loadMeta(ctx, req.Storage, key)
+	if err != nil {
+		return nil, err
+	}
+	if m == nil {
+		return nil, logical.Errorf(404, "no secret found at %q", key)
+	}
+	if err := checkAndSet(d, c, m); err != nil {
+		return nil, err
+	}
+	vm := m.Versions[m.CurrentVersion]
+	if vm == nil {
+		return nil, logical.Errorf(404, "no secret found at %q", key)
+	}
+	if vm.Destroyed || vm.deleted(b.now()) {
+		// Like Vault: the 404 carries the latest version's metadata.
+		return notFound(req, versionResponse(m.CurrentVersion, vm, m))
+	}
+	current, err := loadVersionData(ctx, req.Storage, key, m.CurrentVersion)
+	if err != nil {
+		return nil, err
+	}
+	if current == nil {
+		return nil, fmt.Errorf("kv: version %d of a secret has metadata but no data", m.CurrentVersion)
+	}
+	merged, _ := mergePatch(current, patch).(map[string]any)
+	return b.appendVersion(ctx, req, c, m, merged)
+}
+
+func (b *versioned) deleteLatest(ctx context.Context, req *logical.Request, d *logical.FieldData) (*logical.Response, error) {
+	key := d.Get("path").(string)
+	lock := b.locks.forKey(key)
+	lock.Lock()
+	defer lock.Unlock()
+
+	m, err := loadMeta(ctx, req.Storage, key)
+	if err != nil || m == nil {
+		return nil, err
+	}
+	now := b.now()
+	vm := m.Versions[m.CurrentVersion]
+	if vm == nil || vm.Destroyed || vm.deleted(now) {
+		return nil, nil
+	}
+	vm.DeletionTime = now
+	return nil, saveMeta(ctx, req.Storage, m)
+}

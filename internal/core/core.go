@@ -1,0 +1,137 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/strongbox/strongbox/internal/audit"
+	"github.com/strongbox/strongbox/internal/barrier"
+	"github.com/strongbox/strongbox/internal/core/policy"
+	"github.com/strongbox/strongbox/internal/core/token"
+	"github.com/strongbox/strongbox/internal/logical"
+	"github.com/strongbox/strongbox/internal/physical"
+	"github.com/strongbox/strongbox/internal/seal"
+)
+
+// Errors the HTTP layer maps to status codes.
+var (
+	// ErrSealed: the barrier is sealed (503).
+	ErrSealed = errors.New("Vault is sealed")
+	// ErrNotInitialized: init has not run (503 for data paths).
+	ErrNotInitialized = errors.New("Vault is not initialized")
+	// ErrAlreadyInitialized: a second init (400).
+	ErrAlreadyInitialized = errors.New("Vault is already initialized")
+)
+
+// Config is what the server hands to New.
+type Config struct {
+	Physical    physical.Backend
+	Logger      *slog.Logger
+	ClusterName string
+	StorageType string
+	Version     string
+	// DefaultLeaseTTL and MaxLeaseTTL are the system-wide TTLs (768h if zero).
+	DefaultLeaseTTL time.Duration
+	MaxLeaseTTL     time.Duration
+	// SecretEngines and AuthMethods are the builtin engine registry by type.
+	SecretEngines map[string]logical.Factory
+	AuthMethods   map[string]logical.Factory
+	// AuditDevices are the audit device factories by type.
+	AuditDevices map[string]audit.Factory
+}
+
+// Core is one node's state and request pipeline.
+type Core struct {
+	conf     Config
+	logger   *slog.Logger
+	physical physical.Backend
+	barrier  *barrier.Barrier
+	seal     *seal.Shamir
+
+	// stateLock is held for reading by every request and for writing by
+	// seal and unseal, so sealing waits for in-flight requests to finish.
+	stateLock sync.RWMutex
+	sealed    bool
+
+	unsealMu     sync.Mutex
+	unsealShares [][]byte
+	unsealNonce  string
+
+	// Set up on unseal, torn down on seal (under stateLock).
+	mounts     *mountTable
+	auths      *mountTable
+	router     *router
+	tokens     *token.Store
+	policies   *policy.Store
+	audit      *audit.Broker
+	auditTable *mountTable
+	clusterID  string
+	stopBg     context.CancelFunc
+	bgDone     chan struct{}
+	activeTime time.Time
+	migrations migrations
+	acls       aclCache
+}
+
+// New builds a sealed core over the physical storage.
+func New(conf Config) (*Core, error) {
+	if conf.Physical == nil {
+		return nil, errors.New("core: no physical storage")
+	}
+	if conf.Logger == nil {
+		conf.Logger = slog.Default()
+	}
+	if conf.DefaultLeaseTTL == 0 {
+		conf.DefaultLeaseTTL = 768 * time.Hour
+	}
+	if conf.MaxLeaseTTL == 0 {
+		conf.MaxLeaseTTL = 768 * time.Hour
+	}
+	if conf.ClusterName == "" {
+		conf.ClusterName = "strongbox-cluster"
+	}
+	return &Core{
+		conf:     conf,
+		logger:   conf.Logger,
+		physical: conf.Physical,
+		barrier:  barrier.New(conf.Physical),
+		seal:     seal.NewShamir(conf.Physical),
+		sealed:   true,
+	}, nil
+}
+
+// Sealed reports whether the core is sealed.
+func (c *Core) Sealed() bool {
+	c.stateLock.RLock()
+	defer c.stateLock.RUnlock()
+	return c.sealed
+}
+
+// ClusterName returns the configured cluster name.
+func (c *Core) ClusterName() string { return c.conf.ClusterName }
+
+// StorageType returns the configured storage type, for seal-status.
+func (c *Core) StorageType() string { return c.conf.StorageType }
+
+// Version returns the server version string.
+func (c *Core) Version() string { return c.conf.Version }
+
+// ActiveTime is when this node last became active (zero when sealed).
+func (c *Core) ActiveTime() time.Time {
+	c.stateLock.RLock()
+	defer c.stateLock.RUnlock()
+	return c.activeTime
+}
+
+// ReloadAudit reopens audit files (log rotation).
+func (c *Core) ReloadAudit(ctx context.Context) error {
+	c.stateLock.RLock()
+	defer c.stateLock.RUnlock()
+	if c.sealed || c.audit == nil {
+		return nil
+	}
+	return c.audit.Reload(ctx)
+}

@@ -1,0 +1,217 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/strongbox/strongbox/internal/audit"
+	"github.com/strongbox/strongbox/internal/core/token"
+	"github.com/strongbox/strongbox/internal/logical"
+)
+
+// Result is HandleRequest's answer with what the HTTP layer needs to render
+// it: the mount type, and the response itself.
+type Result struct {
+	Response  *logical.Response
+	MountType string
+}
+
+type postAction int
+
+const (
+	postNone postAction = iota
+	postSeal
+)
+
+type postActionKey struct{}
+
+// afterRequest asks HandleRequest to run an action once the request's hold
+// on the state lock is released (sealing needs the lock exclusively).
+func afterRequest(ctx context.Context, a postAction) {
+	if p, ok := ctx.Value(postActionKey{}).(*postAction); ok {
+		*p = a
+	}
+}
+
+// HandleRequest runs one API request through the pipeline: seal check,
+// routing, token and ACL checks, audit, the backend, token issue for logins,
+// audit of the response.
+func (c *Core) HandleRequest(ctx context.Context, req *logical.Request) (*Result, error) {
+	var action postAction
+	ctx = context.WithValue(ctx, postActionKey{}, &action)
+	res, err := c.handle(ctx, req)
+	if action == postSeal {
+		if serr := c.Seal(context.WithoutCancel(ctx)); serr != nil && err == nil {
+			err = serr
+		}
+	}
+	return res, err
+}
+
+func (c *Core) handle(ctx context.Context, req *logical.Request) (*Result, error) {
+	c.stateLock.RLock()
+	defer c.stateLock.RUnlock()
+	if c.sealed {
+		return nil, ErrSealed
+	}
+	fullPath := req.Path
+	rt, rel := c.router.match(fullPath)
+	if rt == nil {
+		return nil, logical.Errorf(http.StatusNotFound, "no handler for route %q. route entry not found.", fullPath)
+	}
+	req.MountPoint, req.MountType = rt.mount, rt.entry.Type
+	req.MountConfig = rt.entry.logicalConfig(c.conf.DefaultLeaseTTL, c.conf.MaxLeaseTTL)
+	req.Storage = rt.storage
+	res := &Result{MountType: rt.entry.Type}
+
+	unauth := matchesAny(rt.special.Unauthenticated, rel)
+	var te *token.Entry
+	if req.ClientToken != "" || !unauth {
+		var err error
+		te, err = c.tokens.Lookup(ctx, req.ClientToken)
+		if err != nil {
+			return nil, fmt.Errorf("token lookup: %w", err)
+		}
+		if te == nil && !unauth {
+			return nil, c.deny(ctx, req, res, nil, logical.ErrPermissionDenied)
+		}
+	}
+	if te != nil {
+		fillCaller(req, te)
+	}
+	if rt.isCubby {
+		if te == nil {
+			return nil, logical.ErrPermissionDenied
+		}
+		req.Storage = rt.storage.sub(te.ID + "/")
+	}
+	// Reduce an update to create when the target does not exist, so the
+	// create capability is what ACLs check.
+	if req.Operation == logical.UpdateOperation {
+		r := *req
+		r.Path = rel
+		supported, exists, err := rt.backend.ExistenceCheck(ctx, &r)
+		if err != nil {
+			return nil, fmt.Errorf("existence check: %w", err)
+		}
+		if supported && !exists {
+			req.Operation = logical.CreateOperation
+		}
+	}
+	if !unauth {
+		acl, err := c.acl(ctx, te.Policies)
+		if err != nil {
+			return nil, fmt.Errorf("build ACL: %w", err)
+		}
+		allowed := acl.Allowed(fullPath, req.Operation)
+		rootPath := matchesAny(rt.special.Root, rel)
+		if !allowed.Allowed || (rootPath && !allowed.Sudo) {
+			return nil, c.deny(ctx, req, res, te, logical.ErrPermissionDenied)
+		}
+		req.Sudo = allowed.Sudo || allowed.Root
+	}
+	in := &audit.LogInput{Request: req, Auth: callerAuth(te)}
+	if err := c.audit.LogRequest(ctx, in); err != nil {
+		c.logger.Error("audit request failed; refusing the request", "path", fullPath, "error", err)
+		return nil, logical.Errorf(http.StatusInternalServerError, "internal error")
+	}
+	if te != nil && te.NumUses > 0 {
+		used, err := c.tokens.UseToken(ctx, te)
+		if err != nil {
+			return nil, fmt.Errorf("use token: %w", err)
+		}
+		if used == nil {
+			return nil, logical.ErrPermissionDenied
+		}
+	}
+
+	r := *req
+	r.Path = rel
+	resp, err := rt.backend.HandleRequest(ctx, &r)
+	req.Operation = r.Operation
+	if err == nil && resp != nil && resp.Auth != nil && rt.isAuth && rt.entry.Type != "token" {
+		err = c.issueLoginToken(ctx, rt, resp)
+	}
+	in.Response, in.OuterErr = resp, err
+	if aerr := c.audit.LogResponse(ctx, in); aerr != nil {
+		c.logger.Error("audit response failed", "path", fullPath, "error", aerr)
+		return nil, logical.Errorf(http.StatusInternalServerError, "internal error")
+	}
+	res.Response = resp
+	return res, err
+}
+
+// deny audits a refused request (when devices exist) and returns err.
+func (c *Core) deny(ctx context.Context, req *logical.Request, _ *Result, te *token.Entry, err error) error {
+	in := &audit.LogInput{Request: req, Auth: callerAuth(te), OuterErr: err}
+	if aerr := c.audit.LogRequest(ctx, in); aerr != nil {
+		c.logger.Error("audit of a denied request failed", "path", req.Path, "error", aerr)
+	}
+	if aerr := c.audit.LogResponse(ctx, in); aerr != nil {
+		c.logger.Error("audit of a denied response failed", "path", req.Path, "error", aerr)
+	}
+	return err
+}
+
+func fillCaller(req *logical.Request, te *token.Entry) {
+	req.ClientTokenAccessor = te.Accessor
+	req.DisplayName = te.DisplayName
+	req.Policies = te.Policies
+	req.EntityID = te.EntityID
+}
+
+func callerAuth(te *token.Entry) *logical.Auth {
+	if te == nil {
+		return nil
+	}
+	return &logical.Auth{
+		Accessor:      te.Accessor,
+		Policies:      te.Policies,
+		TokenPolicies: te.Policies,
+		Metadata:      te.Meta,
+		DisplayName:   te.DisplayName,
+		EntityID:      te.EntityID,
+		TokenType:     "service",
+		NumUses:       te.NumUses,
+	}
+}
+
+// issueLoginToken creates the token an auth method's login response asks for.
+func (c *Core) issueLoginToken(ctx context.Context, rt *route, resp *logical.Response) error {
+	a := resp.Auth
+	cfg := rt.entry.logicalConfig(c.conf.DefaultLeaseTTL, c.conf.MaxLeaseTTL)
+	ttl := a.LeaseDuration
+	if ttl == 0 {
+		ttl = cfg.DefaultLeaseTTL
+	}
+	if ttl > cfg.MaxLeaseTTL {
+		ttl = cfg.MaxLeaseTTL
+	}
+	name := strings.TrimSuffix(rt.entry.Path, "/")
+	if a.DisplayName != "" {
+		name += "-" + a.DisplayName
+	}
+	tok, te, err := c.tokens.Create(ctx, token.CreateRequest{
+		Policies:       a.Policies,
+		Meta:           a.Metadata,
+		DisplayName:    name,
+		TTL:            ttl,
+		ExplicitMaxTTL: a.ExplicitMaxTTL,
+		Period:         a.Period,
+		NumUses:        a.NumUses,
+		Renewable:      true,
+		Path:           rt.mount + "login",
+	})
+	if err != nil {
+		if errors.Is(err, logical.ErrInvalidRequest) {
+			return err
+		}
+		return fmt.Errorf("issue login token: %w", err)
+	}
+	a.ClientToken, a.Accessor, a.Policies, a.TokenPolicies = tok, te.Accessor, te.Policies, te.Policies
+	a.LeaseDuration, a.Renewable, a.Orphan, a.TokenType = ttl, true, true, "service"
+	return nil
+}

@@ -1,0 +1,349 @@
+package core
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/strongbox/strongbox/internal/logical"
+)
+
+var mountFields = map[string]*logical.FieldSchema{
+	"path":                    str("mount path"),
+	"type":                    str("engine type"),
+	"description":             str("human-friendly description"),
+	"config":                  {Type: logical.TypeMap},
+	"options":                 {Type: logical.TypeKVPairs},
+	"local":                   {Type: logical.TypeBool},
+	"seal_wrap":               {Type: logical.TypeBool},
+	"external_entropy_access": {Type: logical.TypeBool},
+	"plugin_name":             str("deprecated alias of type"),
+	"plugin_version":          str("plugin version"),
+}
+
+var tuneFields = map[string]*logical.FieldSchema{
+	"path":                         str("mount path"),
+	"default_lease_ttl":            {Type: logical.TypeString},
+	"max_lease_ttl":                {Type: logical.TypeString},
+	"description":                  {Type: logical.TypeString},
+	"options":                      {Type: logical.TypeKVPairs},
+	"listing_visibility":           {Type: logical.TypeString},
+	"force_no_cache":               {Type: logical.TypeBool},
+	"audit_non_hmac_request_keys":  {Type: logical.TypeCommaStringSlice},
+	"audit_non_hmac_response_keys": {Type: logical.TypeCommaStringSlice},
+	"passthrough_request_headers":  {Type: logical.TypeCommaStringSlice},
+	"allowed_response_headers":     {Type: logical.TypeCommaStringSlice},
+}
+
+func (c *Core) mountPaths() []*logical.Path {
+	return []*logical.Path{
+		{
+			Pattern: "mounts",
+			Operations: map[logical.Operation]logical.OperationFunc{
+				logical.ReadOperation: func(ctx context.Context, _ *logical.Request, _ *logical.FieldData) (*logical.Response, error) {
+					return &logical.Response{Data: mountsData(c.mounts.list())}, nil
+				},
+			},
+		},
+		{
+			Pattern: "mounts/(?P<path>.+?)/tune",
+			Fields:  tuneFields,
+			Operations: map[logical.Operation]logical.OperationFunc{
+				logical.ReadOperation:   c.tuneRead(false),
+				logical.UpdateOperation: c.tuneWrite(false),
+			},
+		},
+		{
+			Pattern: "mounts/(?P<path>.+)",
+			Fields:  mountFields,
+			Operations: map[logical.Operation]logical.OperationFunc{
+				logical.ReadOperation:   c.mountRead(false),
+				logical.UpdateOperation: c.mountEnable(false),
+				logical.DeleteOperation: c.mountDisable(false),
+			},
+		},
+		{
+			Pattern: "remount",
+			Fields:  map[string]*logical.FieldSchema{"from": str("source"), "to": str("destination")},
+			Operations: map[logical.Operation]logical.OperationFunc{
+				logical.UpdateOperation: c.remount,
+			},
+		},
+		{
+			Pattern: "remount/status/(?P<migration_id>.+)",
+			Fields:  map[string]*logical.FieldSchema{"migration_id": str("migration id")},
+			Operations: map[logical.Operation]logical.OperationFunc{
+				logical.ReadOperation: c.remountStatus,
+			},
+		},
+	}
+}
+
+func mountsData(entries []*MountEntry) map[string]any {
+	out := make(map[string]any, len(entries))
+	for _, e := range entries {
+		out[e.Path] = mountInfo(e)
+	}
+	return out
+}
+
+func mountInfo(e *MountEntry) map[string]any {
+	opts := e.Options
+	if opts == nil && e.Type == "kv" {
+		opts = map[string]string{}
+	}
+	cfg := map[string]any{
+		"default_lease_ttl": int64(e.Config.DefaultLeaseTTL / time.Second),
+		"max_lease_ttl":     int64(e.Config.MaxLeaseTTL / time.Second),
+		"force_no_cache":    e.Config.ForceNoCache,
+	}
+	if e.Config.ListingVisibility != "" {
+		cfg["listing_visibility"] = e.Config.ListingVisibility
+	}
+	if len(e.Config.AuditNonHMACRequestKeys) > 0 {
+		cfg["audit_non_hmac_request_keys"] = e.Config.AuditNonHMACRequestKeys
+	}
+	if len(e.Config.AuditNonHMACResponseKeys) > 0 {
+		cfg["audit_non_hmac_response_keys"] = e.Config.AuditNonHMACResponseKeys
+	}
+	var optsOut any = opts
+	if opts == nil {
+		optsOut = nil
+	}
+	return map[string]any{
+		"type":                    e.Type,
+		"description":             e.Description,
+		"accessor":                e.Accessor,
+		"uuid":                    e.UUID,
+		"config":                  cfg,
+		"options":                 optsOut,
+		"local":                   e.Local,
+		"seal_wrap":               e.SealWrap,
+		"external_entropy_access": e.ExternalEntropyAccess,
+		"plugin_version":          "",
+		"running_plugin_version":  "v" + "1.0.0+builtin",
+		"running_sha256":          "",
+		"deprecation_status":      "supported",
+	}
+}
+
+func (c *Core) table(auth bool) *mountTable {
+	if auth {
+		return c.auths
+	}
+	return c.mounts
+}
+
+func (c *Core) mountRead(auth bool) logical.OperationFunc {
+	return func(_ context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
+		path, err := normalizeMountPath(d.Get("path").(string))
+		if err != nil {
+			return nil, err
+		}
+		e := c.table(auth).find(path)
+		if e == nil {
+			return nil, logical.BadRequest("No secret engine mount at %s", path)
+		}
+		return &logical.Response{Data: mountInfo(e)}, nil
+	}
+}
+
+// reservedPrefixes may not hold secret engines: they are the system's.
+var reservedPrefixes = []string{"sys/", "auth/", "cubbyhole/", "identity/", "audit/"}
+
+func (c *Core) mountEnable(auth bool) logical.OperationFunc {
+	return func(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
+		path, err := normalizeMountPath(d.Get("path").(string))
+		if err != nil {
+			return nil, err
+		}
+		typ := d.Get("type").(string)
+		if typ == "" {
+			typ = d.Get("plugin_name").(string)
+		}
+		if typ == "" {
+			return nil, logical.BadRequest("backend type must be specified as a string")
+		}
+		opts := d.Get("options").(map[string]string)
+		if typ == "kv-v2" {
+			typ = "kv"
+			opts["version"] = "2"
+		}
+		if !auth {
+			for _, p := range reservedPrefixes {
+				if strings.HasPrefix(path, p) {
+					return nil, logical.BadRequest("cannot mount %q: %q is reserved", path, p)
+				}
+			}
+		} else if typ == "token" {
+			return nil, logical.BadRequest("token credential backend cannot be instantiated")
+		}
+		cfg, err := parseMountConfig(d.Get("config").(map[string]any))
+		if err != nil {
+			return nil, err
+		}
+		if typ == "kv" {
+			switch opts["version"] {
+			case "", "1", "2":
+			default:
+				return nil, logical.BadRequest("invalid kv version %q: must be 1 or 2", opts["version"])
+			}
+		}
+		if len(opts) == 0 {
+			opts = nil
+		}
+		prefix := "mount"
+		if auth {
+			prefix = "auth"
+		}
+		me := &MountEntry{
+			Path: path, Type: typ, Description: d.Get("description").(string),
+			UUID: newUUID(), Accessor: randomAccessor(prefix + "_" + typ), Config: cfg, Options: opts,
+			Local: d.Get("local").(bool), SealWrap: d.Get("seal_wrap").(bool),
+			ExternalEntropyAccess: d.Get("external_entropy_access").(bool),
+		}
+		if !auth {
+			me.Accessor = randomAccessor(typ)
+		}
+		return nil, c.enable(ctx, me, auth)
+	}
+}
+
+func parseMountConfig(raw map[string]any) (MountConfig, error) {
+	var cfg MountConfig
+	for k, v := range raw {
+		switch k {
+		case "default_lease_ttl", "max_lease_ttl":
+			dur, err := logical.ParseDuration(v)
+			if err != nil {
+				return cfg, logical.BadRequest("config.%s: %v", k, err)
+			}
+			if k == "default_lease_ttl" {
+				cfg.DefaultLeaseTTL = dur
+			} else {
+				cfg.MaxLeaseTTL = dur
+			}
+		case "force_no_cache":
+			b, ok := v.(bool)
+			if !ok {
+				return cfg, logical.BadRequest("config.force_no_cache must be a boolean")
+			}
+			cfg.ForceNoCache = b
+		case "listing_visibility":
+			s, _ := v.(string)
+			if s != "" && s != "unauth" && s != "hidden" {
+				return cfg, logical.BadRequest("invalid listing_visibility %q", s)
+			}
+			cfg.ListingVisibility = s
+		case "audit_non_hmac_request_keys", "audit_non_hmac_response_keys",
+			"passthrough_request_headers", "allowed_response_headers":
+			list, err := stringList(v)
+			if err != nil {
+				return cfg, logical.BadRequest("config.%s: %v", k, err)
+			}
+			switch k {
+			case "audit_non_hmac_request_keys":
+				cfg.AuditNonHMACRequestKeys = list
+			case "audit_non_hmac_response_keys":
+				cfg.AuditNonHMACResponseKeys = list
+			case "passthrough_request_headers":
+				cfg.PassthroughRequestHeaders = list
+			default:
+				cfg.AllowedResponseHeaders = list
+			}
+		case "plugin_name", "token_type", "user_lockout_config", "options", "description":
+			// Accepted for compatibility; not used by builtin engines.
+		default:
+			return cfg, logical.BadRequest("unknown mount config key %q", k)
+		}
+	}
+	if cfg.MaxLeaseTTL != 0 && cfg.DefaultLeaseTTL > cfg.MaxLeaseTTL {
+		return cfg, logical.BadRequest("config.default_lease_ttl cannot exceed max_lease_ttl")
+	}
+	return cfg, nil
+}
+
+func stringList(v any) ([]string, error) {
+	switch x := v.(type) {
+	case string:
+		if x == "" {
+			return nil, nil
+		}
+		return strings.Split(x, ","), nil
+	case []any:
+		out := make([]string, 0, len(x))
+		for _, e := range x {
+			s, ok := e.(string)
+			if !ok {
+				return nil, logical.BadRequest("expected a list of strings")
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	}
+	return nil, logical.BadRequest("expected a list of strings")
+}
+
+// enable mounts me and persists the table; on any error nothing changed.
+func (c *Core) enable(ctx context.Context, me *MountEntry, auth bool) error {
+	t := c.table(auth)
+	if other := conflict(t, me.Path); other != nil {
+		kind := "path is already in use at " + other.Path
+		return logical.BadRequest("%s", kind)
+	}
+	rt, err := c.instantiate(ctx, me, auth)
+	if err != nil {
+		return err
+	}
+	next := append(t.list(), me)
+	if err := c.persist(ctx, t, next); err != nil {
+		rt.backend.Cleanup(ctx)
+		return err
+	}
+	c.router.add(rt)
+	c.logger.Info("enabled mount", "path", rt.mount, "type", me.Type)
+	return nil
+}
+
+func (c *Core) mountDisable(auth bool) logical.OperationFunc {
+	return func(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
+		path, err := normalizeMountPath(d.Get("path").(string))
+		if err != nil {
+			return nil, err
+		}
+		t := c.table(auth)
+		me := t.find(path)
+		if me == nil {
+			return nil, nil // Vault answers 204 for a missing mount
+		}
+		switch {
+		case !auth && (me.Type == "system" || me.Type == "cubbyhole" || me.Type == "identity"):
+			return nil, logical.BadRequest("cannot unmount %q", path)
+		case auth && me.Type == "token":
+			return nil, logical.BadRequest("token credential backend cannot be disabled")
+		}
+		next := make([]*MountEntry, 0)
+		for _, e := range t.list() {
+			if e.Path != path {
+				next = append(next, e)
+			}
+		}
+		if err := c.persist(ctx, t, next); err != nil {
+			return nil, err
+		}
+		mount := path
+		if auth {
+			mount = "auth/" + path
+		}
+		if rt := c.router.remove(mount); rt != nil {
+			rt.backend.Cleanup(ctx)
+			if rt.storage != nil {
+				if err := rt.storage.clear(ctx); err != nil {
+					c.logger.Warn("clearing data of disabled mount failed", "path", mount, "error", err)
+				}
+			}
+		}
+		c.logger.Info("disabled mount", "path", mount)
+		return nil, nil
+	}
+}

@@ -1,0 +1,19 @@
+// Package token is the token store: it creates, looks up, renews and revokes
+// the service tokens every request carries, and serves Vault's auth/token/
+// API. The core calls it on every request (Lookup, UseToken), for logins
+// (Create) and at init (CreateRoot); it mounts Backend at "auth/token/".
+//
+// Tokens never reach storage in the clear. A token's storage name is
+// hex(HMAC-SHA256(salt, token)), where the salt is 32 random bytes kept at
+// "salt"; the accessor is indexed by its HMAC and kept inside the entry
+// sealed with AES-256-GCM under a key derived from the salt. Layout:
+//
+//	salt                           32 random bytes
+//	id/<hash>                      JSON entry of one token
+//	accessor/<hmac(accessor)>      the token's hash
+//	parent/<parenthash>/<hash>     empty; the revocation tree
+//
+// Revocation marks an entry pending first (it stops being valid at once),
+// then revokes children before parents, so a crash part-way leaves nothing
+// usable and Tidy finishes the work.
+package token

@@ -1,0 +1,183 @@
+package token
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/strongbox/strongbox/internal/logical"
+)
+
+// handleCreate serves create and create-orphan with Vault's rules: the
+// caller's token is the parent; without sudo the policies must be a subset
+// of the parent's, and id, no_parent and period are refused.
+func (s *Store) handleCreate(orphanRoute bool) logical.OperationFunc {
+	return func(ctx context.Context, req *logical.Request, d *logical.FieldData) (*logical.Response, error) {
+		parent, err := s.Lookup(ctx, req.ClientToken)
+		if err != nil {
+			return nil, err
+		}
+		if parent == nil {
+			return nil, logical.BadRequest("parent token lookup failed: no parent found")
+		}
+		// Otherwise a limited-use token could mint itself unlimited ones.
+		if parent.NumUses > 0 {
+			return nil, logical.BadRequest("restricted use token cannot generate child tokens")
+		}
+		cr, err := createRequestFrom(req, d, parent, orphanRoute)
+		if err != nil {
+			return nil, err
+		}
+		tok, e, warnings, err := s.create(ctx, cr)
+		if err != nil {
+			return nil, err
+		}
+		resp := &logical.Response{Auth: authOf(tok, e, e.TTL)}
+		for _, w := range warnings {
+			resp.AddWarning(w)
+		}
+		return resp, nil
+	}
+}
+
+// handleCreateRole answers create/<role> as Vault does for a role that does
+// not exist: token roles are not supported.
+func (s *Store) handleCreateRole(_ context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
+	return nil, logical.BadRequest("unknown role %s", d.Get("role_name").(string))
+}
+
+func createRequestFrom(req *logical.Request, d *logical.FieldData, parent *Entry, orphanRoute bool) (CreateRequest, error) {
+	sudo := req.Sudo
+	if d.Get("entity_alias").(string) != "" {
+		return CreateRequest{}, logical.BadRequest("'entity_alias' is only allowed in combination with token role")
+	}
+	switch d.Get("type").(string) {
+	case "", TypeService:
+	case "batch":
+		return CreateRequest{}, logical.BadRequest("batch tokens are not supported")
+	default:
+		return CreateRequest{}, logical.BadRequest("invalid 'token_type' value")
+	}
+	numUses := d.Get("num_uses").(int)
+	if numUses < 0 {
+		return CreateRequest{}, logical.BadRequest("number of uses cannot be negative")
+	}
+
+	policies, err := childPolicies(parent, d.Get("policies").([]string), d.Get("no_default_policy").(bool), sudo)
+	if err != nil {
+		return CreateRequest{}, err
+	}
+
+	noParent := d.Get("no_parent").(bool)
+	if noParent && !sudo {
+		return CreateRequest{}, logical.BadRequest("root or sudo privileges required to create orphan token")
+	}
+	id := d.Get("id").(string)
+	if id != "" && !sudo {
+		return CreateRequest{}, logical.BadRequest("root or sudo privileges required to specify token id")
+	}
+
+	explicitMax := seconds(d.Get("explicit_max_ttl").(int))
+	if explicitMax < 0 {
+		return CreateRequest{}, logical.BadRequest("explicit_max_ttl must be positive")
+	}
+	period := seconds(d.Get("period").(int))
+	if period < 0 {
+		return CreateRequest{}, logical.BadRequest("period must be positive")
+	}
+	if period > 0 && !sudo {
+		return CreateRequest{}, logical.BadRequest("root or sudo privileges required to create periodic token")
+	}
+	ttlRaw, ok := d.GetOk("ttl")
+	if !ok {
+		ttlRaw = d.Get("lease")
+	}
+	ttl := seconds(ttlRaw.(int))
+	if ttl < 0 {
+		return CreateRequest{}, logical.BadRequest("ttl must be positive")
+	}
+
+	orphan := orphanRoute || noParent
+	isRoot := len(policies) == 1 && policies[0] == RootPolicy
+	if isRoot && ttl == 0 && period == 0 && explicitMax == 0 && !parent.ExpireTime.IsZero() {
+		return CreateRequest{}, logical.BadRequest("expiring root tokens cannot create non-expiring root tokens")
+	}
+
+	meta, ok := d.GetOk("meta")
+	if !ok {
+		meta = d.Get("metadata")
+	}
+	cr := CreateRequest{
+		ID:              id,
+		Policies:        policies,
+		NoDefaultPolicy: true, // childPolicies decided about "default"
+		Path:            "auth/token/" + req.Path,
+		Meta:            meta.(map[string]string),
+		DisplayName:     tokenDisplayName(d.Get("display_name").(string)),
+		NumUses:         numUses,
+		TTL:             ttl,
+		ExplicitMaxTTL:  explicitMax,
+		Period:          period,
+		DefaultTTL:      req.MountConfig.DefaultLeaseTTL,
+		MaxTTL:          req.MountConfig.MaxLeaseTTL,
+		Renewable:       d.Get("renewable").(bool),
+	}
+	if !orphan {
+		cr.Parent = parent
+		cr.EntityID = parent.EntityID
+	}
+	return cr, nil
+}
+
+// childPolicies applies Vault's policy rules for a child token: with no
+// policies asked for, the parent's are inherited as they are; a caller
+// without sudo may only ask for a subset of the parent's and gets "default"
+// only if the parent has it; a sudo caller gets "default" added. With
+// noDefault, "default" is left out whatever the case.
+func childPolicies(parent *Entry, asked []string, noDefault, sudo bool) ([]string, error) {
+	var out []string
+	addDefault := false
+	switch {
+	case len(sanitizePolicies(asked, false)) == 0:
+		out = sanitizePolicies(parent.Policies, false)
+	case !sudo:
+		out = sanitizePolicies(asked, false)
+		if !isSubset(sanitizePolicies(parent.Policies, false), out) {
+			return nil, logical.BadRequest("child policies must be subset of parent")
+		}
+		addDefault = !noDefault && slices.Contains(parent.Policies, DefaultPolicy)
+	default:
+		out = sanitizePolicies(asked, false)
+		addDefault = !noDefault
+	}
+	out = sanitizePolicies(out, addDefault)
+	if noDefault {
+		out = slices.DeleteFunc(out, func(p string) bool { return p == DefaultPolicy })
+	}
+	if slices.Contains(out, RootPolicy) && !parent.IsRoot() {
+		return nil, logical.BadRequest("root tokens may not be created without parent token being root")
+	}
+	return out, nil
+}
+
+func seconds(n int) time.Duration { return time.Duration(n) * time.Second }
+
+// authOf is the auth block of a create or renew response.
+func authOf(tok string, e *Entry, lease time.Duration) *logical.Auth {
+	return &logical.Auth{
+		ClientToken:    tok,
+		Accessor:       e.Accessor,
+		Policies:       slices.Clone(e.Policies),
+		TokenPolicies:  slices.Clone(e.Policies),
+		Metadata:       e.Meta,
+		LeaseDuration:  lease,
+		Renewable:      e.Renewable,
+		EntityID:       e.EntityID,
+		TokenType:      e.Type,
+		Orphan:         e.Parent == "",
+		NumUses:        e.NumUses,
+		DisplayName:    e.DisplayName,
+		Period:         e.Period,
+		ExplicitMaxTTL: e.ExplicitMaxTTL,
+	}
+}

@@ -1,0 +1,293 @@
+package token
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/strongbox/strongbox/internal/logical"
+)
+
+// Storage prefixes.
+const (
+	idPrefix       = "id/"
+	accessorPrefix = "accessor/"
+	parentPrefix   = "parent/"
+)
+
+// Defaults used when Options leave them zero.
+const (
+	DefaultTTL          = 768 * time.Hour
+	DefaultMaxTTL       = 768 * time.Hour
+	DefaultTidyInterval = time.Minute
+)
+
+// RevocationPending is the NumUses of an entry whose last use has been
+// spent: UseToken returns it so the caller knows the token is gone after
+// the current request.
+const RevocationPending = pendingUses
+
+// Options configure a Store.
+type Options struct {
+	Logger *slog.Logger
+	// Now is the clock; time.Now when nil. Tests pass a fake.
+	Now func() time.Time
+	// DefaultTTL and MaxTTL are the system defaults for tokens whose
+	// creator does not give mount values (768h each when zero).
+	DefaultTTL, MaxTTL time.Duration
+	// OnRevoke is called once for each token being revoked, before its
+	// entry is deleted; an error stops that revocation (it is retried by a
+	// later revoke or by Tidy). The core deletes the token's cubbyhole and
+	// leases here.
+	OnRevoke func(ctx context.Context, e *Entry) error
+	// TidyInterval is how often Run calls Tidy (a minute when zero).
+	TidyInterval time.Duration
+}
+
+// Store is the token store. All methods are safe for concurrent use.
+type Store struct {
+	storage logical.Storage
+	keys    *keys
+	logger  *slog.Logger
+	now     func() time.Time
+	rnd     io.Reader
+
+	defaultTTL, maxTTL time.Duration
+	onRevoke           func(ctx context.Context, e *Entry) error
+	tidyInterval       time.Duration
+
+	// locks serialise read-modify-write of one entry; striped by ID.
+	locks [256]sync.RWMutex
+	// finishing holds the IDs whose final deletion is under way, so two
+	// overlapping revocations call OnRevoke once.
+	finishing sync.Map
+	tidying   atomic.Bool
+
+	backendOnce sync.Once
+	backend     *logical.FrameworkBackend
+}
+
+// New opens the token store on storage, creating the salt on first start.
+func New(ctx context.Context, storage logical.Storage, opts Options) (*Store, error) {
+	if storage == nil {
+		return nil, errors.New("token: nil storage")
+	}
+	s := &Store{
+		storage:      storage,
+		logger:       opts.Logger,
+		now:          opts.Now,
+		rnd:          rand.Reader,
+		defaultTTL:   opts.DefaultTTL,
+		maxTTL:       opts.MaxTTL,
+		onRevoke:     opts.OnRevoke,
+		tidyInterval: opts.TidyInterval,
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.defaultTTL <= 0 {
+		s.defaultTTL = DefaultTTL
+	}
+	if s.maxTTL <= 0 {
+		s.maxTTL = DefaultMaxTTL
+	}
+	if s.defaultTTL > s.maxTTL {
+		s.defaultTTL = s.maxTTL
+	}
+	if s.tidyInterval <= 0 {
+		s.tidyInterval = DefaultTidyInterval
+	}
+	k, err := loadOrCreateSalt(ctx, storage, s.rnd)
+	if err != nil {
+		return nil, err
+	}
+	s.keys = k
+	return s, nil
+}
+
+func (s *Store) lockFor(id string) *sync.RWMutex {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return &s.locks[h.Sum32()%uint32(len(s.locks))]
+}
+
+// load reads an entry by ID, pending ones included; nil when absent.
+func (s *Store) load(ctx context.Context, id string) (*Entry, error) {
+	se, err := s.storage.Get(ctx, idPrefix+id)
+	if err != nil {
+		return nil, fmt.Errorf("token: read entry: %w", err)
+	}
+	if se == nil {
+		return nil, nil
+	}
+	var r record
+	if err := json.Unmarshal(se.Value, &r); err != nil {
+		return nil, fmt.Errorf("token: decode entry: %w", err)
+	}
+	acc, err := s.keys.openAccessor(id, r.SealedAccessor)
+	if err != nil {
+		return nil, err
+	}
+	return &Entry{
+		ID:              id,
+		Accessor:        acc,
+		Parent:          r.Parent,
+		Policies:        r.Policies,
+		Path:            r.Path,
+		Meta:            r.Meta,
+		DisplayName:     r.DisplayName,
+		NumUses:         r.NumUses,
+		CreationTime:    fromUnixNano(r.CreationTime),
+		TTL:             r.TTL,
+		ExplicitMaxTTL:  r.ExplicitMaxTTL,
+		Period:          r.Period,
+		Renewable:       r.Renewable,
+		Orphan:          r.Parent == "",
+		Type:            r.Type,
+		EntityID:        r.EntityID,
+		ExpireTime:      fromUnixNano(r.ExpireTime),
+		LastRenewalTime: fromUnixNano(r.LastRenewalTime),
+		MaxTTL:          r.MaxTTL,
+	}, nil
+}
+
+// save writes an entry (not its indexes).
+func (s *Store) save(ctx context.Context, e *Entry) error {
+	sealed, err := s.keys.sealAccessor(s.rnd, e.ID, e.Accessor)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(&record{
+		ID:              e.ID,
+		SealedAccessor:  sealed,
+		Parent:          e.Parent,
+		Policies:        e.Policies,
+		Path:            e.Path,
+		Meta:            e.Meta,
+		DisplayName:     e.DisplayName,
+		NumUses:         e.NumUses,
+		CreationTime:    unixNano(e.CreationTime),
+		TTL:             e.TTL,
+		ExplicitMaxTTL:  e.ExplicitMaxTTL,
+		Period:          e.Period,
+		Renewable:       e.Renewable,
+		Type:            e.Type,
+		EntityID:        e.EntityID,
+		ExpireTime:      unixNano(e.ExpireTime),
+		LastRenewalTime: unixNano(e.LastRenewalTime),
+		MaxTTL:          e.MaxTTL,
+	})
+	if err != nil {
+		return fmt.Errorf("token: encode entry: %w", err)
+	}
+	if err := s.storage.Put(ctx, &logical.StorageEntry{Key: idPrefix + e.ID, Value: b}); err != nil {
+		return fmt.Errorf("token: write entry: %w", err)
+	}
+	return nil
+}
+
+// Lookup returns the entry of a raw token, or nil, nil when the token is
+// unknown, revoked, used up or expired. An expired token found here is
+// revoked (with its children) on the spot.
+func (s *Store) Lookup(ctx context.Context, token string) (*Entry, error) {
+	if token == "" {
+		return nil, nil
+	}
+	return s.lookupID(ctx, s.keys.hashToken(token))
+}
+
+// LookupAccessor returns the valid entry an accessor names, or nil, nil.
+func (s *Store) LookupAccessor(ctx context.Context, accessor string) (*Entry, error) {
+	id, err := s.idOfAccessor(ctx, accessor)
+	if err != nil || id == "" {
+		return nil, err
+	}
+	return s.lookupID(ctx, id)
+}
+
+func (s *Store) idOfAccessor(ctx context.Context, accessor string) (string, error) {
+	if accessor == "" {
+		return "", nil
+	}
+	se, err := s.storage.Get(ctx, accessorPrefix+s.keys.hashAccessor(accessor))
+	if err != nil {
+		return "", fmt.Errorf("token: read accessor index: %w", err)
+	}
+	if se == nil {
+		return "", nil
+	}
+	return string(se.Value), nil
+}
+
+func (s *Store) lookupID(ctx context.Context, id string) (*Entry, error) {
+	mu := s.lockFor(id)
+	mu.RLock()
+	e, err := s.load(ctx, id)
+	mu.RUnlock()
+	if err != nil || e == nil || e.NumUses < 0 {
+		return nil, err
+	}
+	if e.Expired(s.now()) {
+		if err := s.revokeTreeID(ctx, id); err != nil {
+			// The token is invalid either way; Tidy retries the cleanup.
+			s.logger.Warn("revoking expired token failed", "error", err)
+		}
+		return nil, nil
+	}
+	return e, nil
+}
+
+// UseToken spends one use of a token with limited uses. It returns the
+// entry valid for the current request, with NumUses the uses left; on the
+// last use NumUses is RevocationPending and the token (with its children)
+// is already revoked. It returns nil, nil when the token is no longer valid.
+// Tokens with unlimited uses are returned unchanged.
+func (s *Store) UseToken(ctx context.Context, e *Entry) (*Entry, error) {
+	if e == nil {
+		return nil, errors.New("token: UseToken of a nil entry")
+	}
+	if e.NumUses == 0 {
+		return e, nil
+	}
+	mu := s.lockFor(e.ID)
+	mu.Lock()
+	cur, err := s.load(ctx, e.ID)
+	if err != nil {
+		mu.Unlock()
+		return nil, err
+	}
+	if cur == nil || cur.NumUses < 0 || cur.Expired(s.now()) {
+		mu.Unlock()
+		return nil, nil
+	}
+	last := cur.NumUses == 1
+	if last {
+		cur.NumUses = pendingUses
+	} else {
+		cur.NumUses--
+	}
+	// The decrement is stored before the lock is let go, so two requests
+	// can never share the last use.
+	err = s.save(ctx, cur)
+	mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if last {
+		if err := s.revokeTreeID(ctx, cur.ID); err != nil {
+			s.logger.Warn("revoking used-up token failed; tidy will finish", "error", err)
+		}
+	}
+	return cur, nil
+}

@@ -1,0 +1,66 @@
+package core
+
+import (
+	"context"
+	"strings"
+
+	"github.com/strongbox/strongbox/internal/logical"
+	"github.com/strongbox/strongbox/internal/physical"
+)
+
+// view is a logical.Storage confined to a prefix of the barrier.
+type view struct {
+	b      physical.Backend
+	prefix string
+}
+
+func newView(b physical.Backend, prefix string) *view { return &view{b: b, prefix: prefix} }
+
+func (v *view) sub(prefix string) *view { return &view{b: v.b, prefix: v.prefix + prefix} }
+
+func (v *view) Get(ctx context.Context, key string) (*logical.StorageEntry, error) {
+	e, err := v.b.Get(ctx, v.prefix+key)
+	if err != nil || e == nil {
+		return nil, err
+	}
+	return &logical.StorageEntry{Key: key, Value: e.Value}, nil
+}
+
+func (v *view) Put(ctx context.Context, e *logical.StorageEntry) error {
+	if e.Key == "" || strings.Contains(e.Key, "..") {
+		return logical.BadRequest("invalid storage key %q", e.Key)
+	}
+	return v.b.Put(ctx, &physical.Entry{Key: v.prefix + e.Key, Value: e.Value})
+}
+
+func (v *view) Delete(ctx context.Context, key string) error {
+	return v.b.Delete(ctx, v.prefix+key)
+}
+
+func (v *view) List(ctx context.Context, prefix string) ([]string, error) {
+	return v.b.List(ctx, v.prefix+prefix)
+}
+
+// clear deletes every key below the view, depth first.
+func (v *view) clear(ctx context.Context) error {
+	return clearPrefix(ctx, v, "")
+}
+
+func clearPrefix(ctx context.Context, s logical.Storage, prefix string) error {
+	keys, err := s.List(ctx, prefix)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if strings.HasSuffix(k, "/") {
+			if err := clearPrefix(ctx, s, prefix+k); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := s.Delete(ctx, prefix+k); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,272 @@
+package http
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/strongbox/strongbox/internal/core"
+	"github.com/strongbox/strongbox/internal/logical"
+)
+
+// DefaultMaxRequestSize bounds request bodies when the listener sets none.
+const DefaultMaxRequestSize = 32 << 20
+
+// Options configure the handler.
+type Options struct {
+	Logger *slog.Logger
+	// MaxRequestSize bounds request bodies; 0 means DefaultMaxRequestSize,
+	// negative means unlimited.
+	MaxRequestSize int64
+}
+
+// Handler serves the Vault HTTP API for one core.
+type Handler struct {
+	core   *core.Core
+	logger *slog.Logger
+	max    int64
+	mux    *http.ServeMux
+}
+
+// NewHandler returns the API handler.
+func NewHandler(c *core.Core, opts Options) *Handler {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxRequestSize == 0 {
+		opts.MaxRequestSize = DefaultMaxRequestSize
+	}
+	h := &Handler{core: c, logger: opts.Logger, max: opts.MaxRequestSize, mux: http.NewServeMux()}
+	h.mux.HandleFunc("/v1/sys/init", h.handleInit)
+	h.mux.HandleFunc("/v1/sys/unseal", h.handleUnseal)
+	h.mux.HandleFunc("/v1/sys/seal-status", h.handleSealStatus)
+	h.mux.HandleFunc("/v1/sys/health", h.handleHealth)
+	h.mux.HandleFunc("/v1/sys/leader", h.handleLeader)
+	h.mux.HandleFunc("/v1/", h.handleLogical)
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" {
+			http.Redirect(w, r, "/ui/", http.StatusTemporaryRedirect)
+			return
+		}
+		respondError(w, http.StatusNotFound, errors.New("not found"))
+	})
+	return h
+}
+
+// ServeHTTP implements http.Handler: common headers, panic recovery.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			h.logger.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
+			respondError(w, http.StatusInternalServerError, errors.New("internal error"))
+		}
+	}()
+	if h.max > 0 && r.Body != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, h.max)
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+func (h *Handler) handleLogical(w http.ResponseWriter, r *http.Request) {
+	req, status, err := h.buildRequest(r)
+	if err != nil {
+		respondError(w, status, err)
+		return
+	}
+	res, err := h.core.HandleRequest(r.Context(), req)
+	var resp *logical.Response
+	mountType := ""
+	if res != nil {
+		resp, mountType = res.Response, res.MountType
+	}
+	if err != nil {
+		status, msg := h.statusOf(r, err)
+		if resp != nil && resp.Data != nil && status < 500 {
+			// Some engines answer an error with a body (KV v2's deleted
+			// version: 404 with its metadata), as Vault does.
+			respondEnvelope(w, status, req, resp, mountType)
+			return
+		}
+		respondError(w, status, errors.New(msg))
+		return
+	}
+	switch {
+	case resp == nil && (req.Operation == logical.ReadOperation || req.Operation == logical.ListOperation):
+		respondJSON(w, http.StatusNotFound, map[string]any{"errors": []string{}})
+	case resp == nil:
+		w.WriteHeader(http.StatusNoContent)
+	case resp.Raw != nil || resp.RawStatus != 0:
+		ct := resp.RawContentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		w.Header().Set("Content-Type", ct)
+		st := resp.RawStatus
+		if st == 0 {
+			st = http.StatusOK
+		}
+		w.WriteHeader(st)
+		_, _ = w.Write(resp.Raw)
+	case req.Operation == logical.ListOperation && emptyKeys(resp):
+		respondJSON(w, http.StatusNotFound, map[string]any{"errors": []string{}})
+	default:
+		respondEnvelope(w, http.StatusOK, req, resp, mountType)
+	}
+}
+
+func emptyKeys(resp *logical.Response) bool {
+	if resp.Data == nil {
+		return true
+	}
+	switch k := resp.Data["keys"].(type) {
+	case []string:
+		return len(k) == 0
+	case []any:
+		return len(k) == 0
+	case nil:
+		return true
+	}
+	return false
+}
+
+func (h *Handler) statusOf(r *http.Request, err error) (int, string) {
+	switch {
+	case errors.Is(err, core.ErrSealed):
+		return http.StatusServiceUnavailable, "Vault is sealed"
+	case errors.Is(err, context.Canceled):
+		return http.StatusServiceUnavailable, "request canceled"
+	}
+	status, msg := logical.StatusOf(err)
+	if status >= 500 {
+		h.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+	}
+	return status, msg
+}
+
+// buildRequest turns an HTTP request into a logical one.
+func (h *Handler) buildRequest(r *http.Request) (*logical.Request, int, error) {
+	path := strings.TrimPrefix(r.URL.Path, "/v1/")
+	if path == "" || strings.Contains(path, "..") || strings.Contains(path, "//") {
+		return nil, http.StatusNotFound, fmt.Errorf("invalid path %q", r.URL.Path)
+	}
+	if ns := strings.Trim(r.Header.Get("X-Vault-Namespace"), "/"); ns != "" && ns != "root" {
+		return nil, http.StatusBadRequest, fmt.Errorf("namespaces are not supported yet: %q", ns)
+	}
+	if wt := r.Header.Get("X-Vault-Wrap-TTL"); wt != "" {
+		return nil, http.StatusBadRequest, errors.New("response wrapping is not supported yet")
+	}
+	var op logical.Operation
+	switch r.Method {
+	case http.MethodGet:
+		op = logical.ReadOperation
+		if lv := r.URL.Query().Get("list"); lv == "true" || lv == "1" {
+			op = logical.ListOperation
+		}
+	case "LIST":
+		op = logical.ListOperation
+	case http.MethodPost, http.MethodPut:
+		op = logical.UpdateOperation
+	case http.MethodPatch:
+		op = logical.PatchOperation
+	case http.MethodDelete:
+		op = logical.DeleteOperation
+	default:
+		return nil, http.StatusMethodNotAllowed, fmt.Errorf("unsupported operation %s", r.Method)
+	}
+	if op == logical.ListOperation && !strings.HasSuffix(path, "/") {
+		path += "/"
+	}
+	data, status, err := h.parseBody(r, op)
+	if err != nil {
+		return nil, status, err
+	}
+	return &logical.Request{
+		ID:          newRequestID(),
+		Operation:   op,
+		Path:        path,
+		Data:        data,
+		ClientToken: clientToken(r),
+		Headers:     r.Header,
+		Connection:  &logical.Connection{RemoteAddr: r.RemoteAddr, ConnState: r.TLS},
+	}, 0, nil
+}
+
+func (h *Handler) parseBody(r *http.Request, op logical.Operation) (map[string]any, int, error) {
+	data := map[string]any{}
+	switch op {
+	case logical.ReadOperation, logical.ListOperation, logical.DeleteOperation:
+		for k, v := range r.URL.Query() {
+			if k == "list" && op == logical.ListOperation {
+				continue
+			}
+			if len(v) == 1 {
+				data[k] = v[0]
+			} else {
+				data[k] = v
+			}
+		}
+		if op != logical.DeleteOperation {
+			return data, 0, nil
+		}
+	}
+	if r.Body == nil {
+		return data, 0, nil
+	}
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("request body too large: limit is %d bytes", mbe.Limit)
+		}
+		return nil, http.StatusBadRequest, fmt.Errorf("failed to read request body: %w", err)
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return data, 0, nil
+	}
+	body, err := decodeJSONObject(raw)
+	if err != nil {
+		return nil, http.StatusBadRequest, err
+	}
+	for k, v := range body {
+		data[k] = v
+	}
+	return data, 0, nil
+}
+
+func decodeJSONObject(raw []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var body map[string]any
+	if err := dec.Decode(&body); err != nil {
+		return nil, fmt.Errorf("failed to parse JSON input: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("failed to parse JSON input: trailing data after the JSON object")
+	}
+	if body == nil {
+		body = map[string]any{}
+	}
+	return body, nil
+}
+
+func clientToken(r *http.Request) string {
+	if t := r.Header.Get("X-Vault-Token"); t != "" {
+		return t
+	}
+	if a := r.Header.Get("Authorization"); a != "" {
+		if t, ok := strings.CutPrefix(a, "Bearer "); ok {
+			return strings.TrimSpace(t)
+		}
+	}
+	return ""
+}
