@@ -133,7 +133,7 @@ func (c *Core) handle(ctx context.Context, req *logical.Request) (*Result, error
 	resp, err := rt.backend.HandleRequest(ctx, &r)
 	req.Operation = r.Operation
 	if err == nil && resp != nil && resp.Auth != nil && rt.isAuth && rt.entry.Type != "token" {
-		err = c.issueLoginToken(ctx, rt, resp)
+		err = c.issueLoginToken(ctx, rt, req, resp)
 	}
 	in.Response, in.OuterErr = resp, err
 	if aerr := c.audit.LogResponse(ctx, in); aerr != nil {
@@ -179,17 +179,11 @@ func callerAuth(te *token.Entry) *logical.Auth {
 	}
 }
 
-// issueLoginToken creates the token an auth method's login response asks for.
-func (c *Core) issueLoginToken(ctx context.Context, rt *route, resp *logical.Response) error {
+// issueLoginToken creates the token an auth method's login response asks
+// for, under the mount's TTLs, and fills the response's auth from it.
+func (c *Core) issueLoginToken(ctx context.Context, rt *route, req *logical.Request, resp *logical.Response) error {
 	a := resp.Auth
 	cfg := rt.entry.logicalConfig(c.conf.DefaultLeaseTTL, c.conf.MaxLeaseTTL)
-	ttl := a.LeaseDuration
-	if ttl == 0 {
-		ttl = cfg.DefaultLeaseTTL
-	}
-	if ttl > cfg.MaxLeaseTTL {
-		ttl = cfg.MaxLeaseTTL
-	}
 	name := strings.TrimSuffix(rt.entry.Path, "/")
 	if a.DisplayName != "" {
 		name += "-" + a.DisplayName
@@ -198,12 +192,14 @@ func (c *Core) issueLoginToken(ctx context.Context, rt *route, resp *logical.Res
 		Policies:       a.Policies,
 		Meta:           a.Metadata,
 		DisplayName:    name,
-		TTL:            ttl,
+		TTL:            a.LeaseDuration,
 		ExplicitMaxTTL: a.ExplicitMaxTTL,
 		Period:         a.Period,
 		NumUses:        a.NumUses,
 		Renewable:      true,
-		Path:           rt.mount + "login",
+		Path:           req.Path,
+		DefaultTTL:     cfg.DefaultLeaseTTL,
+		MaxTTL:         cfg.MaxLeaseTTL,
 	})
 	if err != nil {
 		if errors.Is(err, logical.ErrInvalidRequest) {
@@ -212,6 +208,6 @@ func (c *Core) issueLoginToken(ctx context.Context, rt *route, resp *logical.Res
 		return fmt.Errorf("issue login token: %w", err)
 	}
 	a.ClientToken, a.Accessor, a.Policies, a.TokenPolicies = tok, te.Accessor, te.Policies, te.Policies
-	a.LeaseDuration, a.Renewable, a.Orphan, a.TokenType = ttl, true, true, "service"
+	a.LeaseDuration, a.Renewable, a.Orphan, a.TokenType = te.TTL, te.Renewable, true, "service"
 	return nil
 }

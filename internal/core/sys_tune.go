@@ -74,9 +74,21 @@ func (c *Core) tuneWrite(auth bool) logical.OperationFunc {
 		for _, k := range []string{"default_lease_ttl", "max_lease_ttl", "listing_visibility", "force_no_cache",
 			"audit_non_hmac_request_keys", "audit_non_hmac_response_keys",
 			"passthrough_request_headers", "allowed_response_headers"} {
-			if v, ok := req.Data[k]; ok {
-				raw[k] = v
+			v, ok := req.Data[k]
+			if !ok {
+				continue
 			}
+			// As in Vault, "" leaves a setting alone and "system" resets
+			// a TTL to the system default.
+			if str, isStr := v.(string); isStr {
+				if str == "" {
+					continue
+				}
+				if str == "system" && (k == "default_lease_ttl" || k == "max_lease_ttl") {
+					v = "0"
+				}
+			}
+			raw[k] = v
 		}
 		delta, err := parseMountConfig(raw)
 		if err != nil {

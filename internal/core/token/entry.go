@@ -17,11 +17,8 @@ const (
 	// DefaultPolicy is attached to tokens unless asked not to.
 	DefaultPolicy = "default"
 
-	// PathCreate, PathCreateOrphan and PathRoot are the creation paths
-	// recorded in entries made by the token store itself.
-	PathCreate       = "auth/token/create"
-	PathCreateOrphan = "auth/token/create-orphan"
-	PathRoot         = "auth/token/root"
+	// PathRoot is the creation path recorded in root tokens.
+	PathRoot = "auth/token/root"
 )
 
 // pendingUses in NumUses marks a token whose revocation has begun (or whose

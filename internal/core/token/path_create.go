@@ -47,7 +47,8 @@ func (s *Store) handleCreateRole(_ context.Context, _ *logical.Request, d *logic
 }
 
 func createRequestFrom(req *logical.Request, d *logical.FieldData, parent *Entry, orphanRoute bool) (CreateRequest, error) {
-	sudo := req.Sudo
+	// Root tokens always have sudo, even if the core did not say so.
+	sudo := req.Sudo || parent.IsRoot()
 	if d.Get("entity_alias").(string) != "" {
 		return CreateRequest{}, logical.BadRequest("'entity_alias' is only allowed in combination with token role")
 	}

@@ -93,7 +93,11 @@ func lookupData(e *Entry, id string, now time.Time) map[string]any {
 // handleListAccessors lists the accessors of valid tokens. The core lists
 // "accessors*" as a root path; the check here keeps the backend safe alone.
 func (s *Store) handleListAccessors(ctx context.Context, req *logical.Request, _ *logical.FieldData) (*logical.Response, error) {
-	if !req.Sudo {
+	sudo, err := s.callerHasSudo(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if !sudo {
 		return nil, logical.ErrPermissionDenied
 	}
 	hashes, err := s.storage.List(ctx, accessorPrefix)
@@ -125,4 +129,14 @@ func (s *Store) handleListAccessors(ctx context.Context, req *logical.Request, _
 	slices.Sort(keys)
 	resp.Data = map[string]any{"keys": keys}
 	return resp, nil
+}
+
+// callerHasSudo reports req.Sudo, or whether the caller holds a root token
+// (which Vault treats as sudo everywhere).
+func (s *Store) callerHasSudo(ctx context.Context, req *logical.Request) (bool, error) {
+	if req.Sudo {
+		return true, nil
+	}
+	e, err := s.Lookup(ctx, req.ClientToken)
+	return e != nil && e.IsRoot(), err
 }

@@ -198,16 +198,18 @@ func TestRenewChildCappedByParent(t *testing.T) {
 
 func TestRevokeRoutes(t *testing.T) {
 	cases := []struct {
-		name     string
-		path     string
-		sudo     bool
-		target   string // a, b or "" (unknown)
-		byAcc    bool
-		status   int
-		errMsg   string
-		warning  string
-		gone     []string // of a, b, c
-		orphaned []string
+		name string
+		path string
+		sudo bool
+		// plainCaller calls with a non-root token (root implies sudo).
+		plainCaller bool
+		target      string // a, b or "" (unknown)
+		byAcc       bool
+		status      int
+		errMsg      string
+		warning     string
+		gone        []string // of a, b, c
+		orphaned    []string
 	}{
 		{name: "revoke", path: "revoke", target: "a", gone: []string{"a", "b", "c"}},
 		{name: "revoke-self", path: "revoke-self", target: "b", gone: []string{"b", "c"}},
@@ -217,7 +219,7 @@ func TestRevokeRoutes(t *testing.T) {
 		{name: "revoke missing token", path: "revoke", target: "none", status: 400, errMsg: "missing token ID"},
 		{name: "revoke-accessor unknown", path: "revoke-accessor", target: "", byAcc: true, warning: "No token found with this accessor"},
 		{name: "revoke-accessor missing", path: "revoke-accessor", target: "none", byAcc: true, status: 400, errMsg: "missing accessor"},
-		{name: "revoke-orphan needs sudo", path: "revoke-orphan", target: "a", status: 400, errMsg: "root or sudo privileges required to revoke and orphan"},
+		{name: "revoke-orphan needs sudo", path: "revoke-orphan", target: "a", plainCaller: true, status: 400, errMsg: "root or sudo privileges required to revoke and orphan"},
 		{name: "revoke-orphan unknown", path: "revoke-orphan", sudo: true, target: "", status: 400, errMsg: "token to revoke not found"},
 	}
 	for _, c := range cases {
@@ -230,6 +232,9 @@ func TestRevokeRoutes(t *testing.T) {
 			toks["c"], auths["c"] = h.create(toks["b"], false, nil)
 			body := map[string]any{}
 			caller := h.rootTok
+			if c.plainCaller {
+				caller, _ = h.rootCreate(map[string]any{"policies": "p"})
+			}
 			switch {
 			case c.path == "revoke-self":
 				caller = toks[c.target]
@@ -275,8 +280,13 @@ func TestAccessorsList(t *testing.T) {
 	h := newHarness(t)
 	_, a := h.rootCreate(map[string]any{"policies": "a"})
 	_, b := h.rootCreate(map[string]any{"policies": "b", "ttl": "1m"})
-	if _, err := h.call(logical.ListOperation, "accessors/", h.rootTok, false, nil); !errors.Is(err, logical.ErrPermissionDenied) || statusOf(err) != 403 {
+	plain, _ := h.rootCreate(map[string]any{"policies": "a"})
+	if _, err := h.call(logical.ListOperation, "accessors/", plain, false, nil); !errors.Is(err, logical.ErrPermissionDenied) || statusOf(err) != 403 {
 		t.Fatalf("list without sudo: %v", err)
+	}
+	// A root token has sudo even when the request does not say so.
+	if _, err := h.call(logical.ListOperation, "accessors/", h.rootTok, false, nil); err != nil {
+		t.Fatalf("list by root: %v", err)
 	}
 	list := func() []string {
 		t.Helper()
@@ -286,7 +296,7 @@ func TestAccessorsList(t *testing.T) {
 		}
 		return resp.Data["keys"].([]string)
 	}
-	all := []string{h.root.Accessor, a.Accessor, b.Accessor}
+	all := []string{h.root.Accessor, a.Accessor, b.Accessor, h.lookup(plain).Accessor}
 	slices.Sort(all)
 	wantSlice(t, "keys", list(), all)
 	h.clock.Advance(2 * time.Minute) // b expires

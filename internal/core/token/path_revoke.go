@@ -108,7 +108,11 @@ func (s *Store) handleRevokeOrphan(ctx context.Context, req *logical.Request, d 
 	if tok == "" {
 		return nil, logical.BadRequest("missing token ID")
 	}
-	if !req.Sudo {
+	sudo, err := s.callerHasSudo(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if !sudo {
 		return nil, logical.BadRequest("root or sudo privileges required to revoke and orphan")
 	}
 	e, err := s.Lookup(ctx, tok)

@@ -1,0 +1,96 @@
+// Command load measures Strongbox's throughput against a real server on
+// 127.0.0.1 with file storage, next to the ceilings of the same machine: a
+// trivial Go JSON handler and an fsync-per-write loop on the same disk. It
+// also reports start-to-unsealed time and peak RSS after writing many
+// secrets. Run it with `make bench` or `go run ./bench/load -h`.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+func main() {
+	dur := flag.Duration("duration", 3*time.Second, "length of each measurement")
+	dir := flag.String("dir", "", "data directory (default: a temporary directory)")
+	secrets := flag.Int("secrets", 100000, "secrets written for the RSS figure (0 skips it)")
+	flag.Parse()
+	if err := run(*dur, *dir, *secrets); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+}
+
+func run(dur time.Duration, dir string, secrets int) error {
+	if dir == "" {
+		d, err := os.MkdirTemp("", "strongbox-load-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	ctx := context.Background()
+	r := &report{}
+
+	trivial, err := startTrivial()
+	if err != nil {
+		return err
+	}
+	defer trivial.Close()
+	for _, c := range []int{1, 32} {
+		r.add(fmt.Sprintf("ceiling: trivial JSON handler c=%d", c), load(ctx, c, dur, getter(trivial.URL+"/v1/x", "")))
+	}
+	fs, err := fsyncLoop(dir, dur)
+	if err != nil {
+		return err
+	}
+	r.add("ceiling: fsync-per-write loop c=1", fs)
+
+	node, err := startNode(ctx, dir)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("start-to-unsealed (fresh init excluded): measured below after restart\n")
+	if err := node.seed(ctx); err != nil {
+		return err
+	}
+	for _, c := range []int{1, 32} {
+		r.add(fmt.Sprintf("kv-v2 read c=%d", c), load(ctx, c, dur, getter(node.url+"/v1/secret/data/bench/0", node.token)))
+		r.add(fmt.Sprintf("kv-v2 write (file) c=%d", c), load(ctx, c, dur, node.writer()))
+		r.add(fmt.Sprintf("token lookup-self c=%d", c), load(ctx, c, dur, getter(node.url+"/v1/auth/token/lookup-self", node.token)))
+	}
+	if err := node.enableAudit(ctx, filepath.Join(dir, "audit.log")); err != nil {
+		return err
+	}
+	for _, c := range []int{1, 32} {
+		r.add(fmt.Sprintf("kv-v2 read, file audit on c=%d", c), load(ctx, c, dur, getter(node.url+"/v1/secret/data/bench/0", node.token)))
+	}
+	if err := node.disableAudit(ctx); err != nil {
+		return err
+	}
+	if secrets > 0 {
+		start := time.Now()
+		if err := node.fill(ctx, secrets); err != nil {
+			return err
+		}
+		r.note(fmt.Sprintf("wrote %d secrets in %s; peak RSS (server and load client, one process): %s",
+			secrets, time.Since(start).Round(time.Millisecond), peakRSS()))
+	}
+	restart, err := node.restart(ctx)
+	if err != nil {
+		return err
+	}
+	r.note(fmt.Sprintf("start-to-unsealed on existing data (listen + 3 unseal calls + mount load): %s", restart.Round(time.Microsecond)))
+	node.stop()
+	r.print(os.Stdout)
+	return nil
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -1,0 +1,257 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/strongbox/strongbox/internal/audit"
+	"github.com/strongbox/strongbox/internal/builtin"
+	"github.com/strongbox/strongbox/internal/config"
+	"github.com/strongbox/strongbox/internal/core"
+	apihttp "github.com/strongbox/strongbox/internal/http"
+	"github.com/strongbox/strongbox/internal/physical"
+)
+
+// Version is the server version reported by the API.
+const Version = "1.0.0"
+
+// shutdownGrace bounds how long in-flight requests may take at shutdown.
+const shutdownGrace = 30 * time.Second
+
+// Run starts the server and blocks until ctx is done, then shuts down
+// gracefully: in-flight requests finish and storage is closed. A value on
+// reload re-reads what can change at run time (log level, TLS certificates,
+// audit files).
+func Run(ctx context.Context, opts Options, reload <-chan struct{}) error {
+	cfg, err := loadConfig(opts)
+	if err != nil {
+		return err
+	}
+	level := new(slog.LevelVar)
+	logger := opts.Logger
+	if logger == nil {
+		logger = newLogger(opts.Logs, cfg.LogFormat, level)
+	}
+	if lvl := firstNonEmpty(opts.LogLevel, cfg.LogLevel); lvl != "" {
+		if err := setLevel(level, lvl); err != nil {
+			return err
+		}
+	}
+	if !cfg.DisableMlock {
+		if err := lockMemory(); err != nil {
+			return err
+		}
+	}
+	backend, err := openStorage(ctx, cfg.Storage, logger)
+	if err != nil {
+		return err
+	}
+	defer closeStorage(backend, logger)
+
+	c, err := core.New(core.Config{
+		Physical:        backend,
+		Logger:          logger.With("component", "core"),
+		ClusterName:     cfg.ClusterName,
+		StorageType:     cfg.Storage.Type,
+		Version:         Version,
+		DefaultLeaseTTL: cfg.DefaultLeaseTTL,
+		MaxLeaseTTL:     cfg.MaxLeaseTTL,
+		SecretEngines:   builtin.SecretEngines(),
+		AuthMethods:     builtin.AuthMethods(),
+		AuditDevices:    audit.Factories(),
+	})
+	if err != nil {
+		return err
+	}
+
+	srv, err := startListeners(cfg, c, logger)
+	if err != nil {
+		return err
+	}
+	defer srv.shutdown(c, logger)
+
+	if opts.Dev {
+		key, root, err := devSetup(ctx, c, opts.DevRootTokenID)
+		if err != nil {
+			return err
+		}
+		storeDevToken(root)
+		out := opts.Out
+		if out == nil {
+			out = os.Stdout
+		}
+		printDevBanner(out, srv.addrs[0], key, root)
+	}
+	logger.Info("strongbox server started", "version", Version, "storage", cfg.Storage.Type, "listeners", strings.Join(srv.addrs, ","))
+	if opts.Ready != nil {
+		opts.Ready(srv.addrs)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			logger.Info("shutdown requested")
+			return nil
+		case err := <-srv.errs:
+			return err
+		case <-reload:
+			srv.reload(ctx, c, opts, level, logger)
+		}
+	}
+}
+
+func loadConfig(opts Options) (*config.Config, error) {
+	var cfg *config.Config
+	if opts.Dev {
+		addr := opts.DevListenAddress
+		if addr == "" {
+			addr = "127.0.0.1:8200"
+		}
+		cfg = config.DevConfig(addr)
+	} else {
+		if len(opts.ConfigPaths) == 0 {
+			return nil, errors.New("a configuration file must be given with -config, or use -dev")
+		}
+		var err error
+		if cfg, err = config.Load(opts.ConfigPaths...); err != nil {
+			return nil, err
+		}
+	}
+	cfg.ApplyEnv(os.Getenv)
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+type servers struct {
+	http    []*http.Server
+	certs   []*certHolder
+	addrs   []string
+	errs    chan error
+	configs []string
+}
+
+func startListeners(cfg *config.Config, c *core.Core, logger *slog.Logger) (*servers, error) {
+	s := &servers{errs: make(chan error, len(cfg.Listeners)), configs: nil}
+	for _, l := range cfg.Listeners {
+		ln, holder, err := listen(l)
+		if err != nil {
+			s.close()
+			return nil, err
+		}
+		h := apihttp.NewHandler(c, apihttp.Options{Logger: logger.With("component", "http"), MaxRequestSize: l.MaxRequestSize})
+		hs := &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       5 * time.Minute,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+		}
+		if l.MaxRequestDuration > 0 {
+			hs.WriteTimeout = l.MaxRequestDuration
+		}
+		s.http = append(s.http, hs)
+		if holder != nil {
+			s.certs = append(s.certs, holder)
+		}
+		s.addrs = append(s.addrs, ln.Addr().String())
+		go func(ln net.Listener) {
+			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.errs <- fmt.Errorf("listener %s: %w", ln.Addr(), err)
+			}
+		}(ln)
+	}
+	return s, nil
+}
+
+func (s *servers) close() {
+	for _, hs := range s.http {
+		_ = hs.Close()
+	}
+}
+
+// shutdown stops accepting requests, lets in-flight ones finish, then seals.
+func (s *servers) shutdown(c *core.Core, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	for _, hs := range s.http {
+		if err := hs.Shutdown(ctx); err != nil {
+			logger.Warn("listener shutdown", "error", err)
+		}
+	}
+	if err := c.Seal(ctx); err != nil {
+		logger.Warn("seal at shutdown", "error", err)
+	}
+}
+
+func (s *servers) reload(ctx context.Context, c *core.Core, opts Options, level *slog.LevelVar, logger *slog.Logger) {
+	logger.Info("reloading")
+	if !opts.Dev && len(opts.ConfigPaths) > 0 {
+		if cfg, err := config.Load(opts.ConfigPaths...); err != nil {
+			logger.Error("reload: config", "error", err)
+		} else if lvl := firstNonEmpty(opts.LogLevel, cfg.LogLevel); lvl != "" {
+			if err := setLevel(level, lvl); err != nil {
+				logger.Error("reload: log level", "error", err)
+			}
+		}
+	}
+	for _, h := range s.certs {
+		if err := h.reload(); err != nil {
+			logger.Error("reload: TLS certificate", "error", err)
+		}
+	}
+	if err := c.ReloadAudit(ctx); err != nil {
+		logger.Error("reload: audit devices", "error", err)
+	}
+}
+
+func closeStorage(b physical.Backend, logger *slog.Logger) {
+	if cl, ok := b.(physical.Closer); ok {
+		if err := cl.Close(); err != nil {
+			logger.Warn("close storage", "error", err)
+		}
+	}
+}
+
+func newLogger(w io.Writer, format string, level *slog.LevelVar) *slog.Logger {
+	if w == nil {
+		w = os.Stderr
+	}
+	hopts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, hopts))
+	}
+	return slog.New(slog.NewTextHandler(w, hopts))
+}
+
+func setLevel(v *slog.LevelVar, s string) error {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "trace", "debug":
+		v.Set(slog.LevelDebug)
+	case "info", "":
+		v.Set(slog.LevelInfo)
+	case "warn", "warning":
+		v.Set(slog.LevelWarn)
+	case "err", "error":
+		v.Set(slog.LevelError)
+	default:
+		return fmt.Errorf("unknown log level %q (trace, debug, info, warn, error)", s)
+	}
+	return nil
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
