@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 )
 
@@ -20,6 +21,7 @@ func main() {
 	dur := flag.Duration("duration", 3*time.Second, "length of each measurement")
 	dir := flag.String("dir", "", "data directory (default: a temporary directory)")
 	secrets := flag.Int("secrets", 100000, "secrets written for the RSS figure (0 skips it)")
+	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the kv-v2 read c=32 scenario to this file")
 	flag.Parse()
 	if err := run(*dur, *dir, *secrets); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
@@ -62,7 +64,9 @@ func run(dur time.Duration, dir string, secrets int) error {
 		return err
 	}
 	for _, c := range []int{1, 32} {
+		stop := profileIf(c == 32)
 		r.add(fmt.Sprintf("kv-v2 read c=%d", c), load(ctx, c, dur, getter(node.url+"/v1/secret/data/bench/0", node.token)))
+		stop()
 		r.add(fmt.Sprintf("kv-v2 write (file) c=%d", c), load(ctx, c, dur, node.writer()))
 		r.add(fmt.Sprintf("token lookup-self c=%d", c), load(ctx, c, dur, getter(node.url+"/v1/auth/token/lookup-self", node.token)))
 	}
@@ -91,6 +95,31 @@ func run(dur time.Duration, dir string, secrets int) error {
 	node.stop()
 	r.print(os.Stdout)
 	return nil
+}
+
+// cpuProfile is the -cpuprofile flag's value.
+var cpuProfile string
+
+// profileIf starts a CPU profile when asked for and cond holds; the
+// returned function stops it.
+func profileIf(cond bool) func() {
+	if !cond || cpuProfile == "" {
+		return func() {}
+	}
+	f, err := os.Create(cpuProfile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "load: cpuprofile:", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "load: cpuprofile:", err)
+		f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

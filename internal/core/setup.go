@@ -54,10 +54,11 @@ func (c *Core) firstSetup(ctx context.Context) (string, error) {
 
 func (c *Core) newTokenStore(ctx context.Context) (*token.Store, error) {
 	ts, err := token.New(ctx, newView(c.barrier, systemPrefix+"token/"), token.Options{
-		Logger:     c.logger.With("component", "token"),
-		DefaultTTL: c.conf.DefaultLeaseTTL,
-		MaxTTL:     c.conf.MaxLeaseTTL,
-		OnRevoke:   c.destroyCubbyhole,
+		Logger:       c.logger.With("component", "token"),
+		DefaultTTL:   c.conf.DefaultLeaseTTL,
+		MaxTTL:       c.conf.MaxLeaseTTL,
+		OnRevoke:     c.destroyCubbyhole,
+		CacheEntries: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("token store: %w", err)

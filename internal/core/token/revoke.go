@@ -176,7 +176,10 @@ func (s *Store) finish(ctx context.Context, id string) error {
 	if err := s.deleteKey(ctx, accessorPrefix+s.keys.hashAccessor(e.Accessor)); err != nil {
 		return err
 	}
-	return s.deleteKey(ctx, idPrefix+id)
+	s.cache.invalidate(id)
+	err = s.deleteKey(ctx, idPrefix+id)
+	s.cache.invalidate(id)
+	return err
 }
 
 func (s *Store) deleteKey(ctx context.Context, key string) error {

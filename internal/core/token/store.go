@@ -50,6 +50,10 @@ type Options struct {
 	OnRevoke func(ctx context.Context, e *Entry) error
 	// TidyInterval is how often Run calls Tidy (a minute when zero).
 	TidyInterval time.Duration
+	// CacheEntries keeps decoded entries in memory. Only valid while this
+	// store is the sole writer of its storage; a node that follows another
+	// writer must call InvalidateCache when storage changes under it.
+	CacheEntries bool
 }
 
 // Store is the token store. All methods are safe for concurrent use.
@@ -71,6 +75,9 @@ type Store struct {
 	finishing sync.Map
 	tidying   atomic.Bool
 
+	cache    entryCache
+	useCache bool
+
 	backendOnce sync.Once
 	backend     *logical.FrameworkBackend
 }
@@ -89,6 +96,7 @@ func New(ctx context.Context, storage logical.Storage, opts Options) (*Store, er
 		maxTTL:       opts.MaxTTL,
 		onRevoke:     opts.OnRevoke,
 		tidyInterval: opts.TidyInterval,
+		useCache:     opts.CacheEntries,
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -124,6 +132,21 @@ func (s *Store) lockFor(id string) *sync.RWMutex {
 
 // load reads an entry by ID, pending ones included; nil when absent.
 func (s *Store) load(ctx context.Context, id string) (*Entry, error) {
+	if !s.useCache {
+		return s.loadStored(ctx, id)
+	}
+	cached, gen := s.cache.get(id)
+	if cached != nil {
+		return cached, nil
+	}
+	e, err := s.loadStored(ctx, id)
+	if err == nil && e != nil {
+		s.cache.fill(id, e, gen)
+	}
+	return e, err
+}
+
+func (s *Store) loadStored(ctx context.Context, id string) (*Entry, error) {
 	se, err := s.storage.Get(ctx, idPrefix+id)
 	if err != nil {
 		return nil, fmt.Errorf("token: read entry: %w", err)
@@ -191,9 +214,11 @@ func (s *Store) save(ctx context.Context, e *Entry) error {
 	if err != nil {
 		return fmt.Errorf("token: encode entry: %w", err)
 	}
+	s.cache.invalidate(e.ID)
 	if err := s.storage.Put(ctx, &logical.StorageEntry{Key: idPrefix + e.ID, Value: b}); err != nil {
 		return fmt.Errorf("token: write entry: %w", err)
 	}
+	s.cache.set(e)
 	return nil
 }
 
