@@ -1,0 +1,13 @@
+// Package audit is Strongbox's audit subsystem: the devices that write one
+// Vault-format JSON entry per request and per response, the HMAC-SHA256
+// salting that keeps secrets out of those entries, and the Broker the core
+// calls on every request to fan entries out to all enabled devices.
+//
+// The core owns the audit table (sys/audit) and builds devices through
+// Factories ("file", "socket"); it calls Broker.LogRequest before a request
+// reaches a backend and Broker.LogResponse before the response goes back.
+// When devices are enabled and none of them records an entry, the broker
+// fails with ErrAuditFailed and the core must refuse the request (Vault
+// fails closed). Broker.Hash serves sys/audit-hash; Broker.Reload is for
+// SIGHUP (log rotation).
+package audit
