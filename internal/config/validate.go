@@ -34,7 +34,9 @@ func (c *Config) Validate() error {
 	case !slices.Contains(known, c.Storage.Type):
 		add(c.Storage.File, c.Storage.Line, "unknown storage type %q (known: %s)", c.Storage.Type, strings.Join(known, ", "))
 	case c.Storage.Type == "raft":
-		if c.ClusterAddr == "" && !c.DisableClustering {
+		if c.DisableClustering {
+			add(c.Storage.File, c.Storage.Line, "disable_clustering cannot be true with raft storage: raft needs the cluster port")
+		} else if c.ClusterAddr == "" {
 			add(c.Storage.File, c.Storage.Line, "raft storage needs cluster_addr (or VAULT_CLUSTER_ADDR) so nodes can reach each other")
 		}
 		if c.HAStorage != nil {

@@ -76,6 +76,7 @@ func TestValidateErrors(t *testing.T) {
 		{"bad xff addr", "storage \"inmem\" {}\nlistener \"tcp\" {\n tls_disable = true\n x_forwarded_for_authorized_addrs = \"10.0.0.0/33\"\n}\n", []string{`"10.0.0.0/33" is not an IP address or CIDR block`}},
 		{"negative hop skips", "storage \"inmem\" {}\nlistener \"tcp\" {\n tls_disable = true\n x_forwarded_for_authorized_addrs = \"10.0.0.1\"\n x_forwarded_for_hop_skips = -1\n}\n", []string{"x_forwarded_for_hop_skips must not be negative"}},
 		{"raft without cluster_addr", "storage \"raft\" {\n path = \"/r\"\n}\nlistener \"tcp\" {\n tls_disable = true\n}\n", []string{"c.hcl:1: raft storage needs cluster_addr"}},
+		{"raft without clustering", "cluster_addr = \"https://a:8201\"\ndisable_clustering = true\nstorage \"raft\" {}\nlistener \"tcp\" {\n tls_disable = true\n}\n", []string{"c.hcl:3: disable_clustering cannot be true with raft storage"}},
 		{"raft with ha_storage", "cluster_addr = \"https://a:8201\"\nstorage \"raft\" {}\nha_storage \"postgresql\" {}\nlistener \"tcp\" {\n tls_disable = true\n}\n", []string{"c.hcl:3: ha_storage cannot be used with raft storage"}},
 		{"retry_join outside raft", "storage \"file\" {\n retry_join {\n  leader_api_addr = \"a\"\n }\n}\nlistener \"tcp\" {\n tls_disable = true\n}\n", []string{`retry_join belongs in raft storage, not "file"`}},
 		{"two enabled seals", okBase + "seal \"transit\" {}\nseal \"awskms\" {}\n", []string{"c.hcl:7: two seal stanzas mean a seal migration"}},

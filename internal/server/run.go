@@ -90,6 +90,9 @@ func Run(ctx context.Context, opts Options, reload <-chan struct{}) error {
 		}
 		printDevBanner(out, srv.addrs[0], key, root)
 	}
+	for _, k := range cfg.Ignored {
+		logger.Warn("configuration key accepted for compatibility but not used", "key", k)
+	}
 	logger.Info("strongbox server started", "version", Version, "storage", cfg.Storage.Type, "listeners", strings.Join(srv.addrs, ","))
 	if opts.Ready != nil {
 		opts.Ready(srv.addrs)
@@ -124,7 +127,9 @@ func loadConfig(opts Options) (*config.Config, error) {
 			return nil, err
 		}
 	}
-	cfg.ApplyEnv(os.Getenv)
+	if err := cfg.ApplyEnv(os.Getenv); err != nil {
+		return nil, err
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -54,6 +54,11 @@ func New(ctx context.Context, conf map[string]string, logger *slog.Logger) (*Bac
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	for k := range conf {
+		if k != "path" {
+			return nil, fmt.Errorf("file storage: unknown setting %q (the only setting is \"path\")", k)
+		}
+	}
 	dir := strings.TrimSpace(conf["path"])
 	if dir == "" {
 		return nil, errors.New(`file storage: "path" is required: the directory that holds ` + FileName)

@@ -4,6 +4,7 @@ package inmem
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -77,6 +78,11 @@ func (b *Backend) List(ctx context.Context, prefix string) ([]string, error) {
 func (b *Backend) Transaction(ctx context.Context, ops []*physical.TxnOp) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	for _, op := range ops {
+		if op == nil || op.Entry == nil || (op.Op != physical.PutOp && op.Op != physical.DeleteOp) {
+			return fmt.Errorf("inmem: invalid transaction operation %+v", op)
+		}
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
