@@ -41,6 +41,9 @@ type Config struct {
 	AuthMethods   map[string]logical.Factory
 	// AuditDevices are the audit device factories by type.
 	AuditDevices map[string]audit.Factory
+	// APIAddr and ClusterAddr are what this node advertises when active.
+	APIAddr     string
+	ClusterAddr string
 }
 
 // Core is one node's state and request pipeline.
@@ -74,6 +77,16 @@ type Core struct {
 	activeTime time.Time
 	migrations migrations
 	acls       aclCache
+
+	// HA: set when the storage elects a leader. standby is guarded by
+	// stateLock; the rest by haMu.
+	ha            HAStorage
+	standby       bool
+	haMu          sync.Mutex
+	haStop        context.CancelFunc
+	haDone        chan struct{}
+	stepDownUntil time.Time
+	ownAdvert     *Advertisement
 }
 
 // New builds a sealed core over the physical storage.
@@ -93,14 +106,18 @@ func New(conf Config) (*Core, error) {
 	if conf.ClusterName == "" {
 		conf.ClusterName = "strongbox-cluster"
 	}
-	return &Core{
+	c := &Core{
 		conf:     conf,
 		logger:   conf.Logger,
 		physical: conf.Physical,
 		barrier:  barrier.New(conf.Physical),
 		seal:     seal.NewShamir(conf.Physical),
 		sealed:   true,
-	}, nil
+	}
+	if ha, ok := conf.Physical.(HAStorage); ok {
+		c.ha = ha
+	}
+	return c, nil
 }
 
 // Sealed reports whether the core is sealed.

@@ -24,6 +24,7 @@ type postAction int
 const (
 	postNone postAction = iota
 	postSeal
+	postStepDown
 )
 
 type postActionKey struct{}
@@ -43,10 +44,19 @@ func (c *Core) HandleRequest(ctx context.Context, req *logical.Request) (*Result
 	var action postAction
 	ctx = context.WithValue(ctx, postActionKey{}, &action)
 	res, err := c.handle(ctx, req)
-	if action == postSeal {
+	switch action {
+	case postSeal:
 		if serr := c.Seal(context.WithoutCancel(ctx)); serr != nil && err == nil {
 			err = serr
 		}
+	case postStepDown:
+		// The answer goes out first; the step-down runs once this request
+		// no longer holds the state lock it must drain.
+		go func() {
+			if serr := c.StepDown(context.WithoutCancel(ctx)); serr != nil {
+				c.logger.Warn("step-down", "error", serr)
+			}
+		}()
 	}
 	return res, err
 }
@@ -56,6 +66,9 @@ func (c *Core) handle(ctx context.Context, req *logical.Request) (*Result, error
 	defer c.stateLock.RUnlock()
 	if c.sealed {
 		return nil, ErrSealed
+	}
+	if c.standby {
+		return nil, ErrStandby
 	}
 	fullPath := req.Path
 	rt, rel := c.router.match(fullPath)

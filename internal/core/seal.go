@@ -195,12 +195,25 @@ func (c *Core) unsealWithRootKey(ctx context.Context, rootKey []byte) error {
 	if err := c.barrier.Unseal(ctx, rootKey); err != nil {
 		return fmt.Errorf("unseal: barrier: %w", err)
 	}
-	if err := c.postUnseal(ctx); err != nil {
-		c.teardown(ctx)
+	if err := c.loadClusterInfo(ctx); err != nil {
 		c.barrier.Seal()
 		return fmt.Errorf("unseal: %w", err)
 	}
 	c.sealed = false
+	if c.ha != nil {
+		// The node serves as a standby until it leads.
+		c.haMu.Lock()
+		c.startHA()
+		c.haMu.Unlock()
+		c.logger.Info("vault is unsealed; following leadership", "cluster_id", c.clusterID)
+		return nil
+	}
+	if err := c.postUnseal(ctx); err != nil {
+		c.teardown(ctx)
+		c.barrier.Seal()
+		c.sealed = true
+		return fmt.Errorf("unseal: %w", err)
+	}
 	c.logger.Info("vault is unsealed", "cluster_id", c.clusterID)
 	return nil
 }
@@ -208,14 +221,24 @@ func (c *Core) unsealWithRootKey(ctx context.Context, rootKey []byte) error {
 // Seal tears down the unsealed state and wipes keys from memory. It waits
 // for in-flight requests to finish first.
 func (c *Core) Seal(ctx context.Context) error {
+	// The leadership loop takes stateLock itself: stop it before taking it.
+	c.haMu.Lock()
+	wait := c.stopHA()
+	c.haMu.Unlock()
+	wait()
 	c.stateLock.Lock()
 	defer c.stateLock.Unlock()
 	if c.sealed {
 		return nil
 	}
-	c.teardown(ctx)
+	if !c.standby {
+		c.teardown(ctx)
+	}
 	c.barrier.Seal()
-	c.sealed = true
+	c.sealed, c.standby = true, false
+	c.haMu.Lock()
+	c.ownAdvert = nil
+	c.haMu.Unlock()
 	c.logger.Info("vault is sealed")
 	return nil
 }

@@ -18,6 +18,23 @@ type clusterInfo struct {
 	ID   string `json:"id"`
 }
 
+// loadClusterInfo reads the cluster's identity (written at init).
+func (c *Core) loadClusterInfo(ctx context.Context) error {
+	e, err := c.barrier.Get(ctx, clusterKey)
+	if err != nil {
+		return fmt.Errorf("read cluster info: %w", err)
+	}
+	if e == nil {
+		return nil
+	}
+	var info clusterInfo
+	if err := json.Unmarshal(e.Value, &info); err != nil {
+		return fmt.Errorf("decode cluster info: %w", err)
+	}
+	c.clusterID = info.ID
+	return nil
+}
+
 // firstSetup writes what a new barrier starts with: cluster identity, the
 // default tables and policies, and the root token (returned).
 func (c *Core) firstSetup(ctx context.Context) (string, error) {
@@ -69,17 +86,7 @@ func (c *Core) newTokenStore(ctx context.Context) (*token.Store, error) {
 // postUnseal loads the tables and mounts every backend. It runs under the
 // state lock; on error the caller tears down and reseals.
 func (c *Core) postUnseal(ctx context.Context) error {
-	e, err := c.barrier.Get(ctx, clusterKey)
-	if err != nil {
-		return fmt.Errorf("read cluster info: %w", err)
-	}
-	if e != nil {
-		var info clusterInfo
-		if err := json.Unmarshal(e.Value, &info); err != nil {
-			return fmt.Errorf("decode cluster info: %w", err)
-		}
-		c.clusterID = info.ID
-	}
+	var err error
 	c.policies = policy.NewStore(newView(c.barrier, systemPrefix+"policy/"))
 	if err := c.policies.Setup(ctx); err != nil {
 		return fmt.Errorf("policies: %w", err)

@@ -51,7 +51,10 @@ func (c *Core) keyPaths() []*logical.Path {
 			// Without HA there is no one to step down to; Vault answers 204.
 			Pattern: "step-down",
 			Operations: map[logical.Operation]logical.OperationFunc{
-				logical.UpdateOperation: func(context.Context, *logical.Request, *logical.FieldData) (*logical.Response, error) {
+				logical.UpdateOperation: func(ctx context.Context, _ *logical.Request, _ *logical.FieldData) (*logical.Response, error) {
+					if c.ha != nil {
+						afterRequest(ctx, postStepDown)
+					}
 					return nil, nil
 				},
 			},

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/strongbox/strongbox/internal/cluster"
 	"github.com/strongbox/strongbox/internal/core"
 	"github.com/strongbox/strongbox/internal/logical"
 )
@@ -32,6 +33,7 @@ type Handler struct {
 	logger *slog.Logger
 	max    int64
 	mux    *http.ServeMux
+	fw     forwarders
 }
 
 // NewHandler returns the API handler.
@@ -59,6 +61,9 @@ func NewHandler(c *core.Core, opts Options) *Handler {
 	return h
 }
 
+// Close releases the connections kept to the active node.
+func (h *Handler) Close() { h.fw.close() }
+
 // ServeHTTP implements http.Handler: common headers, panic recovery.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
@@ -78,7 +83,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) handleLogical(w http.ResponseWriter, r *http.Request) {
-	req, status, err := h.buildRequest(r)
+	body, status, err := readBody(r)
+	if err != nil {
+		respondError(w, status, err)
+		return
+	}
+	if h.core.Standby() {
+		h.serveStandby(w, r, body)
+		return
+	}
+	req, status, err := h.buildRequest(r, body)
 	if err != nil {
 		respondError(w, status, err)
 		return
@@ -88,6 +102,11 @@ func (h *Handler) handleLogical(w http.ResponseWriter, r *http.Request) {
 	mountType := ""
 	if res != nil {
 		resp, mountType = res.Response, res.MountType
+	}
+	if errors.Is(err, core.ErrStandby) {
+		// Demoted between the check above and the request.
+		h.serveStandby(w, r, body)
+		return
 	}
 	if err != nil {
 		status, msg := h.statusOf(r, err)
@@ -154,7 +173,7 @@ func (h *Handler) statusOf(r *http.Request, err error) (int, string) {
 }
 
 // buildRequest turns an HTTP request into a logical one.
-func (h *Handler) buildRequest(r *http.Request) (*logical.Request, int, error) {
+func (h *Handler) buildRequest(r *http.Request, body []byte) (*logical.Request, int, error) {
 	path := strings.TrimPrefix(r.URL.Path, "/v1/")
 	if path == "" || strings.Contains(path, "..") || strings.Contains(path, "//") {
 		return nil, http.StatusNotFound, fmt.Errorf("invalid path %q", r.URL.Path)
@@ -186,9 +205,13 @@ func (h *Handler) buildRequest(r *http.Request) (*logical.Request, int, error) {
 	if op == logical.ListOperation && !strings.HasSuffix(path, "/") {
 		path += "/"
 	}
-	data, status, err := h.parseBody(r, op)
+	data, err := requestData(r, op, body)
 	if err != nil {
-		return nil, status, err
+		return nil, http.StatusBadRequest, err
+	}
+	remote := r.RemoteAddr
+	if fi, ok := cluster.ForwardedFrom(r.Context()); ok && fi.ClientAddr != "" {
+		remote = fi.ClientAddr
 	}
 	return &logical.Request{
 		ID:          newRequestID(),
@@ -197,11 +220,29 @@ func (h *Handler) buildRequest(r *http.Request) (*logical.Request, int, error) {
 		Data:        data,
 		ClientToken: clientToken(r),
 		Headers:     r.Header,
-		Connection:  &logical.Connection{RemoteAddr: r.RemoteAddr, ConnState: r.TLS},
+		Connection:  &logical.Connection{RemoteAddr: remote, ConnState: r.TLS},
 	}, 0, nil
 }
 
-func (h *Handler) parseBody(r *http.Request, op logical.Operation) (map[string]any, int, error) {
+// readBody reads the request body within the handler's size limit.
+func readBody(r *http.Request) ([]byte, int, error) {
+	if r.Body == nil {
+		return nil, 0, nil
+	}
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("request body too large: limit is %d bytes", mbe.Limit)
+		}
+		return nil, http.StatusBadRequest, fmt.Errorf("failed to read request body: %w", err)
+	}
+	return raw, 0, nil
+}
+
+// requestData merges the query parameters (reads, lists and deletes) and
+// the JSON body (writes and deletes) into a request's data.
+func requestData(r *http.Request, op logical.Operation, body []byte) (map[string]any, error) {
 	data := map[string]any{}
 	switch op {
 	case logical.ReadOperation, logical.ListOperation, logical.DeleteOperation:
@@ -216,29 +257,32 @@ func (h *Handler) parseBody(r *http.Request, op logical.Operation) (map[string]a
 			}
 		}
 		if op != logical.DeleteOperation {
-			return data, 0, nil
+			return data, nil
 		}
 	}
-	if r.Body == nil {
-		return data, 0, nil
+	if len(bytes.TrimSpace(body)) == 0 {
+		return data, nil
 	}
-	raw, err := io.ReadAll(r.Body)
+	obj, err := decodeJSONObject(body)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("request body too large: limit is %d bytes", mbe.Limit)
-		}
-		return nil, http.StatusBadRequest, fmt.Errorf("failed to read request body: %w", err)
+		return nil, err
 	}
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return data, 0, nil
+	for k, v := range obj {
+		data[k] = v
 	}
-	body, err := decodeJSONObject(raw)
+	return data, nil
+}
+
+// parseBody reads and decodes a write's body, for the sys/ handlers that
+// take JSON outside the logical pipeline.
+func (h *Handler) parseBody(r *http.Request, op logical.Operation) (map[string]any, int, error) {
+	body, status, err := readBody(r)
+	if err != nil {
+		return nil, status, err
+	}
+	data, err := requestData(r, op, body)
 	if err != nil {
 		return nil, http.StatusBadRequest, err
-	}
-	for k, v := range body {
-		data[k] = v
 	}
 	return data, 0, nil
 }

@@ -176,6 +176,7 @@ func (h *Handler) handleHealth(w http.ResponseWriter, r *http.Request) {
 		respondError(w, http.StatusInternalServerError, err)
 		return
 	}
+	standby := st.Initialized && !st.Sealed && h.core.Standby()
 	status, err := code("activecode", http.StatusOK)
 	if err == nil {
 		switch {
@@ -183,6 +184,8 @@ func (h *Handler) handleHealth(w http.ResponseWriter, r *http.Request) {
 			status, err = code("uninitcode", http.StatusNotImplemented)
 		case st.Sealed:
 			status, err = code("sealedcode", http.StatusServiceUnavailable)
+		case standby && !truthy(q.Get("standbyok")):
+			status, err = code("standbycode", http.StatusTooManyRequests)
 		}
 	}
 	if err != nil {
@@ -200,7 +203,7 @@ func (h *Handler) handleHealth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := map[string]any{
-		"initialized": st.Initialized, "sealed": st.Sealed, "standby": false,
+		"initialized": st.Initialized, "sealed": st.Sealed, "standby": standby,
 		"performance_standby": false, "replication_performance_mode": "disabled",
 		"replication_dr_mode": "disabled", "server_time_utc": time.Now().Unix(),
 		"version": h.core.Version(), "enterprise": false, "echo_duration_ms": 0,
@@ -226,14 +229,32 @@ func (h *Handler) handleLeader(w http.ResponseWriter, r *http.Request) {
 		respondError(w, http.StatusServiceUnavailable, errors.New("Vault is sealed"))
 		return
 	}
-	respondJSON(w, http.StatusOK, map[string]any{
-		"ha_enabled": false, "is_self": false,
+	body := map[string]any{
+		"ha_enabled": h.core.HAEnabled(), "is_self": false,
 		"active_time":                         time.Time{}.Format(time.RFC3339),
 		"leader_address":                      "",
 		"leader_cluster_address":              "",
 		"performance_standby":                 false,
 		"performance_standby_last_remote_wal": 0,
-		"raft_committed_index":                0,
-		"raft_applied_index":                  0,
-	})
+	}
+	committed, applied := h.core.RaftIndexes()
+	body["raft_committed_index"], body["raft_applied_index"] = committed, applied
+	if h.core.HAEnabled() {
+		adv, err := h.core.ActiveAdvertisement(r.Context())
+		if err != nil {
+			h.writeErr(w, r, err)
+			return
+		}
+		if adv != nil {
+			body["is_self"] = !h.core.Standby()
+			body["leader_address"], body["leader_cluster_address"] = adv.APIAddr, adv.ClusterAddr
+			body["active_time"] = adv.ActiveTime.Format(time.RFC3339Nano)
+		}
+	}
+	respondJSON(w, http.StatusOK, body)
+}
+
+func truthy(s string) bool {
+	b, err := strconv.ParseBool(s)
+	return err == nil && b
 }

@@ -1,0 +1,194 @@
+package http
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/strongbox/strongbox/internal/cluster"
+	"github.com/strongbox/strongbox/internal/core"
+)
+
+// HeaderNotActive marks a 503 from a node that got a forwarded request after
+// it stopped being active; the forwarding standby waits for the new active
+// and sends the request again instead of passing the error on.
+const HeaderNotActive = "X-Strongbox-Not-Active"
+
+// activeWait bounds how long a standby holds a request while no node is
+// active (an election, a step-down) before answering 503.
+const activeWait = 15 * time.Second
+
+// forwarders keeps one Forwarder for the current active node.
+type forwarders struct {
+	mu  sync.Mutex
+	key string
+	fw  *cluster.Forwarder
+}
+
+func (f *forwarders) get(adv *core.Advertisement) (*cluster.Forwarder, error) {
+	key := adv.NodeID + "\x00" + string(adv.CertPEM)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fw != nil && f.key == key {
+		return f.fw, nil
+	}
+	if f.fw != nil {
+		_ = f.fw.Close()
+		f.fw = nil
+	}
+	cert, err := tls.X509KeyPair(adv.CertPEM, adv.KeyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("active node's certificate: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(adv.CertPEM) {
+		return nil, errors.New("active node's certificate: no PEM certificate")
+	}
+	target, err := hostPort(adv.ClusterAddr)
+	if err != nil {
+		return nil, err
+	}
+	fw, err := cluster.NewForwarder(target, &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		RootCAs:      pool,
+		MinVersion:   tls.VersionTLS12,
+	})
+	if err != nil {
+		return nil, err
+	}
+	f.fw, f.key = fw, key
+	return fw, nil
+}
+
+func (f *forwarders) close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fw != nil {
+		_ = f.fw.Close()
+		f.fw = nil
+	}
+}
+
+func hostPort(addr string) (string, error) {
+	u, err := url.Parse(addr)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("invalid cluster address %q", addr)
+	}
+	return u.Host, nil
+}
+
+// serveStandby answers a request that reached a standby: forward it to the
+// active node and relay its answer verbatim, or redirect the client there
+// (307) when asked to (X-Vault-No-Request-Forwarding) or when forwarding
+// fails. body is the request body, already read.
+func (h *Handler) serveStandby(w http.ResponseWriter, r *http.Request, body []byte) {
+	if _, forwarded := cluster.ForwardedFrom(r.Context()); forwarded {
+		// One hop only: this node stopped being active after the standby
+		// chose it. The standby retries with the new active.
+		w.Header().Set(HeaderNotActive, "true")
+		respondError(w, http.StatusServiceUnavailable, errors.New("node is not active; retry"))
+		return
+	}
+	ctx := r.Context()
+	deadline := time.Now().Add(activeWait)
+	var lastErr error
+	var adv *core.Advertisement
+	for attempt := 0; time.Now().Before(deadline); attempt++ {
+		var err error
+		adv, err = h.waitActive(ctx, deadline)
+		if err != nil {
+			h.writeErr(w, r, err)
+			return
+		}
+		if adv == nil {
+			break
+		}
+		if r.Header.Get("X-Vault-No-Request-Forwarding") != "" {
+			redirect(w, r, adv)
+			return
+		}
+		fw, err := h.fw.get(adv)
+		if err != nil {
+			lastErr = err
+			break
+		}
+		out := r.Clone(ctx)
+		out.Body = io.NopCloser(bytes.NewReader(body))
+		out.ContentLength = int64(len(body))
+		resp, err := fw.Forward(ctx, out)
+		if err != nil {
+			lastErr = err
+			break
+		}
+		if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get(HeaderNotActive) != "" {
+			// The chosen node stepped down meanwhile; its answer says the
+			// request was not served. Wait for the next active.
+			resp.Body.Close()
+			h.awaitChange(ctx, adv, deadline)
+			continue
+		}
+		if err := cluster.WriteResponse(w, resp); err != nil {
+			h.logger.Warn("relaying a forwarded response", "error", err)
+		}
+		return
+	}
+	if adv != nil {
+		h.logger.Warn("request forwarding failed; redirecting the client", "active", adv.APIAddr, "error", lastErr)
+		redirect(w, r, adv)
+		return
+	}
+	respondError(w, http.StatusServiceUnavailable, errors.New("no active node in the cluster"))
+}
+
+// waitActive polls for an active node's advertisement until deadline.
+func (h *Handler) waitActive(ctx context.Context, deadline time.Time) (*core.Advertisement, error) {
+	for {
+		adv, err := h.core.ActiveAdvertisement(ctx)
+		if err != nil || adv != nil {
+			return adv, err
+		}
+		if !h.core.Standby() {
+			return nil, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+// awaitChange waits until the advertised active differs from old.
+func (h *Handler) awaitChange(ctx context.Context, old *core.Advertisement, deadline time.Time) {
+	for time.Now().Before(deadline) {
+		adv, err := h.core.ActiveAdvertisement(ctx)
+		if err != nil || (adv != nil && (adv.NodeID != old.NodeID || !bytes.Equal(adv.CertPEM, old.CertPEM))) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+func redirect(w http.ResponseWriter, r *http.Request, adv *core.Advertisement) {
+	if adv.APIAddr == "" {
+		respondError(w, http.StatusServiceUnavailable, errors.New("the active node has no api_addr to redirect to"))
+		return
+	}
+	w.Header().Set("Location", adv.APIAddr+r.URL.RequestURI())
+	w.WriteHeader(http.StatusTemporaryRedirect)
+}
