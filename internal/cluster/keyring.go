@@ -1,0 +1,197 @@
+package cluster
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// KeyringServerName is a DNS name every node certificate carries. Raft peers
+// dial with it as ServerName, so verification does not depend on which IP or
+// hostname a node happens to be reached at.
+const KeyringServerName = "raft.cluster.strongbox"
+
+// ErrInvalidKeyring is returned when a keyring fails validation.
+var ErrInvalidKeyring = errors.New("cluster: invalid TLS keyring")
+
+// Keyring is the raft TLS keyring: the CA that issues node certificates, plus
+// the CA it replaced. Trusting both lets a rotation roll through the cluster:
+// a node still presenting a certificate from the previous CA keeps talking to
+// nodes that already use the current one. After a second rotation the oldest
+// CA is gone, so nodes must re-issue their certificates after each rotation.
+//
+// It contains private keys: the core stores it only encrypted (through the
+// barrier or the raft configuration protected by it). Its JSON form is
+// stable. A Keyring is a value: methods that change it must not run
+// concurrently with others; the core swaps whole keyrings instead.
+type Keyring struct {
+	// Term counts rotations, starting at 1.
+	Term uint64 `json:"term"`
+	// Current issues new node certificates.
+	Current *KeyringCA `json:"current"`
+	// Previous is still trusted until the next rotation; nil at first.
+	Previous *KeyringCA `json:"previous,omitempty"`
+}
+
+// KeyringCA is one CA of a Keyring.
+type KeyringCA struct {
+	ID        string    `json:"id"`
+	CertPEM   string    `json:"cert_pem"`
+	KeyPEM    string    `json:"key_pem"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// NewKeyring creates a keyring with a fresh ECDSA P-521 CA at term 1.
+func NewKeyring() (*Keyring, error) {
+	ca, err := newKeyringCA()
+	if err != nil {
+		return nil, err
+	}
+	return &Keyring{Term: 1, Current: ca}, nil
+}
+
+// ParseKeyring decodes a keyring's JSON form and validates it.
+func ParseKeyring(data []byte) (*Keyring, error) {
+	var k Keyring
+	if err := json.Unmarshal(data, &k); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidKeyring, err)
+	}
+	if err := k.Validate(); err != nil {
+		return nil, err
+	}
+	return &k, nil
+}
+
+// Validate checks that the current (and any previous) CA parses and that its
+// key matches its certificate.
+func (k *Keyring) Validate() error {
+	if k.Current == nil {
+		return fmt.Errorf("%w: no current CA", ErrInvalidKeyring)
+	}
+	if k.Term == 0 {
+		return fmt.Errorf("%w: term 0", ErrInvalidKeyring)
+	}
+	for _, ca := range []*KeyringCA{k.Current, k.Previous} {
+		if ca == nil {
+			continue
+		}
+		if _, _, err := ca.parse(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Rotate makes a fresh CA current and keeps the current one as previous; the
+// former previous CA is no longer trusted.
+func (k *Keyring) Rotate() error {
+	ca, err := newKeyringCA()
+	if err != nil {
+		return err
+	}
+	k.Previous, k.Current = k.Current, ca
+	k.Term++
+	return nil
+}
+
+// CertPool returns the CAs a node trusts: current and previous. Use it as
+// both RootCAs and ClientCAs of the raft protocol.
+func (k *Keyring) CertPool() (*x509.CertPool, error) {
+	pool := x509.NewCertPool()
+	for _, ca := range []*KeyringCA{k.Current, k.Previous} {
+		if ca == nil {
+			continue
+		}
+		cert, _, err := ca.parse()
+		if err != nil {
+			return nil, err
+		}
+		pool.AddCert(cert)
+	}
+	return pool, nil
+}
+
+// IssueNodeCert issues a certificate for node nodeID from the current CA, with
+// a fresh ECDSA P-521 key, valid for server and client auth, for
+// KeyringServerName and hosts. It expires with the CA.
+func (k *Keyring) IssueNodeCert(nodeID string, hosts []string) (tls.Certificate, error) {
+	if k.Current == nil {
+		return tls.Certificate{}, fmt.Errorf("%w: no current CA", ErrInvalidKeyring)
+	}
+	caCert, caKey, err := k.Current.parse()
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("cluster: node key: %w", err)
+	}
+	tmpl, err := certTemplate(nodeID, append([]string{KeyringServerName}, hosts...), caCert.NotAfter)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("cluster: issue node certificate: %w", err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("cluster: parse node certificate: %w", err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+}
+
+func newKeyringCA() (*KeyringCA, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: keyring CA key: %w", err)
+	}
+	id := rand.Text()
+	now := time.Now()
+	tmpl, err := certTemplate("", nil, now.Add(certValidity))
+	if err != nil {
+		return nil, err
+	}
+	tmpl.Subject = pkix.Name{CommonName: "strongbox raft CA " + id}
+	tmpl.ExtKeyUsage = nil
+	tmpl.IsCA = true
+	tmpl.BasicConstraintsValid = true
+	tmpl.MaxPathLenZero = true
+	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: keyring CA certificate: %w", err)
+	}
+	keyPEM, err := encodeKey(key)
+	if err != nil {
+		return nil, err
+	}
+	return &KeyringCA{ID: id, CertPEM: string(encodeCert(der)), KeyPEM: string(keyPEM), CreatedAt: now.UTC()}, nil
+}
+
+// parse decodes the CA and checks that its key signs for its certificate.
+func (ca *KeyringCA) parse() (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	cert, err := parseCert([]byte(ca.CertPEM))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: CA %q certificate: %w", ErrInvalidKeyring, ca.ID, err)
+	}
+	key, err := parseECKey([]byte(ca.KeyPEM))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: CA %q key: %w", ErrInvalidKeyring, ca.ID, err)
+	}
+	pub, ok := cert.PublicKey.(*ecdsa.PublicKey)
+	if !ok || !pub.Equal(&key.PublicKey) {
+		return nil, nil, fmt.Errorf("%w: CA %q key does not match its certificate", ErrInvalidKeyring, ca.ID)
+	}
+	if !cert.IsCA {
+		return nil, nil, fmt.Errorf("%w: CA %q certificate is not a CA", ErrInvalidKeyring, ca.ID)
+	}
+	return cert, key, nil
+}
