@@ -62,6 +62,8 @@ type Core struct {
 	unsealMu     sync.Mutex
 	unsealShares [][]byte
 	unsealNonce  string
+	join         *pendingJoin
+	challenges   challenges
 
 	// Set up on unseal, torn down on seal (under stateLock).
 	mounts     *mountTable
@@ -87,6 +89,7 @@ type Core struct {
 	haDone        chan struct{}
 	stepDownUntil time.Time
 	ownAdvert     *Advertisement
+	ctls          clusterTLS
 }
 
 // New builds a sealed core over the physical storage.
@@ -117,6 +120,7 @@ func New(conf Config) (*Core, error) {
 	if ha, ok := conf.Physical.(HAStorage); ok {
 		c.ha = ha
 	}
+	c.ctls.c = c
 	return c, nil
 }
 

@@ -54,6 +54,9 @@ func (c *Core) Init(ctx context.Context, req InitRequest) (*InitResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := c.bootstrapRaft(ctx); err != nil {
+		return nil, fmt.Errorf("init: %w", err)
+	}
 	if err := c.barrier.Initialize(ctx, rootKey); err != nil {
 		return nil, fmt.Errorf("init: barrier: %w", err)
 	}
@@ -63,6 +66,9 @@ func (c *Core) Init(ctx context.Context, req InitRequest) (*InitResult, error) {
 	// Everything else is set up through the barrier, then sealed again, as
 	// Vault does: init leaves the node sealed.
 	root, err := c.firstSetup(ctx)
+	if err == nil {
+		err = c.createRaftTLS(ctx)
+	}
 	c.barrier.Seal()
 	if err != nil {
 		return nil, fmt.Errorf("init: %w", err)
@@ -145,9 +151,15 @@ func (c *Core) ResetUnseal() {
 // of shares that does not unwrap the root key resets progress and fails.
 func (c *Core) Unseal(ctx context.Context, key []byte) error {
 	conf, err := seal.LoadConfig(ctx, c.physical)
-	if errors.Is(err, seal.ErrNotInitialized) {
+	c.unsealMu.Lock()
+	join := c.join
+	c.unsealMu.Unlock()
+	switch {
+	case errors.Is(err, seal.ErrNotInitialized) && join != nil:
+		conf = &join.config
+	case errors.Is(err, seal.ErrNotInitialized):
 		return logical.BadRequest("Vault is not initialized")
-	} else if err != nil {
+	case err != nil:
 		return err
 	}
 	if !c.Sealed() {
@@ -175,7 +187,17 @@ func (c *Core) Unseal(ctx context.Context, key []byte) error {
 	c.unsealShares, c.unsealNonce = nil, ""
 	c.unsealMu.Unlock()
 
-	rootKey, err := c.seal.RootKey(ctx, shares)
+	var rootKey []byte
+	if join != nil && !c.barrierInitialized(ctx) {
+		rootKey, err = c.completeJoin(ctx, join, shares)
+		if err == nil {
+			c.unsealMu.Lock()
+			c.join = nil
+			c.unsealMu.Unlock()
+		}
+	} else {
+		rootKey, err = c.seal.RootKey(ctx, shares)
+	}
 	if err != nil {
 		if errors.Is(err, seal.ErrInvalidKey) {
 			c.logger.Warn("unseal failed: key shares do not unwrap the root key")
@@ -184,6 +206,11 @@ func (c *Core) Unseal(ctx context.Context, key []byte) error {
 		return fmt.Errorf("unseal: %w", err)
 	}
 	return c.unsealWithRootKey(ctx, rootKey)
+}
+
+func (c *Core) barrierInitialized(ctx context.Context) bool {
+	ok, err := c.barrier.Initialized(ctx)
+	return err == nil && ok
 }
 
 func (c *Core) unsealWithRootKey(ctx context.Context, rootKey []byte) error {
@@ -196,6 +223,10 @@ func (c *Core) unsealWithRootKey(ctx context.Context, rootKey []byte) error {
 		return fmt.Errorf("unseal: barrier: %w", err)
 	}
 	if err := c.loadClusterInfo(ctx); err != nil {
+		c.barrier.Seal()
+		return fmt.Errorf("unseal: %w", err)
+	}
+	if err := c.loadRaftTLS(ctx); err != nil {
 		c.barrier.Seal()
 		return fmt.Errorf("unseal: %w", err)
 	}

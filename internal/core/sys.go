@@ -16,13 +16,15 @@ func (c *Core) systemBackend() logical.Backend {
 	paths = append(paths, c.keyPaths()...)
 	paths = append(paths, c.capabilityPaths()...)
 	paths = append(paths, c.uiPaths()...)
+	paths = append(paths, c.raftJoinPaths()...)
+	paths = append(paths, c.raftPaths()...)
 	return &logical.FrameworkBackend{
 		Paths: paths,
 		PathsSpecial: &logical.Paths{
-			Unauthenticated: []string{"internal/ui/mounts", "internal/ui/mounts/*"},
+			Unauthenticated: []string{"internal/ui/mounts", "internal/ui/mounts/*", "storage/raft/bootstrap/*"},
 			Root: []string{
 				"audit", "audit/*", "auth/*", "rotate", "rotate/*", "seal",
-				"step-down", "raw", "raw/*", "remount", "config/*",
+				"step-down", "raw", "raw/*", "remount", "config/*", "storage/raft/remove-peer",
 			},
 		},
 	}

@@ -34,6 +34,9 @@ type Handler struct {
 	max    int64
 	mux    *http.ServeMux
 	fw     forwarders
+	// bg outlives requests (a join retried in the background); Close ends it.
+	bg     context.Context
+	stopBg context.CancelFunc
 }
 
 // NewHandler returns the API handler.
@@ -45,11 +48,13 @@ func NewHandler(c *core.Core, opts Options) *Handler {
 		opts.MaxRequestSize = DefaultMaxRequestSize
 	}
 	h := &Handler{core: c, logger: opts.Logger, max: opts.MaxRequestSize, mux: http.NewServeMux()}
+	h.bg, h.stopBg = context.WithCancel(context.Background())
 	h.mux.HandleFunc("/v1/sys/init", h.handleInit)
 	h.mux.HandleFunc("/v1/sys/unseal", h.handleUnseal)
 	h.mux.HandleFunc("/v1/sys/seal-status", h.handleSealStatus)
 	h.mux.HandleFunc("/v1/sys/health", h.handleHealth)
 	h.mux.HandleFunc("/v1/sys/leader", h.handleLeader)
+	h.mux.HandleFunc("/v1/sys/storage/raft/join", h.handleRaftJoin)
 	h.mux.HandleFunc("/v1/", h.handleLogical)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" {
@@ -62,7 +67,10 @@ func NewHandler(c *core.Core, opts Options) *Handler {
 }
 
 // Close releases the connections kept to the active node.
-func (h *Handler) Close() { h.fw.close() }
+func (h *Handler) Close() {
+	h.stopBg()
+	h.fw.close()
+}
 
 // ServeHTTP implements http.Handler: common headers, panic recovery.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

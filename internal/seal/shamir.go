@@ -44,6 +44,29 @@ func (s *Shamir) Initialize(ctx context.Context, c *Config, rootKey []byte) ([][
 // RootKey combines shares into the unseal key and unwraps the root key.
 // Shares that do not belong together yield ErrInvalidKey.
 func (s *Shamir) RootKey(ctx context.Context, shares [][]byte) ([]byte, error) {
+	wrapped, err := WrappedRootKey(ctx, s.storage)
+	if err != nil {
+		return nil, err
+	}
+	return UnwrapRootKey(shares, wrapped)
+}
+
+// WrappedRootKey returns the stored, wrapped root key as it is in storage
+// (a joining node receives it from the cluster it joins).
+func WrappedRootKey(ctx context.Context, b physical.Backend) ([]byte, error) {
+	e, err := b.Get(ctx, rootKeyKey)
+	if err != nil {
+		return nil, fmt.Errorf("seal: read wrapped root key: %w", err)
+	}
+	if e == nil {
+		return nil, ErrNotInitialized
+	}
+	return e.Value, nil
+}
+
+// UnwrapRootKey combines Shamir shares into the unseal key and decrypts a
+// wrapped root key with it.
+func UnwrapRootKey(shares [][]byte, wrapped []byte) ([]byte, error) {
 	var unsealKey []byte
 	if len(shares) == 1 {
 		unsealKey = shares[0]
@@ -54,14 +77,7 @@ func (s *Shamir) RootKey(ctx context.Context, shares [][]byte) ([]byte, error) {
 		}
 		unsealKey = k
 	}
-	e, err := s.storage.Get(ctx, rootKeyKey)
-	if err != nil {
-		return nil, fmt.Errorf("seal: read wrapped root key: %w", err)
-	}
-	if e == nil {
-		return nil, ErrNotInitialized
-	}
-	root, err := barrier.Decrypt(unsealKey, []byte(rootKeyKey), e.Value)
+	root, err := barrier.Decrypt(unsealKey, []byte(rootKeyKey), wrapped)
 	if err != nil {
 		return nil, ErrInvalidKey
 	}

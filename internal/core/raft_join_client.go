@@ -1,0 +1,178 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/strongbox/strongbox/internal/logical"
+	"github.com/strongbox/strongbox/internal/seal"
+)
+
+// JoinRequest is sys/storage/raft/join's input (and a retry_join block's).
+type JoinRequest struct {
+	LeaderAPIAddr string
+	// PEM contents, or file paths for the *File variants (config).
+	LeaderCACert, LeaderClientCert, LeaderClientKey string
+	LeaderCACertFile, LeaderClientCertFile          string
+	LeaderClientKeyFile, LeaderTLSServerName        string
+	NonVoter                                        bool
+}
+
+// joinTarget is the API of the node being joined.
+type joinTarget struct {
+	addr   string
+	client *http.Client
+}
+
+func newJoinTarget(req JoinRequest) (*joinTarget, error) {
+	if !strings.HasPrefix(req.LeaderAPIAddr, "http://") && !strings.HasPrefix(req.LeaderAPIAddr, "https://") {
+		return nil, logical.BadRequest("leader_api_addr must be an http:// or https:// URL, got %q", req.LeaderAPIAddr)
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: req.LeaderTLSServerName}
+	ca, cert, key := []byte(req.LeaderCACert), []byte(req.LeaderClientCert), []byte(req.LeaderClientKey)
+	for _, f := range []struct {
+		path string
+		dst  *[]byte
+	}{{req.LeaderCACertFile, &ca}, {req.LeaderClientCertFile, &cert}, {req.LeaderClientKeyFile, &key}} {
+		if f.path == "" {
+			continue
+		}
+		b, err := os.ReadFile(f.path)
+		if err != nil {
+			return nil, logical.BadRequest("read %s: %v", f.path, err)
+		}
+		*f.dst = b
+	}
+	if len(ca) > 0 {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(ca) {
+			return nil, logical.BadRequest("leader CA certificate: no PEM certificate found")
+		}
+		tc.RootCAs = pool
+	}
+	if len(cert) > 0 || len(key) > 0 {
+		kp, err := tls.X509KeyPair(cert, key)
+		if err != nil {
+			return nil, logical.BadRequest("leader client certificate: %v", err)
+		}
+		tc.Certificates = []tls.Certificate{kp}
+	}
+	return &joinTarget{
+		addr:   strings.TrimSuffix(req.LeaderAPIAddr, "/"),
+		client: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{TLSClientConfig: tc}},
+	}, nil
+}
+
+// call POSTs a JSON body to a sys path and decodes the response's data.
+func (t *joinTarget) call(ctx context.Context, path string, body any, out any) error {
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.addr+"/v1/"+path, bytes.NewReader(raw))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := t.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %d %s", path, resp.StatusCode, strings.TrimSpace(string(b)))
+	}
+	var env struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(b, &env); err != nil {
+		return fmt.Errorf("%s: decode: %w", path, err)
+	}
+	return json.Unmarshal(env.Data, out)
+}
+
+// JoinRaft asks the cluster at req.LeaderAPIAddr for a join challenge. The
+// node then completes the join when an operator unseals it.
+func (c *Core) JoinRaft(ctx context.Context, req JoinRequest) error {
+	if c.raftStorage() == nil {
+		return logical.BadRequest("raft join requires raft storage")
+	}
+	if inited, err := c.Initialized(ctx); err != nil {
+		return err
+	} else if inited || c.raftStorage().HasState() {
+		return logical.BadRequest("node is already part of a cluster (or initialized)")
+	}
+	t, err := newJoinTarget(req)
+	if err != nil {
+		return err
+	}
+	var out struct {
+		Challenge      string      `json:"challenge"`
+		SealConfig     seal.Config `json:"seal_config"`
+		WrappedRootKey string      `json:"wrapped_root_key"`
+	}
+	if err := t.call(ctx, "sys/storage/raft/bootstrap/challenge", map[string]any{"server_id": c.ha.NodeID()}, &out); err != nil {
+		return fmt.Errorf("raft join %s: %w", req.LeaderAPIAddr, err)
+	}
+	ch, err1 := base64.StdEncoding.DecodeString(out.Challenge)
+	wrapped, err2 := base64.StdEncoding.DecodeString(out.WrappedRootKey)
+	if err := errors.Join(err1, err2, out.SealConfig.Validate()); err != nil {
+		return fmt.Errorf("raft join %s: bad challenge: %w", req.LeaderAPIAddr, err)
+	}
+	c.unsealMu.Lock()
+	c.join = &pendingJoin{leader: t, config: out.SealConfig, challenge: ch, wrapped: wrapped, nonVoter: req.NonVoter}
+	c.unsealShares, c.unsealNonce = nil, ""
+	c.unsealMu.Unlock()
+	c.logger.Info("raft join challenge received; unseal this node to complete the join", "leader", req.LeaderAPIAddr)
+	return nil
+}
+
+// RetryJoin tries the targets in turn, with backoff, until one answers a
+// challenge or ctx ends. Used for retry_join blocks and join with retry.
+func (c *Core) RetryJoin(ctx context.Context, targets []JoinRequest) {
+	backoff := time.Second
+	for {
+		for _, t := range targets {
+			if c.joinPending() {
+				return
+			}
+			if inited, _ := c.Initialized(ctx); inited {
+				return
+			}
+			err := c.JoinRaft(ctx, t)
+			if err == nil {
+				return
+			}
+			c.logger.Info("raft retry_join attempt failed", "leader", t.LeaderAPIAddr, "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		if backoff < 10*time.Second {
+			backoff *= 2
+		}
+	}
+}
+
+func (c *Core) joinPending() bool {
+	c.unsealMu.Lock()
+	defer c.unsealMu.Unlock()
+	return c.join != nil
+}
