@@ -225,7 +225,7 @@ func (h *Handler) handleLeader(w http.ResponseWriter, r *http.Request) {
 		respondError(w, http.StatusInternalServerError, err)
 		return
 	}
-	if st.Sealed {
+	if st.Sealed && h.core.HAEnabled() {
 		respondError(w, http.StatusServiceUnavailable, errors.New("Vault is sealed"))
 		return
 	}
