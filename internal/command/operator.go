@@ -20,6 +20,7 @@ unseal and seal it, rotate its encryption key, step down from active duty.`,
 		newOperatorKeyStatusCommand(a),
 		newOperatorRotateCommand(a),
 		newOperatorStepDownCommand(a),
+		newOperatorRaftCommand(a),
 	)
 }
 
