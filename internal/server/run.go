@@ -14,6 +14,7 @@ import (
 
 	"github.com/strongbox/strongbox/internal/audit"
 	"github.com/strongbox/strongbox/internal/builtin"
+	"github.com/strongbox/strongbox/internal/cluster"
 	"github.com/strongbox/strongbox/internal/config"
 	"github.com/strongbox/strongbox/internal/core"
 	apihttp "github.com/strongbox/strongbox/internal/http"
@@ -50,8 +51,24 @@ func Run(ctx context.Context, opts Options, reload <-chan struct{}) error {
 			return err
 		}
 	}
-	backend, err := openStorage(ctx, cfg.Storage, logger)
-	if err != nil {
+	// The cluster port comes first: raft storage runs over it, and its TLS
+	// comes from the core once the core exists.
+	var cl *cluster.Listener
+	tlsp := &lateTLS{}
+	if cfg.Storage.Type == "raft" {
+		if cl, err = startCluster(ctx, cfg, tlsp, logger); err != nil {
+			return err
+		}
+		defer cl.Close()
+	}
+	var backend physical.Backend
+	if cfg.Storage.Type == "raft" {
+		rs, err := openRaft(ctx, cfg, cl, logger)
+		if err != nil {
+			return err
+		}
+		backend = rs
+	} else if backend, err = openStorage(ctx, cfg.Storage, logger); err != nil {
 		return err
 	}
 	defer closeStorage(backend, logger)
@@ -67,16 +84,28 @@ func Run(ctx context.Context, opts Options, reload <-chan struct{}) error {
 		SecretEngines:   builtin.SecretEngines(),
 		AuthMethods:     builtin.AuthMethods(),
 		AuditDevices:    audit.Factories(),
+		APIAddr:         cfg.APIAddr,
+		ClusterAddr:     cfg.ClusterAddr,
 	})
 	if err != nil {
 		return err
 	}
+	tlsp.set(c.ClusterTLS())
 
 	srv, err := startListeners(cfg, c, logger)
 	if err != nil {
 		return err
 	}
 	defer srv.shutdown(c, logger)
+	if cl != nil {
+		// Standbys forward client requests here, to the first API handler.
+		cl.Register(cluster.ProtoForwarding, cluster.NewForwardServer(srv.handlers[0], logger.With("component", "forwarding")))
+		if targets := retryJoinTargets(cfg.Storage); len(targets) > 0 {
+			jctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			go c.RetryJoin(jctx, targets)
+		}
+	}
 
 	if opts.Dev {
 		key, root, err := devSetup(ctx, c, opts.DevRootTokenID)
@@ -137,11 +166,12 @@ func loadConfig(opts Options) (*config.Config, error) {
 }
 
 type servers struct {
-	http    []*http.Server
-	certs   []*certHolder
-	addrs   []string
-	errs    chan error
-	configs []string
+	http     []*http.Server
+	handlers []*apihttp.Handler
+	certs    []*certHolder
+	addrs    []string
+	errs     chan error
+	configs  []string
 }
 
 func startListeners(cfg *config.Config, c *core.Core, logger *slog.Logger) (*servers, error) {
@@ -163,6 +193,7 @@ func startListeners(cfg *config.Config, c *core.Core, logger *slog.Logger) (*ser
 			hs.WriteTimeout = l.MaxRequestDuration
 		}
 		s.http = append(s.http, hs)
+		s.handlers = append(s.handlers, h)
 		if holder != nil {
 			s.certs = append(s.certs, holder)
 		}
@@ -190,6 +221,9 @@ func (s *servers) shutdown(c *core.Core, logger *slog.Logger) {
 		if err := hs.Shutdown(ctx); err != nil {
 			logger.Warn("listener shutdown", "error", err)
 		}
+	}
+	for _, h := range s.handlers {
+		h.Close()
 	}
 	if err := c.Seal(ctx); err != nil {
 		logger.Warn("seal at shutdown", "error", err)
