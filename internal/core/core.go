@@ -89,6 +89,7 @@ type Core struct {
 	haDone        chan struct{}
 	stepDownUntil time.Time
 	ownAdvert     *Advertisement
+	echoes        map[string]NodeEcho
 	ctls          clusterTLS
 }
 

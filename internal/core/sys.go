@@ -18,6 +18,9 @@ func (c *Core) systemBackend() logical.Backend {
 	paths = append(paths, c.uiPaths()...)
 	paths = append(paths, c.raftJoinPaths()...)
 	paths = append(paths, c.raftPaths()...)
+	if c.ha != nil {
+		paths = append(paths, c.haStatusPaths()...)
+	}
 	return &logical.FrameworkBackend{
 		Paths: paths,
 		PathsSpecial: &logical.Paths{

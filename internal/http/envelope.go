@@ -59,7 +59,24 @@ func respondEnvelope(w http.ResponseWriter, status int, req *logical.Request, re
 			env.Auth.TokenType = "service"
 		}
 	}
+	if mountType == "system" && len(env.Data) > 0 {
+		// Vault's sys/ endpoints also carry their data at the top level of
+		// the body, and clients depend on it (sys/ha-status, sys/mounts).
+		respondJSON(w, status, withTopLevelData(env))
+		return
+	}
 	respondJSON(w, status, env)
+}
+
+func withTopLevelData(env envelope) map[string]any {
+	out := make(map[string]any, len(env.Data)+9)
+	for k, v := range env.Data {
+		out[k] = v
+	}
+	out["request_id"], out["lease_id"], out["renewable"] = env.RequestID, env.LeaseID, env.Renewable
+	out["lease_duration"], out["data"], out["wrap_info"] = env.LeaseDuration, env.Data, env.WrapInfo
+	out["warnings"], out["auth"], out["mount_type"] = env.Warnings, env.Auth, env.MountType
+	return out
 }
 
 func respondJSON(w http.ResponseWriter, status int, body any) {

@@ -49,12 +49,16 @@ func NewHandler(c *core.Core, opts Options) *Handler {
 	}
 	h := &Handler{core: c, logger: opts.Logger, max: opts.MaxRequestSize, mux: http.NewServeMux()}
 	h.bg, h.stopBg = context.WithCancel(context.Background())
+	if c.HAEnabled() {
+		go h.runEchoes(h.bg)
+	}
 	h.mux.HandleFunc("/v1/sys/init", h.handleInit)
 	h.mux.HandleFunc("/v1/sys/unseal", h.handleUnseal)
 	h.mux.HandleFunc("/v1/sys/seal-status", h.handleSealStatus)
 	h.mux.HandleFunc("/v1/sys/health", h.handleHealth)
 	h.mux.HandleFunc("/v1/sys/leader", h.handleLeader)
 	h.mux.HandleFunc("/v1/sys/storage/raft/join", h.handleRaftJoin)
+	h.mux.HandleFunc(echoPath, h.handleEcho)
 	h.mux.HandleFunc("/v1/", h.handleLogical)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" {

@@ -187,6 +187,22 @@ func TestStandbyForwardingAndStepDown(t *testing.T) {
 		t.Fatalf("sys/leader on the standby: %+v %v", leader, err)
 	}
 
+	// The standby's heartbeats make it appear in sys/ha-status.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := cb.Sys().HAStatus()
+		if err != nil {
+			t.Fatalf("ha-status: %v", err)
+		}
+		if len(st.Nodes) == 2 && st.Nodes[0].ActiveNode && !st.Nodes[1].ActiveNode && st.Nodes[1].APIAddress == b.api.URL {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ha-status never listed both nodes: %+v", st.Nodes)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
 	// No forwarding asked: 307 to the active's api_addr.
 	req, _ := http.NewRequest("GET", b.api.URL+"/v1/secret/data/creds?version=1", nil)
 	req.Header.Set("X-Vault-Token", res.RootToken)

@@ -49,11 +49,17 @@ var reassigned = regexp.MustCompile(`reassigned to slot (\d+)`)
 func StartSoftHSM(t testing.TB, label string) *SoftHSM {
 	t.Helper()
 	lib := findSoftHSMLib()
-	util, err := exec.LookPath("softhsm2-util")
-	if lib == "" || err != nil {
+	util, lookErr := exec.LookPath("softhsm2-util")
+	if lib == "" || lookErr != nil {
 		t.Fatalf("sealtest: SoftHSM2 is not installed (softhsm2-util on PATH and libsofthsm2.so in %v are needed): run scripts/test-deps.sh", SoftHSMLibPaths)
 	}
-	dir := t.TempDir()
+	// Not t.TempDir(): subtest names may put '=' in its path, which
+	// SoftHSM's configuration parser cuts values at.
+	dir, err := os.MkdirTemp("", "softhsm-")
+	if err != nil {
+		t.Fatalf("sealtest: temp dir: %v", err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	tokens := filepath.Join(dir, "tokens")
 	if err := os.Mkdir(tokens, 0o700); err != nil {
 		t.Fatalf("sealtest: token dir: %v", err)
