@@ -17,9 +17,12 @@ import (
 
 // Storage locations (inside the barrier) of the tables and of mount data.
 const (
-	mountTableKey = "core/mounts"
-	authTableKey  = "core/auth"
-	auditTableKey = "core/audit"
+	// Each table row is its own entry (prefix + UUID), so enabling a mount
+	// writes one small entry however many mounts exist, and no table ever
+	// outgrows a raft log entry.
+	mountTableKey = "core/mounts/"
+	authTableKey  = "core/auth/"
+	auditTableKey = "core/audit/"
 	clusterKey    = "core/cluster-info"
 
 	secretDataPrefix = "logical/"
@@ -81,34 +84,73 @@ func (t *mountTable) find(path string) *MountEntry {
 	return nil
 }
 
-func (c *Core) loadTable(ctx context.Context, key string) (*mountTable, bool, error) {
-	e, err := c.barrier.Get(ctx, key)
+func (c *Core) loadTable(ctx context.Context, prefix string) (*mountTable, error) {
+	keys, err := c.barrier.List(ctx, prefix)
 	if err != nil {
-		return nil, false, fmt.Errorf("load %s: %w", key, err)
+		return nil, fmt.Errorf("load %s: %w", prefix, err)
 	}
-	t := &mountTable{key: key}
-	if e == nil {
-		return t, false, nil
+	t := &mountTable{key: prefix, entries: make([]*MountEntry, 0, len(keys))}
+	for _, k := range keys {
+		e, err := c.barrier.Get(ctx, prefix+k)
+		if err != nil {
+			return nil, fmt.Errorf("load %s%s: %w", prefix, k, err)
+		}
+		if e == nil {
+			continue
+		}
+		var me MountEntry
+		if err := json.Unmarshal(e.Value, &me); err != nil {
+			return nil, fmt.Errorf("decode %s%s: %w", prefix, k, err)
+		}
+		t.entries = append(t.entries, &me)
 	}
-	if err := json.Unmarshal(e.Value, &t.entries); err != nil {
-		return nil, false, fmt.Errorf("decode %s: %w", key, err)
-	}
-	return t, true, nil
+	return t, nil
 }
 
-// persist writes the table with entries replaced by next; the in-memory
-// table changes only when the write succeeded.
-func (c *Core) persist(ctx context.Context, t *mountTable, next []*MountEntry) error {
-	raw, err := json.Marshal(next)
+// storeEntry writes one table row; the caller updates memory on success.
+func (c *Core) storeEntry(ctx context.Context, prefix string, me *MountEntry) error {
+	raw, err := json.Marshal(me)
 	if err != nil {
 		return err
 	}
-	if err := c.barrier.Put(ctx, &physical.Entry{Key: t.key, Value: raw}); err != nil {
-		return fmt.Errorf("persist %s: %w", t.key, err)
+	if err := c.barrier.Put(ctx, &physical.Entry{Key: prefix + me.UUID, Value: raw}); err != nil {
+		return fmt.Errorf("persist %s%s: %w", prefix, me.Path, err)
+	}
+	return nil
+}
+
+// saveEntry persists me (a new row, or a changed one with the same UUID)
+// and then shows it in the in-memory table.
+func (c *Core) saveEntry(ctx context.Context, t *mountTable, me *MountEntry) error {
+	if err := c.storeEntry(ctx, t.key, me); err != nil {
+		return err
 	}
 	t.mu.Lock()
+	defer t.mu.Unlock()
+	next := make([]*MountEntry, 0, len(t.entries)+1)
+	for _, e := range t.entries {
+		if e.UUID != me.UUID {
+			next = append(next, e)
+		}
+	}
+	t.entries = append(next, me)
+	return nil
+}
+
+// removeEntry deletes a row from storage, then from memory.
+func (c *Core) removeEntry(ctx context.Context, t *mountTable, uuid string) error {
+	if err := c.barrier.Delete(ctx, t.key+uuid); err != nil {
+		return fmt.Errorf("delete %s%s: %w", t.key, uuid, err)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	next := make([]*MountEntry, 0, len(t.entries))
+	for _, e := range t.entries {
+		if e.UUID != uuid {
+			next = append(next, e)
+		}
+	}
 	t.entries = next
-	t.mu.Unlock()
 	return nil
 }
 

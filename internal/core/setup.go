@@ -49,10 +49,11 @@ func (c *Core) firstSetup(ctx context.Context) (string, error) {
 	auths := []*MountEntry{
 		{Path: "token/", Type: "token", Description: "token based credentials", UUID: newUUID(), Accessor: randomAccessor("auth_token")},
 	}
-	for key, tbl := range map[string][]*MountEntry{mountTableKey: mounts, authTableKey: auths, auditTableKey: {}} {
-		raw, _ := json.Marshal(tbl)
-		if err := c.barrier.Put(ctx, &physical.Entry{Key: key, Value: raw}); err != nil {
-			return "", fmt.Errorf("store %s: %w", key, err)
+	for prefix, tbl := range map[string][]*MountEntry{mountTableKey: mounts, authTableKey: auths} {
+		for _, me := range tbl {
+			if err := c.storeEntry(ctx, prefix, me); err != nil {
+				return "", err
+			}
 		}
 	}
 	if err := policy.NewStore(newView(c.barrier, systemPrefix+"policy/")).Setup(ctx); err != nil {
@@ -96,13 +97,13 @@ func (c *Core) postUnseal(ctx context.Context) error {
 	}
 	c.router = newRouter()
 	c.audit = audit.NewBroker(c.logger.With("component", "audit"))
-	if c.mounts, _, err = c.loadTable(ctx, mountTableKey); err != nil {
+	if c.mounts, err = c.loadTable(ctx, mountTableKey); err != nil {
 		return err
 	}
-	if c.auths, _, err = c.loadTable(ctx, authTableKey); err != nil {
+	if c.auths, err = c.loadTable(ctx, authTableKey); err != nil {
 		return err
 	}
-	if c.auditTable, _, err = c.loadTable(ctx, auditTableKey); err != nil {
+	if c.auditTable, err = c.loadTable(ctx, auditTableKey); err != nil {
 		return err
 	}
 	for _, me := range c.mounts.list() {

@@ -91,7 +91,7 @@ func (c *Core) auditEnable(ctx context.Context, _ *logical.Request, d *logical.F
 		_ = dev.Close()
 		return nil, err
 	}
-	if err := c.persist(ctx, c.auditTable, append(c.auditTable.list(), me)); err != nil {
+	if err := c.saveEntry(ctx, c.auditTable, me); err != nil {
 		_ = c.audit.Deregister(path)
 		return nil, err
 	}
@@ -108,13 +108,7 @@ func (c *Core) auditDisable(ctx context.Context, _ *logical.Request, d *logical.
 	if me == nil {
 		return nil, nil
 	}
-	next := make([]*MountEntry, 0)
-	for _, e := range c.auditTable.list() {
-		if e.Path != path {
-			next = append(next, e)
-		}
-	}
-	if err := c.persist(ctx, c.auditTable, next); err != nil {
+	if err := c.removeEntry(ctx, c.auditTable, me.UUID); err != nil {
 		return nil, err
 	}
 	if err := c.audit.Deregister(path); err != nil {

@@ -295,8 +295,7 @@ func (c *Core) enable(ctx context.Context, me *MountEntry, auth bool) error {
 	if err != nil {
 		return err
 	}
-	next := append(t.list(), me)
-	if err := c.persist(ctx, t, next); err != nil {
+	if err := c.saveEntry(ctx, t, me); err != nil {
 		rt.backend.Cleanup(ctx)
 		return err
 	}
@@ -322,13 +321,7 @@ func (c *Core) mountDisable(auth bool) logical.OperationFunc {
 		case auth && me.Type == "token":
 			return nil, logical.BadRequest("token credential backend cannot be disabled")
 		}
-		next := make([]*MountEntry, 0)
-		for _, e := range t.list() {
-			if e.Path != path {
-				next = append(next, e)
-			}
-		}
-		if err := c.persist(ctx, t, next); err != nil {
+		if err := c.removeEntry(ctx, t, me.UUID); err != nil {
 			return nil, err
 		}
 		mount := path

@@ -139,14 +139,7 @@ func (c *Core) tuneWrite(auth bool) logical.OperationFunc {
 			}
 			next.Options = opts
 		}
-		t := c.table(auth)
-		entries := t.list()
-		for i, e := range entries {
-			if e.Path == me.Path {
-				entries[i] = &next
-			}
-		}
-		if err := c.persist(ctx, t, entries); err != nil {
+		if err := c.saveEntry(ctx, c.table(auth), &next); err != nil {
 			return nil, err
 		}
 		updated := *rt
@@ -193,20 +186,18 @@ func (c *Core) remount(ctx context.Context, _ *logical.Request, d *logical.Field
 	if me.Type == "system" || me.Type == "cubbyhole" || me.Type == "token" || me.Type == "identity" {
 		return nil, logical.BadRequest("cannot remount %q", from)
 	}
-	entries := make([]*MountEntry, 0)
+	others := make([]*MountEntry, 0)
 	for _, e := range t.list() {
 		if e.Path != from {
-			entries = append(entries, e)
+			others = append(others, e)
 		}
 	}
-	probe := &mountTable{entries: entries}
-	if other := conflict(probe, to); other != nil {
+	if other := conflict(&mountTable{entries: others}, to); other != nil {
 		return nil, logical.BadRequest("path already in use at %q", other.Path)
 	}
 	moved := *me
 	moved.Path = to
-	entries = append(entries, &moved)
-	if err := c.persist(ctx, t, entries); err != nil {
+	if err := c.saveEntry(ctx, t, &moved); err != nil {
 		return nil, err
 	}
 	oldMount, newMount := from, to
