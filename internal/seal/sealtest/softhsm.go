@@ -51,7 +51,7 @@ func StartSoftHSM(t testing.TB, label string) *SoftHSM {
 	lib := findSoftHSMLib()
 	util, lookErr := exec.LookPath("softhsm2-util")
 	if lib == "" || lookErr != nil {
-		t.Fatalf("sealtest: SoftHSM2 is not installed (softhsm2-util on PATH and libsofthsm2.so in %v are needed): run scripts/test-deps.sh", SoftHSMLibPaths)
+		t.Fatal("sealtest: SoftHSM2 is not installed (softhsm2-util or libsofthsm2.so is missing): run scripts/test-deps.sh")
 	}
 	// Not t.TempDir(): subtest names may put '=' in its path, which
 	// SoftHSM's configuration parser cuts values at.
