@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs when it is missing. Today: the Go
-# toolchain's module downloads only; later issues add apt packages
-# (haproxy, softhsm2, postgresql) here, each installed only when absent.
+# Installs what the test suite needs when it is missing: Go modules,
+# SoftHSM2, a local KMS emulator, HAProxy. Each step runs only when its
+# tool is absent, so a prepared machine pays nothing.
 set -euo pipefail
 go mod download
 # SoftHSM2 for the pkcs11 seal tests (internal/seal/pkcs11).
@@ -18,4 +18,9 @@ if [ ! -x "$localkms_bin" ]; then
   mkdir -p "$(dirname "$localkms_bin")"
   (cd "$localkms_src" && GOWORK=off GOFLAGS=-mod=readonly go build -o "$localkms_bin.tmp.$$" .)
   mv "$localkms_bin.tmp.$$" "$localkms_bin"
+fi
+# HAProxy for the load-balancer test (deploy/haproxy.cfg, internal/testcluster).
+if ! command -v haproxy >/dev/null; then
+  sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y haproxy
 fi
