@@ -19,6 +19,8 @@ unseal and seal it, rotate its encryption key, step down from active duty.`,
 		newOperatorSealCommand(a),
 		newOperatorKeyStatusCommand(a),
 		newOperatorRotateCommand(a),
+		newOperatorRekeyCommand(a),
+		newOperatorGenerateRootCommand(a),
 		newOperatorStepDownCommand(a),
 		newOperatorRaftCommand(a),
 	)

@@ -65,6 +65,14 @@ type Core struct {
 	join         *pendingJoin
 	challenges   challenges
 
+	// Rekey and root-generation attempts (rekey.go, generate_root.go). Each
+	// mutex is taken after stateLock; an attempt belongs to one active term
+	// and is forgotten once the core seals or steps down.
+	rekeyMu   sync.Mutex
+	rekey     *rekeyAttempt
+	genRootMu sync.Mutex
+	genRoot   *genRootAttempt
+
 	// Set up on unseal, torn down on seal (under stateLock).
 	mounts     *mountTable
 	auths      *mountTable

@@ -58,6 +58,13 @@ func NewHandler(c *core.Core, opts Options) *Handler {
 	h.mux.HandleFunc("/v1/sys/health", h.handleHealth)
 	h.mux.HandleFunc("/v1/sys/leader", h.handleLeader)
 	h.mux.HandleFunc("/v1/sys/storage/raft/join", h.handleRaftJoin)
+	h.mux.HandleFunc("/v1/sys/rekey/init", h.handleRekeyInit)
+	h.mux.HandleFunc("/v1/sys/rekey/update", h.handleRekeyUpdate)
+	h.mux.HandleFunc("/v1/sys/rekey/verify", h.handleRekeyVerify)
+	h.mux.HandleFunc("/v1/sys/rekey-recovery-key/", h.handleRekeyRecovery)
+	h.mux.HandleFunc("/v1/sys/generate-root/attempt", h.handleGenerateRootAttempt)
+	h.mux.HandleFunc("/v1/sys/generate-root/update", h.handleGenerateRootUpdate)
+	h.mux.HandleFunc("/v1/sys/decode-token", h.handleDecodeToken)
 	h.mux.HandleFunc(echoPath, h.handleEcho)
 	h.mux.HandleFunc("/v1/", h.handleLogical)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -3,6 +3,7 @@ package seal
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 
 	"github.com/strongbox/strongbox/internal/barrier"
@@ -88,6 +89,67 @@ func UnwrapRootKey(shares [][]byte, wrapped []byte) ([]byte, error) {
 // configuration. Old shares no longer unwrap anything.
 func (s *Shamir) Rekey(ctx context.Context, c *Config, rootKey []byte) ([][]byte, error) {
 	return s.Initialize(ctx, c, rootKey)
+}
+
+// Staged is a rekey prepared in memory: its shares can be handed out and
+// verified before Commit makes them the only ones that unseal.
+type Staged struct {
+	storage physical.Backend
+	config  Config
+	wrapped []byte
+}
+
+// Stage prepares a rekey without writing anything.
+func (s *Shamir) Stage(c *Config, rootKey []byte) (*Staged, [][]byte, error) {
+	if err := c.Validate(); err != nil {
+		return nil, nil, err
+	}
+	unsealKey := make([]byte, 32)
+	if _, err := rand.Read(unsealKey); err != nil {
+		return nil, nil, fmt.Errorf("seal: generate unseal key: %w", err)
+	}
+	wrapped, err := barrier.Encrypt(unsealKey, []byte(rootKeyKey), rootKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("seal: wrap root key: %w", err)
+	}
+	shares, err := splitKey(unsealKey, c.SecretShares, c.SecretThreshold)
+	if err != nil {
+		return nil, nil, err
+	}
+	conf := *c
+	conf.Type = s.Type()
+	return &Staged{storage: s.storage, config: conf, wrapped: wrapped}, shares, nil
+}
+
+// RootKey unwraps the staged root key with the staged shares (to verify
+// that operators hold them).
+func (st *Staged) RootKey(shares [][]byte) ([]byte, error) {
+	return UnwrapRootKey(shares, st.wrapped)
+}
+
+// Commit stores the staged wrapped key and configuration, atomically when
+// the storage is transactional.
+func (st *Staged) Commit(ctx context.Context) error {
+	raw, err := json.Marshal(&st.config)
+	if err != nil {
+		return err
+	}
+	ops := []*physical.TxnOp{
+		{Op: physical.PutOp, Entry: &physical.Entry{Key: rootKeyKey, Value: st.wrapped}},
+		{Op: physical.PutOp, Entry: &physical.Entry{Key: configKey, Value: raw}},
+	}
+	if tx, ok := st.storage.(physical.Transactional); ok {
+		if err := tx.Transaction(ctx, ops); err != nil {
+			return fmt.Errorf("seal: store new unseal key: %w", err)
+		}
+		return nil
+	}
+	for _, op := range ops {
+		if err := st.storage.Put(ctx, op.Entry); err != nil {
+			return fmt.Errorf("seal: store new unseal key: %w", err)
+		}
+	}
+	return nil
 }
 
 func (s *Shamir) wrap(ctx context.Context, unsealKey, rootKey []byte) error {
