@@ -5,32 +5,6 @@ import (
 	"testing"
 )
 
-// TestCacheNeverResurrects: a fill that raced a write is dropped, so the
-// cache never serves an entry older than the last write.
-func TestCacheNeverResurrects(t *testing.T) {
-	var c entryCache
-	old := &Entry{ID: "a", NumUses: 2}
-	_, gen := c.get("a") // a reader snapshots, then reads old from storage
-	c.invalidate("a")    // a writer deletes the entry
-	c.fill("a", old, gen)
-	if e, _ := c.get("a"); e != nil {
-		t.Fatal("a stale fill resurrected a deleted entry")
-	}
-	c.set(&Entry{ID: "a", NumUses: 1})
-	_, gen = c.get("b")
-	c.set(&Entry{ID: "a", NumUses: 0})
-	c.fill("a", old, gen)
-	if e, _ := c.get("a"); e == nil || e.NumUses != 0 {
-		t.Fatalf("cache holds %+v, want the last write", e)
-	}
-	// Returned entries are copies.
-	e, _ := c.get("a")
-	e.Policies = append(e.Policies, "root")
-	if again, _ := c.get("a"); len(again.Policies) != 0 {
-		t.Fatal("a caller's change leaked into the cache")
-	}
-}
-
 func TestCachedStoreConcurrent(t *testing.T) {
 	h := newHarness(t)
 	s, err := New(h.ctx, h.storage, Options{Now: h.clock.Now, CacheEntries: true})

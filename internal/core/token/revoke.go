@@ -176,9 +176,9 @@ func (s *Store) finish(ctx context.Context, id string) error {
 	if err := s.deleteKey(ctx, accessorPrefix+s.keys.hashAccessor(e.Accessor)); err != nil {
 		return err
 	}
-	s.cache.invalidate(id)
+	s.cache.Invalidate(id)
 	err = s.deleteKey(ctx, idPrefix+id)
-	s.cache.invalidate(id)
+	s.cache.Invalidate(id)
 	return err
 }
 

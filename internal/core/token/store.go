@@ -75,7 +75,7 @@ type Store struct {
 	finishing sync.Map
 	tidying   atomic.Bool
 
-	cache    entryCache
+	cache    *logical.ReadCache[*Entry]
 	useCache bool
 
 	backendOnce sync.Once
@@ -97,6 +97,7 @@ func New(ctx context.Context, storage logical.Storage, opts Options) (*Store, er
 		onRevoke:     opts.OnRevoke,
 		tidyInterval: opts.TidyInterval,
 		useCache:     opts.CacheEntries,
+		cache:        logical.NewReadCache(maxCachedEntries, (*Entry).clone),
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -135,13 +136,13 @@ func (s *Store) load(ctx context.Context, id string) (*Entry, error) {
 	if !s.useCache {
 		return s.loadStored(ctx, id)
 	}
-	cached, gen := s.cache.get(id)
-	if cached != nil {
+	cached, ok, gen := s.cache.Get(id)
+	if ok {
 		return cached, nil
 	}
 	e, err := s.loadStored(ctx, id)
 	if err == nil && e != nil {
-		s.cache.fill(id, e, gen)
+		s.cache.Fill(id, e, gen)
 	}
 	return e, err
 }
@@ -214,11 +215,11 @@ func (s *Store) save(ctx context.Context, e *Entry) error {
 	if err != nil {
 		return fmt.Errorf("token: encode entry: %w", err)
 	}
-	s.cache.invalidate(e.ID)
+	s.cache.Invalidate(e.ID)
 	if err := s.storage.Put(ctx, &logical.StorageEntry{Key: idPrefix + e.ID, Value: b}); err != nil {
 		return fmt.Errorf("token: write entry: %w", err)
 	}
-	s.cache.set(e)
+	s.cache.Set(e.ID, e)
 	return nil
 }
 

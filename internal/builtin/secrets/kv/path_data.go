@@ -34,7 +34,7 @@ func (b *versioned) pathData() *logical.Path {
 // exists is the existence check of data/ and metadata/: a secret exists
 // once it has a metadata entry.
 func (b *versioned) exists(ctx context.Context, req *logical.Request, d *logical.FieldData) (bool, error) {
-	m, err := loadMeta(ctx, req.Storage, d.Get("path").(string))
+	m, err := b.loadMeta(ctx, req.Storage, d.Get("path").(string))
 	if err != nil {
 		return false, err
 	}
@@ -51,7 +51,7 @@ func (b *versioned) readData(ctx context.Context, req *logical.Request, d *logic
 	lock.RLock()
 	defer lock.RUnlock()
 
-	m, err := loadMeta(ctx, req.Storage, key)
+	m, err := b.loadMeta(ctx, req.Storage, key)
 	if err != nil || m == nil {
 		return nil, err
 	}
@@ -124,7 +124,7 @@ func (b *versioned) writeData(ctx context.Context, req *logical.Request, d *logi
 	lock.Lock()
 	defer lock.Unlock()
 
-	m, err := loadMeta(ctx, req.Storage, key)
+	m, err := b.loadMeta(ctx, req.Storage, key)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +148,7 @@ func (b *versioned) appendVersion(ctx context.Context, req *logical.Request, c *
 		return nil, err
 	}
 	vm, dropped := m.addVersion(now, c)
-	if err := saveMeta(ctx, req.Storage, m); err != nil {
+	if err := b.saveMeta(ctx, req.Storage, m); err != nil {
 		return nil, err
 	}
 	resp := &logical.Response{Data: versionResponse(n, vm, m)}
@@ -189,7 +189,7 @@ func (b *versioned) patchData(ctx context.Context, req *logical.Request, d *logi
 	lock.Lock()
 	defer lock.Unlock()
 
-	m, err := loadMeta(ctx, req.Storage, key)
+	m, err := b.loadMeta(ctx, req.Storage, key)
 	if err != nil {
 		return nil, err
 	}
@@ -224,7 +224,7 @@ func (b *versioned) deleteLatest(ctx context.Context, req *logical.Request, d *l
 	lock.Lock()
 	defer lock.Unlock()
 
-	m, err := loadMeta(ctx, req.Storage, key)
+	m, err := b.loadMeta(ctx, req.Storage, key)
 	if err != nil || m == nil {
 		return nil, err
 	}
@@ -234,5 +234,5 @@ func (b *versioned) deleteLatest(ctx context.Context, req *logical.Request, d *l
 		return nil, nil
 	}
 	vm.DeletionTime = now
-	return nil, saveMeta(ctx, req.Storage, m)
+	return nil, b.saveMeta(ctx, req.Storage, m)
 }

@@ -72,7 +72,7 @@ func (b *versioned) readMetadata(ctx context.Context, req *logical.Request, d *l
 	if key == "" {
 		return rootWarning(req)
 	}
-	m, err := loadMeta(ctx, req.Storage, key)
+	m, err := b.loadMeta(ctx, req.Storage, key)
 	if err != nil || m == nil {
 		return nil, err
 	}
@@ -279,7 +279,7 @@ func (b *versioned) writeMetadata(ctx context.Context, req *logical.Request, d *
 	lock.Lock()
 	defer lock.Unlock()
 
-	m, err := loadMeta(ctx, req.Storage, key)
+	m, err := b.loadMeta(ctx, req.Storage, key)
 	if err != nil {
 		return nil, err
 	}
@@ -299,7 +299,7 @@ func (b *versioned) writeMetadata(ctx context.Context, req *logical.Request, d *
 	if in.customSet {
 		m.CustomMetadata = normalizeCustom(in.custom)
 	}
-	if err := saveMeta(ctx, req.Storage, m); err != nil {
+	if err := b.saveMeta(ctx, req.Storage, m); err != nil {
 		return nil, err
 	}
 	return resp, nil
@@ -330,7 +330,7 @@ func (b *versioned) patchMetadata(ctx context.Context, req *logical.Request, d *
 	lock.Lock()
 	defer lock.Unlock()
 
-	m, err := loadMeta(ctx, req.Storage, key)
+	m, err := b.loadMeta(ctx, req.Storage, key)
 	if err != nil {
 		return nil, err
 	}
@@ -373,7 +373,7 @@ func (b *versioned) patchMetadata(ctx context.Context, req *logical.Request, d *
 			m.CustomMetadata = normalizeCustom(merged)
 		}
 	}
-	if err := saveMeta(ctx, req.Storage, m); err != nil {
+	if err := b.saveMeta(ctx, req.Storage, m); err != nil {
 		return nil, err
 	}
 	return resp, nil
@@ -391,7 +391,10 @@ func (b *versioned) deleteMetadata(ctx context.Context, req *logical.Request, d 
 	// Metadata first: if a version delete then fails, the key is already
 	// gone and the leftovers are unreachable; a retry sweeps them, since
 	// the sweep runs whether or not metadata was found.
-	if err := req.Storage.Delete(ctx, metadataPrefix+key); err != nil {
+	b.meta.Invalidate(key)
+	err := req.Storage.Delete(ctx, metadataPrefix+key)
+	b.meta.Invalidate(key)
+	if err != nil {
 		return nil, fmt.Errorf("kv: delete metadata: %w", err)
 	}
 	dir := versionDir(key)

@@ -38,7 +38,7 @@ func (b *versioned) readSubkeys(ctx context.Context, req *logical.Request, d *lo
 	lock.RLock()
 	defer lock.RUnlock()
 
-	m, err := loadMeta(ctx, req.Storage, key)
+	m, err := b.loadMeta(ctx, req.Storage, key)
 	if err != nil || m == nil {
 		return nil, err
 	}

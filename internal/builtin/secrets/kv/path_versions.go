@@ -31,7 +31,7 @@ func (b *versioned) deleteVersions(ctx context.Context, req *logical.Request, d 
 	lock.Lock()
 	defer lock.Unlock()
 
-	m, err := loadMeta(ctx, req.Storage, key)
+	m, err := b.loadMeta(ctx, req.Storage, key)
 	if err != nil || m == nil {
 		return nil, err
 	}
@@ -48,7 +48,7 @@ func (b *versioned) deleteVersions(ctx context.Context, req *logical.Request, d 
 	if !changed {
 		return nil, nil
 	}
-	return nil, saveMeta(ctx, req.Storage, m)
+	return nil, b.saveMeta(ctx, req.Storage, m)
 }
 
 // undeleteVersions restores soft-deleted versions (undelete/<path>). A
@@ -67,7 +67,7 @@ func (b *versioned) undeleteVersions(ctx context.Context, req *logical.Request, 
 	lock.Lock()
 	defer lock.Unlock()
 
-	m, err := loadMeta(ctx, req.Storage, key)
+	m, err := b.loadMeta(ctx, req.Storage, key)
 	if err != nil || m == nil {
 		return nil, err
 	}
@@ -84,7 +84,7 @@ func (b *versioned) undeleteVersions(ctx context.Context, req *logical.Request, 
 	if !changed {
 		return nil, nil
 	}
-	return nil, saveMeta(ctx, req.Storage, m)
+	return nil, b.saveMeta(ctx, req.Storage, m)
 }
 
 // destroyVersions marks the listed versions destroyed and removes their
@@ -100,7 +100,7 @@ func (b *versioned) destroyVersions(ctx context.Context, req *logical.Request, d
 	lock.Lock()
 	defer lock.Unlock()
 
-	m, err := loadMeta(ctx, req.Storage, key)
+	m, err := b.loadMeta(ctx, req.Storage, key)
 	if err != nil || m == nil {
 		return nil, err
 	}
@@ -116,7 +116,7 @@ func (b *versioned) destroyVersions(ctx context.Context, req *logical.Request, d
 	if len(doomed) == 0 {
 		return nil, nil
 	}
-	if err := saveMeta(ctx, req.Storage, m); err != nil {
+	if err := b.saveMeta(ctx, req.Storage, m); err != nil {
 		return nil, err
 	}
 	for _, n := range doomed {

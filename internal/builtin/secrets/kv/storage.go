@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strconv"
 	"time"
 
@@ -111,7 +112,47 @@ func saveConfig(ctx context.Context, s logical.Storage, c *engineConfig) error {
 	return nil
 }
 
-// loadMeta returns the key's metadata, or nil when the key does not exist.
+// maxCachedMeta bounds the metadata cache of one mount.
+const maxCachedMeta = 50_000
+
+// loadMeta returns the key's metadata (from the cache when it is there),
+// or nil when the key does not exist.
+func (b *versioned) loadMeta(ctx context.Context, s logical.Storage, key string) (*keyMeta, error) {
+	m, ok, gen := b.meta.Get(key)
+	if ok {
+		return m, nil
+	}
+	m, err := loadMeta(ctx, s, key)
+	if err == nil && m != nil {
+		b.meta.Fill(key, m, gen)
+	}
+	return m, err
+}
+
+// saveMeta writes metadata and keeps the cache in step.
+func (b *versioned) saveMeta(ctx context.Context, s logical.Storage, m *keyMeta) error {
+	b.meta.Invalidate(m.Key)
+	if err := saveMeta(ctx, s, m); err != nil {
+		return err
+	}
+	b.meta.Set(m.Key, m)
+	return nil
+}
+
+// clone deep-copies metadata, so cached values are never shared.
+func (m *keyMeta) clone() *keyMeta {
+	out := *m
+	out.Versions = make(map[uint64]*versionMeta, len(m.Versions))
+	for n, v := range m.Versions {
+		vc := *v
+		out.Versions[n] = &vc
+	}
+	out.CustomMetadata = maps.Clone(m.CustomMetadata)
+	return &out
+}
+
+// loadMeta reads and decodes the key's metadata, or nil when the key does
+// not exist.
 func loadMeta(ctx context.Context, s logical.Storage, key string) (*keyMeta, error) {
 	if key == "" {
 		return nil, nil

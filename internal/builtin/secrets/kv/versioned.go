@@ -20,6 +20,9 @@ type versioned struct {
 	logger   *slog.Logger
 	// now is the clock; tests replace it to step past delete_version_after.
 	now func() time.Time
+	// meta caches decoded metadata: the engine is the only writer of its
+	// storage on the active node, and a new instance starts empty.
+	meta *logical.ReadCache[*keyMeta]
 }
 
 func newVersioned(logger *slog.Logger) logical.Backend {
@@ -30,7 +33,8 @@ func newVersioned(logger *slog.Logger) logical.Backend {
 // newVersionedBackend returns the engine and its router; tests use the
 // engine to control the clock.
 func newVersionedBackend(logger *slog.Logger) (*versioned, *logical.FrameworkBackend) {
-	b := &versioned{logger: logger, now: func() time.Time { return time.Now().UTC() }}
+	b := &versioned{logger: logger, now: func() time.Time { return time.Now().UTC() },
+		meta: logical.NewReadCache(maxCachedMeta, (*keyMeta).clone)}
 	pathField := map[string]*logical.FieldSchema{
 		"path":     {Type: logical.TypeString, Description: "Location of the secret."},
 		"versions": {Type: logical.TypeRaw, Description: "Version numbers: a list or a comma-separated string."},
