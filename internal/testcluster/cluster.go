@@ -35,6 +35,7 @@ const (
 	Paused // SIGSTOP'd (or frozen, in-process)
 )
 
+// String names the state.
 func (s State) String() string {
 	switch s {
 	case Running:

@@ -15,6 +15,7 @@ const (
 	Get             // read the current value ("" when absent)
 )
 
+// String is "put" or "get".
 func (k Kind) String() string {
 	if k == Get {
 		return "get"
@@ -35,6 +36,7 @@ const (
 	Unknown                // may or may not have taken effect
 )
 
+// String names the outcome.
 func (o Outcome) String() string {
 	switch o {
 	case OK:
@@ -61,6 +63,7 @@ type Op struct {
 	Final bool
 }
 
+// String describes the operation for failure messages.
 func (o Op) String() string {
 	v := fmt.Sprintf("%s(%s, %q)", o.Kind, o.Key, o.Value)
 	if o.Kind == Get {
@@ -148,8 +151,8 @@ func (r *Recorder) Operations() []Op {
 	return append([]Op(nil), r.ops...)
 }
 
-// counts returns how many operations there are, how many writes were
-// acknowledged, and how many ended (or are still) unknown.
+// countOps returns how many writes were acknowledged and how many
+// operations ended (or are still) unknown.
 func countOps(ops []Op) (acked, unknown int) {
 	for _, op := range ops {
 		switch {

@@ -169,7 +169,9 @@ func (c *ProcessCluster) Nodes() []Node {
 }
 
 // ProcessNodes returns the nodes with their process-only methods.
-func (c *ProcessCluster) ProcessNodes() []*ProcessNode { return append([]*ProcessNode(nil), c.nodes...) }
+func (c *ProcessCluster) ProcessNodes() []*ProcessNode {
+	return append([]*ProcessNode(nil), c.nodes...)
+}
 
 // Init implements Cluster.
 func (c *ProcessCluster) Init(t testing.TB) ([]string, string) {

@@ -182,8 +182,8 @@ func (n *ProcessNode) waitServing(ctx context.Context, done chan struct{}) error
 		ctx, cancel = context.WithTimeout(ctx, n.startTimeout)
 		defer cancel()
 	}
-	var last error
 	for {
+		var last error
 		select {
 		case <-done:
 			n.mu.Lock()
@@ -192,10 +192,9 @@ func (n *ProcessNode) waitServing(ctx context.Context, done chan struct{}) error
 			return fmt.Errorf("start %s: exited during start-up: %v\n%s", n.id, err, n.LogTail())
 		default:
 		}
-		if _, err := n.probe.healthCode(ctx, n); err == nil {
+		_, last = n.probe.healthCode(ctx, n)
+		if last == nil {
 			return nil
-		} else {
-			last = err
 		}
 		if err := pause(ctx); err != nil {
 			_ = n.Kill()

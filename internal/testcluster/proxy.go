@@ -19,6 +19,7 @@ const (
 	FromTarget
 )
 
+// String names the direction.
 func (d Direction) String() string {
 	if d == FromTarget {
 		return "from-target"

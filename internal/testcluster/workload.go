@@ -58,6 +58,7 @@ type WorkloadStats struct {
 	Ops, AckedWrites, Reads, Failed, Unknown int
 }
 
+// String is a one-line account of the run.
 func (s WorkloadStats) String() string {
 	return fmt.Sprintf("%d ops (%d acknowledged writes, %d reads, %d failed, %d unknown)", s.Ops, s.AckedWrites, s.Reads, s.Failed, s.Unknown)
 }

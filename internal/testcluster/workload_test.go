@@ -3,6 +3,7 @@ package testcluster
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -157,6 +158,9 @@ func TestOutcomeClassification(t *testing.T) {
 		{"other unavailable", handler(503, `{"errors":["local node not active"]}`), Unknown},
 		{"internal error", handler(500, `{"errors":["boom"]}`), Unknown},
 		{"timeout", func(w http.ResponseWriter, r *http.Request) {
+			// Read the body first: only then does the server notice the
+			// client hanging up and end r's context.
+			_, _ = io.Copy(io.Discard, r.Body)
 			select { // until the client gives up
 			case <-hang:
 			case <-r.Context().Done():
