@@ -1,0 +1,78 @@
+package scenarios
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	vault "github.com/hashicorp/vault/api"
+
+	"github.com/strongbox/strongbox/internal/testcluster"
+)
+
+func TestMain(m *testing.M) { testcluster.Main(m) }
+
+// raftCluster starts n raft nodes (with fault proxies), initializes,
+// unseals and joins them, and mounts KV v2 at secret/.
+func raftCluster(t *testing.T, n int) *testcluster.ProcessCluster {
+	t.Helper()
+	c := testcluster.NewCluster(t, testcluster.Options{
+		Nodes: n, Storage: "raft", Proxies: true,
+		ExtraConfig: "",
+	})
+	c.Init(t)
+	c.UnsealAll(t)
+	active := c.WaitForActive(t, 30*time.Second)
+	c.WaitForStandbys(t, 30*time.Second)
+	if err := active.Client(c.RootToken()).Sys().Mount("secret", &vault.MountInput{Type: "kv-v2"}); err != nil {
+		t.Fatalf("mount: %v", err)
+	}
+	waitPeers(t, c, active, n)
+	return c
+}
+
+// waitPeers waits until the raft configuration lists n voters.
+func waitPeers(t *testing.T, c *testcluster.ProcessCluster, via testcluster.Node, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s, err := via.Client(c.RootToken()).Logical().Read("sys/storage/raft/configuration")
+		if err == nil && s != nil {
+			if cfg, ok := s.Data["config"].(map[string]any); ok {
+				if servers, ok := cfg["servers"].([]any); ok && len(servers) == n {
+					return
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("raft configuration never reached %d servers (last: %v, %v)", n, s, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// runChecked runs a workload through nodes while fault runs, then reads
+// every key through a healthy node and checks the history.
+func runChecked(t *testing.T, c *testcluster.ProcessCluster, nodes []testcluster.Node, d time.Duration, fault func()) {
+	t.Helper()
+	rec := testcluster.NewRecorder()
+	w := &testcluster.Workload{Recorder: rec, Nodes: nodes, Token: c.RootToken(), Clients: 8, Keys: 4, Duration: d}
+	done := make(chan testcluster.WorkloadStats, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), d+30*time.Second)
+	defer cancel()
+	go func() {
+		stats, _ := w.Run(ctx)
+		done <- stats
+	}()
+	fault()
+	stats := <-done
+	active := c.WaitForActive(t, 30*time.Second)
+	if err := w.FinalReads(ctx, active); err != nil {
+		t.Fatalf("final reads: %v", err)
+	}
+	report := rec.Check(t, 60*time.Second)
+	t.Logf("%s; %s", stats, report)
+	if stats.AckedWrites == 0 {
+		t.Fatal("no write was acknowledged: the scenario tested nothing")
+	}
+}
