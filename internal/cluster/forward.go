@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/textproto"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -35,6 +37,11 @@ var (
 	ErrForwarding = errors.New("cluster: request forwarding failed")
 	// ErrForwarderClosed is returned (wrapped with ErrForwarding) after Close.
 	ErrForwarderClosed = errors.New("cluster: forwarder closed")
+	// ErrNotSent marks a forwarding failure that happened before any byte of
+	// the request reached the active node (dial, handshake, closed
+	// forwarder): the request was certainly not served, so the client may be
+	// sent elsewhere. Any other failure leaves the outcome unknown.
+	ErrNotSent = errors.New("cluster: request not sent")
 )
 
 // ForwarderOptions configures a Forwarder.
@@ -137,17 +144,24 @@ func (f *Forwarder) Forward(ctx context.Context, r *http.Request) (*http.Respons
 	closed := f.closed
 	f.mu.RUnlock()
 	if closed {
-		return nil, fmt.Errorf("%w: %w", ErrForwarding, ErrForwarderClosed)
+		return nil, fmt.Errorf("%w: %w: %w", ErrForwarding, ErrNotSent, ErrForwarderClosed)
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.requestTimeout)
+	// Whether the request's headers left this node decides whether a
+	// failure is safe to retry elsewhere.
+	var wrote atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { wrote.Store(true) }})
 	out, err := f.outgoing(ctx, r)
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("%w: %s %s: %w", ErrForwarding, r.Method, f.target, err)
+		return nil, fmt.Errorf("%w: %w: %s %s: %w", ErrForwarding, ErrNotSent, r.Method, f.target, err)
 	}
 	resp, err := f.transport.RoundTrip(out)
 	if err != nil {
 		cancel()
+		if !wrote.Load() {
+			return nil, fmt.Errorf("%w: %w: %s %s: %w", ErrForwarding, ErrNotSent, r.Method, f.target, err)
+		}
 		return nil, fmt.Errorf("%w: %s %s: %w", ErrForwarding, r.Method, f.target, err)
 	}
 	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}

@@ -298,8 +298,8 @@ func TestForwardFailures(t *testing.T) {
 				resp.Body.Close()
 				t.Fatal("Forward to a dead target succeeded")
 			}
-			if !errors.Is(err, ErrForwarding) {
-				t.Fatalf("err = %v, want ErrForwarding", err)
+			if !errors.Is(err, ErrForwarding) || !errors.Is(err, ErrNotSent) {
+				t.Fatalf("err = %v, want ErrForwarding and ErrNotSent", err)
 			}
 			if ctx.Err() != nil {
 				t.Fatalf("Forward returned only when the caller's context expired: %v", err)
@@ -322,6 +322,10 @@ func TestForwardRequestTimeout(t *testing.T) {
 	}
 	if !errors.Is(err, ErrForwarding) || ctx.Err() != nil {
 		t.Fatalf("err = %v (caller ctx %v), want ErrForwarding from the request timeout", err, ctx.Err())
+	}
+	// The active got the request: the outcome is unknown, not "not sent".
+	if errors.Is(err, ErrNotSent) {
+		t.Fatalf("a request the active received was reported as not sent: %v", err)
 	}
 }
 

@@ -124,6 +124,14 @@ func (h *Handler) serveStandby(w http.ResponseWriter, r *http.Request, body []by
 		out.Body = io.NopCloser(bytes.NewReader(body))
 		out.ContentLength = int64(len(body))
 		resp, err := fw.Forward(ctx, out)
+		if err != nil && !errors.Is(err, cluster.ErrNotSent) {
+			// The active may have served the request before the
+			// connection failed: sending the client elsewhere could apply
+			// a write twice. Say the outcome is unknown instead.
+			h.logger.Warn("request forwarding failed mid-request", "active", adv.ClusterAddr, "error", err)
+			respondError(w, http.StatusBadGateway, errors.New("forwarding to the active node failed after the request was sent; it may or may not have been applied"))
+			return
+		}
 		if err != nil {
 			lastErr = err
 			break
