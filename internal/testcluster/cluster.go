@@ -158,6 +158,9 @@ type Options struct {
 	LogLevel string
 	// ExtraConfig is HCL appended to every node's configuration.
 	ExtraConfig string
+	// StorageConfig is HCL placed inside every node's storage stanza
+	// (e.g. `performance_multiplier = 1`).
+	StorageConfig string
 	// StartTimeout bounds starting each node (default 30s).
 	StartTimeout time.Duration
 }

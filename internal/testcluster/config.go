@@ -20,6 +20,8 @@ type nodeConfig struct {
 	Peers    []string
 	LogLevel string
 	Extra    string
+	// StorageExtra is HCL placed inside the storage stanza.
+	StorageExtra string
 }
 
 func (c nodeConfig) apiAddr() string { return fmt.Sprintf("http://127.0.0.1:%d", c.APIPort) }
@@ -29,6 +31,9 @@ func (c nodeConfig) HCL() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "storage %q {\n", c.Storage)
 	fmt.Fprintf(&b, "  path = %q\n", c.DataDir)
+	if c.StorageExtra != "" {
+		b.WriteString("  " + strings.TrimSpace(c.StorageExtra) + "\n")
+	}
 	if c.Storage == "raft" {
 		fmt.Fprintf(&b, "  node_id = %q\n", c.ID)
 		for _, p := range c.Peers {

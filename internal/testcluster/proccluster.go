@@ -119,7 +119,7 @@ func plan(opts Options, dir string, ports []int) []nodeConfig {
 			DataDir: filepath.Join(dir, id, "data"),
 			APIPort: ports[2*i], ClusterPort: ports[2*i+1],
 			AdvertisedCluster: fmt.Sprintf("127.0.0.1:%d", ports[2*i+1]),
-			LogLevel:          opts.LogLevel, Extra: opts.ExtraConfig,
+			LogLevel:          opts.LogLevel, Extra: opts.ExtraConfig, StorageExtra: opts.StorageConfig,
 		}
 	}
 	if opts.Storage == "raft" {

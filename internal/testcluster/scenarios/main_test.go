@@ -18,7 +18,8 @@ func raftCluster(t *testing.T, n int) *testcluster.ProcessCluster {
 	t.Helper()
 	c := testcluster.NewCluster(t, testcluster.Options{
 		Nodes: n, Storage: "raft", Proxies: true,
-		ExtraConfig: "",
+		// Fast elections keep scenarios short; the product default is 5.
+		StorageConfig: "performance_multiplier = 1",
 	})
 	c.Init(t)
 	c.UnsealAll(t)
