@@ -25,17 +25,17 @@ func haproxyConfig(t *testing.T, listen string, apiAddrs []string) string {
 		t.Fatal(err)
 	}
 	cfg := strings.Replace(string(raw), "bind 127.0.0.1:8300", "bind "+listen, 1)
-	server := regexp.MustCompile(`(?m)^\s*server node\d .*\n`)
-	cfg = server.ReplaceAllString(cfg, "")
-	var lines []string
+	var servers strings.Builder
 	for i, a := range apiAddrs {
 		u, err := url.Parse(a)
 		if err != nil {
 			t.Fatal(err)
 		}
-		lines = append(lines, fmt.Sprintf("    server node%d %s check\n", i+1, u.Host))
+		fmt.Fprintf(&servers, "    server node%d %s check\n", i+1, u.Host)
 	}
-	return strings.TrimRight(cfg, "\n") + "\n" + strings.Join(lines, "")
+	// Each backend's block of server lines is replaced by this cluster's.
+	block := regexp.MustCompile(`(?m)(^\s*server node\d .*\n)+`)
+	return block.ReplaceAllString(cfg, servers.String())
 }
 
 func freeAddr(t *testing.T) string {
