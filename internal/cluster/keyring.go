@@ -38,6 +38,10 @@ type Keyring struct {
 	Current *KeyringCA `json:"current"`
 	// Previous is still trusted until the next rotation; nil at first.
 	Previous *KeyringCA `json:"previous,omitempty"`
+	// Next is already trusted but issues nothing yet: a rotation first
+	// stages the new CA everywhere (Stage), then makes it current
+	// (Promote), so no node ever meets a certificate it does not trust.
+	Next *KeyringCA `json:"next,omitempty"`
 }
 
 // KeyringCA is one CA of a Keyring.
@@ -78,7 +82,7 @@ func (k *Keyring) Validate() error {
 	if k.Term == 0 {
 		return fmt.Errorf("%w: term 0", ErrInvalidKeyring)
 	}
-	for _, ca := range []*KeyringCA{k.Current, k.Previous} {
+	for _, ca := range []*KeyringCA{k.Current, k.Previous, k.Next} {
 		if ca == nil {
 			continue
 		}
@@ -87,6 +91,28 @@ func (k *Keyring) Validate() error {
 		}
 	}
 	return nil
+}
+
+// Stage creates the next CA: trusted from now on, issuing after Promote.
+func (k *Keyring) Stage() error {
+	ca, err := newKeyringCA()
+	if err != nil {
+		return err
+	}
+	k.Next = ca
+	k.Term++
+	return nil
+}
+
+// Promote makes the staged CA current and keeps the current one trusted as
+// previous. Without a staged CA it does nothing and returns false.
+func (k *Keyring) Promote() bool {
+	if k.Next == nil {
+		return false
+	}
+	k.Previous, k.Current, k.Next = k.Current, k.Next, nil
+	k.Term++
+	return true
 }
 
 // Rotate makes a fresh CA current and keeps the current one as previous; the
@@ -105,7 +131,7 @@ func (k *Keyring) Rotate() error {
 // both RootCAs and ClientCAs of the raft protocol.
 func (k *Keyring) CertPool() (*x509.CertPool, error) {
 	pool := x509.NewCertPool()
-	for _, ca := range []*KeyringCA{k.Current, k.Previous} {
+	for _, ca := range []*KeyringCA{k.Current, k.Previous, k.Next} {
 		if ca == nil {
 			continue
 		}

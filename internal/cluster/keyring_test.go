@@ -167,3 +167,39 @@ func FuzzParseKeyring(f *testing.F) {
 		}
 	})
 }
+
+// TestStagedRotation: during a staged rotation every node trusts every
+// certificate any node can present, whichever keyring version it holds.
+func TestStagedRotation(t *testing.T) {
+	k0 := newTestKeyring(t)
+	raw, _ := json.Marshal(k0)
+	k1, _ := ParseKeyring(raw)
+	if err := k1.Stage(); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ = json.Marshal(k1)
+	k2, _ := ParseKeyring(raw)
+	if !k2.Promote() || k2.Next != nil || k2.Term != k0.Term+2 {
+		t.Fatalf("promote: %+v", k2)
+	}
+	if k2.Promote() {
+		t.Fatal("promote without a staged CA changed the keyring")
+	}
+	// Nodes move from one version to the next one at a time: adjacent
+	// versions must trust each other's certificates.
+	for _, pair := range [][2]*Keyring{{k0, k1}, {k1, k2}} {
+		for _, dir := range [][2]*Keyring{{pair[0], pair[1]}, {pair[1], pair[0]}} {
+			cert, err := dir[0].IssueNodeCert("n", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pool, err := dir[1].CertPool()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := cert.Leaf.Verify(x509.VerifyOptions{Roots: pool, DNSName: KeyringServerName, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+				t.Fatalf("term %d cert not trusted by term %d: %v", dir[0].Term, dir[1].Term, err)
+			}
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/strongbox/strongbox/internal/cluster"
 )
@@ -20,6 +21,8 @@ type clusterTLS struct {
 	keyring  *cluster.Keyring
 	pool     *x509.CertPool
 	nodeCert *tls.Certificate
+	rotation time.Duration
+	lastPoll time.Time
 }
 
 // ClusterTLS returns the TLS provider for the cluster port.

@@ -93,6 +93,7 @@ func (c *Core) followLeadership(ctx context.Context) {
 			return
 		case <-ch:
 		case <-tick.C:
+			c.raftTLSTick(ctx)
 		}
 	}
 }

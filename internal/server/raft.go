@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"time"
 
 	"github.com/strongbox/strongbox/internal/cluster"
 	"github.com/strongbox/strongbox/internal/config"
 	"github.com/strongbox/strongbox/internal/core"
+	"github.com/strongbox/strongbox/internal/logical"
 	"github.com/strongbox/strongbox/internal/physical/raft"
 )
 
@@ -73,4 +75,22 @@ func advertisedClusterAddr(clusterAddr string, cl *cluster.Listener) (net.Addr, 
 		return nil, fmt.Errorf("cluster_addr %q: %w", clusterAddr, err)
 	}
 	return a, nil
+}
+
+// applyRaftOptions hands the core the raft settings it acts on itself:
+// tls_rotation_interval (how long a raft TLS CA issues certificates).
+func applyRaftOptions(c *core.Core, cfg *config.Config) error {
+	if cfg.Storage.Type != "raft" {
+		return nil
+	}
+	v := cfg.Storage.Config["tls_rotation_interval"]
+	if v == "" {
+		return nil
+	}
+	d, err := logical.ParseDuration(v)
+	if err != nil || d < time.Second {
+		return fmt.Errorf("storage raft: tls_rotation_interval %q: must be a duration of at least 1s", v)
+	}
+	c.SetRaftTLSRotation(d)
+	return nil
 }

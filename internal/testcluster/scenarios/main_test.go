@@ -16,10 +16,16 @@ func TestMain(m *testing.M) { testcluster.Main(m) }
 // unseals and joins them, and mounts KV v2 at secret/.
 func raftCluster(t *testing.T, n int) *testcluster.ProcessCluster {
 	t.Helper()
+	return raftClusterWith(t, n, "")
+}
+
+// raftClusterWith is raftCluster with extra lines in the storage stanza.
+func raftClusterWith(t *testing.T, n int, storage string) *testcluster.ProcessCluster {
+	t.Helper()
 	c := testcluster.NewCluster(t, testcluster.Options{
 		Nodes: n, Storage: "raft", Proxies: true,
 		// Fast elections keep scenarios short; the product default is 5.
-		StorageConfig: "performance_multiplier = 1",
+		StorageConfig: "performance_multiplier = 1\n" + storage,
 	})
 	c.Init(t)
 	c.UnsealAll(t)
