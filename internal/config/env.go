@@ -7,17 +7,17 @@ import (
 )
 
 // ApplyEnv applies environment overrides, which win over the files, as in
-// Vault. Each setting has a STRONGBOX_ name and Vault's name(s); when both
-// are set the STRONGBOX_ one wins, being the more deliberate choice for
-// this binary. Pass os.Getenv.
+// Vault. Each setting has Vault's name(s) and a STRONGBOX_ alias; when both
+// are set Vault's wins, as it does in the CLI, so an environment prepared
+// for Vault behaves the same. Pass os.Getenv.
 //
-//	api_addr          STRONGBOX_API_ADDR, VAULT_API_ADDR, VAULT_REDIRECT_ADDR, VAULT_ADVERTISE_ADDR
-//	cluster_addr      STRONGBOX_CLUSTER_ADDR, VAULT_CLUSTER_ADDR
-//	log_level         STRONGBOX_LOG_LEVEL, VAULT_LOG_LEVEL
-//	log_format        STRONGBOX_LOG_FORMAT, VAULT_LOG_FORMAT
-//	disable_mlock     STRONGBOX_DISABLE_MLOCK, VAULT_DISABLE_MLOCK
-//	raft path         STRONGBOX_RAFT_PATH, VAULT_RAFT_PATH       (raft storage only)
-//	raft node_id      STRONGBOX_RAFT_NODE_ID, VAULT_RAFT_NODE_ID (raft storage only)
+//	api_addr          VAULT_API_ADDR, STRONGBOX_API_ADDR, VAULT_REDIRECT_ADDR, VAULT_ADVERTISE_ADDR
+//	cluster_addr      VAULT_CLUSTER_ADDR, STRONGBOX_CLUSTER_ADDR
+//	log_level         VAULT_LOG_LEVEL, STRONGBOX_LOG_LEVEL
+//	log_format        VAULT_LOG_FORMAT, STRONGBOX_LOG_FORMAT
+//	disable_mlock     VAULT_DISABLE_MLOCK, STRONGBOX_DISABLE_MLOCK
+//	raft path         VAULT_RAFT_PATH, STRONGBOX_RAFT_PATH       (raft storage only)
+//	raft node_id      VAULT_RAFT_NODE_ID, STRONGBOX_RAFT_NODE_ID (raft storage only)
 //
 // Vault reads VAULT_REDIRECT_ADDR and VAULT_ADVERTISE_ADDR only when
 // VAULT_API_ADDR is empty; so does this. The error is for a variable whose
@@ -31,7 +31,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 		}
 		return "", ""
 	}
-	mlockVar, mlock := first("STRONGBOX_DISABLE_MLOCK", "VAULT_DISABLE_MLOCK")
+	mlockVar, mlock := first("VAULT_DISABLE_MLOCK", "STRONGBOX_DISABLE_MLOCK")
 	var disableMlock bool
 	if mlockVar != "" {
 		b, err := strconv.ParseBool(mlock)
@@ -41,16 +41,16 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 		disableMlock = b
 	}
 
-	if _, v := first("STRONGBOX_API_ADDR", "VAULT_API_ADDR", "VAULT_REDIRECT_ADDR", "VAULT_ADVERTISE_ADDR"); v != "" {
+	if _, v := first("VAULT_API_ADDR", "STRONGBOX_API_ADDR", "VAULT_REDIRECT_ADDR", "VAULT_ADVERTISE_ADDR"); v != "" {
 		c.APIAddr = v
 	}
-	if _, v := first("STRONGBOX_CLUSTER_ADDR", "VAULT_CLUSTER_ADDR"); v != "" {
+	if _, v := first("VAULT_CLUSTER_ADDR", "STRONGBOX_CLUSTER_ADDR"); v != "" {
 		c.ClusterAddr = v
 	}
-	if _, v := first("STRONGBOX_LOG_LEVEL", "VAULT_LOG_LEVEL"); v != "" {
+	if _, v := first("VAULT_LOG_LEVEL", "STRONGBOX_LOG_LEVEL"); v != "" {
 		c.LogLevel = v
 	}
-	if _, v := first("STRONGBOX_LOG_FORMAT", "VAULT_LOG_FORMAT"); v != "" {
+	if _, v := first("VAULT_LOG_FORMAT", "STRONGBOX_LOG_FORMAT"); v != "" {
 		c.LogFormat = v
 	}
 	if mlockVar != "" {
@@ -60,10 +60,10 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 		if c.Storage.Config == nil {
 			c.Storage.Config = map[string]string{}
 		}
-		if _, v := first("STRONGBOX_RAFT_PATH", "VAULT_RAFT_PATH"); v != "" {
+		if _, v := first("VAULT_RAFT_PATH", "STRONGBOX_RAFT_PATH"); v != "" {
 			c.Storage.Config["path"] = v
 		}
-		if _, v := first("STRONGBOX_RAFT_NODE_ID", "VAULT_RAFT_NODE_ID"); v != "" {
+		if _, v := first("VAULT_RAFT_NODE_ID", "STRONGBOX_RAFT_NODE_ID"); v != "" {
 			c.Storage.Config["node_id"] = v
 		}
 	}

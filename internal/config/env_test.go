@@ -45,8 +45,8 @@ func TestApplyEnv(t *testing.T) {
 				t.Errorf("APIAddr = %q", c.APIAddr)
 			}
 		}},
-		{"STRONGBOX_ beats VAULT_", map[string]string{"VAULT_API_ADDR": "https://vault:8200", "STRONGBOX_API_ADDR": "https://sb:8200", "VAULT_CLUSTER_ADDR": "https://vault:8201", "STRONGBOX_CLUSTER_ADDR": "https://sb:8201"}, func(t *testing.T, c *Config) {
-			if c.APIAddr != "https://sb:8200" || c.ClusterAddr != "https://sb:8201" {
+		{"VAULT_ beats STRONGBOX_, as in the CLI", map[string]string{"VAULT_API_ADDR": "https://vault:8200", "STRONGBOX_API_ADDR": "https://sb:8200", "VAULT_CLUSTER_ADDR": "https://vault:8201", "STRONGBOX_CLUSTER_ADDR": "https://sb:8201"}, func(t *testing.T, c *Config) {
+			if c.APIAddr != "https://vault:8200" || c.ClusterAddr != "https://vault:8201" {
 				t.Errorf("APIAddr = %q, ClusterAddr = %q", c.APIAddr, c.ClusterAddr)
 			}
 		}},
