@@ -44,6 +44,9 @@ type Config struct {
 	// APIAddr and ClusterAddr are what this node advertises when active.
 	APIAddr     string
 	ClusterAddr string
+	// Seal is the auto-unseal key service (an HSM, a KMS) that encrypts
+	// the root key; nil means the Shamir seal, where operators hold shares.
+	Seal seal.Wrapper
 }
 
 // Core is one node's state and request pipeline.
@@ -53,6 +56,9 @@ type Core struct {
 	physical physical.Backend
 	barrier  *barrier.Barrier
 	seal     *seal.Shamir
+	// autoSeal is set under an auto-unseal seal (autoseal.go); then
+	// recovery keys authorize what unseal keys authorize under Shamir.
+	autoSeal *seal.AutoSeal
 
 	// stateLock is held for reading by every request and for writing by
 	// seal and unseal, so sealing waits for in-flight requests to finish.
@@ -68,10 +74,12 @@ type Core struct {
 	// Rekey and root-generation attempts (rekey.go, generate_root.go). Each
 	// mutex is taken after stateLock; an attempt belongs to one active term
 	// and is forgotten once the core seals or steps down.
-	rekeyMu   sync.Mutex
-	rekey     *rekeyAttempt
-	genRootMu sync.Mutex
-	genRoot   *genRootAttempt
+	rekeyMu sync.Mutex
+	rekey   *rekeyAttempt
+	// recoveryRekey is the sys/rekey-recovery-key attempt (under rekeyMu).
+	recoveryRekey *rekeyAttempt
+	genRootMu     sync.Mutex
+	genRoot       *genRootAttempt
 
 	// Set up on unseal, torn down on seal (under stateLock).
 	mounts     *mountTable
@@ -125,6 +133,9 @@ func New(conf Config) (*Core, error) {
 		barrier:  barrier.New(conf.Physical),
 		seal:     seal.NewShamir(conf.Physical),
 		sealed:   true,
+	}
+	if conf.Seal != nil {
+		c.autoSeal = seal.NewAutoSeal(conf.Physical, conf.Seal)
 	}
 	if ha, ok := conf.Physical.(HAStorage); ok {
 		c.ha = ha

@@ -146,9 +146,10 @@ func (c *Core) GenerateRootCancel(ctx context.Context) error {
 	return nil
 }
 
-// GenerateRootUpdate adds one current share. At the threshold the shares
-// must unwrap the root key (else progress resets and no token is made);
-// then a new root token is created and returned encoded.
+// GenerateRootUpdate adds one current share (a recovery key share under an
+// auto seal). At the threshold the shares must prove a quorum (else
+// progress resets and no token is made); then a new root token is created
+// and returned encoded.
 func (c *Core) GenerateRootUpdate(ctx context.Context, key []byte, nonce string) (*GenerateRootResult, error) {
 	if err := checkShareLen(key); err != nil {
 		return nil, err
@@ -181,15 +182,13 @@ func (c *Core) GenerateRootUpdate(ctx context.Context, key []byte, nonce string)
 	shares := a.progress
 	a.progress = nil
 	defer wipeShares(shares)
-	rootKey, err := c.rootKeyFromShares(ctx, shares)
-	if err != nil {
+	if err := c.authorizeShares(ctx, shares); err != nil {
 		if errors.Is(err, seal.ErrInvalidKey) {
-			c.logger.Warn("root generation: key shares do not unwrap the root key; progress reset", "nonce", a.nonce)
-			return nil, logical.BadRequest("root generation aborted: the key shares are not a quorum of the current unseal keys; progress was reset")
+			c.logger.Warn("root generation: key shares are not a quorum; progress reset", "nonce", a.nonce)
+			return nil, logical.BadRequest("root generation aborted: the key shares are not a quorum of the current %s keys; progress was reset", c.authorizingKeys())
 		}
 		return nil, fmt.Errorf("generate root: %w", err)
 	}
-	wipe(rootKey)
 
 	tok, entry, err := c.tokens.CreateRoot(ctx)
 	if err != nil {

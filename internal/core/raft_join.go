@@ -187,6 +187,12 @@ func (c *Core) completeJoin(ctx context.Context, pj *pendingJoin, shares [][]byt
 	if err != nil {
 		return nil, err
 	}
+	return c.finishJoin(ctx, pj, root)
+}
+
+// finishJoin is completeJoin once the root key is known: from the
+// operator's shares, or from this node's auto seal (joinWithSeal).
+func (c *Core) finishJoin(ctx context.Context, pj *pendingJoin, root []byte) ([]byte, error) {
 	id := c.ha.NodeID()
 	value, err := barrier.Decrypt(root, challengeAAD(id), pj.challenge)
 	if err != nil {

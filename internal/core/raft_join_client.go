@@ -134,8 +134,15 @@ func (c *Core) JoinRaft(ctx context.Context, req JoinRequest) error {
 	if err := errors.Join(err1, err2, out.SealConfig.Validate()); err != nil {
 		return fmt.Errorf("raft join %s: bad challenge: %w", req.LeaderAPIAddr, err)
 	}
+	pj := &pendingJoin{leader: t, config: out.SealConfig, challenge: ch, wrapped: wrapped, nonVoter: req.NonVoter}
+	if c.autoSeal != nil {
+		return c.joinWithSeal(ctx, req.LeaderAPIAddr, pj)
+	}
+	if out.SealConfig.Type != "" && out.SealConfig.Type != "shamir" {
+		return logical.BadRequest("the cluster at %s uses the %q seal: configure the same seal on this node to join it", req.LeaderAPIAddr, out.SealConfig.Type)
+	}
 	c.unsealMu.Lock()
-	c.join = &pendingJoin{leader: t, config: out.SealConfig, challenge: ch, wrapped: wrapped, nonVoter: req.NonVoter}
+	c.join = pj
 	c.unsealShares, c.unsealNonce = nil, ""
 	c.unsealMu.Unlock()
 	c.logger.Info("raft join challenge received; unseal this node to complete the join", "leader", req.LeaderAPIAddr)

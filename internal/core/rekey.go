@@ -20,18 +20,13 @@ import (
 // cancelled by accident, a forgotten one can't block rekeys forever.
 const rekeyCancelGrace = 10 * time.Minute
 
-// Share lengths accepted by unseal, rekey and generate-root: a share is
-// the 32-byte unseal key plus one byte of x coordinate; 16 leaves room for
-// shorter keys, as Vault does.
-const (
-	minShareLen = 16
-	maxShareLen = 33
-)
-
 // RekeyRequest is sys/rekey/init's input: the new shares to produce.
 type RekeyRequest struct {
 	SecretShares    int
 	SecretThreshold int
+	// StoredShares is Vault's stored_shares: meaningless to a recovery key
+	// (refused there when set), forced to 1 for a barrier rekey.
+	StoredShares int
 	// PGPKeys, one per share, encrypt each new share (Vault's pgp_keys).
 	PGPKeys []string
 	// Backup asks to keep the encrypted shares in storage; refused.
@@ -61,7 +56,8 @@ type RekeyStatus struct {
 type RekeyResult struct {
 	Nonce string
 	// Keys are the new shares, or with PGPFingerprints set, OpenPGP
-	// messages holding each share hex-encoded (as Vault does).
+	// messages holding each share hex-encoded (as Vault does). A barrier
+	// rekey under an auto seal returns none: the seal stores the key.
 	Keys                 [][]byte
 	PGPFingerprints      []string
 	Backup               bool
@@ -84,7 +80,17 @@ type RekeyVerifyResult struct {
 	Nonce    string
 }
 
-// rekeyAttempt is the one rekey in progress.
+// rekeyTarget is what a rekey replaces: the unseal key shares (the
+// barrier target; under an auto seal, the wrapped root key) or the
+// recovery key shares.
+type rekeyTarget int
+
+const (
+	barrierTarget rekeyTarget = iota
+	recoveryTarget
+)
+
+// rekeyAttempt is the one rekey in progress for a target.
 type rekeyAttempt struct {
 	// epoch is the token store of the active term the attempt started in:
 	// a seal or step-down replaces it, which ends the attempt.
@@ -98,20 +104,97 @@ type rekeyAttempt struct {
 	progress     [][]byte
 
 	// Set once the current shares were accepted and verification is
-	// required: the new seal state, not yet stored.
-	staged         *seal.Staged
+	// required: the new key material, not yet stored.
+	staged         stagedKeys
 	verifyNonce    string
 	verifyProgress [][]byte
 }
 
+// stagedKeys is a rekey's new key material held back until a threshold of
+// the new shares proves the operators hold them.
+type stagedKeys interface {
+	// matches checks that shares rebuild the new key; seal.ErrInvalidKey
+	// when they do not.
+	matches(shares [][]byte) error
+	// commit makes the new shares the only ones that work.
+	commit(ctx context.Context) error
+	wipe()
+}
+
+// shamirStaged is a staged rekey of the Shamir unseal keys.
+type shamirStaged struct {
+	c  *Core
+	st *seal.Staged
+}
+
+func (s shamirStaged) matches(shares [][]byte) error {
+	root, err := s.st.RootKey(shares)
+	if err != nil {
+		return err
+	}
+	defer wipe(root)
+	return s.c.matchesBarrier(root)
+}
+
+func (s shamirStaged) commit(ctx context.Context) error { return s.st.Commit(ctx) }
+func (s shamirStaged) wipe()                            {}
+
 func (a *rekeyAttempt) wipe() {
 	wipeShares(a.progress)
 	wipeShares(a.verifyProgress)
+	if a.staged != nil {
+		a.staged.wipe()
+	}
 	a.progress, a.verifyProgress, a.staged = nil, nil, nil
 }
 
 // RekeyStatus reports the rekey attempt in progress, if any.
 func (c *Core) RekeyStatus(ctx context.Context) (*RekeyStatus, error) {
+	return c.rekeyStatus(ctx, barrierTarget)
+}
+
+// RekeyInit starts a rekey. Only one can be in progress. Under an auto
+// seal the recovery keys authorize it and it re-wraps the root key with
+// the seal: Vault's rules apply (one share, no PGP keys, no backup, no
+// verification) and no shares come back.
+func (c *Core) RekeyInit(ctx context.Context, req RekeyRequest) (*RekeyStatus, error) {
+	return c.rekeyInit(ctx, req, barrierTarget)
+}
+
+// RekeyCancel ends the rekey attempt and forgets the shares given. The
+// nonce must match unless the attempt is older than ten minutes.
+func (c *Core) RekeyCancel(ctx context.Context, nonce string) error {
+	return c.rekeyCancel(ctx, nonce, barrierTarget)
+}
+
+// RekeyUpdate adds one current share (a recovery key share under an auto
+// seal). Below the threshold it returns (nil, nil). At the threshold the
+// shares must prove a quorum (else progress resets and nothing changes);
+// then the new shares are made and, unless verification is required,
+// replace the old ones at once.
+func (c *Core) RekeyUpdate(ctx context.Context, key []byte, nonce string) (*RekeyResult, error) {
+	return c.rekeyUpdate(ctx, key, nonce, barrierTarget)
+}
+
+// RekeyVerifyStatus reports the verification of the new shares.
+func (c *Core) RekeyVerifyStatus(ctx context.Context) (*RekeyVerifyStatus, error) {
+	return c.rekeyVerifyStatus(ctx, barrierTarget)
+}
+
+// RekeyVerifyRestart discards the new shares given for verification and
+// issues a new verification nonce.
+func (c *Core) RekeyVerifyRestart(ctx context.Context) (*RekeyVerifyStatus, error) {
+	return c.rekeyVerifyRestart(ctx, barrierTarget)
+}
+
+// RekeyVerify adds one NEW share. At the new threshold the shares must
+// rebuild the new key; then they replace the old shares. A failed
+// verification resets its progress and changes its nonce.
+func (c *Core) RekeyVerify(ctx context.Context, key []byte, nonce string) (*RekeyVerifyResult, error) {
+	return c.rekeyVerify(ctx, key, nonce, barrierTarget)
+}
+
+func (c *Core) rekeyStatus(ctx context.Context, t rekeyTarget) (*RekeyStatus, error) {
 	c.stateLock.RLock()
 	defer c.stateLock.RUnlock()
 	conf, err := c.keyOpConfig(ctx)
@@ -120,7 +203,7 @@ func (c *Core) RekeyStatus(ctx context.Context) (*RekeyStatus, error) {
 	}
 	c.rekeyMu.Lock()
 	defer c.rekeyMu.Unlock()
-	return rekeyStatusOf(c.rekeyLocked(), conf), nil
+	return rekeyStatusOf(c.rekeyLocked(t), conf), nil
 }
 
 func rekeyStatusOf(a *rekeyAttempt, current *seal.Config) *RekeyStatus {
@@ -139,21 +222,39 @@ func rekeyStatusOf(a *rekeyAttempt, current *seal.Config) *RekeyStatus {
 	return st
 }
 
-// RekeyInit starts a rekey. Only one can be in progress.
-func (c *Core) RekeyInit(ctx context.Context, req RekeyRequest) (*RekeyStatus, error) {
+func (c *Core) rekeyInit(ctx context.Context, req RekeyRequest, t rekeyTarget) (*RekeyStatus, error) {
 	switch {
 	case req.Backup && len(req.PGPKeys) == 0:
 		return nil, logical.BadRequest("cannot request a backup of the new keys without providing PGP keys for encryption")
 	case len(req.PGPKeys) > 0 && len(req.PGPKeys) != req.SecretShares:
 		return nil, logical.BadRequest("incorrect number of PGP keys for rekey")
-	case req.Backup:
-		return nil, logical.BadRequest("backup of the PGP-encrypted keys (backup=true) is not supported")
 	case req.SecretThreshold > req.SecretShares:
 		return nil, logical.BadRequest("provided threshold greater than the total shares")
 	}
-	conf := seal.Config{SecretShares: req.SecretShares, SecretThreshold: req.SecretThreshold}
+	conf := seal.Config{Type: "shamir", SecretShares: req.SecretShares, SecretThreshold: req.SecretThreshold}
+	what := "rekey seal"
+	switch {
+	case t == barrierTarget && c.autoSeal != nil:
+		// Vault's rules for a seal that stores the key.
+		switch {
+		case len(req.PGPKeys) > 0:
+			return nil, logical.BadRequest("PGP key encryption not supported when using stored keys")
+		case req.Backup:
+			return nil, logical.BadRequest("key backup not supported when using stored keys")
+		case req.RequireVerification:
+			return nil, logical.BadRequest("requiring verification not supported when rekeying the barrier key with recovery keys")
+		}
+		conf = seal.Config{Type: c.autoSeal.Type(), SecretShares: 1, SecretThreshold: 1}
+	case t == recoveryTarget && req.StoredShares > 0:
+		return nil, logical.BadRequest("stored shares not supported by recovery key")
+	case req.Backup:
+		return nil, logical.BadRequest("backup of the PGP-encrypted keys (backup=true) is not supported")
+	}
+	if t == recoveryTarget {
+		what = "recovery"
+	}
 	if err := conf.Validate(); err != nil {
-		return nil, logical.BadRequest("invalid rekey seal configuration: %s", trimSealErr(err))
+		return nil, logical.BadRequest("invalid %s configuration: %s", what, trimSealErr(err))
 	}
 	keys, err := pgp.ParsePublicKeys(req.PGPKeys)
 	if err != nil {
@@ -170,26 +271,22 @@ func (c *Core) RekeyInit(ctx context.Context, req RekeyRequest) (*RekeyStatus, e
 	if err != nil {
 		return nil, err
 	}
-	if current.Type != "" && current.Type != "shamir" {
-		return nil, logical.BadRequest("rekey of the unseal keys is supported only for the shamir seal, not %q", current.Type)
-	}
 	c.rekeyMu.Lock()
 	defer c.rekeyMu.Unlock()
-	if c.rekeyLocked() != nil {
+	if c.rekeyLocked(t) != nil {
 		return nil, logical.BadRequest("rekey already in progress")
 	}
-	c.rekey = &rekeyAttempt{
+	a := &rekeyAttempt{
 		epoch: c.tokens, nonce: newUUID(), created: time.Now(), config: conf,
 		pgpKeys: keys, fingerprints: fps, verify: req.RequireVerification,
 	}
-	c.logger.Info("rekey initialized", "nonce", c.rekey.nonce, "shares", conf.SecretShares,
+	*c.rekeySlot(t) = a
+	c.logger.Info("rekey initialized", "target", t.String(), "nonce", a.nonce, "shares", conf.SecretShares,
 		"threshold", conf.SecretThreshold, "verification_required", req.RequireVerification)
-	return rekeyStatusOf(c.rekey, current), nil
+	return rekeyStatusOf(a, current), nil
 }
 
-// RekeyCancel ends the rekey attempt and forgets the shares given. The
-// nonce must match unless the attempt is older than ten minutes.
-func (c *Core) RekeyCancel(ctx context.Context, nonce string) error {
+func (c *Core) rekeyCancel(ctx context.Context, nonce string, t rekeyTarget) error {
 	c.stateLock.RLock()
 	defer c.stateLock.RUnlock()
 	if _, err := c.keyOpConfig(ctx); err != nil {
@@ -197,7 +294,7 @@ func (c *Core) RekeyCancel(ctx context.Context, nonce string) error {
 	}
 	c.rekeyMu.Lock()
 	defer c.rekeyMu.Unlock()
-	a := c.rekeyLocked()
+	a := c.rekeyLocked(t)
 	if a == nil {
 		return nil
 	}
@@ -205,16 +302,12 @@ func (c *Core) RekeyCancel(ctx context.Context, nonce string) error {
 		return logical.BadRequest("invalid request: the nonce does not match the rekey in progress")
 	}
 	a.wipe()
-	c.rekey = nil
-	c.logger.Info("rekey canceled", "nonce", a.nonce)
+	*c.rekeySlot(t) = nil
+	c.logger.Info("rekey canceled", "target", t.String(), "nonce", a.nonce)
 	return nil
 }
 
-// RekeyUpdate adds one current share. Below the threshold it returns
-// (nil, nil). At the threshold the shares must unwrap the root key (else
-// progress resets and nothing changes); then the new shares are made and,
-// unless verification is required, replace the old ones at once.
-func (c *Core) RekeyUpdate(ctx context.Context, key []byte, nonce string) (*RekeyResult, error) {
+func (c *Core) rekeyUpdate(ctx context.Context, key []byte, nonce string, t rekeyTarget) (*RekeyResult, error) {
 	if err := checkShareLen(key); err != nil {
 		return nil, err
 	}
@@ -226,10 +319,10 @@ func (c *Core) RekeyUpdate(ctx context.Context, key []byte, nonce string) (*Reke
 	}
 	c.rekeyMu.Lock()
 	defer c.rekeyMu.Unlock()
-	a := c.rekeyLocked()
+	a := c.rekeyLocked(t)
 	switch {
 	case a == nil:
-		return nil, logical.BadRequest("no barrier rekey in progress")
+		return nil, logical.BadRequest("no %s rekey in progress", t.String())
 	case a.staged != nil:
 		return nil, logical.BadRequest("rekey operation already finished; verification must be performed; nonce for the verification operation is %q", a.verifyNonce)
 	case nonce != a.nonce:
@@ -244,48 +337,78 @@ func (c *Core) RekeyUpdate(ctx context.Context, key []byte, nonce string) (*Reke
 	shares := a.progress
 	a.progress = nil
 	defer wipeShares(shares)
-	rootKey, err := c.rootKeyFromShares(ctx, shares)
-	if err != nil {
+	if err := c.authorizeShares(ctx, shares); err != nil {
 		if errors.Is(err, seal.ErrInvalidKey) {
-			c.logger.Warn("rekey: key shares do not unwrap the root key; progress reset", "nonce", a.nonce)
-			return nil, logical.BadRequest("rekey failed: the key shares are not a quorum of the current unseal keys; progress was reset")
+			c.logger.Warn("rekey: key shares are not a quorum; progress reset", "target", t.String(), "nonce", a.nonce)
+			return nil, logical.BadRequest("rekey failed: the key shares are not a quorum of the current %s keys; progress was reset", c.authorizingKeys())
 		}
 		return nil, fmt.Errorf("rekey: %w", err)
 	}
-	defer wipe(rootKey)
+	if t == barrierTarget && c.autoSeal != nil {
+		return c.rewrapRootKey(ctx, a)
+	}
 
-	conf := a.config
-	staged, newShares, err := c.seal.Stage(&conf, rootKey)
+	staged, newShares, err := c.stageRekey(a.config, t)
 	if err != nil {
 		return nil, fmt.Errorf("rekey: %w", err)
 	}
 	res := &RekeyResult{Nonce: a.nonce, Keys: newShares, PGPFingerprints: a.fingerprints, VerificationRequired: a.verify}
 	if len(a.pgpKeys) > 0 {
-		enc := make([][]byte, len(newShares))
-		for i, s := range newShares {
-			if enc[i], err = a.pgpKeys[i].Encrypt([]byte(hex.EncodeToString(s))); err != nil {
-				return nil, logical.Errorf(http.StatusInternalServerError, "failed to encrypt shares: %v", err)
-			}
+		enc, err := encryptShares(a.pgpKeys, newShares)
+		if err != nil {
+			staged.wipe()
+			return nil, err
 		}
-		wipeShares(newShares)
 		res.Keys = enc
 	}
 	if a.verify {
 		a.staged, a.verifyNonce = staged, newUUID()
 		res.VerificationNonce = a.verifyNonce
-		c.logger.Info("rekey: new shares issued; waiting for verification", "nonce", a.nonce)
+		c.logger.Info("rekey: new shares issued; waiting for verification", "target", t.String(), "nonce", a.nonce)
 		return res, nil
 	}
-	if err := staged.Commit(ctx); err != nil {
+	defer staged.wipe()
+	if err := staged.commit(ctx); err != nil {
 		return nil, fmt.Errorf("rekey: %w", err)
 	}
-	c.rekey = nil
-	c.logger.Info("unseal keys rekeyed", "nonce", a.nonce, "shares", conf.SecretShares, "threshold", conf.SecretThreshold)
+	*c.rekeySlot(t) = nil
+	c.logger.Info("keys rekeyed", "target", t.String(), "nonce", a.nonce, "shares", a.config.SecretShares, "threshold", a.config.SecretThreshold)
 	return res, nil
 }
 
-// RekeyVerifyStatus reports the verification of the new shares.
-func (c *Core) RekeyVerifyStatus(ctx context.Context) (*RekeyVerifyStatus, error) {
+// stageRekey makes the new key and its shares for a target, storing
+// nothing.
+func (c *Core) stageRekey(conf seal.Config, t rekeyTarget) (stagedKeys, [][]byte, error) {
+	if t == recoveryTarget {
+		return c.stageRecoveryRekey(conf)
+	}
+	root, err := c.barrier.RootKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer wipe(root)
+	st, shares, err := c.seal.Stage(&conf, root)
+	if err != nil {
+		return nil, nil, err
+	}
+	return shamirStaged{c: c, st: st}, shares, nil
+}
+
+// encryptShares encrypts each share, hex-encoded as Vault does, to its PGP
+// key, and wipes the plain shares.
+func encryptShares(keys []*pgp.PublicKey, shares [][]byte) ([][]byte, error) {
+	defer wipeShares(shares)
+	enc := make([][]byte, len(shares))
+	for i, s := range shares {
+		var err error
+		if enc[i], err = keys[i].Encrypt([]byte(hex.EncodeToString(s))); err != nil {
+			return nil, logical.Errorf(http.StatusInternalServerError, "failed to encrypt shares: %v", err)
+		}
+	}
+	return enc, nil
+}
+
+func (c *Core) rekeyVerifyStatus(ctx context.Context, t rekeyTarget) (*RekeyVerifyStatus, error) {
 	c.stateLock.RLock()
 	defer c.stateLock.RUnlock()
 	if _, err := c.keyOpConfig(ctx); err != nil {
@@ -293,7 +416,7 @@ func (c *Core) RekeyVerifyStatus(ctx context.Context) (*RekeyVerifyStatus, error
 	}
 	c.rekeyMu.Lock()
 	defer c.rekeyMu.Unlock()
-	a := c.rekeyLocked()
+	a := c.rekeyLocked(t)
 	if a == nil {
 		return nil, logical.BadRequest("no rekey configuration found")
 	}
@@ -308,9 +431,7 @@ func verifyStatusOf(a *rekeyAttempt) *RekeyVerifyStatus {
 	return st
 }
 
-// RekeyVerifyRestart discards the new shares given for verification and
-// issues a new verification nonce.
-func (c *Core) RekeyVerifyRestart(ctx context.Context) (*RekeyVerifyStatus, error) {
+func (c *Core) rekeyVerifyRestart(ctx context.Context, t rekeyTarget) (*RekeyVerifyStatus, error) {
 	c.stateLock.RLock()
 	defer c.stateLock.RUnlock()
 	if _, err := c.keyOpConfig(ctx); err != nil {
@@ -318,7 +439,7 @@ func (c *Core) RekeyVerifyRestart(ctx context.Context) (*RekeyVerifyStatus, erro
 	}
 	c.rekeyMu.Lock()
 	defer c.rekeyMu.Unlock()
-	a := c.rekeyLocked()
+	a := c.rekeyLocked(t)
 	if a == nil {
 		return nil, logical.BadRequest("no rekey configuration found")
 	}
@@ -329,10 +450,7 @@ func (c *Core) RekeyVerifyRestart(ctx context.Context) (*RekeyVerifyStatus, erro
 	return verifyStatusOf(a), nil
 }
 
-// RekeyVerify adds one NEW share. At the new threshold the shares must
-// unwrap the root key; then they replace the old shares. A failed
-// verification resets its progress and changes its nonce.
-func (c *Core) RekeyVerify(ctx context.Context, key []byte, nonce string) (*RekeyVerifyResult, error) {
+func (c *Core) rekeyVerify(ctx context.Context, key []byte, nonce string, t rekeyTarget) (*RekeyVerifyResult, error) {
 	if err := checkShareLen(key); err != nil {
 		return nil, err
 	}
@@ -343,7 +461,7 @@ func (c *Core) RekeyVerify(ctx context.Context, key []byte, nonce string) (*Reke
 	}
 	c.rekeyMu.Lock()
 	defer c.rekeyMu.Unlock()
-	a := c.rekeyLocked()
+	a := c.rekeyLocked(t)
 	switch {
 	case a == nil:
 		return nil, logical.BadRequest("no rekey in progress")
@@ -361,42 +479,56 @@ func (c *Core) RekeyVerify(ctx context.Context, key []byte, nonce string) (*Reke
 	shares := a.verifyProgress
 	a.verifyProgress = nil
 	defer wipeShares(shares)
-	staged, err := a.staged.RootKey(shares)
-	if err == nil {
-		err = c.matchesBarrier(staged)
-		wipe(staged)
-	}
-	if err != nil {
+	if err := a.staged.matches(shares); err != nil {
 		a.verifyNonce = newUUID()
 		if errors.Is(err, seal.ErrInvalidKey) {
-			c.logger.Warn("rekey verification failed: incorrect key shares", "nonce", a.nonce)
+			c.logger.Warn("rekey verification failed: incorrect key shares", "target", t.String(), "nonce", a.nonce)
 			return nil, logical.BadRequest("rekey verification failed; incorrect key shares supplied")
 		}
 		return nil, fmt.Errorf("rekey verify: %w", err)
 	}
-	if err := a.staged.Commit(ctx); err != nil {
+	if err := a.staged.commit(ctx); err != nil {
 		a.verifyNonce = newUUID()
 		return nil, fmt.Errorf("rekey verify: %w", err)
 	}
-	c.rekey = nil
-	c.logger.Info("unseal keys rekeyed after verification", "nonce", a.nonce,
+	a.wipe()
+	*c.rekeySlot(t) = nil
+	c.logger.Info("keys rekeyed after verification", "target", t.String(), "nonce", a.nonce,
 		"shares", a.config.SecretShares, "threshold", a.config.SecretThreshold)
 	return &RekeyVerifyResult{Complete: true, Nonce: a.verifyNonce}, nil
 }
 
-// rekeyLocked returns the attempt in progress, dropping one left from an
-// earlier active term. The caller holds stateLock (read) and rekeyMu.
-func (c *Core) rekeyLocked() *rekeyAttempt {
-	if c.rekey != nil && c.rekey.epoch != c.tokens {
-		c.rekey.wipe()
-		c.rekey = nil
+func (t rekeyTarget) String() string {
+	if t == recoveryTarget {
+		return "recovery"
 	}
-	return c.rekey
+	return "barrier"
+}
+
+// rekeySlot is where the attempt for a target lives (under rekeyMu).
+func (c *Core) rekeySlot(t rekeyTarget) **rekeyAttempt {
+	if t == recoveryTarget {
+		return &c.recoveryRekey
+	}
+	return &c.rekey
+}
+
+// rekeyLocked returns the attempt in progress for a target, dropping one
+// left from an earlier active term. The caller holds stateLock (read) and
+// rekeyMu.
+func (c *Core) rekeyLocked(t rekeyTarget) *rekeyAttempt {
+	slot := c.rekeySlot(t)
+	if a := *slot; a != nil && a.epoch != c.tokens {
+		a.wipe()
+		*slot = nil
+	}
+	return *slot
 }
 
 // keyOpConfig checks what sys/rekey and sys/generate-root need, in Vault's
 // order (initialized: 400, unsealed: 503, active: forwarded), and returns
-// the current seal configuration. The caller holds stateLock (read).
+// the configuration of the keys that authorize them: the seal's, or under
+// an auto seal the recovery key's. The caller holds stateLock (read).
 func (c *Core) keyOpConfig(ctx context.Context) (*seal.Config, error) {
 	conf, err := seal.LoadConfig(ctx, c.physical)
 	switch {
@@ -408,8 +540,33 @@ func (c *Core) keyOpConfig(ctx context.Context) (*seal.Config, error) {
 		return nil, ErrSealed
 	case c.standby || c.tokens == nil:
 		return nil, ErrStandby
+	case c.autoSeal != nil:
+		return c.recoveryConfig(ctx)
 	}
 	return conf, nil
+}
+
+// authorizeShares checks that shares are a quorum of the keys that
+// authorize key operations: the unseal keys under the Shamir seal, the
+// recovery keys under an auto seal. A mismatch is seal.ErrInvalidKey.
+func (c *Core) authorizeShares(ctx context.Context, shares [][]byte) error {
+	if c.autoSeal != nil {
+		return c.verifyRecoveryShares(ctx, shares)
+	}
+	root, err := c.rootKeyFromShares(ctx, shares)
+	if err != nil {
+		return err
+	}
+	wipe(root)
+	return nil
+}
+
+// authorizingKeys names the keys authorizeShares takes, for messages.
+func (c *Core) authorizingKeys() string {
+	if c.autoSeal != nil {
+		return "recovery"
+	}
+	return "unseal"
 }
 
 // rootKeyFromShares unwraps the stored root key with a threshold of
@@ -439,35 +596,4 @@ func (c *Core) matchesBarrier(root []byte) error {
 		return seal.ErrInvalidKey
 	}
 	return nil
-}
-
-func checkShareLen(key []byte) error {
-	switch {
-	case len(key) < minShareLen:
-		return logical.BadRequest("key is shorter than minimum %d bytes", minShareLen)
-	case len(key) > maxShareLen:
-		return logical.BadRequest("key is longer than maximum %d bytes", maxShareLen)
-	}
-	return nil
-}
-
-func containsShare(shares [][]byte, key []byte) bool {
-	for _, s := range shares {
-		if subtle.ConstantTimeCompare(s, key) == 1 {
-			return true
-		}
-	}
-	return false
-}
-
-func wipe(b []byte) {
-	for i := range b {
-		b[i] = 0
-	}
-}
-
-func wipeShares(shares [][]byte) {
-	for _, s := range shares {
-		wipe(s)
-	}
 }

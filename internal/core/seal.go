@@ -1,9 +1,9 @@
 package core
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -12,33 +12,53 @@ import (
 	"github.com/strongbox/strongbox/internal/seal"
 )
 
-// InitRequest is sys/init's input.
+// InitRequest is sys/init's input. The secret fields apply to the Shamir
+// seal, the recovery fields to an auto seal.
 type InitRequest struct {
 	SecretShares    int
 	SecretThreshold int
+	// RecoveryShares and RecoveryThreshold split the recovery key;
+	// RecoveryPGPKeys, one per share, encrypt each share (Vault's
+	// recovery_pgp_keys).
+	RecoveryShares    int
+	RecoveryThreshold int
+	RecoveryPGPKeys   []string
 }
 
-// InitResult is sys/init's answer: the shares and the initial root token.
+// InitResult is sys/init's answer: the unseal key shares (none under an
+// auto seal), the recovery key shares (auto seal only; OpenPGP messages
+// holding each share hex-encoded when PGP keys were given) and the
+// initial root token.
 type InitResult struct {
-	Keys      [][]byte
-	RootToken string
+	Keys         [][]byte
+	RecoveryKeys [][]byte
+	RootToken    string
 }
 
-// SealStatus is sys/seal-status's answer.
+// SealStatus is sys/seal-status's answer. Under an auto seal T and N are
+// the recovery key's threshold and shares, and Progress counts recovery
+// key shares given to sys/unseal.
 type SealStatus struct {
-	Type        string
-	Initialized bool
-	Sealed      bool
-	T, N        int
-	Progress    int
-	Nonce       string
-	ClusterName string
-	ClusterID   string
+	Type             string
+	Initialized      bool
+	Sealed           bool
+	T, N             int
+	Progress         int
+	Nonce            string
+	ClusterName      string
+	ClusterID        string
+	RecoverySeal     bool
+	RecoverySealType string
 }
 
-// Init creates the keyring and the root key, splits the unseal key into
-// shares and creates the root token. The core stays sealed afterwards.
+// Init creates the keyring and the root key and the root token. Under the
+// Shamir seal it splits the unseal key into shares and the core stays
+// sealed afterwards; under an auto seal (initAuto) the key service wraps
+// the root key and the core unseals itself.
 func (c *Core) Init(ctx context.Context, req InitRequest) (*InitResult, error) {
+	if c.autoSeal != nil {
+		return c.initAuto(ctx, req)
+	}
 	c.stateLock.Lock()
 	defer c.stateLock.Unlock()
 	if inited, err := c.initializedLocked(ctx); err != nil {
@@ -54,24 +74,10 @@ func (c *Core) Init(ctx context.Context, req InitRequest) (*InitResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.bootstrapRaft(ctx); err != nil {
-		return nil, fmt.Errorf("init: %w", err)
-	}
-	if err := c.barrier.Initialize(ctx, rootKey); err != nil {
-		return nil, fmt.Errorf("init: barrier: %w", err)
-	}
-	if err := c.barrier.Unseal(ctx, rootKey); err != nil {
-		return nil, fmt.Errorf("init: unseal barrier: %w", err)
-	}
-	// Everything else is set up through the barrier, then sealed again, as
-	// Vault does: init leaves the node sealed.
-	root, err := c.firstSetup(ctx)
-	if err == nil {
-		err = c.createRaftTLS(ctx)
-	}
-	c.barrier.Seal()
+	defer wipe(rootKey)
+	root, err := c.initBarrier(ctx, rootKey, nil)
 	if err != nil {
-		return nil, fmt.Errorf("init: %w", err)
+		return nil, err
 	}
 	// The seal config is written last: it is what marks the node initialized.
 	shares, err := c.seal.Initialize(ctx, conf, rootKey)
@@ -80,6 +86,35 @@ func (c *Core) Init(ctx context.Context, req InitRequest) (*InitResult, error) {
 	}
 	c.logger.Info("core initialized", "shares", conf.SecretShares, "threshold", conf.SecretThreshold)
 	return &InitResult{Keys: shares, RootToken: root}, nil
+}
+
+// initBarrier creates the keyring under rootKey and what a new barrier
+// starts with, returning the root token; inBarrier, when set, writes more
+// through the barrier while it is open. The barrier is sealed again
+// afterwards, as Vault's init leaves the node sealed. The caller holds
+// stateLock.
+func (c *Core) initBarrier(ctx context.Context, rootKey []byte, inBarrier func(context.Context) error) (string, error) {
+	if err := c.bootstrapRaft(ctx); err != nil {
+		return "", fmt.Errorf("init: %w", err)
+	}
+	if err := c.barrier.Initialize(ctx, rootKey); err != nil {
+		return "", fmt.Errorf("init: barrier: %w", err)
+	}
+	if err := c.barrier.Unseal(ctx, rootKey); err != nil {
+		return "", fmt.Errorf("init: unseal barrier: %w", err)
+	}
+	root, err := c.firstSetup(ctx)
+	if err == nil {
+		err = c.createRaftTLS(ctx)
+	}
+	if err == nil && inBarrier != nil {
+		err = inBarrier(ctx)
+	}
+	c.barrier.Seal()
+	if err != nil {
+		return "", fmt.Errorf("init: %w", err)
+	}
+	return root, nil
 }
 
 func trimSealErr(err error) string {
@@ -117,7 +152,8 @@ func (c *Core) Initialized(ctx context.Context) (bool, error) {
 
 // SealStatus reports the seal state and unseal progress.
 func (c *Core) SealStatus(ctx context.Context) (*SealStatus, error) {
-	st := &SealStatus{Type: "shamir", ClusterName: c.conf.ClusterName}
+	st := &SealStatus{Type: c.SealType(), ClusterName: c.conf.ClusterName}
+	st.RecoverySeal = c.autoSeal != nil
 	conf, err := seal.LoadConfig(ctx, c.physical)
 	if err != nil && !errors.Is(err, seal.ErrNotInitialized) {
 		return nil, err
@@ -130,6 +166,17 @@ func (c *Core) SealStatus(ctx context.Context) (*SealStatus, error) {
 		st.Initialized = true
 		st.Type = conf.Type
 		st.T, st.N = conf.SecretThreshold, conf.SecretShares
+		if c.autoSeal != nil {
+			// As Vault: the recovery seal type once initialized.
+			st.RecoverySealType = seal.RecoveryType
+			rconf, err := seal.LoadRecoveryConfig(ctx, c.physical)
+			switch {
+			case err == nil:
+				st.T, st.N = rconf.SecretThreshold, rconf.SecretShares
+			case !errors.Is(err, seal.ErrNotInitialized):
+				return nil, err
+			}
+		}
 	}
 	c.unsealMu.Lock()
 	st.Progress, st.Nonce = len(c.unsealShares), c.unsealNonce
@@ -140,16 +187,32 @@ func (c *Core) SealStatus(ctx context.Context) (*SealStatus, error) {
 	return st, nil
 }
 
+// SealType is the configured seal's type: "shamir" or the key service's.
+func (c *Core) SealType() string {
+	if c.autoSeal != nil {
+		return c.autoSeal.Type()
+	}
+	return c.seal.Type()
+}
+
+// RecoverySeal reports whether the seal uses recovery keys (an auto seal).
+func (c *Core) RecoverySeal() bool { return c.autoSeal != nil }
+
 // ResetUnseal discards the shares entered so far.
 func (c *Core) ResetUnseal() {
 	c.unsealMu.Lock()
 	defer c.unsealMu.Unlock()
+	wipeShares(c.unsealShares)
 	c.unsealShares, c.unsealNonce = nil, ""
 }
 
 // Unseal adds one key share; when the threshold is reached it unseals. A set
 // of shares that does not unwrap the root key resets progress and fails.
+// Under an auto seal the shares are recovery key shares (unsealRecovery).
 func (c *Core) Unseal(ctx context.Context, key []byte) error {
+	if c.autoSeal != nil {
+		return c.unsealRecovery(ctx, key)
+	}
 	conf, err := seal.LoadConfig(ctx, c.physical)
 	c.unsealMu.Lock()
 	join := c.join
@@ -165,27 +228,14 @@ func (c *Core) Unseal(ctx context.Context, key []byte) error {
 	if !c.Sealed() {
 		return nil
 	}
-	if len(key) < 16 || len(key) > 33 {
-		return logical.BadRequest("'key' must be a valid hex or base64 string: wrong key length %d", len(key))
+	if err := checkUnsealKeyLen(key); err != nil {
+		return err
 	}
-	c.unsealMu.Lock()
-	for _, s := range c.unsealShares {
-		if bytes.Equal(s, key) {
-			c.unsealMu.Unlock()
-			return nil // a share entered twice counts once
-		}
-	}
-	if c.unsealNonce == "" {
-		c.unsealNonce = newUUID()
-	}
-	c.unsealShares = append(c.unsealShares, append([]byte(nil), key...))
-	if len(c.unsealShares) < conf.SecretThreshold {
-		c.unsealMu.Unlock()
+	shares, ok := c.addUnsealShare(key, conf.SecretThreshold)
+	if !ok {
 		return nil
 	}
-	shares := c.unsealShares
-	c.unsealShares, c.unsealNonce = nil, ""
-	c.unsealMu.Unlock()
+	defer wipeShares(shares)
 
 	var rootKey []byte
 	if join != nil && !c.barrierInitialized(ctx) {
@@ -205,7 +255,36 @@ func (c *Core) Unseal(ctx context.Context, key []byte) error {
 		}
 		return fmt.Errorf("unseal: %w", err)
 	}
+	defer wipe(rootKey)
 	return c.unsealWithRootKey(ctx, rootKey)
+}
+
+func checkUnsealKeyLen(key []byte) error {
+	if len(key) < minShareLen || len(key) > maxShareLen {
+		return logical.BadRequest("'key' must be a valid hex or base64 string: wrong key length %d", len(key))
+	}
+	return nil
+}
+
+// addUnsealShare records one share for sys/unseal. When the threshold is
+// reached it returns the shares (and forgets them: progress restarts
+// whatever comes of them) and true.
+func (c *Core) addUnsealShare(key []byte, threshold int) ([][]byte, bool) {
+	c.unsealMu.Lock()
+	defer c.unsealMu.Unlock()
+	if containsShare(c.unsealShares, key) {
+		return nil, false // a share entered twice counts once
+	}
+	if c.unsealNonce == "" {
+		c.unsealNonce = newUUID()
+	}
+	c.unsealShares = append(c.unsealShares, append([]byte(nil), key...))
+	if len(c.unsealShares) < threshold {
+		return nil, false
+	}
+	shares := c.unsealShares
+	c.unsealShares, c.unsealNonce = nil, ""
+	return shares, true
 }
 
 func (c *Core) barrierInitialized(ctx context.Context) bool {
@@ -214,6 +293,14 @@ func (c *Core) barrierInitialized(ctx context.Context) bool {
 }
 
 func (c *Core) unsealWithRootKey(ctx context.Context, rootKey []byte) error {
+	return c.unsealVerified(ctx, rootKey, nil)
+}
+
+// unsealVerified opens the barrier with rootKey and brings the node up.
+// check, when set, runs once the barrier is open and before anything else:
+// its error seals the barrier again and is returned, so a node is never
+// left half unsealed.
+func (c *Core) unsealVerified(ctx context.Context, rootKey []byte, check func(context.Context) error) error {
 	c.stateLock.Lock()
 	defer c.stateLock.Unlock()
 	if !c.sealed {
@@ -221,6 +308,12 @@ func (c *Core) unsealWithRootKey(ctx context.Context, rootKey []byte) error {
 	}
 	if err := c.barrier.Unseal(ctx, rootKey); err != nil {
 		return fmt.Errorf("unseal: barrier: %w", err)
+	}
+	if check != nil {
+		if err := check(ctx); err != nil {
+			c.barrier.Seal()
+			return err
+		}
 	}
 	if err := c.loadClusterInfo(ctx); err != nil {
 		c.barrier.Seal()
@@ -231,6 +324,9 @@ func (c *Core) unsealWithRootKey(ctx context.Context, rootKey []byte) error {
 		return fmt.Errorf("unseal: %w", err)
 	}
 	c.sealed = false
+	// Shares given to sys/unseal before another way unsealed the node
+	// (auto-unseal, or a raft join) must not count after a later seal.
+	c.ResetUnseal()
 	if c.ha != nil {
 		// The node serves as a standby until it leads.
 		c.haMu.Lock()
@@ -283,4 +379,44 @@ func newUUID() string {
 	b[8] = (b[8] & 0x3f) | 0x80
 	h := hex.EncodeToString(b)
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// Share lengths accepted by unseal, rekey and generate-root: a share is
+// the 32-byte unseal key plus one byte of x coordinate; 16 leaves room for
+// shorter keys, as Vault does.
+const (
+	minShareLen = 16
+	maxShareLen = 33
+)
+
+// checkShareLen is rekey's and generate-root's length check, in Vault's words.
+func checkShareLen(key []byte) error {
+	switch {
+	case len(key) < minShareLen:
+		return logical.BadRequest("key is shorter than minimum %d bytes", minShareLen)
+	case len(key) > maxShareLen:
+		return logical.BadRequest("key is longer than maximum %d bytes", maxShareLen)
+	}
+	return nil
+}
+
+func containsShare(shares [][]byte, key []byte) bool {
+	for _, s := range shares {
+		if subtle.ConstantTimeCompare(s, key) == 1 {
+			return true
+		}
+	}
+	return false
+}
+
+func wipe(b []byte) {
+	for i := range b {
+		b[i] = 0
+	}
+}
+
+func wipeShares(shares [][]byte) {
+	for _, s := range shares {
+		wipe(s)
+	}
 }

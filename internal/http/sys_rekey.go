@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -100,7 +101,64 @@ func keyAndNonce(data map[string]any) ([]byte, string, error) {
 	return key, strings.TrimSpace(d.Get("nonce").(string)), nil
 }
 
+// rekeyOps are the core's operations for one rekey target: the unseal
+// keys (sys/rekey) or the recovery keys (sys/rekey-recovery-key). The two
+// APIs are the same.
+type rekeyOps struct {
+	status        func(context.Context) (*core.RekeyStatus, error)
+	init          func(context.Context, core.RekeyRequest) (*core.RekeyStatus, error)
+	cancel        func(context.Context, string) error
+	update        func(context.Context, []byte, string) (*core.RekeyResult, error)
+	verifyStatus  func(context.Context) (*core.RekeyVerifyStatus, error)
+	verifyRestart func(context.Context) (*core.RekeyVerifyStatus, error)
+	verify        func(context.Context, []byte, string) (*core.RekeyVerifyResult, error)
+}
+
+func (h *Handler) barrierRekey() rekeyOps {
+	c := h.core
+	return rekeyOps{c.RekeyStatus, c.RekeyInit, c.RekeyCancel, c.RekeyUpdate, c.RekeyVerifyStatus, c.RekeyVerifyRestart, c.RekeyVerify}
+}
+
+func (h *Handler) recoveryRekey() rekeyOps {
+	c := h.core
+	return rekeyOps{c.RecoveryRekeyStatus, c.RecoveryRekeyInit, c.RecoveryRekeyCancel, c.RecoveryRekeyUpdate,
+		c.RecoveryRekeyVerifyStatus, c.RecoveryRekeyVerifyRestart, c.RecoveryRekeyVerify}
+}
+
 func (h *Handler) handleRekeyInit(w http.ResponseWriter, r *http.Request) {
+	h.rekeyInit(w, r, h.barrierRekey())
+}
+
+func (h *Handler) handleRekeyUpdate(w http.ResponseWriter, r *http.Request) {
+	h.rekeyUpdate(w, r, h.barrierRekey())
+}
+
+func (h *Handler) handleRekeyVerify(w http.ResponseWriter, r *http.Request) {
+	h.rekeyVerify(w, r, h.barrierRekey())
+}
+
+// handleRekeyRecovery serves sys/rekey-recovery-key/{init,update,verify}:
+// sys/rekey's API for the recovery keys of an auto-unseal seal. Under the
+// Shamir seal they are refused (400), as Vault does, before anything else.
+func (h *Handler) handleRekeyRecovery(w http.ResponseWriter, r *http.Request) {
+	if !h.core.RecoverySeal() {
+		respondError(w, http.StatusBadRequest, errors.New("recovery rekeying not supported: recovery keys are used only with auto-unseal seals"))
+		return
+	}
+	ops := h.recoveryRekey()
+	switch strings.TrimPrefix(r.URL.Path, "/v1/sys/rekey-recovery-key/") {
+	case "init":
+		h.rekeyInit(w, r, ops)
+	case "update":
+		h.rekeyUpdate(w, r, ops)
+	case "verify":
+		h.rekeyVerify(w, r, ops)
+	default:
+		respondError(w, http.StatusNotFound, errors.New("unsupported path"))
+	}
+}
+
+func (h *Handler) rekeyInit(w http.ResponseWriter, r *http.Request, ops rekeyOps) {
 	switch r.Method {
 	case http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete:
 	default:
@@ -114,7 +172,7 @@ func (h *Handler) handleRekeyInit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	switch r.Method {
 	case http.MethodGet:
-		st, err := h.core.RekeyStatus(ctx)
+		st, err := ops.status(ctx)
 		if err != nil {
 			h.keyOpErr(w, r, raw, err)
 			return
@@ -123,7 +181,7 @@ func (h *Handler) handleRekeyInit(w http.ResponseWriter, r *http.Request) {
 	case http.MethodDelete:
 		d, err := fields(data, map[string]*logical.FieldSchema{"nonce": {Type: logical.TypeString}})
 		if err == nil {
-			err = h.core.RekeyCancel(ctx, strings.TrimSpace(d.Get("nonce").(string)))
+			err = ops.cancel(ctx, strings.TrimSpace(d.Get("nonce").(string)))
 		}
 		if err != nil {
 			h.keyOpErr(w, r, raw, err)
@@ -143,11 +201,12 @@ func (h *Handler) handleRekeyInit(w http.ResponseWriter, r *http.Request) {
 			h.keyOpErr(w, r, raw, err)
 			return
 		}
-		// stored_shares means something only to auto-unseal seals; Vault
-		// forces it to 1 for Shamir, so any value is accepted and unused.
-		st, err := h.core.RekeyInit(ctx, core.RekeyRequest{
+		// stored_shares: Vault forces it to 1 for a barrier rekey and
+		// refuses it for a recovery rekey; the core applies both.
+		st, err := ops.init(ctx, core.RekeyRequest{
 			SecretShares:        d.Get("secret_shares").(int),
 			SecretThreshold:     d.Get("secret_threshold").(int),
+			StoredShares:        d.Get("stored_shares").(int),
 			PGPKeys:             d.Get("pgp_keys").([]string),
 			Backup:              d.Get("backup").(bool),
 			RequireVerification: d.Get("require_verification").(bool),
@@ -173,7 +232,7 @@ func rekeyStatusBody(st *core.RekeyStatus) map[string]any {
 	return body
 }
 
-func (h *Handler) handleRekeyUpdate(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) rekeyUpdate(w http.ResponseWriter, r *http.Request, ops rekeyOps) {
 	if r.Method != http.MethodPut && r.Method != http.MethodPost {
 		respondError(w, http.StatusMethodNotAllowed, errors.New("unsupported operation"))
 		return
@@ -188,13 +247,13 @@ func (h *Handler) handleRekeyUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	res, err := h.core.RekeyUpdate(ctx, key, nonce)
+	res, err := ops.update(ctx, key, nonce)
 	if err != nil {
 		h.keyOpErr(w, r, raw, err)
 		return
 	}
 	if res == nil {
-		st, err := h.core.RekeyStatus(ctx)
+		st, err := ops.status(ctx)
 		if err != nil {
 			h.keyOpErr(w, r, raw, err)
 			return
@@ -202,11 +261,7 @@ func (h *Handler) handleRekeyUpdate(w http.ResponseWriter, r *http.Request) {
 		respondJSON(w, http.StatusOK, rekeyStatusBody(st))
 		return
 	}
-	keys, keysB64 := make([]string, len(res.Keys)), make([]string, len(res.Keys))
-	for i, k := range res.Keys {
-		keys[i] = hex.EncodeToString(k)
-		keysB64[i] = base64.StdEncoding.EncodeToString(k)
-	}
+	keys, keysB64 := encodeKeys(res.Keys)
 	body := map[string]any{
 		"nonce": res.Nonce, "complete": true, "keys": keys, "keys_base64": keysB64,
 		"pgp_fingerprints": res.PGPFingerprints, "backup": res.Backup,
@@ -218,7 +273,7 @@ func (h *Handler) handleRekeyUpdate(w http.ResponseWriter, r *http.Request) {
 	respondJSON(w, http.StatusOK, body)
 }
 
-func (h *Handler) handleRekeyVerify(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) rekeyVerify(w http.ResponseWriter, r *http.Request, ops rekeyOps) {
 	switch r.Method {
 	case http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete:
 	default:
@@ -234,22 +289,22 @@ func (h *Handler) handleRekeyVerify(w http.ResponseWriter, r *http.Request) {
 	var err error
 	switch r.Method {
 	case http.MethodGet:
-		st, err = h.core.RekeyVerifyStatus(ctx)
+		st, err = ops.verifyStatus(ctx)
 	case http.MethodDelete:
-		st, err = h.core.RekeyVerifyRestart(ctx)
+		st, err = ops.verifyRestart(ctx)
 	default:
 		var key []byte
 		var nonce string
 		var res *core.RekeyVerifyResult
 		if key, nonce, err = keyAndNonce(data); err == nil {
-			res, err = h.core.RekeyVerify(ctx, key, nonce)
+			res, err = ops.verify(ctx, key, nonce)
 		}
 		if err == nil && res != nil {
 			respondJSON(w, http.StatusOK, map[string]any{"nonce": res.Nonce, "complete": res.Complete})
 			return
 		}
 		if err == nil {
-			st, err = h.core.RekeyVerifyStatus(ctx)
+			st, err = ops.verifyStatus(ctx)
 		}
 	}
 	if err != nil {
@@ -259,10 +314,4 @@ func (h *Handler) handleRekeyVerify(w http.ResponseWriter, r *http.Request) {
 	respondJSON(w, http.StatusOK, map[string]any{
 		"nonce": st.Nonce, "started": st.Started, "t": st.T, "n": st.N, "progress": st.Progress,
 	})
-}
-
-// handleRekeyRecovery serves sys/rekey-recovery-key/*: recovery keys exist
-// only under an auto-unseal seal.
-func (h *Handler) handleRekeyRecovery(w http.ResponseWriter, r *http.Request) {
-	respondError(w, http.StatusBadRequest, errors.New("recovery rekeying not supported: recovery keys are used only with auto-unseal seals"))
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/strongbox/strongbox/internal/core"
 	"github.com/strongbox/strongbox/internal/logical"
+	"github.com/strongbox/strongbox/internal/seal"
 )
 
 func (h *Handler) handleInit(w http.ResponseWriter, r *http.Request) {
@@ -43,21 +45,25 @@ func (h *Handler) handleInit(w http.ResponseWriter, r *http.Request) {
 			h.writeErr(w, r, err)
 			return
 		}
-		switch {
-		case len(d.Get("pgp_keys").([]string)) > 0, d.Get("root_token_pgp_key").(string) != "":
-			respondError(w, http.StatusBadRequest, errors.New("PGP-encrypted key shares are not supported yet"))
-			return
-		case d.Get("recovery_shares").(int) != 0 || d.Get("recovery_threshold").(int) != 0:
-			respondError(w, http.StatusBadRequest, errors.New("parameters recovery_shares,recovery_threshold not applicable to seal type shamir"))
-			return
-		case d.Get("stored_shares").(int) != 0:
-			respondError(w, http.StatusBadRequest, errors.New("stored keys are not supported by the shamir seal"))
+		if err := h.checkInitParams(d); err != nil {
+			respondError(w, http.StatusBadRequest, err)
 			return
 		}
-		res, err := h.core.Init(ctx, core.InitRequest{
-			SecretShares:    d.Get("secret_shares").(int),
-			SecretThreshold: d.Get("secret_threshold").(int),
-		})
+		req := core.InitRequest{
+			SecretShares:      d.Get("secret_shares").(int),
+			SecretThreshold:   d.Get("secret_threshold").(int),
+			RecoveryShares:    d.Get("recovery_shares").(int),
+			RecoveryThreshold: d.Get("recovery_threshold").(int),
+			RecoveryPGPKeys:   d.Get("recovery_pgp_keys").([]string),
+		}
+		_, hasShares := d.GetOk("recovery_shares")
+		_, hasThreshold := d.GetOk("recovery_threshold")
+		if h.core.RecoverySeal() && !hasShares && !hasThreshold {
+			// The defaults Vault's CLI sends; a client that sends 0 gets
+			// Vault's error instead.
+			req.RecoveryShares, req.RecoveryThreshold = seal.DefaultRecoveryShares, seal.DefaultRecoveryThreshold
+		}
+		res, err := h.core.Init(ctx, req)
 		if err != nil {
 			if errors.Is(err, core.ErrAlreadyInitialized) {
 				respondError(w, http.StatusBadRequest, err)
@@ -66,15 +72,64 @@ func (h *Handler) handleInit(w http.ResponseWriter, r *http.Request) {
 			h.writeErr(w, r, err)
 			return
 		}
-		keys, keysB64 := make([]string, len(res.Keys)), make([]string, len(res.Keys))
-		for i, k := range res.Keys {
-			keys[i] = hex.EncodeToString(k)
-			keysB64[i] = base64.StdEncoding.EncodeToString(k)
+		keys, keysB64 := encodeKeys(res.Keys)
+		out := map[string]any{"keys": keys, "keys_base64": keysB64, "root_token": res.RootToken}
+		if len(res.RecoveryKeys) > 0 {
+			out["recovery_keys"], out["recovery_keys_base64"] = encodeKeys(res.RecoveryKeys)
 		}
-		respondJSON(w, http.StatusOK, map[string]any{"keys": keys, "keys_base64": keysB64, "root_token": res.RootToken})
+		respondJSON(w, http.StatusOK, out)
 	default:
 		respondError(w, http.StatusMethodNotAllowed, errors.New("unsupported operation"))
 	}
+}
+
+// checkInitParams applies Vault's rule: the secret_* parameters belong to
+// the Shamir seal, the recovery_* ones to auto seals, and the other kind
+// is refused by name. Then come what this server does not support.
+func (h *Handler) checkInitParams(d *logical.FieldData) error {
+	var barrierFlags, recoveryFlags []string
+	if d.Get("secret_shares").(int) != 0 {
+		barrierFlags = append(barrierFlags, "secret_shares")
+	}
+	if d.Get("secret_threshold").(int) != 0 {
+		barrierFlags = append(barrierFlags, "secret_threshold")
+	}
+	if len(d.Get("pgp_keys").([]string)) != 0 {
+		barrierFlags = append(barrierFlags, "pgp_keys")
+	}
+	if d.Get("recovery_shares").(int) != 0 {
+		recoveryFlags = append(recoveryFlags, "recovery_shares")
+	}
+	if d.Get("recovery_threshold").(int) != 0 {
+		recoveryFlags = append(recoveryFlags, "recovery_threshold")
+	}
+	if len(d.Get("recovery_pgp_keys").([]string)) != 0 {
+		recoveryFlags = append(recoveryFlags, "recovery_pgp_keys")
+	}
+	recovery := h.core.RecoverySeal()
+	switch {
+	case recovery && len(barrierFlags) > 0:
+		return fmt.Errorf("parameters %s not applicable to seal type %s", strings.Join(barrierFlags, ","), h.core.SealType())
+	case !recovery && len(recoveryFlags) > 0:
+		return fmt.Errorf("parameters %s not applicable to seal type %s", strings.Join(recoveryFlags, ","), h.core.SealType())
+	case d.Get("root_token_pgp_key").(string) != "":
+		return errors.New("PGP-encrypted root tokens (root_token_pgp_key) are not supported yet")
+	case len(d.Get("pgp_keys").([]string)) > 0:
+		return errors.New("PGP-encrypted key shares are not supported yet")
+	case !recovery && d.Get("stored_shares").(int) != 0:
+		return errors.New("stored keys are not supported by the shamir seal")
+	}
+	return nil
+}
+
+// encodeKeys renders key shares as Vault does: hex and base64.
+func encodeKeys(ks [][]byte) (hexKeys, b64Keys []string) {
+	hexKeys, b64Keys = make([]string, len(ks)), make([]string, len(ks))
+	for i, k := range ks {
+		hexKeys[i] = hex.EncodeToString(k)
+		b64Keys[i] = base64.StdEncoding.EncodeToString(k)
+	}
+	return hexKeys, b64Keys
 }
 
 func (h *Handler) writeErr(w http.ResponseWriter, r *http.Request, err error) {
@@ -142,8 +197,11 @@ func (h *Handler) handleSealStatus(w http.ResponseWriter, r *http.Request) {
 		"type": st.Type, "initialized": st.Initialized, "sealed": st.Sealed,
 		"t": st.T, "n": st.N, "progress": st.Progress, "nonce": st.Nonce,
 		"version": h.core.Version(), "build_date": buildDate, "migration": false,
-		"recovery_seal": false, "storage_type": h.core.StorageType(),
+		"recovery_seal": st.RecoverySeal, "storage_type": h.core.StorageType(),
 		"removed_from_cluster": false,
+	}
+	if st.RecoverySealType != "" {
+		body["recovery_seal_type"] = st.RecoverySealType
 	}
 	if !st.Sealed {
 		body["cluster_name"], body["cluster_id"] = st.ClusterName, st.ClusterID

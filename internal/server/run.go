@@ -73,6 +73,19 @@ func Run(ctx context.Context, opts Options, reload <-chan struct{}) error {
 	}
 	defer closeStorage(backend, logger)
 
+	wrapper, err := openSeal(ctx, cfg.Seals, os.Getenv, logger.With("component", "seal"))
+	if err != nil {
+		return err
+	}
+	if wrapper != nil {
+		// Closed after the core has sealed (deferred calls run in reverse).
+		defer func() {
+			if err := wrapper.Close(); err != nil {
+				logger.Warn("close seal", "error", err)
+			}
+		}()
+	}
+
 	c, err := core.New(core.Config{
 		Physical:        backend,
 		Logger:          logger.With("component", "core"),
@@ -86,17 +99,28 @@ func Run(ctx context.Context, opts Options, reload <-chan struct{}) error {
 		AuditDevices:    audit.Factories(),
 		APIAddr:         cfg.APIAddr,
 		ClusterAddr:     cfg.ClusterAddr,
+		Seal:            wrapper,
 	})
 	if err != nil {
 		return err
 	}
+	if err := c.CheckSeal(ctx); errors.Is(err, core.ErrSealMismatch) {
+		return err
+	} else if err != nil {
+		logger.Warn("could not read the stored seal configuration at start", "error", err)
+	}
 	tlsp.set(c.ClusterTLS())
+	if err := applyRaftOptions(c, cfg); err != nil {
+		return err
+	}
 
 	srv, err := startListeners(cfg, c, logger)
 	if err != nil {
 		return err
 	}
 	defer srv.shutdown(c, logger)
+	// Auto-unseal (a no-op under Shamir) stops before the core seals.
+	defer startAutoUnseal(ctx, c)()
 	if cl != nil {
 		// Standbys forward client requests here, to the first API handler.
 		cl.Register(cluster.ProtoForwarding, cluster.NewForwardServer(srv.handlers[0], logger.With("component", "forwarding")))

@@ -1,0 +1,481 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/strongbox/strongbox/internal/barrier"
+	"github.com/strongbox/strongbox/internal/logical"
+	"github.com/strongbox/strongbox/internal/pgp"
+	"github.com/strongbox/strongbox/internal/physical"
+	"github.com/strongbox/strongbox/internal/seal"
+)
+
+// Under an auto seal (Config.Seal set) a key service wraps the root key and
+// the node unseals itself: at init, at start (RunAutoUnseal) and when a
+// raft join completes. Operators hold recovery key shares instead of
+// unseal key shares; as in Vault, they authorize generate-root, both
+// rekeys, and an unseal through the seal after a manual sys/seal, but they
+// decrypt nothing: without the key service the node stays sealed.
+
+// Auto-unseal retry pacing: a node that is not initialized polls as
+// Vault's does, so it notices another node's init on shared storage; a key
+// service that fails is retried with a capped exponential backoff.
+const (
+	autoUnsealUninitPoll  = 5 * time.Second
+	autoUnsealMinBackoff  = time.Second
+	autoUnsealMaxBackoff  = 30 * time.Second
+	autoUnsealCallTimeout = 30 * time.Second
+)
+
+// ErrSealMismatch means storage was initialized with another seal than the
+// one configured; changing seals is a seal migration.
+var ErrSealMismatch = errors.New("seal mismatch")
+
+// recoveryRecord is the recovery key and its configuration, stored
+// through the barrier at seal.RecoveryKeyPath. The configuration is also
+// kept in the clear (seal.LoadRecoveryConfig) for seal-status; this copy
+// is the authoritative one, written first, so a crash between the two
+// writes leaves a stale clear copy that recoveryConfig repairs.
+type recoveryRecord struct {
+	Key       []byte `json:"key"`
+	Shares    int    `json:"shares"`
+	Threshold int    `json:"threshold"`
+}
+
+func (r *recoveryRecord) config() *seal.Config {
+	return &seal.Config{Type: seal.RecoveryType, SecretShares: r.Shares, SecretThreshold: r.Threshold}
+}
+
+// initAuto is Init under an auto seal: it validates the recovery
+// configuration as Vault does, has the key service wrap a new root key
+// (before anything is stored, so an unreachable service changes nothing),
+// stores the recovery key through the barrier, then unseals.
+func (c *Core) initAuto(ctx context.Context, req InitRequest) (*InitResult, error) {
+	rconf := &seal.Config{Type: seal.RecoveryType, SecretShares: req.RecoveryShares, SecretThreshold: req.RecoveryThreshold}
+	switch {
+	case rconf.SecretShares < 1:
+		return nil, logical.BadRequest("recovery configuration must specify a positive number of shares")
+	case len(req.RecoveryPGPKeys) > 0 && len(req.RecoveryPGPKeys) != rconf.SecretShares:
+		return nil, logical.BadRequest("incorrect number of PGP keys for recovery")
+	}
+	if err := rconf.Validate(); err != nil {
+		return nil, logical.BadRequest("invalid recovery configuration: %s", trimSealErr(err))
+	}
+	pgpKeys, err := pgp.ParsePublicKeys(req.RecoveryPGPKeys)
+	if err != nil {
+		return nil, logical.BadRequest("error parsing PGP key: %s", err)
+	}
+
+	c.stateLock.Lock()
+	res, rootKey, err := c.initAutoLocked(ctx, rconf, pgpKeys)
+	c.stateLock.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	defer wipe(rootKey)
+	// Vault unseals an auto-sealed node at the end of init. If that fails
+	// the keys must still reach the operator: the node stays sealed and the
+	// auto-unseal loop retries.
+	if err := c.unsealWithRootKey(ctx, rootKey); err != nil {
+		c.logger.Error("unseal after init failed; the node stays sealed and auto-unseal retries", "error", err)
+	}
+	return res, nil
+}
+
+func (c *Core) initAutoLocked(ctx context.Context, rconf *seal.Config, pgpKeys []*pgp.PublicKey) (*InitResult, []byte, error) {
+	if inited, err := c.initializedLocked(ctx); err != nil {
+		return nil, nil, err
+	} else if inited {
+		return nil, nil, ErrAlreadyInitialized
+	}
+	rootKey, err := c.generateKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	fail := func(err error) (*InitResult, []byte, error) {
+		wipe(rootKey)
+		return nil, nil, err
+	}
+	wrapped, err := c.autoSeal.Wrap(ctx, rootKey)
+	if err != nil {
+		return fail(fmt.Errorf("init: %w", err))
+	}
+	recKey, shares, err := seal.NewRecoveryKey(rconf)
+	if err != nil {
+		return fail(fmt.Errorf("init: %w", err))
+	}
+	defer wipe(recKey)
+	if len(pgpKeys) > 0 {
+		// Encrypt before storing anything: keys nobody can read are worse
+		// than no init at all.
+		if shares, err = encryptShares(pgpKeys, shares); err != nil {
+			return fail(err)
+		}
+	}
+	rec := &recoveryRecord{Key: recKey, Shares: rconf.SecretShares, Threshold: rconf.SecretThreshold}
+	root, err := c.initBarrier(ctx, rootKey, func(ctx context.Context) error { return c.putRecoveryRecord(ctx, rec) })
+	if err != nil {
+		return fail(err)
+	}
+	// The seal config is written last: it is what marks the node initialized.
+	if err := c.autoSeal.Initialize(ctx, rconf, wrapped); err != nil {
+		return fail(fmt.Errorf("init: %w", err))
+	}
+	c.logger.Info("core initialized", "seal", c.autoSeal.Type(),
+		"recovery_shares", rconf.SecretShares, "recovery_threshold", rconf.SecretThreshold)
+	return &InitResult{RecoveryKeys: shares, RootToken: root}, rootKey, nil
+}
+
+// AutoUnseal makes one attempt to unseal with the root key the seal's key
+// service decrypts. It does nothing under the Shamir seal or when the node
+// is unsealed. It returns ErrNotInitialized before init, an error wrapping
+// seal.ErrInvalidKey when the stored blob does not decrypt to the key that
+// opens the barrier, ErrSealMismatch when storage holds another seal, one
+// wrapping seal.ErrCredentialsRefused when the key service refuses this
+// server, and any other error when the key service (or storage) failed.
+func (c *Core) AutoUnseal(ctx context.Context) error {
+	if c.autoSeal == nil || !c.Sealed() {
+		return nil
+	}
+	conf, err := seal.LoadConfig(ctx, c.physical)
+	if err != nil {
+		if errors.Is(err, seal.ErrNotInitialized) {
+			return ErrNotInitialized
+		}
+		return fmt.Errorf("auto-unseal: %w", err)
+	}
+	if conf.Type != c.autoSeal.Type() {
+		return fmt.Errorf("auto-unseal: %w: storage was initialized with the %q seal but this server is configured with the %q seal",
+			ErrSealMismatch, conf.Type, c.autoSeal.Type())
+	}
+	root, err := c.autoSeal.RootKey(ctx)
+	if err != nil {
+		return fmt.Errorf("auto-unseal: %w", err)
+	}
+	defer wipe(root)
+	if err := c.unsealWithRootKey(ctx, root); err != nil {
+		if errors.Is(err, barrier.ErrInvalidKey) {
+			return fmt.Errorf("auto-unseal: %w: the key the %s seal decrypted does not open the barrier", seal.ErrInvalidKey, c.autoSeal.Type())
+		}
+		return err
+	}
+	c.logger.Info("unsealed with the seal's stored key", "seal", c.autoSeal.Type())
+	return nil
+}
+
+// RunAutoUnseal retries AutoUnseal until the node is unsealed or ctx ends:
+// every 5s while the node is not initialized, with a backoff from 1s to 30s
+// while the key service fails. Every failure is logged with its reason
+// (never key material). It returns at once under the Shamir seal. Like
+// Vault's, the loop does not restart after a later sys/seal: the node then
+// stays sealed until restarted, or until a quorum of recovery key shares
+// is given to sys/unseal.
+func (c *Core) RunAutoUnseal(ctx context.Context) {
+	if c.autoSeal == nil {
+		return
+	}
+	backoff := autoUnsealMinBackoff
+	for {
+		actx, cancel := context.WithTimeout(ctx, autoUnsealCallTimeout)
+		err := c.AutoUnseal(actx)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		var wait time.Duration
+		switch {
+		case err == nil:
+			return
+		case errors.Is(err, ErrNotInitialized):
+			c.logger.Debug("auto-unseal: not initialized yet", "retry_in", autoUnsealUninitPoll)
+			wait, backoff = autoUnsealUninitPoll, autoUnsealMinBackoff
+		case errors.Is(err, seal.ErrInvalidKey), errors.Is(err, ErrSealMismatch), errors.Is(err, seal.ErrCredentialsRefused):
+			c.logger.Error("auto-unseal failed; the node stays sealed", "seal", c.autoSeal.Type(),
+				"error", err, "retry_in", autoUnsealMaxBackoff)
+			wait = autoUnsealMaxBackoff
+		default:
+			c.logger.Warn("auto-unseal failed: the seal's key service is unavailable; the node stays sealed",
+				"seal", c.autoSeal.Type(), "error", err, "retry_in", backoff)
+			wait, backoff = backoff, min(2*backoff, autoUnsealMaxBackoff)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+// CheckSeal reports ErrSealMismatch when storage was initialized with
+// another seal type than the configured one (Shamir counts), so a server
+// fails at start instead of never unsealing. Storage errors are returned
+// as they are; uninitialized storage is fine.
+func (c *Core) CheckSeal(ctx context.Context) error {
+	conf, err := seal.LoadConfig(ctx, c.physical)
+	switch {
+	case errors.Is(err, seal.ErrNotInitialized):
+		return nil
+	case err != nil:
+		return err
+	case conf.Type != c.SealType():
+		return fmt.Errorf("%w: storage was initialized with the %q seal but this server is configured with the %q seal; changing seals is a seal migration",
+			ErrSealMismatch, conf.Type, c.SealType())
+	}
+	return nil
+}
+
+// unsealRecovery is sys/unseal under an auto seal: recovery key shares up
+// to the recovery threshold, then, as Vault does, the seal decrypts the
+// root key and the node unseals if the shares rebuild the recovery key.
+// The shares alone decrypt nothing: with the key service down this fails.
+func (c *Core) unsealRecovery(ctx context.Context, key []byte) error {
+	rconf, err := seal.LoadRecoveryConfig(ctx, c.physical)
+	switch {
+	case errors.Is(err, seal.ErrNotInitialized):
+		return logical.BadRequest("Vault is not initialized")
+	case err != nil:
+		return err
+	}
+	if !c.Sealed() {
+		return nil
+	}
+	if err := checkUnsealKeyLen(key); err != nil {
+		return err
+	}
+	shares, ok := c.addUnsealShare(key, rconf.SecretThreshold)
+	if !ok {
+		return nil
+	}
+	combined, err := seal.CombineShares(shares)
+	wipeShares(shares)
+	if err != nil {
+		return logical.BadRequest("failed to compute combined key: %s; progress was reset", trimSealErr(err))
+	}
+	defer wipe(combined)
+	root, err := c.autoSeal.RootKey(ctx)
+	if err != nil {
+		c.logger.Warn("unseal with recovery keys refused: the seal cannot decrypt the root key", "seal", c.autoSeal.Type(), "error", err)
+		return logical.BadRequest("failed to verify recovery key: the %s seal cannot decrypt the root key, and recovery keys cannot unseal without it: %v", c.autoSeal.Type(), err)
+	}
+	defer wipe(root)
+	err = c.unsealVerified(ctx, root, func(ctx context.Context) error {
+		rec, err := c.getRecoveryRecord(ctx)
+		if err != nil {
+			return err
+		}
+		defer wipe(rec.Key)
+		return seal.MatchRecoveryKey(combined, rec.Key)
+	})
+	if errors.Is(err, seal.ErrInvalidKey) {
+		c.logger.Warn("unseal failed: the key shares are not a quorum of the recovery keys")
+		return logical.BadRequest("failed to verify recovery key: the key shares do not combine to the recovery key; progress was reset")
+	}
+	return err
+}
+
+// joinWithSeal completes a raft join by itself: the seal decrypts the
+// cluster's wrapped root key from the challenge, which answers it; once the
+// cluster's data has arrived the node unseals.
+func (c *Core) joinWithSeal(ctx context.Context, leader string, pj *pendingJoin) error {
+	if pj.config.Type != c.autoSeal.Type() {
+		return logical.BadRequest("the cluster at %s uses the %q seal but this node is configured with the %q seal; both must use the same seal",
+			leader, pj.config.Type, c.autoSeal.Type())
+	}
+	root, err := c.autoSeal.Unwrap(ctx, pj.wrapped)
+	if err != nil {
+		return fmt.Errorf("raft join %s: %w", leader, err)
+	}
+	defer wipe(root)
+	if _, err := c.finishJoin(ctx, pj, root); err != nil {
+		return err
+	}
+	c.logger.Info("raft join completed with the seal; unsealing", "leader", leader, "seal", c.autoSeal.Type())
+	return c.unsealWithRootKey(ctx, root)
+}
+
+// putRecoveryRecord stores the recovery record through the barrier.
+func (c *Core) putRecoveryRecord(ctx context.Context, rec *recoveryRecord) error {
+	raw, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	defer wipe(raw)
+	if err := c.barrier.Put(ctx, &physical.Entry{Key: seal.RecoveryKeyPath, Value: raw}); err != nil {
+		return fmt.Errorf("store recovery key: %w", err)
+	}
+	return nil
+}
+
+// getRecoveryRecord reads the recovery record; the barrier must be open.
+// The caller wipes rec.Key.
+func (c *Core) getRecoveryRecord(ctx context.Context) (*recoveryRecord, error) {
+	e, err := c.barrier.Get(ctx, seal.RecoveryKeyPath)
+	if err != nil {
+		return nil, fmt.Errorf("read recovery key: %w", err)
+	}
+	if e == nil {
+		return nil, errors.New("read recovery key: no recovery key is stored")
+	}
+	defer wipe(e.Value)
+	var rec recoveryRecord
+	if err := json.Unmarshal(e.Value, &rec); err != nil {
+		return nil, fmt.Errorf("decode recovery key: %w", err)
+	}
+	return &rec, nil
+}
+
+// recoveryConfig returns the recovery configuration from the barrier and
+// repairs the clear copy when a crash left it stale. The caller holds
+// stateLock (read) on an active node.
+func (c *Core) recoveryConfig(ctx context.Context) (*seal.Config, error) {
+	rec, err := c.getRecoveryRecord(ctx)
+	if err != nil {
+		return nil, err
+	}
+	wipe(rec.Key)
+	conf := rec.config()
+	clearConf, err := seal.LoadRecoveryConfig(ctx, c.physical)
+	if err != nil || clearConf.SecretShares != conf.SecretShares || clearConf.SecretThreshold != conf.SecretThreshold {
+		if err := seal.StoreRecoveryConfig(ctx, c.physical, conf); err != nil {
+			c.logger.Warn("repairing the stored recovery configuration failed", "error", err)
+		}
+	}
+	return conf, nil
+}
+
+// verifyRecoveryShares checks that shares rebuild the recovery key.
+func (c *Core) verifyRecoveryShares(ctx context.Context, shares [][]byte) error {
+	combined, err := seal.CombineShares(shares)
+	if err != nil {
+		return err
+	}
+	defer wipe(combined)
+	rec, err := c.getRecoveryRecord(ctx)
+	if err != nil {
+		return err
+	}
+	defer wipe(rec.Key)
+	return seal.MatchRecoveryKey(combined, rec.Key)
+}
+
+// recoveryStaged is a staged rekey of the recovery key.
+type recoveryStaged struct {
+	c   *Core
+	rec *recoveryRecord
+}
+
+func (c *Core) stageRecoveryRekey(conf seal.Config) (stagedKeys, [][]byte, error) {
+	key, shares, err := seal.NewRecoveryKey(&conf)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &recoveryStaged{c: c, rec: &recoveryRecord{Key: key, Shares: conf.SecretShares, Threshold: conf.SecretThreshold}}, shares, nil
+}
+
+func (s *recoveryStaged) matches(shares [][]byte) error {
+	combined, err := seal.CombineShares(shares)
+	if err != nil {
+		return err
+	}
+	defer wipe(combined)
+	return seal.MatchRecoveryKey(combined, s.rec.Key)
+}
+
+func (s *recoveryStaged) commit(ctx context.Context) error {
+	if err := s.c.putRecoveryRecord(ctx, s.rec); err != nil {
+		return err
+	}
+	return seal.StoreRecoveryConfig(ctx, s.c.physical, s.rec.config())
+}
+
+func (s *recoveryStaged) wipe() { wipe(s.rec.Key) }
+
+// rewrapRootKey finishes a barrier rekey under an auto seal: the root key
+// is wrapped anew with the key service's current key and no shares are
+// returned. Vault generates a new root key here; Strongbox's rekey keeps
+// the root key under every seal (see package seal), so standbys, which hold
+// it in memory, keep reading the keyring.
+func (c *Core) rewrapRootKey(ctx context.Context, a *rekeyAttempt) (*RekeyResult, error) {
+	root, err := c.barrier.RootKey()
+	if err != nil {
+		return nil, fmt.Errorf("rekey: %w", err)
+	}
+	defer wipe(root)
+	if err := c.autoSeal.Rewrap(ctx, root); err != nil {
+		return nil, fmt.Errorf("rekey: %w", err)
+	}
+	a.wipe()
+	c.rekey = nil
+	c.logger.Info("root key re-wrapped by the seal", "seal", c.autoSeal.Type(), "nonce", a.nonce)
+	return &RekeyResult{Nonce: a.nonce}, nil
+}
+
+var errNoRecoveryKeys = logical.BadRequest("recovery rekeying not supported: recovery keys are used only with auto-unseal seals")
+
+func (c *Core) recoveryOp() error {
+	if c.autoSeal == nil {
+		return errNoRecoveryKeys
+	}
+	return nil
+}
+
+// RecoveryRekeyStatus is RekeyStatus for sys/rekey-recovery-key.
+func (c *Core) RecoveryRekeyStatus(ctx context.Context) (*RekeyStatus, error) {
+	if err := c.recoveryOp(); err != nil {
+		return nil, err
+	}
+	return c.rekeyStatus(ctx, recoveryTarget)
+}
+
+// RecoveryRekeyInit starts a rekey of the recovery key; the current
+// recovery key shares authorize it and it returns new recovery shares.
+func (c *Core) RecoveryRekeyInit(ctx context.Context, req RekeyRequest) (*RekeyStatus, error) {
+	if err := c.recoveryOp(); err != nil {
+		return nil, err
+	}
+	return c.rekeyInit(ctx, req, recoveryTarget)
+}
+
+// RecoveryRekeyCancel is RekeyCancel for the recovery key.
+func (c *Core) RecoveryRekeyCancel(ctx context.Context, nonce string) error {
+	if err := c.recoveryOp(); err != nil {
+		return err
+	}
+	return c.rekeyCancel(ctx, nonce, recoveryTarget)
+}
+
+// RecoveryRekeyUpdate is RekeyUpdate for the recovery key.
+func (c *Core) RecoveryRekeyUpdate(ctx context.Context, key []byte, nonce string) (*RekeyResult, error) {
+	if err := c.recoveryOp(); err != nil {
+		return nil, err
+	}
+	return c.rekeyUpdate(ctx, key, nonce, recoveryTarget)
+}
+
+// RecoveryRekeyVerifyStatus is RekeyVerifyStatus for the recovery key.
+func (c *Core) RecoveryRekeyVerifyStatus(ctx context.Context) (*RekeyVerifyStatus, error) {
+	if err := c.recoveryOp(); err != nil {
+		return nil, err
+	}
+	return c.rekeyVerifyStatus(ctx, recoveryTarget)
+}
+
+// RecoveryRekeyVerifyRestart is RekeyVerifyRestart for the recovery key.
+func (c *Core) RecoveryRekeyVerifyRestart(ctx context.Context) (*RekeyVerifyStatus, error) {
+	if err := c.recoveryOp(); err != nil {
+		return nil, err
+	}
+	return c.rekeyVerifyRestart(ctx, recoveryTarget)
+}
+
+// RecoveryRekeyVerify is RekeyVerify for the recovery key.
+func (c *Core) RecoveryRekeyVerify(ctx context.Context, key []byte, nonce string) (*RekeyVerifyResult, error) {
+	if err := c.recoveryOp(); err != nil {
+		return nil, err
+	}
+	return c.rekeyVerify(ctx, key, nonce, recoveryTarget)
+}

@@ -1,0 +1,213 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/strongbox/strongbox/internal/config"
+	"github.com/strongbox/strongbox/internal/core"
+	"github.com/strongbox/strongbox/internal/seal"
+	"github.com/strongbox/strongbox/internal/seal/awskms"
+	"github.com/strongbox/strongbox/internal/seal/pkcs11"
+)
+
+// sealStartTimeout bounds the first attempt to reach the key service at
+// start; a slow or absent service then leaves the node sealed and retrying
+// instead of holding up the listeners.
+const sealStartTimeout = 15 * time.Second
+
+// ErrSealMigration is the start error for a configuration that migrates
+// seals (a seal stanza with disabled = "true").
+var ErrSealMigration = errors.New("seal migration is not supported yet")
+
+// wrapperFactory builds a seal's Wrapper from its stanza.
+type wrapperFactory func(ctx context.Context, conf map[string]string, getenv func(string) string, logger *slog.Logger) (seal.Wrapper, error)
+
+// wrapperFactories are the auto-unseal seals this server offers, by type.
+func wrapperFactories() map[string]wrapperFactory {
+	return map[string]wrapperFactory{
+		"pkcs11": func(ctx context.Context, conf map[string]string, getenv func(string) string, logger *slog.Logger) (seal.Wrapper, error) {
+			return pkcs11.New(ctx, conf, getenv, logger)
+		},
+		"awskms": func(ctx context.Context, conf map[string]string, getenv func(string) string, logger *slog.Logger) (seal.Wrapper, error) {
+			return awskms.New(ctx, conf, getenv, logger)
+		},
+	}
+}
+
+// openSeal builds the Wrapper the config's seal stanza asks for, or nil
+// for the Shamir seal (no stanza, or seal "shamir"). A bad stanza is an
+// error: an unknown type, a disabled stanza (seal migration), or settings
+// the seal rejects. A key service that cannot be reached (or refuses the
+// PIN) is not: the node starts sealed, the error is logged, and the
+// returned Wrapper keeps trying to connect each time the core uses it.
+func openSeal(ctx context.Context, seals []*config.Seal, getenv func(string) string, logger *slog.Logger) (seal.Wrapper, error) {
+	var enabled []*config.Seal
+	for _, s := range seals {
+		if s.Disabled {
+			return nil, fmt.Errorf("%w: %s:%d: seal %q has disabled = true; remove the stanza (and keep the seal storage was initialized with)",
+				ErrSealMigration, s.File, s.Line, s.Type)
+		}
+		enabled = append(enabled, s)
+	}
+	switch {
+	case len(enabled) == 0:
+		return nil, nil
+	case len(enabled) > 1:
+		return nil, fmt.Errorf("%s:%d: only one seal stanza may be enabled", enabled[1].File, enabled[1].Line)
+	}
+	s := enabled[0]
+	typ := strings.ToLower(s.Type)
+	if typ == "shamir" {
+		return nil, nil
+	}
+	factory, ok := wrapperFactories()[typ]
+	if !ok {
+		return nil, fmt.Errorf("%s:%d: seal type %q is not supported (supported: shamir, pkcs11, awskms)", s.File, s.Line, s.Type)
+	}
+	lw := &lazyWrapper{
+		typ:    typ,
+		logger: logger,
+		build: func(ctx context.Context) (seal.Wrapper, error) {
+			return factory(ctx, s.Config, getenv, logger)
+		},
+	}
+	sctx, cancel := context.WithTimeout(ctx, sealStartTimeout)
+	defer cancel()
+	_, err := lw.get(sctx)
+	switch {
+	case err == nil:
+	case errors.Is(err, pkcs11.ErrConfig), errors.Is(err, awskms.ErrConfig):
+		return nil, fmt.Errorf("%s:%d: seal %q: %w", s.File, s.Line, s.Type, err)
+	case lw.permanent() != nil:
+		logger.Error("the seal's key service refused this server's credentials; the node stays sealed until the seal configuration is fixed and the server restarted",
+			"seal", typ, "error", err)
+	default:
+		logger.Warn("the seal's key service is unavailable at start; the node stays sealed and keeps trying",
+			"seal", typ, "error", err)
+	}
+	return lw, nil
+}
+
+// lazyWrapper is a Wrapper built on first successful use: a key service
+// down at start must not stop the server, which then serves seal-status
+// sealed and unseals once the service answers. Each call tries to build
+// the real Wrapper until that succeeds; the core's auto-unseal backoff
+// paces the attempts. A refused login is never retried: an HSM locks the
+// PIN after a few wrong tries.
+type lazyWrapper struct {
+	typ    string
+	logger *slog.Logger
+	build  func(context.Context) (seal.Wrapper, error)
+
+	mu     sync.Mutex
+	w      seal.Wrapper
+	perm   error
+	closed bool
+}
+
+var _ seal.Wrapper = (*lazyWrapper)(nil)
+
+var errSealClosed = errors.New("seal: closed")
+
+func (l *lazyWrapper) get(ctx context.Context) (seal.Wrapper, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case l.closed:
+		return nil, errSealClosed
+	case l.w != nil:
+		return l.w, nil
+	case l.perm != nil:
+		return nil, l.perm
+	}
+	w, err := l.build(ctx)
+	if err != nil {
+		if loginRefused(err) {
+			l.perm = fmt.Errorf("%w: %w", seal.ErrCredentialsRefused, err)
+			return nil, l.perm
+		}
+		return nil, fmt.Errorf("%s seal: connect to the key service: %w", l.typ, err)
+	}
+	l.w = w
+	l.logger.Info("connected to the seal's key service", "seal", l.typ)
+	return w, nil
+}
+
+func (l *lazyWrapper) permanent() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.perm
+}
+
+// loginRefused recognizes a PKCS#11 login refused for its PIN. The pkcs11
+// package wraps the module's error (CKR_PIN_INCORRECT, CKR_PIN_LOCKED, …)
+// without a sentinel, and importing the module's error type here would need
+// cgo, so the return value's name is matched.
+func loginRefused(err error) bool {
+	return strings.Contains(err.Error(), "CKR_PIN_")
+}
+
+// Type is the configured seal type, known before the service answers.
+func (l *lazyWrapper) Type() string { return l.typ }
+
+// KeyID returns the key service's current key.
+func (l *lazyWrapper) KeyID(ctx context.Context) (string, error) {
+	w, err := l.get(ctx)
+	if err != nil {
+		return "", err
+	}
+	return w.KeyID(ctx)
+}
+
+// Encrypt encrypts with the key service.
+func (l *lazyWrapper) Encrypt(ctx context.Context, plaintext []byte) (*seal.BlobInfo, error) {
+	w, err := l.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return w.Encrypt(ctx, plaintext)
+}
+
+// Decrypt decrypts with the key service. Failing to reach it is never
+// seal.ErrInvalidKey, so the core retries.
+func (l *lazyWrapper) Decrypt(ctx context.Context, blob *seal.BlobInfo) ([]byte, error) {
+	w, err := l.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return w.Decrypt(ctx, blob)
+}
+
+// Close closes the real Wrapper, if one was built; later calls fail.
+func (l *lazyWrapper) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	if l.w == nil {
+		return nil
+	}
+	err := l.w.Close()
+	l.w = nil
+	return err
+}
+
+// startAutoUnseal runs the core's auto-unseal loop (a no-op under the
+// Shamir seal) and returns a function that stops it and waits for it.
+func startAutoUnseal(ctx context.Context, c *core.Core) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.RunAutoUnseal(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
