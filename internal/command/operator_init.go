@@ -85,11 +85,20 @@ func (c *operatorInitCmd) run(cmd *cobra.Command, args []string) error {
 		return nil
 	}
 
-	body := map[string]any{
-		"secret_shares":    c.keyShares,
-		"secret_threshold": c.keyThreshold,
-	}
 	fs := cmd.Flags()
+	// Like Vault's CLI: an auto-unseal server takes recovery settings, not
+	// key shares, so ask the server which seal it has first.
+	recovery := false
+	if st, err := client.Sys().SealStatusWithContext(a.ctx); err == nil && st.RecoverySeal {
+		recovery = true
+	}
+	body := map[string]any{}
+	if !recovery || fs.Changed("key-shares") || fs.Changed("key-threshold") {
+		body["secret_shares"], body["secret_threshold"] = c.keyShares, c.keyThreshold
+	}
+	if recovery && !fs.Changed("recovery-shares") && !fs.Changed("recovery-threshold") {
+		body["recovery_shares"], body["recovery_threshold"] = c.recoveryShares, c.recoveryThreshold
+	}
 	if fs.Changed("pgp-keys") {
 		keys, err := readPGPKeys(commaList(c.pgpKeys))
 		if err != nil {

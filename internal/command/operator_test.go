@@ -226,3 +226,23 @@ func TestOperatorSealRotateStepDownKeyStatus(t *testing.T) {
 		t.Errorf("stderr %q", res.stderr)
 	}
 }
+
+// TestOperatorInitAutoSeal: against an auto-unseal server, init sends
+// recovery settings (Vault's 5/3 defaults) and no key shares.
+func TestOperatorInitAutoSeal(t *testing.T) {
+	f := newFakeVault(t)
+	f.on("GET /v1/sys/seal-status", 200, map[string]any{"type": "pkcs11", "initialized": false, "sealed": true, "recovery_seal": true})
+	f.on("PUT /v1/sys/init", 200, map[string]any{
+		"keys": []string{}, "keys_base64": []string{}, "root_token": "hvs.root",
+		"recovery_keys": []string{"aa"}, "recovery_keys_base64": []string{"qg=="},
+	})
+	c := newCLI(t, f.srv.URL)
+	c.run("", "operator", "init").want(t, 0)
+	body := f.requests("PUT /v1/sys/init")[0].Body
+	if body["recovery_shares"] != num("5") || body["recovery_threshold"] != num("3") {
+		t.Errorf("init body %v, want recovery 5/3", body)
+	}
+	if _, ok := body["secret_shares"]; ok {
+		t.Errorf("secret_shares sent to an auto-unseal server: %v", body)
+	}
+}
