@@ -45,6 +45,13 @@ func (t *clusterTLS) setRaftKeyring(k *cluster.Keyring, nodeID string, hosts []s
 	return nil
 }
 
+// clear forgets the raft keyring and this node's certificate (at seal).
+func (t *clusterTLS) clear() {
+	t.mu.Lock()
+	t.keyring, t.pool, t.nodeCert = nil, nil, nil
+	t.mu.Unlock()
+}
+
 func (t *clusterTLS) raftKeyring() *cluster.Keyring {
 	t.mu.RLock()
 	defer t.mu.RUnlock()

@@ -366,6 +366,18 @@ func (c *Core) Seal(ctx context.Context) error {
 	c.haMu.Lock()
 	c.ownAdvert = nil
 	c.haMu.Unlock()
+	if c.ha != nil {
+		// A sealed node must not stay the raft leader (the cluster would
+		// have no active node) nor win a later election: hand leadership
+		// over, then drop the raft TLS keyring so the node takes no part
+		// in raft until it is unsealed again.
+		if c.ha.IsLeader() {
+			if err := c.ha.TransferLeadership(ctx); err != nil {
+				c.logger.Warn("sealing: leadership transfer failed", "error", err)
+			}
+		}
+		c.ctls.clear()
+	}
 	c.logger.Info("vault is sealed")
 	return nil
 }

@@ -242,3 +242,36 @@ func TestFiveNodesLoseTwo(t *testing.T) {
 		}
 	})
 }
+
+// TestSealActive: sealing the active node hands active duty to another
+// node; the sealed node takes no part until it is unsealed, then rejoins
+// as a standby.
+func TestSealActive(t *testing.T) {
+	c := raftCluster(t, 3)
+	ctx := context.Background()
+	active := c.WaitForActive(t, 10*time.Second)
+	if err := active.Client(c.RootToken()).Sys().Seal(); err != nil {
+		t.Fatalf("seal: %v", err)
+	}
+	next := c.WaitForActive(t, 30*time.Second)
+	if next == active {
+		t.Fatal("the sealed node is still active")
+	}
+	if _, err := next.Client(c.RootToken()).KVv2("secret").Put(ctx, "after-seal", map[string]any{"v": "1"}); err != nil {
+		t.Fatalf("write after sealing the active node: %v", err)
+	}
+	st, err := active.Client("").Sys().SealStatus()
+	if err != nil || !st.Sealed {
+		t.Fatalf("sealed node status: %+v %v", st, err)
+	}
+	uctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := c.Unseal(uctx, active); err != nil {
+		t.Fatal(err)
+	}
+	c.WaitForStandbys(t, 30*time.Second)
+	s, err := active.Client(c.RootToken()).KVv2("secret").Get(ctx, "after-seal")
+	if err != nil || s.Data["v"] != "1" {
+		t.Fatalf("read through the unsealed node: %v %v", s, err)
+	}
+}
