@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/hashicorp/raft"
 )
@@ -63,7 +64,10 @@ func (b *Backend) Bootstrap(ctx context.Context) error {
 		return fmt.Errorf("raft storage: bootstrap: %w", err)
 	}
 	b.logger.Info("raft storage: bootstrapped a one-node cluster", "node_id", b.nodeID)
-	// A lone voter elects itself after one (randomized) heartbeat timeout.
+	// A lone voter elects itself after one (randomized, up to double)
+	// heartbeat timeout; the timer bounds the wait even without a deadline.
+	timer := time.NewTimer(2*b.heartbeatTimeout + b.conf.ApplyTimeout)
+	defer timer.Stop()
 	for {
 		select {
 		case v, ok := <-leader:
@@ -75,6 +79,8 @@ func (b *Backend) Bootstrap(ctx context.Context) error {
 			}
 		case <-ctx.Done():
 			return fmt.Errorf("raft storage: bootstrap: cluster created, still waiting to become leader: %w", ctx.Err())
+		case <-timer.C:
+			return fmt.Errorf("raft storage: bootstrap: cluster created, but not leader yet: %w", ErrCommitTimeout)
 		}
 	}
 }
@@ -86,9 +92,10 @@ func (b *Backend) Leader() (id, addr string) {
 	return string(i), string(a)
 }
 
-// AddPeer adds a server to the cluster as a voter or a non-voter (or
-// changes an existing one's address/suffrage), and returns once the new
-// configuration is committed. Leader only (else ErrNotLeader). The new
+// AddPeer adds a server to the cluster as a voter or a non-voter, and
+// returns once the new configuration is committed. For a server already
+// present it updates the address, and voter=true promotes a non-voter
+// (voter=false does not demote a voter: remove it and add it again). Leader only (else ErrNotLeader). The new
 // server then receives the log or a snapshot from the leader.
 func (b *Backend) AddPeer(ctx context.Context, id, addr string, voter bool) error {
 	if err := b.checkOpen(ctx); err != nil {
@@ -193,4 +200,3 @@ func (b *Backend) Stats() map[string]string {
 	}
 	return s
 }
-

@@ -68,8 +68,10 @@ type Config struct {
 	SnapshotInterval time.Duration
 
 	// StreamLayer carries raft RPCs: in production the cluster port's raft
-	// ALPN stream. Its Addr() must be the address peers dial. nil: listen on
-	// BindAddr with plain TCP (tests). The transport closes it on Close.
+	// ALPN stream. Its Addr() must be the address peers dial, and Dial gets
+	// peers' addresses as given to AddPeer. nil: listen on BindAddr with
+	// plain TCP (tests). The backend owns it from New on: Close closes it,
+	// and so does New when it fails.
 	StreamLayer raft.StreamLayer
 	// BindAddr is the TCP listen address when StreamLayer is nil
 	// (default "127.0.0.1:0", a random port).
@@ -95,6 +97,9 @@ type Config struct {
 	timing *timing
 	// noCoalesce sends every write as its own raft entry (benchmarks).
 	noCoalesce bool
+	// walSegmentSize, when set, replaces raft-wal's 64 MiB segments (tests
+	// need sealed segments so that compaction really drops entries).
+	walSegmentSize int
 }
 
 // timing holds raft's timers before the multiplier is applied.
@@ -135,7 +140,7 @@ func (c Config) withDefaults() (Config, error) {
 func (c Config) raftConfig(nodeID string, notify chan<- bool) *raft.Config {
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(nodeID)
-	rc.Logger = newHCLogger(c.Logger.With("component", "raft"), "raft")
+	rc.Logger = newHCLogger(c.Logger, "raft")
 	rc.NotifyCh = notify
 	t := timing{heartbeat: baseHeartbeatTimeout, election: baseElectionTimeout, lease: baseLeaderLeaseTimeout, commit: rc.CommitTimeout}
 	if c.timing != nil {

@@ -18,7 +18,10 @@
 // raft log entry (batch.go); a write returns once its entry is applied to
 // the leader's FSM, so a read on the leader after an acknowledged write sees
 // it. Reads are served from the local bbolt file on any node; ConsistentRead
-// makes a following leader read linearizable.
+// makes a following leader read linearizable. A node that wins an election
+// reports itself leader (IsLeader, WatchLeadership) only once it has applied
+// everything its predecessors committed, so the core never activates on
+// stale data (leader.go).
 //
 // Restarts do not re-apply the log: the FSM stores the index it reflects in
 // the same bbolt transaction as the data, raft is told not to restore its

@@ -17,7 +17,8 @@ const slogTrace = slog.LevelDebug - 4
 // require, so all of the backend's logs go to the one configured slog
 // handler. Level filtering is the handler's business; SetLevel is ignored.
 type hcLogger struct {
-	l       *slog.Logger
+	base    *slog.Logger // with implied args, without the name
+	l       *slog.Logger // base plus the name
 	name    string
 	implied []any
 }
@@ -25,7 +26,7 @@ type hcLogger struct {
 var _ hclog.Logger = (*hcLogger)(nil)
 
 func newHCLogger(l *slog.Logger, name string) *hcLogger {
-	return &hcLogger{l: l, name: name}
+	return &hcLogger{base: l, l: l.With("logger", name), name: name}
 }
 
 func toSlog(level hclog.Level) slog.Level {
@@ -76,7 +77,12 @@ func (h *hcLogger) With(args ...any) hclog.Logger {
 	if len(args)%2 == 1 {
 		args = append(args[:len(args)-1:len(args)-1], "extra", args[len(args)-1])
 	}
-	return &hcLogger{l: h.l.With(args...), name: h.name, implied: append(h.implied[:len(h.implied):len(h.implied)], args...)}
+	return &hcLogger{
+		base:    h.base.With(args...),
+		l:       h.l.With(args...),
+		name:    h.name,
+		implied: append(h.implied[:len(h.implied):len(h.implied)], args...),
+	}
 }
 
 func (h *hcLogger) Name() string { return h.name }
@@ -90,7 +96,7 @@ func (h *hcLogger) Named(name string) hclog.Logger {
 }
 
 func (h *hcLogger) ResetNamed(name string) hclog.Logger {
-	return &hcLogger{l: h.l.With("logger", name), name: name, implied: h.implied}
+	return &hcLogger{base: h.base, l: h.base.With("logger", name), name: name, implied: h.implied}
 }
 
 func (h *hcLogger) SetLevel(hclog.Level) {}

@@ -2,6 +2,7 @@ package raft
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -83,7 +84,7 @@ func (w *leaderWatch) close() {
 }
 
 // WatchLeadership returns a channel that first carries whether this node is
-// the raft leader now, then each change, and a function that stops the
+// the leader now (in IsLeader's sense), then each change, and a function that stops the
 // watch (closing the channel). Any number of watchers may exist. A watcher
 // that reads slowly sees only the latest state (intermediate flaps are
 // dropped, never queued). The channel is closed when the backend closes.
@@ -91,28 +92,79 @@ func (b *Backend) WatchLeadership() (<-chan bool, func()) {
 	return b.leaders.subscribe()
 }
 
-// watchLeadership forwards raft's notifications until Close.
+// watchLeadership follows raft's notifications until Close. Losing
+// leadership takes effect at once; winning it only once the FSM has caught
+// up (becomeReady).
 func (b *Backend) watchLeadership(notify <-chan bool) {
 	defer b.bg.Done()
 	for {
 		select {
 		case v := <-notify:
-			if v {
-				b.logger.Info("raft storage: became leader", "node_id", b.nodeID, "term", b.raft.CurrentTerm())
-			} else {
+			b.leaderMu.Lock()
+			b.leaderGen++
+			gen := b.leaderGen
+			if !v && b.ready.Load() {
+				b.ready.Store(false)
+				b.leaders.set(false)
 				b.logger.Info("raft storage: lost leadership", "node_id", b.nodeID)
 			}
-			b.leaders.set(v)
+			b.leaderMu.Unlock()
+			if v {
+				b.bg.Add(1)
+				go b.becomeReady(gen)
+			}
 		case <-b.closed:
 			return
 		}
 	}
 }
 
-// IsLeader reports whether this node is the raft leader now (and so accepts
-// writes). Leadership can be lost at any moment after it returns.
+// becomeReady makes a new raft leader a leader for our callers. A node that
+// just won an election may not yet have applied entries its predecessor
+// committed (it learns they are committed only when an entry of its own
+// term commits), so reads on it could miss acknowledged writes. It commits
+// an empty command and waits for the FSM to apply it, which applies
+// everything before it; only then do IsLeader and watchers say true. The
+// empty command also records the new term's index in vault.db.
+func (b *Backend) becomeReady(gen uint64) {
+	defer b.bg.Done()
+	current := func() bool {
+		b.leaderMu.Lock()
+		defer b.leaderMu.Unlock()
+		return b.leaderGen == gen
+	}
+	for current() {
+		err := b.waitFuture(context.Background(), b.raft.Apply(newCommand(), b.conf.ApplyTimeout))
+		if err == nil {
+			break
+		}
+		if errors.Is(err, ErrClosed) || errors.Is(err, ErrNotLeader) || errors.Is(err, ErrLeadershipLost) {
+			return // a later notification takes over
+		}
+		b.logger.Warn("raft storage: new leader cannot commit yet; retrying", "error", err)
+		select {
+		case <-b.closed:
+			return
+		case <-time.After(b.heartbeatTimeout):
+		}
+	}
+	b.leaderMu.Lock()
+	defer b.leaderMu.Unlock()
+	if b.leaderGen != gen || b.raft.State() != raft.Leader {
+		return
+	}
+	b.ready.Store(true)
+	b.leaders.set(true)
+	b.logger.Info("raft storage: became leader", "node_id", b.nodeID, "term", b.raft.CurrentTerm(),
+		"applied_index", b.fsm.applied.Load())
+}
+
+// IsLeader reports whether this node is the raft leader and has applied
+// every write committed before its term, so that it accepts writes and its
+// reads see every acknowledged write. Leadership can be lost at any moment
+// after it returns; writes then fail with ErrNotLeader or ErrLeadershipLost.
 func (b *Backend) IsLeader() bool {
-	return b.raft.State() == raft.Leader
+	return b.ready.Load() && b.raft.State() == raft.Leader
 }
 
 // ConsistentRead makes the next reads on this node linearizable: it returns
@@ -170,8 +222,9 @@ type barrierGroup struct {
 }
 
 type barrierRound struct {
-	done chan struct{}
-	err  error
+	done    chan struct{}
+	err     error
+	waiters int // callers served by this round
 }
 
 func (g *barrierGroup) do(ctx context.Context, barrier func() error) error {
@@ -180,6 +233,7 @@ func (g *barrierGroup) do(ctx context.Context, barrier func() error) error {
 		g.next = &barrierRound{done: make(chan struct{})}
 	}
 	rd := g.next
+	rd.waiters++
 	if !g.running {
 		g.running = true
 		go g.loop(barrier)

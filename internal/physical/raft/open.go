@@ -10,11 +10,13 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	uuid "github.com/hashicorp/go-uuid"
 	"github.com/hashicorp/raft"
 	wal "github.com/hashicorp/raft-wal"
+	"github.com/hashicorp/raft-wal/metadb"
 )
 
 const (
@@ -32,20 +34,26 @@ const (
 // needs (bootstrap, membership, leadership, snapshots). All methods are safe
 // for concurrent use; none but Close may be called after Close.
 type Backend struct {
-	conf   Config
-	dir    string
-	logger *slog.Logger
-	nodeID string
+	conf             Config
+	dir              string
+	logger           *slog.Logger
+	nodeID           string
+	heartbeatTimeout time.Duration // raft's, after the multiplier
 
-	fsm   *fsm
-	wal   *wal.WAL
-	snaps *raft.FileSnapshotStore
-	trans *raft.NetworkTransport
-	raft  *raft.Raft
+	fsm     *fsm
+	wal     *wal.WAL
+	walMeta *metadb.BoltMetaDB
+	snaps   *raft.FileSnapshotStore
+	trans   *raft.NetworkTransport
+	raft    *raft.Raft
 
 	writes   *batcher
 	leaders  *leaderWatch
 	barriers *barrierGroup
+
+	leaderMu  sync.Mutex // orders leadership changes
+	leaderGen uint64     // bumped by each raft notification
+	ready     atomic.Bool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -92,7 +100,17 @@ func New(ctx context.Context, conf Config) (*Backend, error) {
 	if b.fsm, err = openFSM(filepath.Join(b.dir, fsmFileName), b.logger); err != nil {
 		return nil, err
 	}
-	if b.wal, err = wal.Open(walDir, wal.WithLogger(newHCLogger(b.logger, "raft-wal"))); err != nil {
+	b.removeStaleSpools()
+	// raft-wal's Close leaves its metadata database open (v0.4.0), which
+	// would keep its file lock until the process exits; we own and close it.
+	b.walMeta = &metadb.BoltMetaDB{}
+	segment := wal.DefaultSegmentSize
+	if conf.walSegmentSize > 0 {
+		segment = conf.walSegmentSize
+	}
+	b.wal, err = wal.Open(walDir, wal.WithMetaStore(b.walMeta), wal.WithSegmentSize(segment),
+		wal.WithLogger(newHCLogger(b.logger, "raft-wal")))
+	if err != nil {
 		return nil, fmt.Errorf("raft storage: open log %s: %w", walDir, err)
 	}
 	if b.snaps, err = raft.NewFileSnapshotStoreWithLogger(filepath.Join(b.dir, "raft"), retainSnapshots, newHCLogger(b.logger, "raft-snapshots")); err != nil {
@@ -114,7 +132,9 @@ func New(ctx context.Context, conf Config) (*Backend, error) {
 		return nil, err
 	}
 	notify := make(chan bool, 1)
-	b.raft, err = raft.NewRaft(conf.raftConfig(b.nodeID, notify), b.fsm, b.wal, b.wal, b.snaps, b.trans)
+	rc := conf.raftConfig(b.nodeID, notify)
+	b.heartbeatTimeout = rc.HeartbeatTimeout
+	b.raft, err = raft.NewRaft(rc, b.fsm, b.wal, b.wal, b.snaps, b.trans)
 	if err != nil {
 		return nil, fmt.Errorf("raft storage: start raft: %w", err)
 	}
@@ -125,6 +145,22 @@ func New(ctx context.Context, conf Config) (*Backend, error) {
 	b.logger.Info("raft storage opened", "path", b.dir, "node_id", b.nodeID,
 		"address", string(b.trans.LocalAddr()), "applied_index", b.fsm.applied.Load(), "has_state", hasState)
 	return b, nil
+}
+
+// removeStaleSpools deletes snapshot spools a crash left behind; it runs
+// under vault.db's lock, so no restore of ours is using them.
+func (b *Backend) removeStaleSpools() {
+	for _, pattern := range []string{
+		filepath.Join(b.dir, fsmFileName+".restore-*"),
+		filepath.Join(b.dir, "raft", userSpoolName+".restore-*"),
+	} {
+		stale, _ := filepath.Glob(pattern)
+		for _, p := range stale {
+			if err := os.Remove(p); err != nil {
+				b.logger.Warn("raft storage: remove stale snapshot spool", "path", p, "error", err)
+			}
+		}
+	}
 }
 
 // reconcileSnapshot installs the newest raft snapshot into vault.db when
@@ -259,12 +295,19 @@ func (b *Backend) release() error {
 		}
 	} else if b.trans != nil {
 		errs = append(errs, b.trans.Close())
+	} else if b.conf.StreamLayer != nil {
+		errs = append(errs, b.conf.StreamLayer.Close())
 	}
 	b.bg.Wait()
 	b.leaders.close()
 	if b.wal != nil {
 		if err := b.wal.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("raft storage: close log: %w", err))
+		}
+	}
+	if b.walMeta != nil {
+		if err := b.walMeta.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("raft storage: close log metadata: %w", err))
 		}
 	}
 	if b.fsm != nil {

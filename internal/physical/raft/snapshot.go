@@ -28,6 +28,8 @@ var snapshotMagic = [8]byte{'S', 'B', 'X', 'R', 'A', 'F', 'T', 1}
 const (
 	snapshotHeaderSize  = 32
 	snapshotTrailerSize = sha256.Size
+	// userSpoolName names the spools of user restores, in <Path>/raft.
+	userSpoolName = "user-snapshot"
 )
 
 type snapshotHeader struct {
@@ -253,7 +255,7 @@ func (b *Backend) Restore(ctx context.Context, r io.Reader) error {
 	hb := nh.bytes()
 	sum := sha256.New()
 	sum.Write(hb)
-	spooled, err := spoolSnapshotDB(h, r, filepath.Join(b.dir, "raft", "user-snapshot"), sum)
+	spooled, err := spoolSnapshotDB(h, r, filepath.Join(b.dir, "raft", userSpoolName), sum)
 	if err != nil {
 		return fmt.Errorf("raft storage: restore: %w", err)
 	}
