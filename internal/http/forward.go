@@ -100,10 +100,8 @@ func (h *Handler) serveStandby(w http.ResponseWriter, r *http.Request, body []by
 	ctx := r.Context()
 	deadline := time.Now().Add(activeWait)
 	var lastErr error
-	var adv *core.Advertisement
-	for attempt := 0; time.Now().Before(deadline); attempt++ {
-		var err error
-		adv, err = h.waitActive(ctx, deadline)
+	for time.Now().Before(deadline) {
+		adv, err := h.waitActive(ctx, deadline)
 		if err != nil {
 			h.writeErr(w, r, err)
 			return
@@ -133,8 +131,17 @@ func (h *Handler) serveStandby(w http.ResponseWriter, r *http.Request, body []by
 			return
 		}
 		if err != nil {
+			// Not sent: the active is unreachable from here, most likely
+			// dead. Hold the request while raft elects a new leader and
+			// it advertises itself, then try again.
 			lastErr = err
-			break
+			select {
+			case <-ctx.Done():
+				h.writeErr(w, r, ctx.Err())
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			continue
 		}
 		if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get(HeaderNotActive) != "" {
 			// The chosen node stepped down meanwhile; its answer says the
@@ -148,7 +155,10 @@ func (h *Handler) serveStandby(w http.ResponseWriter, r *http.Request, body []by
 		}
 		return
 	}
-	if adv != nil {
+	// Out of time. If an active node is still advertised (reachable on its
+	// API port, perhaps, if not on the cluster port), send the client
+	// there; with no leader at all (quorum lost) say so.
+	if adv, err := h.core.ActiveAdvertisement(ctx); err == nil && adv != nil {
 		h.logger.Warn("request forwarding failed; redirecting the client", "active", adv.APIAddr, "error", lastErr)
 		redirect(w, r, adv)
 		return

@@ -2,10 +2,13 @@ package scenarios
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"testing"
 	"time"
+
+	vault "github.com/hashicorp/vault/api"
 
 	"github.com/strongbox/strongbox/internal/testcluster"
 )
@@ -165,6 +168,12 @@ func TestQuorumLoss(t *testing.T) {
 	}
 	if d := time.Since(start); d > 40*time.Second {
 		t.Fatalf("a write without quorum took %s to fail", d)
+	}
+	// The survivor held the request while no leader existed, then said so
+	// with a 5xx; it must not send the client to a dead node.
+	var re *vault.ResponseError
+	if !errors.As(err, &re) || re.StatusCode < 500 {
+		t.Fatalf("a write without quorum failed with %v, want a 5xx", err)
 	}
 	t.Logf("write without quorum failed after %s: %v", time.Since(start).Round(time.Millisecond), err)
 	for _, n := range down {
