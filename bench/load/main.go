@@ -21,7 +21,8 @@ func main() {
 	dur := flag.Duration("duration", 3*time.Second, "length of each measurement")
 	dir := flag.String("dir", "", "data directory (default: a temporary directory)")
 	secrets := flag.Int("secrets", 100000, "secrets written for the RSS figure (0 skips it)")
-	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the kv-v2 read c=32 scenario to this file")
+	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the kv-v2 read c=32 scenarios (-audit-profile: the one with audit on) to this file")
+	flag.BoolVar(&auditProfile, "audit-profile", false, "profile the read scenario with the file audit device on")
 	flag.Parse()
 	if err := run(*dur, *dir, *secrets); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
@@ -64,7 +65,7 @@ func run(dur time.Duration, dir string, secrets int) error {
 		return err
 	}
 	for _, c := range []int{1, 32} {
-		stop := profileIf(c == 32)
+		stop := profileIf(c == 32 && !auditProfile)
 		r.add(fmt.Sprintf("kv-v2 read c=%d", c), load(ctx, c, dur, getter(node.url+"/v1/secret/data/bench/0", node.token)))
 		stop()
 		r.add(fmt.Sprintf("kv-v2 write (file) c=%d", c), load(ctx, c, dur, node.writer()))
@@ -74,7 +75,9 @@ func run(dur time.Duration, dir string, secrets int) error {
 		return err
 	}
 	for _, c := range []int{1, 32} {
+		stop := profileIf(c == 32 && auditProfile)
 		r.add(fmt.Sprintf("kv-v2 read, file audit on c=%d", c), load(ctx, c, dur, getter(node.url+"/v1/secret/data/bench/0", node.token)))
+		stop()
 	}
 	if err := node.disableAudit(ctx); err != nil {
 		return err
@@ -97,8 +100,11 @@ func run(dur time.Duration, dir string, secrets int) error {
 	return nil
 }
 
-// cpuProfile is the -cpuprofile flag's value.
-var cpuProfile string
+// cpuProfile and auditProfile are the profiling flags' values.
+var (
+	cpuProfile   string
+	auditProfile bool
+)
 
 // profileIf starts a CPU profile when asked for and cond holds; the
 // returned function stops it.
