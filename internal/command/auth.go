@@ -36,32 +36,12 @@ $ strongbox auth enable approle`,
 				p = authType
 			}
 			p = ensureTrailingSlash(sanitizePath(p))
-			body := map[string]any{
-				"type":        authType,
-				"description": m.description,
-				"config":      m.config(cmd.Flags()),
-			}
-			fs := cmd.Flags()
-			if fs.Changed("local") {
-				body["local"] = m.local
-			}
-			if fs.Changed("seal-wrap") {
-				body["seal_wrap"] = m.sealWrap
-			}
-			if fs.Changed("external-entropy-access") {
-				body["external_entropy_access"] = m.externalEntropyAccess
-			}
-			if fs.Changed("plugin-version") {
-				body["plugin_version"] = m.pluginVersion
-			}
-			if opts := m.optionsMap(); opts != nil {
-				body["options"] = opts
-			}
+			body := m.enableBody(cmd.Flags(), authType, m.optionsMap())
 			client, err := a.apiClient()
 			if err != nil {
 				return err
 			}
-			if _, err := client.Logical().WriteWithContext(a.ctx, "sys/auth/"+strings.TrimSuffix(p, "/"), body); err != nil {
+			if _, err := client.Logical().WriteWithContext(a.ctx, mountAPIPath(true, p), body); err != nil {
 				return apiError(err, "Error enabling %s auth", authType)
 			}
 			a.info("Success! Enabled %s auth method at: %s", authType, p)
@@ -73,91 +53,31 @@ $ strongbox auth enable approle`,
 }
 
 func newAuthDisableCommand(a *app) *cobra.Command {
-	return &cobra.Command{
+	return newMountDisableCommand(a, true, &cobra.Command{
 		Use:     "disable [options] PATH",
 		Short:   "Disable an auth method",
 		Long:    `Disables the auth method at PATH. Tokens it issued are revoked.`,
 		Example: "$ strongbox auth disable userpass/",
-		RunE: func(_ *cobra.Command, args []string) error {
-			if err := argCount(args, 1, 1); err != nil {
-				return err
-			}
-			p := ensureTrailingSlash(sanitizePath(args[0]))
-			client, err := a.apiClient()
-			if err != nil {
-				return err
-			}
-			if err := client.Sys().DisableAuthWithContext(a.ctx, p); err != nil {
-				return apiError(err, "Error disabling auth method at %s", p)
-			}
-			a.info("Success! Disabled the auth method (if it existed) at: %s", p)
-			return nil
-		},
-	}
+	})
 }
 
 func newAuthListCommand(a *app) *cobra.Command {
-	var detailed bool
-	cmd := &cobra.Command{
+	return newMountListCommand(a, true, &cobra.Command{
 		Use:   "list [options]",
 		Short: "List enabled auth methods",
 		Long:  `Lists the enabled auth methods: path, type, accessor, description; -detailed adds TTLs, options and more.`,
 		Example: `$ strongbox auth list
 $ strongbox auth list -detailed
 $ strongbox auth list -format=json`,
-		RunE: func(_ *cobra.Command, args []string) error {
-			if err := argCount(args, 0, 0); err != nil {
-				return err
-			}
-			client, err := a.apiClient()
-			if err != nil {
-				return err
-			}
-			auths, err := client.Sys().ListAuthWithContext(a.ctx)
-			if err != nil {
-				return apiError(err, "Error listing enabled authentications")
-			}
-			return a.printMounts(auths, detailed, true)
-		},
-	}
-	cmd.Flags().BoolVar(&detailed, "detailed", false, "Print more information about each auth method.")
-	return cmd
+	})
 }
 
 func newAuthTuneCommand(a *app) *cobra.Command {
-	m := &mountFlags{}
-	cmd := &cobra.Command{
+	return newMountTuneCommand(a, true, &cobra.Command{
 		Use:   "tune [options] PATH",
 		Short: "Tune an auth method's configuration",
 		Long:  `Changes the configuration of the auth method at PATH. Only the options given change.`,
 		Example: `$ strongbox auth tune -default-lease-ttl=1h userpass/
 $ strongbox auth tune -listing-visibility=unauth userpass/`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := argCount(args, 1, 1); err != nil {
-				return err
-			}
-			p := ensureTrailingSlash(sanitizePath(args[0]))
-			body := m.config(cmd.Flags())
-			if cmd.Flags().Changed("description") {
-				body["description"] = m.description
-			}
-			if cmd.Flags().Changed("plugin-version") {
-				body["plugin_version"] = m.pluginVersion
-			}
-			if opts := m.optionsMap(); opts != nil {
-				body["options"] = opts
-			}
-			client, err := a.apiClient()
-			if err != nil {
-				return err
-			}
-			if _, err := client.Logical().WriteWithContext(a.ctx, "sys/auth/"+strings.TrimSuffix(p, "/")+"/tune", body); err != nil {
-				return apiError(err, "Error tuning auth method %s", p)
-			}
-			a.info("Success! Tuned the auth method at: %s", p)
-			return nil
-		},
-	}
-	m.register(cmd.Flags(), false, true)
-	return cmd
+	})
 }

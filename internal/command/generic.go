@@ -1,9 +1,11 @@
 package command
 
 import (
+	"context"
 	"fmt"
 	"io"
 
+	"github.com/hashicorp/vault/api"
 	"github.com/spf13/cobra"
 
 	"github.com/strongbox/strongbox/internal/command/format"
@@ -21,18 +23,14 @@ $ strongbox read -field=value secret/foo
 $ strongbox read -format=json sys/mounts
 $ strongbox read -format=raw sys/health`,
 		RunE: func(_ *cobra.Command, args []string) error {
-			if err := argCount(args, 1, -1); err != nil {
-				return err
-			}
-			params, err := parseQueryArgs(a, args[1:])
+			p, params, err := pathQueryArgs(a, args)
 			if err != nil {
-				return localError(err, "Failed to parse K=V data")
+				return err
 			}
 			client, err := a.apiClient()
 			if err != nil {
 				return err
 			}
-			p := sanitizePath(args[0])
 			if a.g.format == format.NameRaw {
 				resp, err := client.Logical().ReadRawWithDataWithContext(a.ctx, p, params)
 				if resp != nil {
@@ -59,30 +57,33 @@ $ strongbox read -format=raw sys/health`,
 	}
 }
 
-// parseQueryArgs turns KEY=VALUE arguments into query parameters; a key
-// given twice gets both values.
-func parseQueryArgs(a *app, args []string) (map[string][]string, error) {
-	data, err := parseArgsData(a, args)
-	if err != nil {
-		return nil, err
+// pathQueryArgs parses the arguments of read and delete, "PATH
+// [KEY=VALUE...]": the path, and the pairs as query parameters (a key given
+// twice gets both values).
+func pathQueryArgs(a *app, args []string) (string, map[string][]string, error) {
+	if err := argCount(args, 1, -1); err != nil {
+		return "", nil, err
 	}
-	out := make(map[string][]string, len(data))
+	data, err := parseArgsData(a, args[1:])
+	if err != nil {
+		return "", nil, localError(err, "Failed to parse K=V data")
+	}
+	params := make(map[string][]string, len(data))
 	for k, v := range data {
 		switch x := v.(type) {
 		case []any:
 			for _, e := range x {
-				out[k] = append(out[k], fmt.Sprint(e))
+				params[k] = append(params[k], fmt.Sprint(e))
 			}
 		default:
-			out[k] = []string{fmt.Sprint(x)}
+			params[k] = []string{fmt.Sprint(x)}
 		}
 	}
-	return out, nil
+	return sanitizePath(args[0]), params, nil
 }
 
 func newWriteCommand(a *app) *cobra.Command {
-	var force bool
-	cmd := &cobra.Command{
+	return newSendDataCommand(a, (*api.Logical).WriteWithContext, &cobra.Command{
 		Use:   "write [options] PATH [DATA K=V...]",
 		Short: "Write data, configuration, and secrets",
 		Long: `Writes data to PATH. DATA is key=value pairs: a value "@file" is read from the
@@ -92,66 +93,44 @@ request body). Writing with no data needs -force.`,
 $ strongbox write auth/userpass/users/alice password=@pass.txt policies=admin
 $ echo '{"policy": "path \"*\" { capabilities = [\"read\"] }"}' | strongbox write sys/policies/acl/reader -
 $ strongbox write -force sys/rotate`,
-		RunE: func(_ *cobra.Command, args []string) error {
-			if err := argCount(args, 1, -1); err != nil {
-				return err
-			}
-			data, err := parseArgsData(a, args[1:])
-			if err != nil {
-				return localError(err, "Failed to parse K=V data")
-			}
-			if len(data) == 0 && !force {
-				return usageErrorf("Must supply data or use -force")
-			}
-			client, err := a.apiClient()
-			if err != nil {
-				return err
-			}
-			p := sanitizePath(args[0])
-			secret, err := client.Logical().WriteWithContext(a.ctx, p, data)
-			if err != nil {
-				return apiError(err, "Error writing data to %s", p)
-			}
-			return a.kvDone(secret, "Success! Data written to: %s", p)
-		},
-	}
-	cmd.Flags().BoolVarP(&force, "force", "f", false, "Allow the write with no data.")
-	return cmd
+	})
 }
 
 func newPatchCommand(a *app) *cobra.Command {
-	var force bool
-	cmd := &cobra.Command{
+	return newSendDataCommand(a, (*api.Logical).JSONMergePatch, &cobra.Command{
 		Use:   "patch [options] PATH [DATA K=V...]",
 		Short: "Patch data, configuration, and secrets",
 		Long: `Sends DATA to PATH as a JSON merge patch (HTTP PATCH): keys given are changed,
 others kept, a null value removes a key. DATA is given as for "write".`,
 		Example: `$ strongbox patch secret/data/foo @patch.json
 $ strongbox patch auth/userpass/users/alice token_ttl=1h`,
-		RunE: func(_ *cobra.Command, args []string) error {
-			if err := argCount(args, 1, -1); err != nil {
-				return err
-			}
-			data, err := parseArgsData(a, args[1:])
-			if err != nil {
-				return localError(err, "Failed to parse K=V data")
-			}
-			if len(data) == 0 && !force {
-				return usageErrorf("Must supply data or use -force")
-			}
-			client, err := a.apiClient()
-			if err != nil {
-				return err
-			}
-			p := sanitizePath(args[0])
-			secret, err := client.Logical().JSONMergePatch(a.ctx, p, data)
-			if err != nil {
-				return apiError(err, "Error writing data to %s", p)
-			}
-			return a.kvDone(secret, "Success! Data written to: %s", p)
-		},
+	})
+}
+
+// newSendDataCommand completes cmd, its texts set, as "write" or "patch",
+// which differ only in the request send makes with the data.
+func newSendDataCommand(a *app, send func(*api.Logical, context.Context, string, map[string]any) (*api.Secret, error), cmd *cobra.Command) *cobra.Command {
+	var force bool
+	cmd.RunE = func(_ *cobra.Command, args []string) error {
+		if err := argCount(args, 1, -1); err != nil {
+			return err
+		}
+		data, err := parseArgsData(a, args[1:])
+		if err != nil {
+			return localError(err, "Failed to parse K=V data")
+		}
+		if len(data) == 0 && !force {
+			return usageErrorf("Must supply data or use -force")
+		}
+		client, err := a.apiClient()
+		if err != nil {
+			return err
+		}
+		p := sanitizePath(args[0])
+		secret, err := send(client.Logical(), a.ctx, p, data)
+		return a.reportWrite(p, secret, err)
 	}
-	cmd.Flags().BoolVarP(&force, "force", "f", false, "Allow the patch with no data.")
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "Allow the "+cmd.Name()+" with no data.")
 	return cmd
 }
 
@@ -164,23 +143,16 @@ arguments are sent as query parameters.`,
 		Example: `$ strongbox delete secret/foo
 $ strongbox delete auth/userpass/users/alice`,
 		RunE: func(_ *cobra.Command, args []string) error {
-			if err := argCount(args, 1, -1); err != nil {
-				return err
-			}
-			params, err := parseQueryArgs(a, args[1:])
+			p, params, err := pathQueryArgs(a, args)
 			if err != nil {
-				return localError(err, "Failed to parse K=V data")
+				return err
 			}
 			client, err := a.apiClient()
 			if err != nil {
 				return err
 			}
-			p := sanitizePath(args[0])
 			secret, err := client.Logical().DeleteWithDataWithContext(a.ctx, p, params)
-			if err != nil {
-				return apiError(err, "Error deleting %s", p)
-			}
-			return a.kvDone(secret, "Success! Data deleted (if it existed) at: %s", p)
+			return a.reportDelete(p, secret, err)
 		},
 	}
 }

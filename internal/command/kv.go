@@ -51,11 +51,7 @@ $ strongbox kv get -format=json secret/creds`,
 			if err := argCount(args, 1, 1); err != nil {
 				return err
 			}
-			client, err := a.apiClient()
-			if err != nil {
-				return err
-			}
-			t, err := a.kvResolve(client, mount, args[0])
+			client, t, err := a.kvClient(mount, args[0])
 			if err != nil {
 				return err
 			}
@@ -149,28 +145,15 @@ $ strongbox kv put -cas=1 secret/creds admin=new-password`,
 			if err != nil {
 				return localError(err, "Failed to parse K=V data")
 			}
-			client, err := a.apiClient()
+			client, t, err := a.kvClient(mount, args[0])
 			if err != nil {
 				return err
 			}
-			t, err := a.kvResolve(client, mount, args[0])
-			if err != nil {
-				return err
-			}
-			fullPath := t.apiPath("data")
 			body := data
 			if t.v2 {
-				opts := map[string]any{}
-				if cas >= 0 {
-					opts["cas"] = cas
-				}
-				body = map[string]any{"data": data, "options": opts}
+				body = map[string]any{"data": data, "options": casOptions(cas)}
 			}
-			secret, err := client.Logical().WriteWithContext(a.ctx, fullPath, body)
-			if err != nil {
-				return apiError(err, "Error writing data to %s", fullPath)
-			}
-			return a.outputKVWrite(t, fullPath, secret)
+			return a.kvWrite(client, t, t.apiPath("data"), body)
 		},
 	}
 	cmd.Flags().StringVar(&mount, "mount", "", mountUsage)
@@ -209,11 +192,7 @@ $ strongbox kv patch -remove-data=old_key secret/creds`,
 			if err != nil {
 				return localError(err, "Failed to parse K=V data")
 			}
-			client, err := a.apiClient()
-			if err != nil {
-				return err
-			}
-			t, err := a.kvResolve(client, mount, args[0])
+			client, t, err := a.kvClient(mount, args[0])
 			if err != nil {
 				return err
 			}
@@ -231,11 +210,7 @@ $ strongbox kv patch -remove-data=old_key secret/creds`,
 			for _, k := range commaList(remove) {
 				patch[k] = nil
 			}
-			opts := map[string]any{}
-			if cas >= 0 {
-				opts["cas"] = cas
-			}
-			secret, err := client.Logical().JSONMergePatch(a.ctx, fullPath, map[string]any{"data": patch, "options": opts})
+			secret, err := client.Logical().JSONMergePatch(a.ctx, fullPath, map[string]any{"data": patch, "options": casOptions(cas)})
 			if err != nil {
 				var re *api.ResponseError
 				specified := cmd.Flags().Changed("method")
@@ -255,15 +230,22 @@ $ strongbox kv patch -remove-data=old_key secret/creds`,
 	return cmd
 }
 
+// casOptions are the "options" of a v2 write: check-and-set on version cas,
+// unless it is negative (the -cas flag's "unset").
+func casOptions(cas int) map[string]any {
+	opts := map[string]any{}
+	if cas >= 0 {
+		opts["cas"] = cas
+	}
+	return opts
+}
+
 // kvReadThenWrite patches by reading the latest version and writing the
 // merged data back, check-and-set on the version read.
 func (a *app) kvReadThenWrite(client *api.Client, t kvTarget, fullPath string, newData map[string]any, remove []string) error {
-	curl := client.OutputCurlString()
-	client.SetOutputCurlString(false)
-	secret, err := a.kvRead(client, fullPath, nil)
-	client.SetOutputCurlString(curl)
+	secret, err := a.kvPreRead(client, fullPath, nil)
 	if err != nil {
-		return apiError(err, "Error doing pre-read at %s", fullPath)
+		return err
 	}
 	meta, data, err := kvVersionParts(secret, fullPath)
 	if err != nil {
@@ -275,14 +257,10 @@ func (a *app) kvReadThenWrite(client *api.Client, t kvTarget, fullPath string, n
 	for _, k := range commaList(remove) {
 		delete(data, k)
 	}
-	out, err := client.Logical().WriteWithContext(a.ctx, fullPath, map[string]any{
+	return a.kvWrite(client, t, fullPath, map[string]any{
 		"data":    data,
 		"options": map[string]any{"cas": meta["version"]},
 	})
-	if err != nil {
-		return apiError(err, "Error writing data to %s", fullPath)
-	}
-	return a.outputKVWrite(t, fullPath, out)
 }
 
 // kvVersionParts checks a v2 read has metadata and data and returns both.
@@ -299,6 +277,18 @@ func kvVersionParts(secret *api.Secret, fullPath string) (map[string]any, map[st
 		return nil, nil, apiErrorf("No data found at %s; patch only works on existing data", fullPath)
 	}
 	return meta, data, nil
+}
+
+// kvVersionMeta checks a v2 read found a version and returns its metadata.
+func kvVersionMeta(secret *api.Secret, fullPath string) (map[string]any, error) {
+	if secret == nil || secret.Data == nil {
+		return nil, apiErrorf("No value found at %s", fullPath)
+	}
+	meta, _ := secret.Data["metadata"].(map[string]any)
+	if meta == nil {
+		return nil, apiErrorf("No metadata found at %s", fullPath)
+	}
+	return meta, nil
 }
 
 func newKVRollbackCommand(a *app) *cobra.Command {
@@ -318,11 +308,7 @@ $ strongbox kv rollback -mount=secret -version=2 creds`,
 			if !cmd.Flags().Changed("version") || version <= 0 {
 				return usageErrorf("Must specify a version to rollback to with -version")
 			}
-			client, err := a.apiClient()
-			if err != nil {
-				return err
-			}
-			t, err := a.kvResolve(client, mount, args[0])
+			client, t, err := a.kvClient(mount, args[0])
 			if err != nil {
 				return err
 			}
@@ -330,33 +316,21 @@ $ strongbox kv rollback -mount=secret -version=2 creds`,
 				return usageErrorf("Rollback not supported on KV Version 1")
 			}
 			fullPath := t.apiPath("data")
-			curl := client.OutputCurlString()
-			client.SetOutputCurlString(false)
-			current, err := a.kvRead(client, fullPath, nil)
+			current, err := a.kvPreRead(client, fullPath, nil)
 			if err != nil {
-				client.SetOutputCurlString(curl)
-				return apiError(err, "Error doing pre-read at %s", fullPath)
+				return err
 			}
-			if current == nil || current.Data == nil {
-				client.SetOutputCurlString(curl)
-				return apiErrorf("No value found at %s", fullPath)
-			}
-			curMeta, _ := current.Data["metadata"].(map[string]any)
-			if curMeta == nil {
-				client.SetOutputCurlString(curl)
-				return apiErrorf("No metadata found at %s", fullPath)
-			}
-			old, err := a.kvRead(client, fullPath, map[string]string{"version": strconv.Itoa(version)})
-			client.SetOutputCurlString(curl)
+			curMeta, err := kvVersionMeta(current, fullPath)
 			if err != nil {
-				return apiError(err, "Error doing pre-read at %s", fullPath)
+				return err
 			}
-			if old == nil || old.Data == nil {
-				return apiErrorf("No value found at %s", fullPath)
+			old, err := a.kvPreRead(client, fullPath, map[string]string{"version": strconv.Itoa(version)})
+			if err != nil {
+				return err
 			}
-			oldMeta, _ := old.Data["metadata"].(map[string]any)
-			if oldMeta == nil {
-				return apiErrorf("No metadata found at %s", fullPath)
+			oldMeta, err := kvVersionMeta(old, fullPath)
+			if err != nil {
+				return err
 			}
 			if destroyed, _ := oldMeta["destroyed"].(bool); destroyed {
 				return apiErrorf("Cannot roll back to a version that has been destroyed")
@@ -368,14 +342,10 @@ $ strongbox kv rollback -mount=secret -version=2 creds`,
 			if data == nil {
 				return apiErrorf("No data found at %s", fullPath)
 			}
-			secret, err := client.Logical().WriteWithContext(a.ctx, fullPath, map[string]any{
+			return a.kvWrite(client, t, fullPath, map[string]any{
 				"data":    data,
 				"options": map[string]any{"cas": curMeta["version"]},
 			})
-			if err != nil {
-				return apiError(err, "Error writing data to %s", fullPath)
-			}
-			return a.outputKVWrite(t, fullPath, secret)
 		},
 	}
 	cmd.Flags().StringVar(&mount, "mount", "", mountUsage)
@@ -405,11 +375,7 @@ $ strongbox kv list -format=json secret/`,
 			if len(args) == 1 {
 				arg = args[0]
 			}
-			client, err := a.apiClient()
-			if err != nil {
-				return err
-			}
-			t, err := a.kvResolve(client, mount, arg)
+			client, t, err := a.kvClient(mount, arg)
 			if err != nil {
 				return err
 			}

@@ -1,7 +1,6 @@
 package command
 
 import (
-	"github.com/hashicorp/vault/api"
 	"github.com/spf13/cobra"
 )
 
@@ -25,28 +24,18 @@ $ strongbox kv delete -mount=secret creds`,
 			if err != nil {
 				return usageErrorf("%s", err)
 			}
-			client, err := a.apiClient()
-			if err != nil {
-				return err
-			}
-			t, err := a.kvResolve(client, mount, args[0])
+			client, t, err := a.kvClient(mount, args[0])
 			if err != nil {
 				return err
 			}
 			if t.v2 && len(vs) > 0 {
 				fullPath := t.apiPath("delete")
 				secret, err := client.Logical().WriteWithContext(a.ctx, fullPath, map[string]any{"versions": vs})
-				if err != nil {
-					return apiError(err, "Error deleting %s", fullPath)
-				}
-				return a.kvDone(secret, "Success! Data deleted (if it existed) at: %s", fullPath)
+				return a.reportDelete(fullPath, secret, err)
 			}
 			fullPath := t.apiPath("data")
 			secret, err := client.Logical().DeleteWithContext(a.ctx, fullPath)
-			if err != nil {
-				return apiError(err, "Error deleting %s", fullPath)
-			}
-			return a.kvDone(secret, "Success! Data deleted (if it existed) at: %s", fullPath)
+			return a.reportDelete(fullPath, secret, err)
 		},
 	}
 	cmd.Flags().StringVar(&mount, "mount", "", mountUsage)
@@ -91,11 +80,7 @@ func newKVVersionsCommand(a *app, op, short, long, example string) *cobra.Comman
 			if len(vs) == 0 {
 				return usageErrorf("No versions provided, use the \"-versions\" flag to specify the version to %s.", op)
 			}
-			client, err := a.apiClient()
-			if err != nil {
-				return err
-			}
-			t, err := a.kvResolve(client, mount, args[0])
+			client, t, err := a.kvClient(mount, args[0])
 			if err != nil {
 				return err
 			}
@@ -104,25 +89,10 @@ func newKVVersionsCommand(a *app, op, short, long, example string) *cobra.Comman
 			}
 			fullPath := t.apiPath(op)
 			secret, err := client.Logical().WriteWithContext(a.ctx, fullPath, map[string]any{"versions": vs})
-			if err != nil {
-				return apiError(err, "Error writing data to %s", fullPath)
-			}
-			return a.kvDone(secret, "Success! Data written to: %s", fullPath)
+			return a.reportWrite(fullPath, secret, err)
 		},
 	}
 	cmd.Flags().StringVar(&mount, "mount", "", mountUsage)
 	cmd.Flags().StringArrayVar(&versions, "versions", nil, "Versions to "+op+", comma-separated or repeated. Required.")
 	return cmd
-}
-
-// kvDone prints msg (a "Success! …" line naming fullPath) when the server
-// returned no body, in table format only as Vault does; else the response.
-func (a *app) kvDone(secret *api.Secret, msg, fullPath string) error {
-	if secret == nil {
-		if a.isTable() {
-			a.info(msg, fullPath)
-		}
-		return nil
-	}
-	return a.outputSecret(secret)
 }

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/hashicorp/vault/api"
 	"github.com/spf13/cobra"
 
 	"github.com/strongbox/strongbox/internal/command/format"
@@ -20,6 +21,19 @@ of versions kept, check-and-set requirements, custom metadata.`,
 	)
 }
 
+// kvMetadataPath is the API client of a kv metadata command and the
+// metadata path of its key (KV v2 only).
+func (a *app) kvMetadataPath(mountFlag, arg string) (*api.Client, string, error) {
+	client, t, err := a.kvClient(mountFlag, arg)
+	if err != nil {
+		return nil, "", err
+	}
+	if !t.v2 {
+		return nil, "", usageErrorf("Metadata not supported on KV Version 1")
+	}
+	return client, t.apiPath("metadata"), nil
+}
+
 func newKVMetadataGetCommand(a *app) *cobra.Command {
 	var mount string
 	cmd := &cobra.Command{
@@ -32,18 +46,10 @@ $ strongbox kv metadata get -mount=secret creds`,
 			if err := argCount(args, 1, 1); err != nil {
 				return err
 			}
-			client, err := a.apiClient()
+			client, fullPath, err := a.kvMetadataPath(mount, args[0])
 			if err != nil {
 				return err
 			}
-			t, err := a.kvResolve(client, mount, args[0])
-			if err != nil {
-				return err
-			}
-			if !t.v2 {
-				return usageErrorf("Metadata not supported on KV Version 1")
-			}
-			fullPath := t.apiPath("metadata")
 			secret, err := client.Logical().ReadWithContext(a.ctx, fullPath)
 			if err != nil {
 				return apiError(err, "Error reading %s", fullPath)
@@ -112,16 +118,9 @@ $ strongbox kv metadata put -custom-metadata=owner=ops -custom-metadata=tier=1 s
 			if err := argCount(args, 1, 1); err != nil {
 				return err
 			}
-			client, err := a.apiClient()
+			client, fullPath, err := a.kvMetadataPath(mount, args[0])
 			if err != nil {
 				return err
-			}
-			t, err := a.kvResolve(client, mount, args[0])
-			if err != nil {
-				return err
-			}
-			if !t.v2 {
-				return usageErrorf("Metadata not supported on KV Version 1")
 			}
 			body := map[string]any{}
 			fs := cmd.Flags()
@@ -137,12 +136,8 @@ $ strongbox kv metadata put -custom-metadata=owner=ops -custom-metadata=tier=1 s
 			if len(custom.m) > 0 {
 				body["custom_metadata"] = custom.m
 			}
-			fullPath := t.apiPath("metadata")
 			secret, err := client.Logical().WriteWithContext(a.ctx, fullPath, body)
-			if err != nil {
-				return apiError(err, "Error writing data to %s", fullPath)
-			}
-			return a.kvDone(secret, "Success! Data written to: %s", fullPath)
+			return a.reportWrite(fullPath, secret, err)
 		},
 	}
 	fs := cmd.Flags()
@@ -166,23 +161,12 @@ $ strongbox kv metadata delete -mount=secret creds`,
 			if err := argCount(args, 1, 1); err != nil {
 				return err
 			}
-			client, err := a.apiClient()
+			client, fullPath, err := a.kvMetadataPath(mount, args[0])
 			if err != nil {
 				return err
 			}
-			t, err := a.kvResolve(client, mount, args[0])
-			if err != nil {
-				return err
-			}
-			if !t.v2 {
-				return usageErrorf("Metadata not supported on KV Version 1")
-			}
-			fullPath := t.apiPath("metadata")
 			secret, err := client.Logical().DeleteWithContext(a.ctx, fullPath)
-			if err != nil {
-				return apiError(err, "Error deleting %s", fullPath)
-			}
-			return a.kvDone(secret, "Success! Data deleted (if it existed) at: %s", fullPath)
+			return a.reportDelete(fullPath, secret, err)
 		},
 	}
 	cmd.Flags().StringVar(&mount, "mount", "", mountUsage)

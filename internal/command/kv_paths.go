@@ -87,6 +87,20 @@ func (a *app) kvResolve(client *api.Client, mountFlag, arg string) (kvTarget, er
 	return kvTarget{mountPath: mountPath, v2: v2, secret: p}, nil
 }
 
+// kvClient is the API client of a kv command and the target its path
+// (mountFlag and arg, as for kvResolve) resolves to.
+func (a *app) kvClient(mountFlag, arg string) (*api.Client, kvTarget, error) {
+	client, err := a.apiClient()
+	if err != nil {
+		return nil, kvTarget{}, err
+	}
+	t, err := a.kvResolve(client, mountFlag, arg)
+	if err != nil {
+		return nil, kvTarget{}, err
+	}
+	return client, t, nil
+}
+
 // kvPreflight asks sys/internal/ui/mounts/<p> which mount serves p and its
 // KV version, as Vault's CLI does. A server without the endpoint (404) is
 // treated as KV v1. The request is never wrapped nor turned into a curl
@@ -156,6 +170,30 @@ func (a *app) kvRead(client *api.Client, p string, params map[string]string) (*a
 	return api.ParseSecret(resp.Body)
 }
 
+// kvPreRead reads a version at fullPath before a command writes there
+// (patch -method=rw, rollback). Only the write may become a curl string, so
+// the read never does.
+func (a *app) kvPreRead(client *api.Client, fullPath string, params map[string]string) (*api.Secret, error) {
+	curl := client.OutputCurlString()
+	client.SetOutputCurlString(false)
+	defer client.SetOutputCurlString(curl)
+	secret, err := a.kvRead(client, fullPath, params)
+	if err != nil {
+		return nil, apiError(err, "Error doing pre-read at %s", fullPath)
+	}
+	return secret, nil
+}
+
+// kvWrite writes body to fullPath, a secret's data path, and prints the
+// result (put, rollback, patch -method=rw).
+func (a *app) kvWrite(client *api.Client, t kvTarget, fullPath string, body map[string]any) error {
+	secret, err := client.Logical().WriteWithContext(a.ctx, fullPath, body)
+	if err != nil {
+		return apiError(err, "Error writing data to %s", fullPath)
+	}
+	return a.outputKVWrite(t, fullPath, secret)
+}
+
 // outputPath prints Vault's "== Secret Path ==" block.
 func (a *app) outputPath(p, title string) {
 	a.info("%s", format.PadEqualSigns(title, len(p)))
@@ -182,6 +220,35 @@ func (a *app) outputKVWrite(t kvTarget, fullPath string, secret *api.Secret) err
 		a.outputPath(fullPath, "Secret Path")
 		a.info("%s", format.HeaderForMap("Metadata", secret.Data))
 		return a.outputData(secret.Data)
+	}
+	return a.outputSecret(secret)
+}
+
+// reportWrite ends a command that wrote to p (write, patch, kv metadata
+// put, kv undelete and destroy): err, else the response, else a success line.
+func (a *app) reportWrite(p string, secret *api.Secret, err error) error {
+	if err != nil {
+		return apiError(err, "Error writing data to %s", p)
+	}
+	return a.kvDone(secret, "Success! Data written to: %s", p)
+}
+
+// reportDelete is reportWrite for a command that deleted at p.
+func (a *app) reportDelete(p string, secret *api.Secret, err error) error {
+	if err != nil {
+		return apiError(err, "Error deleting %s", p)
+	}
+	return a.kvDone(secret, "Success! Data deleted (if it existed) at: %s", p)
+}
+
+// kvDone prints msg (a "Success! …" line naming fullPath) when the server
+// returned no body, in table format only as Vault does; else the response.
+func (a *app) kvDone(secret *api.Secret, msg, fullPath string) error {
+	if secret == nil {
+		if a.isTable() {
+			a.info(msg, fullPath)
+		}
+		return nil
 	}
 	return a.outputSecret(secret)
 }

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/hashicorp/vault/api"
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/strongbox/strongbox/internal/command/format"
@@ -36,10 +38,7 @@ type mountFlags struct {
 // register adds the flags; enable selects the enable-only ones, auth the
 // auth-only ones.
 func (m *mountFlags) register(fs *pflag.FlagSet, enable, auth bool) {
-	thing := "secrets engine"
-	if auth {
-		thing = "auth method"
-	}
+	thing := mountNoun(auth)
 	fs.StringVar(&m.description, "description", "", "Human-friendly description of the "+thing+".")
 	fs.Var(&m.defaultLeaseTTL, "default-lease-ttl", "Default lease TTL for this "+thing+". The default is the system default.")
 	fs.Var(&m.maxLeaseTTL, "max-lease-ttl", "Maximum lease TTL for this "+thing+". The default is the system default.")
@@ -100,6 +99,33 @@ func (m *mountFlags) config(fs *pflag.FlagSet) map[string]any {
 	return cfg
 }
 
+// enableBody is the body of an enable request for a mount of type typ:
+// the config and the enable-only settings the user set, and opts as its
+// "options" unless nil.
+func (m *mountFlags) enableBody(fs *pflag.FlagSet, typ string, opts map[string]string) map[string]any {
+	body := map[string]any{
+		"type":        typ,
+		"description": m.description,
+		"config":      m.config(fs),
+	}
+	if fs.Changed("local") {
+		body["local"] = m.local
+	}
+	if fs.Changed("seal-wrap") {
+		body["seal_wrap"] = m.sealWrap
+	}
+	if fs.Changed("external-entropy-access") {
+		body["external_entropy_access"] = m.externalEntropyAccess
+	}
+	if fs.Changed("plugin-version") {
+		body["plugin_version"] = m.pluginVersion
+	}
+	if opts != nil {
+		body["options"] = opts
+	}
+	return body
+}
+
 // optionsMap is -options plus -version, or nil when neither was given.
 func (m *mountFlags) optionsMap() map[string]string {
 	opts := map[string]string{}
@@ -113,6 +139,110 @@ func (m *mountFlags) optionsMap() map[string]string {
 		return nil
 	}
 	return opts
+}
+
+// mountNoun is what the auth (auth true) or secrets commands manage, as
+// their messages name it.
+func mountNoun(auth bool) string {
+	if auth {
+		return "auth method"
+	}
+	return "secrets engine"
+}
+
+// mountAPIPath is the API path of the auth method or secrets engine
+// mounted at p: sys/auth/<p> or sys/mounts/<p>.
+func mountAPIPath(auth bool, p string) string {
+	prefix := "sys/mounts/"
+	if auth {
+		prefix = "sys/auth/"
+	}
+	return prefix + strings.TrimSuffix(p, "/")
+}
+
+// newMountDisableCommand completes cmd, its texts set, as "auth disable" or
+// "secrets disable".
+func newMountDisableCommand(a *app, auth bool, cmd *cobra.Command) *cobra.Command {
+	cmd.RunE = func(_ *cobra.Command, args []string) error {
+		if err := argCount(args, 1, 1); err != nil {
+			return err
+		}
+		p := ensureTrailingSlash(sanitizePath(args[0]))
+		client, err := a.apiClient()
+		if err != nil {
+			return err
+		}
+		disable := client.Sys().UnmountWithContext
+		if auth {
+			disable = client.Sys().DisableAuthWithContext
+		}
+		if err := disable(a.ctx, p); err != nil {
+			return apiError(err, "Error disabling %s at %s", mountNoun(auth), p)
+		}
+		a.info("Success! Disabled the %s (if it existed) at: %s", mountNoun(auth), p)
+		return nil
+	}
+	return cmd
+}
+
+// newMountListCommand completes cmd, its texts set, as "auth list" or
+// "secrets list".
+func newMountListCommand(a *app, auth bool, cmd *cobra.Command) *cobra.Command {
+	var detailed bool
+	cmd.RunE = func(_ *cobra.Command, args []string) error {
+		if err := argCount(args, 0, 0); err != nil {
+			return err
+		}
+		client, err := a.apiClient()
+		if err != nil {
+			return err
+		}
+		list, failed := client.Sys().ListMountsWithContext, "Error listing secrets engines"
+		if auth {
+			list, failed = client.Sys().ListAuthWithContext, "Error listing enabled authentications"
+		}
+		mounts, err := list(a.ctx)
+		if err != nil {
+			return apiError(err, "%s", failed)
+		}
+		return a.printMounts(mounts, detailed, auth)
+	}
+	cmd.Flags().BoolVar(&detailed, "detailed", false, "Print more information about each "+mountNoun(auth)+".")
+	return cmd
+}
+
+// newMountTuneCommand completes cmd, its texts set, as "auth tune" or
+// "secrets tune": only the options given change.
+func newMountTuneCommand(a *app, auth bool, cmd *cobra.Command) *cobra.Command {
+	m := &mountFlags{}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := argCount(args, 1, 1); err != nil {
+			return err
+		}
+		p := ensureTrailingSlash(sanitizePath(args[0]))
+		fs := cmd.Flags()
+		body := m.config(fs)
+		if fs.Changed("description") {
+			body["description"] = m.description
+		}
+		if fs.Changed("plugin-version") {
+			body["plugin_version"] = m.pluginVersion
+		}
+		if opts := m.optionsMap(); opts != nil {
+			body["options"] = opts
+		}
+		client, err := a.apiClient()
+		if err != nil {
+			return err
+		}
+		if _, err := client.Logical().WriteWithContext(a.ctx, mountAPIPath(auth, p)+"/tune", body); err != nil {
+			return apiError(err, "Error tuning %s %s", mountNoun(auth), p)
+		}
+		a.info("Success! Tuned the %s at: %s", mountNoun(auth), p)
+		return nil
+	}
+	m.register(cmd.Flags(), false, auth)
+	return cmd
 }
 
 // mountTTL is how `list -detailed` shows a mount's TTL.

@@ -42,11 +42,19 @@ func (b *versioned) exists(ctx context.Context, req *logical.Request, d *logical
 }
 
 func (b *versioned) readData(ctx context.Context, req *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-	key := d.Get("path").(string)
 	want, err := intParam(d, "version")
 	if err != nil {
 		return nil, err
 	}
+	return b.readVersion(ctx, req, d.Get("path").(string), want, "data",
+		func(data map[string]any) any { return data })
+}
+
+// readVersion answers a read of version want (0: the latest) of key, data/
+// and subkeys/ alike: {field: view(data), "metadata": …}. The answer is
+// empty (a 404) when there is no such version, and a 404 carrying the
+// metadata when the version is deleted or destroyed.
+func (b *versioned) readVersion(ctx context.Context, req *logical.Request, key string, want int64, field string, view func(map[string]any) any) (*logical.Response, error) {
 	lock := b.locks.forKey(key)
 	lock.RLock()
 	defer lock.RUnlock()
@@ -63,19 +71,29 @@ func (b *versioned) readData(ctx context.Context, req *logical.Request, d *logic
 	if vm == nil {
 		return nil, nil
 	}
-	out := map[string]any{"data": nil, "metadata": versionResponse(n, vm, m)}
+	out := map[string]any{field: nil, "metadata": versionResponse(n, vm, m)}
 	if vm.Destroyed || vm.deleted(b.now()) {
 		return notFound(req, out)
 	}
-	data, err := loadVersionData(ctx, req.Storage, key, n)
+	data, err := loadLiveVersionData(ctx, req.Storage, key, n)
+	if err != nil {
+		return nil, err
+	}
+	out[field] = view(data)
+	return &logical.Response{Data: out}, nil
+}
+
+// loadLiveVersionData loads the data of version n, which the metadata says
+// is live: its data missing is then an internal error, not "not found".
+func loadLiveVersionData(ctx context.Context, s logical.Storage, key string, n uint64) (map[string]any, error) {
+	data, err := loadVersionData(ctx, s, key, n)
 	if err != nil {
 		return nil, err
 	}
 	if data == nil {
 		return nil, fmt.Errorf("kv: version %d of a secret has metadata but no data", n)
 	}
-	out["data"] = data
-	return &logical.Response{Data: out}, nil
+	return data, nil
 }
 
 // checkAndSet enforces the "cas" option: when given it must equal the
@@ -104,6 +122,19 @@ func checkAndSet(d *logical.FieldData, c *engineConfig, m *keyMeta) error {
 }
 
 func (b *versioned) writeData(ctx context.Context, req *logical.Request, d *logical.FieldData) (*logical.Response, error) {
+	return b.writeVersion(ctx, req, d, true, func(m *keyMeta, c *engineConfig, data map[string]any) (*logical.Response, error) {
+		return b.appendVersion(ctx, req, c, m, data)
+	})
+}
+
+// writeVersion runs, in order, the steps a data write and a data patch
+// share: it validates "data" and "options", loads the engine config, takes
+// the key's lock, loads the key's metadata and checks "cas". A key without
+// metadata starts afresh when create is set and is a 404 otherwise. Then
+// store, still under the lock, makes the new version from the data sent and
+// appends it.
+func (b *versioned) writeVersion(ctx context.Context, req *logical.Request, d *logical.FieldData, create bool,
+	store func(m *keyMeta, c *engineConfig, data map[string]any) (*logical.Response, error)) (*logical.Response, error) {
 	key := d.Get("path").(string)
 	data, ok, err := objectParam(d, "data")
 	if err != nil {
@@ -129,12 +160,15 @@ func (b *versioned) writeData(ctx context.Context, req *logical.Request, d *logi
 		return nil, err
 	}
 	if m == nil {
+		if !create {
+			return nil, logical.Errorf(404, "no secret found at %q", key)
+		}
 		m = &keyMeta{Key: key, Versions: map[uint64]*versionMeta{}}
 	}
 	if err := checkAndSet(d, c, m); err != nil {
 		return nil, err
 	}
-	return b.appendVersion(ctx, req, c, m, data)
+	return store(m, c, data)
 }
 
 // appendVersion stores data as the key's next version and updates its
@@ -170,52 +204,22 @@ func (b *versioned) appendVersion(ctx context.Context, req *logical.Request, c *
 
 func (b *versioned) patchData(ctx context.Context, req *logical.Request, d *logical.FieldData) (*logical.Response, error) {
 	key := d.Get("path").(string)
-	patch, ok, err := objectParam(d, "data")
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, logical.BadRequest("no data provided")
-	}
-	if _, _, err := objectParam(d, "options"); err != nil {
-		return nil, err
-	}
-	c, err := loadConfig(ctx, req.Storage)
-	if err != nil {
-		return nil, err
-	}
-
-	lock := b.locks.forKey(key)
-	lock.Lock()
-	defer lock.Unlock()
-
-	m, err := b.loadMeta(ctx, req.Storage, key)
-	if err != nil {
-		return nil, err
-	}
-	if m == nil {
-		return nil, logical.Errorf(404, "no secret found at %q", key)
-	}
-	if err := checkAndSet(d, c, m); err != nil {
-		return nil, err
-	}
-	vm := m.Versions[m.CurrentVersion]
-	if vm == nil {
-		return nil, logical.Errorf(404, "no secret found at %q", key)
-	}
-	if vm.Destroyed || vm.deleted(b.now()) {
-		// Like Vault: the 404 carries the latest version's metadata.
-		return notFound(req, versionResponse(m.CurrentVersion, vm, m))
-	}
-	current, err := loadVersionData(ctx, req.Storage, key, m.CurrentVersion)
-	if err != nil {
-		return nil, err
-	}
-	if current == nil {
-		return nil, fmt.Errorf("kv: version %d of a secret has metadata but no data", m.CurrentVersion)
-	}
-	merged, _ := mergePatch(current, patch).(map[string]any)
-	return b.appendVersion(ctx, req, c, m, merged)
+	return b.writeVersion(ctx, req, d, false, func(m *keyMeta, c *engineConfig, patch map[string]any) (*logical.Response, error) {
+		vm := m.Versions[m.CurrentVersion]
+		if vm == nil {
+			return nil, logical.Errorf(404, "no secret found at %q", key)
+		}
+		if vm.Destroyed || vm.deleted(b.now()) {
+			// Like Vault: the 404 carries the latest version's metadata.
+			return notFound(req, versionResponse(m.CurrentVersion, vm, m))
+		}
+		current, err := loadLiveVersionData(ctx, req.Storage, key, m.CurrentVersion)
+		if err != nil {
+			return nil, err
+		}
+		merged, _ := mergePatch(current, patch).(map[string]any)
+		return b.appendVersion(ctx, req, c, m, merged)
+	})
 }
 
 func (b *versioned) deleteLatest(ctx context.Context, req *logical.Request, d *logical.FieldData) (*logical.Response, error) {
@@ -224,15 +228,6 @@ func (b *versioned) deleteLatest(ctx context.Context, req *logical.Request, d *l
 	lock.Lock()
 	defer lock.Unlock()
 
-	m, err := b.loadMeta(ctx, req.Storage, key)
-	if err != nil || m == nil {
-		return nil, err
-	}
-	now := b.now()
-	vm := m.Versions[m.CurrentVersion]
-	if vm == nil || vm.Destroyed || vm.deleted(now) {
-		return nil, nil
-	}
-	vm.DeletionTime = now
-	return nil, b.saveMeta(ctx, req.Storage, m)
+	_, err := b.markVersions(ctx, req.Storage, key, nil, softDelete)
+	return nil, err
 }

@@ -114,6 +114,32 @@ func (in *metadataInput) empty() bool {
 	return in.maxVersions == nil && in.casRequired == nil && in.dva == nil && !in.customSet
 }
 
+// casWarning is what a metadata write or patch answers when it turns
+// cas_required off for a key while the engine config mandates it: a warning
+// that the setting is ignored. Otherwise it is nil (no body).
+func (in *metadataInput) casWarning(c *engineConfig) *logical.Response {
+	if in.casRequired == nil || *in.casRequired || !c.CasRequired {
+		return nil
+	}
+	resp := &logical.Response{}
+	resp.AddWarning(casMandatedWarning)
+	return resp
+}
+
+// applySettings sets the key settings the client sent; custom_metadata is
+// left to the caller, since a write replaces it and a patch merges into it.
+func (in *metadataInput) applySettings(m *keyMeta) {
+	if in.maxVersions != nil {
+		m.MaxVersions = *in.maxVersions
+	}
+	if in.casRequired != nil {
+		m.CasRequired = *in.casRequired
+	}
+	if in.dva != nil {
+		m.DeleteVersionAfter = *in.dva
+	}
+}
+
 // parseMetadataInput validates every metadata field before anything is
 // written. In a patch a null custom_metadata value removes that key; a null
 // scalar field resets it to its default.
@@ -269,11 +295,7 @@ func (b *versioned) writeMetadata(ctx context.Context, req *logical.Request, d *
 	if err != nil {
 		return nil, err
 	}
-	var resp *logical.Response
-	if in.casRequired != nil && !*in.casRequired && c.CasRequired {
-		resp = &logical.Response{}
-		resp.AddWarning(casMandatedWarning)
-	}
+	resp := in.casWarning(c)
 
 	lock := b.locks.forKey(key)
 	lock.Lock()
@@ -287,15 +309,7 @@ func (b *versioned) writeMetadata(ctx context.Context, req *logical.Request, d *
 		now := b.now()
 		m = &keyMeta{Key: key, Versions: map[uint64]*versionMeta{}, CreatedTime: now, UpdatedTime: now}
 	}
-	if in.maxVersions != nil {
-		m.MaxVersions = *in.maxVersions
-	}
-	if in.casRequired != nil {
-		m.CasRequired = *in.casRequired
-	}
-	if in.dva != nil {
-		m.DeleteVersionAfter = *in.dva
-	}
+	in.applySettings(m)
 	if in.customSet {
 		m.CustomMetadata = normalizeCustom(in.custom)
 	}
@@ -337,20 +351,8 @@ func (b *versioned) patchMetadata(ctx context.Context, req *logical.Request, d *
 	if m == nil {
 		return nil, logical.Errorf(http.StatusNotFound, "no metadata found at %q", key)
 	}
-	var resp *logical.Response
-	if in.casRequired != nil && !*in.casRequired && c.CasRequired {
-		resp = &logical.Response{}
-		resp.AddWarning(casMandatedWarning)
-	}
-	if in.maxVersions != nil {
-		m.MaxVersions = *in.maxVersions
-	}
-	if in.casRequired != nil {
-		m.CasRequired = *in.casRequired
-	}
-	if in.dva != nil {
-		m.DeleteVersionAfter = *in.dva
-	}
+	resp := in.casWarning(c)
+	in.applySettings(m)
 	if in.customSet {
 		if in.custom == nil {
 			// "custom_metadata": null removes it all (RFC 7396).

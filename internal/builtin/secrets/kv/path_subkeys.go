@@ -2,7 +2,6 @@ package kv
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/strongbox/strongbox/internal/logical"
 )
@@ -25,7 +24,6 @@ func (b *versioned) pathSubkeys() *logical.Path {
 }
 
 func (b *versioned) readSubkeys(ctx context.Context, req *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-	key := d.Get("path").(string)
 	want, err := intParam(d, "version")
 	if err != nil {
 		return nil, err
@@ -34,35 +32,8 @@ func (b *versioned) readSubkeys(ctx context.Context, req *logical.Request, d *lo
 	if err != nil {
 		return nil, err
 	}
-	lock := b.locks.forKey(key)
-	lock.RLock()
-	defer lock.RUnlock()
-
-	m, err := b.loadMeta(ctx, req.Storage, key)
-	if err != nil || m == nil {
-		return nil, err
-	}
-	n := m.CurrentVersion
-	if want > 0 {
-		n = uint64(want)
-	}
-	vm := m.Versions[n]
-	if vm == nil {
-		return nil, nil
-	}
-	out := map[string]any{"subkeys": nil, "metadata": versionResponse(n, vm, m)}
-	if vm.Destroyed || vm.deleted(b.now()) {
-		return notFound(req, out)
-	}
-	data, err := loadVersionData(ctx, req.Storage, key, n)
-	if err != nil {
-		return nil, err
-	}
-	if data == nil {
-		return nil, fmt.Errorf("kv: version %d of a secret has metadata but no data", n)
-	}
-	out["subkeys"] = subkeys(data, 1, depth)
-	return &logical.Response{Data: out}, nil
+	return b.readVersion(ctx, req, d.Get("path").(string), want, "subkeys",
+		func(data map[string]any) any { return subkeys(data, 1, depth) })
 }
 
 // subkeys copies m keeping only its shape: a non-empty object nested above

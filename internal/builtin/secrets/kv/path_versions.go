@@ -3,6 +3,7 @@ package kv
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/strongbox/strongbox/internal/logical"
 )
@@ -31,24 +32,8 @@ func (b *versioned) deleteVersions(ctx context.Context, req *logical.Request, d 
 	lock.Lock()
 	defer lock.Unlock()
 
-	m, err := b.loadMeta(ctx, req.Storage, key)
-	if err != nil || m == nil {
-		return nil, err
-	}
-	now := b.now()
-	changed := false
-	for _, n := range vs {
-		vm := m.Versions[n]
-		if vm == nil || vm.Destroyed || vm.deleted(now) {
-			continue
-		}
-		vm.DeletionTime = now
-		changed = true
-	}
-	if !changed {
-		return nil, nil
-	}
-	return nil, b.saveMeta(ctx, req.Storage, m)
+	_, err = b.markVersions(ctx, req.Storage, key, vs, softDelete)
+	return nil, err
 }
 
 // undeleteVersions restores soft-deleted versions (undelete/<path>). A
@@ -67,24 +52,11 @@ func (b *versioned) undeleteVersions(ctx context.Context, req *logical.Request, 
 	lock.Lock()
 	defer lock.Unlock()
 
-	m, err := b.loadMeta(ctx, req.Storage, key)
-	if err != nil || m == nil {
-		return nil, err
-	}
-	now := b.now()
-	changed := false
-	for _, n := range vs {
-		vm := m.Versions[n]
-		if vm == nil || vm.Destroyed {
-			continue
-		}
+	_, err = b.markVersions(ctx, req.Storage, key, vs, func(m *keyMeta, vm *versionMeta, now time.Time) bool {
 		vm.DeletionTime = deletionTimeFor(now, m, c)
-		changed = true
-	}
-	if !changed {
-		return nil, nil
-	}
-	return nil, b.saveMeta(ctx, req.Storage, m)
+		return true
+	})
+	return nil, err
 }
 
 // destroyVersions marks the listed versions destroyed and removes their
@@ -100,23 +72,11 @@ func (b *versioned) destroyVersions(ctx context.Context, req *logical.Request, d
 	lock.Lock()
 	defer lock.Unlock()
 
-	m, err := b.loadMeta(ctx, req.Storage, key)
-	if err != nil || m == nil {
-		return nil, err
-	}
-	var doomed []uint64
-	for _, n := range vs {
-		vm := m.Versions[n]
-		if vm == nil || vm.Destroyed {
-			continue
-		}
+	doomed, err := b.markVersions(ctx, req.Storage, key, vs, func(_ *keyMeta, vm *versionMeta, _ time.Time) bool {
 		vm.Destroyed = true
-		doomed = append(doomed, n)
-	}
-	if len(doomed) == 0 {
-		return nil, nil
-	}
-	if err := b.saveMeta(ctx, req.Storage, m); err != nil {
+		return true
+	})
+	if err != nil {
 		return nil, err
 	}
 	for _, n := range doomed {
@@ -125,4 +85,46 @@ func (b *versioned) destroyVersions(ctx context.Context, req *logical.Request, d
 		}
 	}
 	return nil, nil
+}
+
+// markVersions applies mark to each version of key in vs (nil: the current
+// version) that exists and is not destroyed; mark reports whether it changed
+// the version. When any changed, the metadata is saved and the changed
+// versions are returned; a key without metadata changes nothing. The caller
+// holds the key's lock.
+func (b *versioned) markVersions(ctx context.Context, s logical.Storage, key string, vs []uint64,
+	mark func(m *keyMeta, vm *versionMeta, now time.Time) bool) ([]uint64, error) {
+	m, err := b.loadMeta(ctx, s, key)
+	if err != nil || m == nil {
+		return nil, err
+	}
+	if vs == nil {
+		vs = []uint64{m.CurrentVersion}
+	}
+	now := b.now()
+	var changed []uint64
+	for _, n := range vs {
+		vm := m.Versions[n]
+		if vm == nil || vm.Destroyed || !mark(m, vm, now) {
+			continue
+		}
+		changed = append(changed, n)
+	}
+	if len(changed) == 0 {
+		return nil, nil
+	}
+	if err := b.saveMeta(ctx, s, m); err != nil {
+		return nil, err
+	}
+	return changed, nil
+}
+
+// softDelete marks a live version deleted as of now; one already deleted
+// keeps its deletion time.
+func softDelete(_ *keyMeta, vm *versionMeta, now time.Time) bool {
+	if vm.deleted(now) {
+		return false
+	}
+	vm.DeletionTime = now
+	return true
 }
