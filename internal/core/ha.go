@@ -30,6 +30,10 @@ type HAStorage interface {
 	// ConsistentRead returns once every entry committed before the call is
 	// applied locally, so a new leader never serves stale data.
 	ConsistentRead(ctx context.Context) error
+	// VerifyLeader returns once a quorum confirmed, after the call began,
+	// that this node still leads: a leader that was paused or cut off and
+	// has been replaced fails instead of serving stale data.
+	VerifyLeader(ctx context.Context) error
 }
 
 // Standby reports whether the core is an unsealed standby.

@@ -69,7 +69,7 @@ func (c *Core) ActiveAdvertisement(ctx context.Context) (*Advertisement, error) 
 	c.haMu.Lock()
 	own := c.ownAdvert
 	c.haMu.Unlock()
-	if !standby && own != nil {
+	if !standby && own != nil && c.ha.IsLeader() {
 		return own, nil
 	}
 	id := c.ha.LeaderID()

@@ -70,6 +70,16 @@ func (c *Core) handle(ctx context.Context, req *logical.Request) (*Result, error
 	if c.standby {
 		return nil, ErrStandby
 	}
+	if c.ha != nil {
+		// Every request on the active node waits for a quorum to confirm
+		// its leadership (one heartbeat round shared by all concurrent
+		// requests): a deposed leader that has not noticed yet must not
+		// answer from its local, possibly stale, state.
+		if err := c.ha.VerifyLeader(ctx); err != nil {
+			c.logger.Warn("leadership not confirmed; handing the request to the new active node", "error", err)
+			return nil, ErrStandby
+		}
+	}
 	fullPath := req.Path
 	rt, rel := c.router.match(fullPath)
 	if rt == nil {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -76,6 +77,12 @@ func (n *haNode) TransferLeadership(context.Context) error {
 	return nil
 }
 func (n *haNode) ConsistentRead(context.Context) error { return nil }
+func (n *haNode) VerifyLeader(context.Context) error {
+	if !n.IsLeader() {
+		return errors.New("not the leader")
+	}
+	return nil
+}
 
 type haTestNode struct {
 	core *core.Core

@@ -186,6 +186,25 @@ func (b *Backend) ConsistentRead(ctx context.Context) error {
 	return nil
 }
 
+// VerifyLeader returns once a majority of the cluster has confirmed, after
+// the call began, that this node still leads. A leader paused or cut off
+// (its term over without its knowing) fails here instead of serving stale
+// reads. Concurrent callers share one round of heartbeats.
+func (b *Backend) VerifyLeader(ctx context.Context) error {
+	if err := b.checkOpen(ctx); err != nil {
+		return fmt.Errorf("raft storage: verify leader: %w", err)
+	}
+	if !b.IsLeader() {
+		return fmt.Errorf("raft storage: verify leader: %w", ErrNotLeader)
+	}
+	if err := b.verifies.do(ctx, func() error {
+		return b.waitFuture(context.Background(), b.raft.VerifyLeader())
+	}); err != nil {
+		return fmt.Errorf("raft storage: verify leader: %w", err)
+	}
+	return nil
+}
+
 // barrier commits a raft barrier entry and waits until the FSM has applied
 // everything before it.
 func (b *Backend) barrier() error {

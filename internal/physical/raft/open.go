@@ -50,6 +50,7 @@ type Backend struct {
 	writes   *batcher
 	leaders  *leaderWatch
 	barriers *barrierGroup
+	verifies *barrierGroup
 
 	leaderMu  sync.Mutex // orders leadership changes
 	leaderGen uint64     // bumped by each raft notification
@@ -81,6 +82,7 @@ func New(ctx context.Context, conf Config) (*Backend, error) {
 		closed:   make(chan struct{}),
 		leaders:  newLeaderWatch(),
 		barriers: &barrierGroup{},
+		verifies: &barrierGroup{},
 	}
 	ok := false
 	defer func() {
