@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/strongbox/strongbox/internal/logical"
@@ -39,6 +40,33 @@ func (v *view) Delete(ctx context.Context, key string) error {
 
 func (v *view) List(ctx context.Context, prefix string) ([]string, error) {
 	return v.b.List(ctx, v.prefix+prefix)
+}
+
+// txnBackend is the barrier's atomic batch write.
+type txnBackend interface {
+	Transaction(ctx context.Context, ops []*physical.TxnOp) error
+}
+
+// Transaction implements logical.Transactional when the barrier below
+// offers transactions.
+func (v *view) Transaction(ctx context.Context, ops []*logical.TxnOp) error {
+	tb, ok := v.b.(txnBackend)
+	if !ok {
+		return errors.New("storage does not support transactions")
+	}
+	out := make([]*physical.TxnOp, 0, len(ops))
+	for _, op := range ops {
+		if op == nil || op.Entry == nil || op.Entry.Key == "" || strings.Contains(op.Entry.Key, "..") {
+			return logical.BadRequest("invalid transaction operation")
+		}
+		e := &physical.Entry{Key: v.prefix + op.Entry.Key, Value: op.Entry.Value}
+		if op.Delete {
+			out = append(out, &physical.TxnOp{Op: physical.DeleteOp, Entry: e})
+		} else {
+			out = append(out, &physical.TxnOp{Op: physical.PutOp, Entry: e})
+		}
+	}
+	return tb.Transaction(ctx, out)
 }
 
 // clear deletes every key below the view, depth first.

@@ -129,3 +129,18 @@ type Response struct {
 
 // AddWarning appends a warning to the response.
 func (r *Response) AddWarning(w string) { r.Warnings = append(r.Warnings, w) }
+
+// TxnOp is one write inside a Transaction: a put of Entry, or a delete of
+// Entry.Key when Delete is set.
+type TxnOp struct {
+	Delete bool
+	Entry  *StorageEntry
+}
+
+// Transactional is a Storage that applies several writes atomically (all
+// or none) and durably when Transaction returns nil. The core's views offer
+// it over storage backends that support it; engines check for it.
+type Transactional interface {
+	Storage
+	Transaction(ctx context.Context, ops []*TxnOp) error
+}

@@ -53,3 +53,22 @@ func (s *InmemStorage) List(_ context.Context, prefix string) ([]string, error) 
 	s.mu.RUnlock()
 	return physical.ChildrenOf(prefix, keys), nil
 }
+
+// Transaction implements Transactional: all ops apply under one lock.
+func (s *InmemStorage) Transaction(_ context.Context, ops []*TxnOp) error {
+	for _, op := range ops {
+		if op == nil || op.Entry == nil || op.Entry.Key == "" {
+			return BadRequest("invalid transaction operation")
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, op := range ops {
+		if op.Delete {
+			delete(s.data, op.Entry.Key)
+		} else {
+			s.data[op.Entry.Key] = append([]byte(nil), op.Entry.Value...)
+		}
+	}
+	return nil
+}

@@ -40,7 +40,13 @@ type env struct {
 	b       logical.Backend
 	storage *logical.InmemStorage
 	clock   *fakeClock
+	// plain hides the storage's transactions, so the step-by-step write
+	// path runs.
+	plain bool
 }
+
+// plainStorage is a Storage without Transaction.
+type plainStorage struct{ logical.Storage }
 
 func newV2(t *testing.T) *env {
 	t.Helper()
@@ -64,7 +70,11 @@ func newV1(t *testing.T, sys logical.SystemView) *env {
 func (e *env) do(op logical.Operation, path string, data map[string]any) (*logical.Response, error) {
 	e.t.Helper()
 	ctx := context.Background()
-	req := &logical.Request{ID: "req-1", Operation: op, Path: path, Data: data, Storage: e.storage, MountType: "kv", MountPoint: "secret/"}
+	var storage logical.Storage = e.storage
+	if e.plain {
+		storage = plainStorage{e.storage}
+	}
+	req := &logical.Request{ID: "req-1", Operation: op, Path: path, Data: data, Storage: storage, MountType: "kv", MountPoint: "secret/"}
 	if op == logical.UpdateOperation {
 		supported, exists, err := e.b.ExistenceCheck(ctx, req)
 		if err != nil {

@@ -178,10 +178,22 @@ func (b *versioned) writeVersion(ctx context.Context, req *logical.Request, d *l
 func (b *versioned) appendVersion(ctx context.Context, req *logical.Request, c *engineConfig, m *keyMeta, data map[string]any) (*logical.Response, error) {
 	now := b.now()
 	n := m.CurrentVersion + 1
-	if err := saveVersionData(ctx, req.Storage, m.Key, n, data, now); err != nil {
-		return nil, err
+	ve, err := encodeVersion(m.Key, n, data, now)
+	if err != nil {
+		return nil, err // bad data: nothing written
 	}
+	// m is this request's copy: changing it before the writes succeed
+	// leaves nothing behind if they fail.
 	vm, dropped := m.addVersion(now, c)
+	if tx, ok := req.Storage.(logical.Transactional); ok {
+		if err := b.commitVersion(ctx, tx, m, ve, dropped); err != nil {
+			return nil, err
+		}
+		return &logical.Response{Data: versionResponse(n, vm, m)}, nil
+	}
+	if err := req.Storage.Put(ctx, ve); err != nil {
+		return nil, fmt.Errorf("kv: write version %d: %w", n, err)
+	}
 	if err := b.saveMeta(ctx, req.Storage, m); err != nil {
 		return nil, err
 	}

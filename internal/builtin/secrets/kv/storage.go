@@ -208,18 +208,36 @@ func loadVersionData(ctx context.Context, s logical.Storage, key string, n uint6
 	return data, nil
 }
 
-func saveVersionData(ctx context.Context, s logical.Storage, key string, n uint64, data map[string]any, created time.Time) error {
+// encodeVersion builds the storage entry of one version's data.
+func encodeVersion(key string, n uint64, data map[string]any, created time.Time) (*logical.StorageEntry, error) {
 	raw, err := json.Marshal(data)
 	if err != nil {
-		return logical.BadRequest("data cannot be encoded as JSON: %v", err)
+		return nil, logical.BadRequest("data cannot be encoded as JSON: %v", err)
 	}
 	buf, err := json.Marshal(versionEntry{Data: raw, CreatedTime: created})
 	if err != nil {
-		return fmt.Errorf("kv: encode version %d: %w", n, err)
+		return nil, fmt.Errorf("kv: encode version %d: %w", n, err)
 	}
-	if err := s.Put(ctx, &logical.StorageEntry{Key: versionKey(key, n), Value: buf}); err != nil {
-		return fmt.Errorf("kv: write version %d: %w", n, err)
+	return &logical.StorageEntry{Key: versionKey(key, n), Value: buf}, nil
+}
+
+// commitVersion writes a new version, the metadata that references it and
+// the trimmed versions' deletions in one transaction: one storage commit,
+// one raft entry, and no window where the metadata and data disagree.
+func (b *versioned) commitVersion(ctx context.Context, tx logical.Transactional, m *keyMeta, ve *logical.StorageEntry, dropped []uint64) error {
+	meta, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("kv: encode metadata: %w", err)
 	}
+	ops := []*logical.TxnOp{{Entry: ve}, {Entry: &logical.StorageEntry{Key: metadataPrefix + m.Key, Value: meta}}}
+	for _, old := range dropped {
+		ops = append(ops, &logical.TxnOp{Delete: true, Entry: &logical.StorageEntry{Key: versionKey(m.Key, old)}})
+	}
+	b.meta.Invalidate(m.Key)
+	if err := tx.Transaction(ctx, ops); err != nil {
+		return fmt.Errorf("kv: write version: %w", err)
+	}
+	b.meta.Set(m.Key, m)
 	return nil
 }
 
