@@ -26,6 +26,8 @@ users will not need these commands.`,
 		newOperatorRaftJoinCommand(a),
 		newOperatorRaftListPeersCommand(a),
 		newOperatorRaftRemovePeerCommand(a),
+		newOperatorRaftAutopilotCommand(a),
+		newOperatorRaftSnapshotCommand(a),
 	)
 }
 

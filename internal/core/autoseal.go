@@ -132,11 +132,13 @@ func (c *Core) initAutoLocked(ctx context.Context, rconf *seal.Config, pgpKeys [
 
 // AutoUnseal makes one attempt to unseal with the root key the seal's key
 // service decrypts. It does nothing under the Shamir seal or when the node
-// is unsealed. It returns ErrNotInitialized before init, an error wrapping
-// seal.ErrInvalidKey when the stored blob does not decrypt to the key that
-// opens the barrier, ErrSealMismatch when storage holds another seal, one
-// wrapping seal.ErrCredentialsRefused when the key service refuses this
-// server, and any other error when the key service (or storage) failed.
+// is unsealed. It returns ErrNotInitialized before init,
+// ErrSealMigrationPending in seal migration mode (an operator unseals with
+// the old seal's keys), an error wrapping seal.ErrInvalidKey when the
+// stored blob does not decrypt to the key that opens the barrier,
+// ErrSealMismatch when storage holds another seal, one wrapping
+// seal.ErrCredentialsRefused when the key service refuses this server, and
+// any other error when the key service (or storage) failed.
 func (c *Core) AutoUnseal(ctx context.Context) error {
 	if c.autoSeal == nil || !c.Sealed() {
 		return nil
@@ -147,6 +149,14 @@ func (c *Core) AutoUnseal(ctx context.Context) error {
 			return ErrNotInitialized
 		}
 		return fmt.Errorf("auto-unseal: %w", err)
+	}
+	pending, err := c.migrationPending(ctx, conf)
+	if err != nil {
+		return fmt.Errorf("auto-unseal: check for a seal migration: %w", err)
+	}
+	if pending {
+		c.announceMigration()
+		return ErrSealMigrationPending
 	}
 	if conf.Type != c.autoSeal.Type() {
 		return fmt.Errorf("auto-unseal: %w: storage was initialized with the %q seal but this server is configured with the %q seal",
@@ -193,6 +203,9 @@ func (c *Core) RunAutoUnseal(ctx context.Context) {
 		case errors.Is(err, ErrNotInitialized):
 			c.logger.Debug("auto-unseal: not initialized yet", "retry_in", autoUnsealUninitPoll)
 			wait, backoff = autoUnsealUninitPoll, autoUnsealMinBackoff
+		case errors.Is(err, ErrSealMigrationPending):
+			// Storage shared with other nodes may be migrated by them.
+			wait, backoff = autoUnsealUninitPoll, autoUnsealMinBackoff
 		case errors.Is(err, seal.ErrInvalidKey), errors.Is(err, ErrSealMismatch), errors.Is(err, seal.ErrCredentialsRefused):
 			c.logger.Error("auto-unseal failed; the node stays sealed", "seal", c.autoSeal.Type(),
 				"error", err, "retry_in", autoUnsealMaxBackoff)
@@ -210,10 +223,12 @@ func (c *Core) RunAutoUnseal(ctx context.Context) {
 	}
 }
 
-// CheckSeal reports ErrSealMismatch when storage was initialized with
-// another seal type than the configured one (Shamir counts), so a server
-// fails at start instead of never unsealing. Storage errors are returned
-// as they are; uninitialized storage is fine.
+// CheckSeal reports ErrSealMismatch when storage is under another seal
+// type than the configured one (Shamir counts) and not the one a seal
+// migration moves away from, so a server fails at start instead of never
+// unsealing. Storage under the old seal of a configured migration puts the
+// node in migration mode, which it logs. Storage errors are returned as
+// they are; uninitialized storage is fine.
 func (c *Core) CheckSeal(ctx context.Context) error {
 	conf, err := seal.LoadConfig(ctx, c.physical)
 	switch {
@@ -221,9 +236,24 @@ func (c *Core) CheckSeal(ctx context.Context) error {
 		return nil
 	case err != nil:
 		return err
+	}
+	pending, err := c.migrationPending(ctx, conf)
+	if err != nil {
+		return fmt.Errorf("check for a seal migration: %w", err)
+	}
+	switch {
+	case pending:
+		c.announceMigration()
 	case conf.Type != c.SealType():
-		return fmt.Errorf("%w: storage was initialized with the %q seal but this server is configured with the %q seal; changing seals is a seal migration",
-			ErrSealMismatch, conf.Type, c.SealType())
+		hint := "changing seals is a seal migration: mark the old seal's stanza disabled = \"true\""
+		if c.sealWork.oldSeal != nil {
+			hint = fmt.Sprintf("nor with the %q seal marked disabled, which a migration would move away from", c.oldSealType())
+		}
+		return fmt.Errorf("%w: storage was initialized with the %q seal but this server is configured with the %q seal; %s",
+			ErrSealMismatch, conf.Type, c.SealType(), hint)
+	case c.sealWork.oldSeal != nil:
+		c.logger.Info("the seal migration is already complete; the disabled seal stanza can be removed from the configuration",
+			"barrier_type", conf.Type, "disabled_seal", c.oldSealType())
 	}
 	return nil
 }

@@ -47,6 +47,9 @@ type Config struct {
 	// Seal is the auto-unseal key service (an HSM, a KMS) that encrypts
 	// the root key; nil means the Shamir seal, where operators hold shares.
 	Seal seal.Wrapper
+	// MigrationSeal is the seal a seal migration moves away from (a seal
+	// stanza marked disabled); nil means none, or Shamir (seal_migrate.go).
+	MigrationSeal seal.Wrapper
 }
 
 // Core is one node's state and request pipeline.
@@ -59,6 +62,9 @@ type Core struct {
 	// autoSeal is set under an auto-unseal seal (autoseal.go); then
 	// recovery keys authorize what unseal keys authorize under Shamir.
 	autoSeal *seal.AutoSeal
+	// sealWork is seal migration, automatic key rotation and seal
+	// re-wrapping (seal_migrate.go, rotate.go, sealwrap.go).
+	sealWork sealWork
 
 	// stateLock is held for reading by every request and for writing by
 	// seal and unseal, so sealing waits for in-flight requests to finish.
@@ -107,6 +113,13 @@ type Core struct {
 	ownAdvert     *Advertisement
 	echoes        map[string]NodeEcho
 	ctls          clusterTLS
+
+	// peerAdvertCache is guarded by haMu.
+	peerAdvertCache
+
+	// snaps is raft snapshot state: restores, the snapshot key, the
+	// automated snapshot scheduler (snapshot.go, snapshot_auto.go).
+	snaps snapshotState
 }
 
 // New builds a sealed core over the physical storage.
@@ -137,6 +150,7 @@ func New(conf Config) (*Core, error) {
 	if conf.Seal != nil {
 		c.autoSeal = seal.NewAutoSeal(conf.Physical, conf.Seal)
 	}
+	c.sealWork.init(conf)
 	if ha, ok := conf.Physical.(HAStorage); ok {
 		c.ha = ha
 	}

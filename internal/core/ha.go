@@ -36,6 +36,12 @@ type HAStorage interface {
 	VerifyLeader(ctx context.Context) error
 }
 
+// peerAdvertCache holds the last decoded advertisement of another node.
+type peerAdvertCache struct {
+	peerAdvert    *Advertisement
+	peerAdvertRaw []byte
+}
+
 // Standby reports whether the core is an unsealed standby.
 func (c *Core) Standby() bool {
 	c.stateLock.RLock()

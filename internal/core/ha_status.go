@@ -18,6 +18,14 @@ type NodeEcho struct {
 	ClusterAddr string    `json:"cluster_address"`
 	Version     string    `json:"version"`
 	LastEcho    time.Time `json:"-"`
+	// What autopilot judges a node by (raft storage only): its raft applied
+	// index and term, redundancy zone, upgrade version, and whether it is
+	// configured to stay a non-voter.
+	AppliedIndex   uint64 `json:"applied_index,omitempty"`
+	Term           uint64 `json:"term,omitempty"`
+	RedundancyZone string `json:"redundancy_zone,omitempty"`
+	UpgradeVersion string `json:"upgrade_version,omitempty"`
+	NonVoter       bool   `json:"non_voter,omitempty"`
 }
 
 // echoTTL is how long a standby stays listed in sys/ha-status after its
@@ -42,7 +50,9 @@ func (c *Core) LocalEcho() NodeEcho {
 	if c.ha != nil {
 		id = c.ha.NodeID()
 	}
-	return NodeEcho{NodeID: id, Hostname: host, APIAddr: c.conf.APIAddr, ClusterAddr: c.conf.ClusterAddr, Version: c.conf.Version}
+	e := NodeEcho{NodeID: id, Hostname: host, APIAddr: c.conf.APIAddr, ClusterAddr: c.conf.ClusterAddr, Version: c.conf.Version}
+	c.fillAutopilotEcho(&e)
+	return e
 }
 
 func (c *Core) haStatusPaths() []*logical.Path {

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -82,9 +83,18 @@ func (c *Core) ActiveAdvertisement(ctx context.Context) (*Advertisement, error) 
 	if err != nil || e == nil {
 		return nil, err
 	}
+	// Standbys ask on every request: decode only when the stored
+	// advertisement changed, and hand out the same value meanwhile (the
+	// forwarder keeps its connection for as long as it sees it).
+	c.haMu.Lock()
+	defer c.haMu.Unlock()
+	if c.peerAdvert != nil && bytes.Equal(c.peerAdvertRaw, e.Value) {
+		return c.peerAdvert, nil
+	}
 	var adv Advertisement
 	if err := json.Unmarshal(e.Value, &adv); err != nil {
 		return nil, fmt.Errorf("decode leader advertisement: %w", err)
 	}
+	c.peerAdvert, c.peerAdvertRaw = &adv, e.Value
 	return &adv, nil
 }

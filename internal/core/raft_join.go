@@ -139,7 +139,7 @@ func (c *Core) raftAnswer(ctx context.Context, _ *logical.Request, d *logical.Fi
 		return nil, logical.Errorf(403, "invalid challenge answer")
 	}
 	r := c.raftStorage()
-	if err := r.AddPeer(ctx, id, addr, !d.Get("non_voter").(bool)); err != nil {
+	if err := c.addRaftPeer(ctx, r, id, addr, d.Get("non_voter").(bool)); err != nil {
 		return nil, fmt.Errorf("add raft peer %s: %w", id, err)
 	}
 	c.logger.Info("raft peer joined", "server_id", id, "address", addr, "voter", !d.Get("non_voter").(bool))

@@ -540,6 +540,11 @@ func (c *Core) keyOpConfig(ctx context.Context) (*seal.Config, error) {
 		return nil, ErrSealed
 	case c.standby || c.tokens == nil:
 		return nil, ErrStandby
+	case conf.Type != c.SealType():
+		// A node left running with the old seal's configuration after a
+		// seal migration must not rewrite the seal's keys.
+		return nil, logical.BadRequest("storage is under the %q seal but this node is configured with the %q seal (a seal migration is pending or was done without it): restart it with the new seal configuration",
+			conf.Type, c.SealType())
 	case c.autoSeal != nil:
 		return c.recoveryConfig(ctx)
 	}

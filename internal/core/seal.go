@@ -49,6 +49,9 @@ type SealStatus struct {
 	ClusterID        string
 	RecoverySeal     bool
 	RecoverySealType string
+	// Migration reports a pending seal migration: T, N and RecoverySeal
+	// then describe the old seal's keys, the ones sys/unseal wants.
+	Migration bool
 }
 
 // Init creates the keyring and the root key and the root token. Under the
@@ -177,6 +180,9 @@ func (c *Core) SealStatus(ctx context.Context) (*SealStatus, error) {
 				return nil, err
 			}
 		}
+		if err := c.migrationStatus(ctx, conf, st); err != nil {
+			return nil, err
+		}
 	}
 	c.unsealMu.Lock()
 	st.Progress, st.Nonce = len(c.unsealShares), c.unsealNonce
@@ -209,7 +215,13 @@ func (c *Core) ResetUnseal() {
 // Unseal adds one key share; when the threshold is reached it unseals. A set
 // of shares that does not unwrap the root key resets progress and fails.
 // Under an auto seal the shares are recovery key shares (unsealRecovery).
+// In seal migration mode it refuses (UnsealWithOptions takes the keys).
 func (c *Core) Unseal(ctx context.Context, key []byte) error {
+	return c.UnsealWithOptions(ctx, key, UnsealOptions{})
+}
+
+// unsealKey is Unseal out of migration mode.
+func (c *Core) unsealKey(ctx context.Context, key []byte) error {
 	if c.autoSeal != nil {
 		return c.unsealRecovery(ctx, key)
 	}
@@ -332,6 +344,7 @@ func (c *Core) unsealVerified(ctx context.Context, rootKey []byte, check func(co
 		c.haMu.Lock()
 		c.startHA()
 		c.haMu.Unlock()
+		c.startSealWork()
 		c.logger.Info("vault is unsealed; following leadership", "cluster_id", c.clusterID)
 		return nil
 	}
@@ -341,6 +354,7 @@ func (c *Core) unsealVerified(ctx context.Context, rootKey []byte, check func(co
 		c.sealed = true
 		return fmt.Errorf("unseal: %w", err)
 	}
+	c.startSealWork()
 	c.logger.Info("vault is unsealed", "cluster_id", c.clusterID)
 	return nil
 }
@@ -348,13 +362,17 @@ func (c *Core) unsealVerified(ctx context.Context, rootKey []byte, check func(co
 // Seal tears down the unsealed state and wipes keys from memory. It waits
 // for in-flight requests to finish first.
 func (c *Core) Seal(ctx context.Context) error {
-	// The leadership loop takes stateLock itself: stop it before taking it.
+	// The leadership and seal upkeep loops take stateLock themselves: stop
+	// them before taking it.
 	c.haMu.Lock()
 	wait := c.stopHA()
 	c.haMu.Unlock()
 	wait()
+	c.stopSealWork()
 	c.stateLock.Lock()
 	defer c.stateLock.Unlock()
+	// A migrate unseal proved the old keys for this unsealed term only.
+	c.sealWork.clearMigration()
 	if c.sealed {
 		return nil
 	}

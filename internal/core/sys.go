@@ -18,6 +18,9 @@ func (c *Core) systemBackend() logical.Backend {
 	paths = append(paths, c.uiPaths()...)
 	paths = append(paths, c.raftJoinPaths()...)
 	paths = append(paths, c.raftPaths()...)
+	paths = append(paths, c.autopilotPaths()...)
+	paths = append(paths, c.snapshotPaths()...)
+	paths = append(paths, append(c.rotationPaths(), c.sealwrapPaths()...)...)
 	if c.ha != nil {
 		paths = append(paths, c.haStatusPaths()...)
 	}
@@ -27,7 +30,8 @@ func (c *Core) systemBackend() logical.Backend {
 			Unauthenticated: []string{"internal/ui/mounts", "internal/ui/mounts/*", "storage/raft/bootstrap/*"},
 			Root: []string{
 				"audit", "audit/*", "auth/*", "rotate", "rotate/*", "seal",
-				"step-down", "raw", "raw/*", "remount", "config/*", "storage/raft/remove-peer",
+				"step-down", "raw", "raw/*", "remount", "config/*", "storage/raft/remove-peer", "sealwrap/rewrap",
+				"storage/raft/snapshot", "storage/raft/snapshot-force", "storage/raft/snapshot-auto/config", "storage/raft/snapshot-auto/config/*",
 			},
 		},
 	}

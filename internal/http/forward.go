@@ -29,15 +29,22 @@ const activeWait = 15 * time.Second
 // forwarders keeps one Forwarder for the current active node.
 type forwarders struct {
 	mu  sync.Mutex
+	adv *core.Advertisement
 	key string
 	fw  *cluster.Forwarder
 }
 
 func (f *forwarders) get(adv *core.Advertisement) (*cluster.Forwarder, error) {
-	key := adv.NodeID + "\x00" + string(adv.CertPEM)
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	// The core hands out the same value while the advertisement is
+	// unchanged: compare pointers before building the key.
+	if f.fw != nil && f.adv == adv {
+		return f.fw, nil
+	}
+	key := adv.NodeID + "\x00" + string(adv.CertPEM)
 	if f.fw != nil && f.key == key {
+		f.adv = adv
 		return f.fw, nil
 	}
 	if f.fw != nil {
@@ -64,7 +71,7 @@ func (f *forwarders) get(adv *core.Advertisement) (*cluster.Forwarder, error) {
 	if err != nil {
 		return nil, err
 	}
-	f.fw, f.key = fw, key
+	f.fw, f.key, f.adv = fw, key, adv
 	return fw, nil
 }
 

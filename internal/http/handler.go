@@ -58,6 +58,8 @@ func NewHandler(c *core.Core, opts Options) *Handler {
 	h.mux.HandleFunc("/v1/sys/health", h.handleHealth)
 	h.mux.HandleFunc("/v1/sys/leader", h.handleLeader)
 	h.mux.HandleFunc("/v1/sys/storage/raft/join", h.handleRaftJoin)
+	h.mux.HandleFunc(snapshotPath, h.handleRaftSnapshot)
+	h.mux.HandleFunc(snapshotForcePath, h.handleRaftSnapshotForce)
 	h.mux.HandleFunc("/v1/sys/rekey/init", h.handleRekeyInit)
 	h.mux.HandleFunc("/v1/sys/rekey/update", h.handleRekeyUpdate)
 	h.mux.HandleFunc("/v1/sys/rekey/verify", h.handleRekeyVerify)
@@ -95,7 +97,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			respondError(w, http.StatusInternalServerError, errors.New("internal error"))
 		}
 	}()
-	if h.max > 0 && r.Body != nil {
+	if h.max > 0 && r.Body != nil && !isSnapshotUpload(r) {
 		r.Body = http.MaxBytesReader(w, r.Body, h.max)
 	}
 	h.mux.ServeHTTP(w, r)

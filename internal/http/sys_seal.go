@@ -168,7 +168,8 @@ func (h *Handler) handleUnseal(w http.ResponseWriter, r *http.Request) {
 			respondError(w, http.StatusBadRequest, err)
 			return
 		}
-		if err := h.core.Unseal(ctx, key); err != nil {
+		opts := core.UnsealOptions{Migrate: d.Get("migrate").(bool)}
+		if err := h.core.UnsealWithOptions(ctx, key, opts); err != nil {
 			h.writeErr(w, r, err)
 			return
 		}
@@ -196,7 +197,7 @@ func (h *Handler) handleSealStatus(w http.ResponseWriter, r *http.Request) {
 	body := map[string]any{
 		"type": st.Type, "initialized": st.Initialized, "sealed": st.Sealed,
 		"t": st.T, "n": st.N, "progress": st.Progress, "nonce": st.Nonce,
-		"version": h.core.Version(), "build_date": buildDate, "migration": false,
+		"version": h.core.Version(), "build_date": buildDate, "migration": st.Migration,
 		"recovery_seal": st.RecoverySeal, "storage_type": h.core.StorageType(),
 		"removed_from_cluster": false,
 	}

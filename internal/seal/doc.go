@@ -7,4 +7,8 @@
 // key), not to the root key itself, so a rekey can replace every share by
 // re-wrapping the same root key: old shares stop working and no data is
 // re-encrypted.
+//
+// A seal migration (driven by the core) moves the same root key under
+// another seal: CommitSwitch replaces the wrapped root key, the seal
+// configuration and the recovery configuration in one transaction.
 package seal

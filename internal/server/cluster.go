@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/strongbox/strongbox/internal/cluster"
@@ -81,7 +82,13 @@ func startCluster(ctx context.Context, cfg *config.Config, tlsp *lateTLS, logger
 // retryJoinTargets turns retry_join blocks into join requests.
 func retryJoinTargets(s *config.Storage) []core.JoinRequest {
 	out := make([]core.JoinRequest, 0, len(s.RetryJoin))
-	nonVoter := s.Config["non_voter"] == "true"
+	// Vault's retry_join_as_non_voter, or non_voter: join as a non-voter.
+	nonVoter := false
+	for _, key := range []string{"non_voter", "retry_join_as_non_voter"} {
+		if v, err := strconv.ParseBool(strings.TrimSpace(s.Config[key])); err == nil && v {
+			nonVoter = true
+		}
+	}
 	for _, rj := range s.RetryJoin {
 		if rj.LeaderAPIAddr == "" {
 			continue

@@ -2,10 +2,12 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
+	"path/filepath"
 	"time"
 
 	"github.com/strongbox/strongbox/internal/cluster"
@@ -15,9 +17,11 @@ import (
 	"github.com/strongbox/strongbox/internal/physical/raft"
 )
 
-// raftStorage adapts the raft backend to the core's RaftStorage.
+// raftStorage adapts the raft backend to the core's RaftStorage and
+// AutopilotStorage.
 type raftStorage struct {
 	*raft.Backend
+	pilot *raft.Autopilot
 }
 
 func (r raftStorage) LeaderID() string {
@@ -39,7 +43,10 @@ func (r raftStorage) Peers(ctx context.Context) ([]core.RaftPeer, error) {
 	return out, nil
 }
 
-var _ core.RaftStorage = raftStorage{}
+var (
+	_ core.RaftStorage      = raftStorage{}
+	_ core.AutopilotStorage = raftStorage{}
+)
 
 // openRaft opens raft storage carried over the cluster port.
 func openRaft(ctx context.Context, cfg *config.Config, cl *cluster.Listener, logger *slog.Logger) (raftStorage, error) {
@@ -57,7 +64,7 @@ func openRaft(ctx context.Context, cfg *config.Config, cl *cluster.Listener, log
 	if err != nil {
 		return raftStorage{}, fmt.Errorf("storage raft: %w", err)
 	}
-	return raftStorage{b}, nil
+	return raftStorage{Backend: b, pilot: raft.NewAutopilot(b)}, nil
 }
 
 // advertisedClusterAddr is the TCP address peers dial: cluster_addr's
@@ -83,6 +90,8 @@ func applyRaftOptions(c *core.Core, cfg *config.Config) error {
 	if cfg.Storage.Type != "raft" {
 		return nil
 	}
+	// Restores and uploads to S3 are spooled on the data volume.
+	c.ConfigureSnapshots(filepath.Join(cfg.Storage.Config["path"], "snapshot-spool"))
 	v := cfg.Storage.Config["tls_rotation_interval"]
 	if v == "" {
 		return nil
@@ -93,4 +102,67 @@ func applyRaftOptions(c *core.Core, cfg *config.Config) error {
 	}
 	c.SetRaftTLSRotation(d)
 	return nil
+}
+
+// EnableAutopilot implements core.AutopilotStorage.
+func (r raftStorage) EnableAutopilot(app core.AutopilotApp) { r.pilot.Enable(autopilotApp{app}) }
+
+// SetAutopilotConfig implements core.AutopilotStorage.
+func (r raftStorage) SetAutopilotConfig(c core.AutopilotConfig) {
+	r.pilot.SetConfig(raft.AutopilotConfig(c))
+}
+
+// AutopilotState implements core.AutopilotStorage: the state as the JSON
+// object the API returns.
+func (r raftStorage) AutopilotState() map[string]any {
+	st := r.pilot.State()
+	if st == nil {
+		return nil
+	}
+	raw, err := json.Marshal(st)
+	if err != nil {
+		return nil
+	}
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil
+	}
+	return out
+}
+
+// AutopilotLocal implements core.AutopilotStorage.
+func (r raftStorage) AutopilotLocal() core.AutopilotLocal {
+	return core.AutopilotLocal(r.Backend.AutopilotLocal())
+}
+
+// JoinPeer implements core.AutopilotStorage.
+func (r raftStorage) JoinPeer(ctx context.Context, id, addr string, nonVoter bool) error {
+	return r.pilot.AddServer(ctx, id, addr, nonVoter)
+}
+
+// autopilotApp adapts the core to raft.AutopilotApp.
+type autopilotApp struct{ app core.AutopilotApp }
+
+func (a autopilotApp) AutopilotActive() bool { return a.app.AutopilotActive() }
+
+func (a autopilotApp) LoadAutopilot(ctx context.Context) (raft.AutopilotConfig, []byte, error) {
+	c, records, err := a.app.LoadAutopilot(ctx)
+	return raft.AutopilotConfig(c), records, err
+}
+
+func (a autopilotApp) SaveAutopilotServers(ctx context.Context, records []byte) error {
+	return a.app.SaveAutopilotServers(ctx, records)
+}
+
+func (a autopilotApp) AutopilotSelf() raft.FollowerReport {
+	return raft.FollowerReport(a.app.AutopilotSelf())
+}
+
+func (a autopilotApp) AutopilotFollowers() map[string]raft.FollowerReport {
+	in := a.app.AutopilotFollowers()
+	out := make(map[string]raft.FollowerReport, len(in))
+	for id, f := range in {
+		out[id] = raft.FollowerReport(f)
+	}
+	return out
 }

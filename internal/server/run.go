@@ -73,18 +73,13 @@ func Run(ctx context.Context, opts Options, reload <-chan struct{}) error {
 	}
 	defer closeStorage(backend, logger)
 
-	wrapper, err := openSeal(ctx, cfg.Seals, os.Getenv, logger.With("component", "seal"))
+	sealLogger := logger.With("component", "seal")
+	wrappers, err := openSeals(ctx, cfg.Seals, os.Getenv, sealLogger)
 	if err != nil {
 		return err
 	}
-	if wrapper != nil {
-		// Closed after the core has sealed (deferred calls run in reverse).
-		defer func() {
-			if err := wrapper.Close(); err != nil {
-				logger.Warn("close seal", "error", err)
-			}
-		}()
-	}
+	// Closed after the core has sealed (deferred calls run in reverse).
+	defer wrappers.close(sealLogger)
 
 	c, err := core.New(core.Config{
 		Physical:        backend,
@@ -99,7 +94,8 @@ func Run(ctx context.Context, opts Options, reload <-chan struct{}) error {
 		AuditDevices:    audit.Factories(),
 		APIAddr:         cfg.APIAddr,
 		ClusterAddr:     cfg.ClusterAddr,
-		Seal:            wrapper,
+		Seal:            wrappers.current,
+		MigrationSeal:   wrappers.old,
 	})
 	if err != nil {
 		return err

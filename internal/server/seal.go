@@ -21,10 +21,6 @@ import (
 // instead of holding up the listeners.
 const sealStartTimeout = 15 * time.Second
 
-// ErrSealMigration is the start error for a configuration that migrates
-// seals (a seal stanza with disabled = "true").
-var ErrSealMigration = errors.New("seal migration is not supported yet")
-
 // wrapperFactory builds a seal's Wrapper from its stanza.
 type wrapperFactory func(ctx context.Context, conf map[string]string, getenv func(string) string, logger *slog.Logger) (seal.Wrapper, error)
 
@@ -40,28 +36,88 @@ func wrapperFactories() map[string]wrapperFactory {
 	}
 }
 
-// openSeal builds the Wrapper the config's seal stanza asks for, or nil
-// for the Shamir seal (no stanza, or seal "shamir"). A bad stanza is an
-// error: an unknown type, a disabled stanza (seal migration), or settings
-// the seal rejects. A key service that cannot be reached (or refuses the
-// PIN) is not: the node starts sealed, the error is logged, and the
-// returned Wrapper keeps trying to connect each time the core uses it.
-func openSeal(ctx context.Context, seals []*config.Seal, getenv func(string) string, logger *slog.Logger) (seal.Wrapper, error) {
-	var enabled []*config.Seal
-	for _, s := range seals {
-		if s.Disabled {
-			return nil, fmt.Errorf("%w: %s:%d: seal %q has disabled = true; remove the stanza (and keep the seal storage was initialized with)",
-				ErrSealMigration, s.File, s.Line, s.Type)
+// seals are the key services a configuration names: the seal in use and,
+// during a seal migration, the one being left (the stanza marked
+// disabled = "true"). A nil Wrapper is the Shamir seal.
+type seals struct {
+	current seal.Wrapper
+	old     seal.Wrapper
+}
+
+// close closes both Wrappers; called after the core has sealed.
+func (s seals) close(logger *slog.Logger) {
+	for _, w := range []seal.Wrapper{s.current, s.old} {
+		if w == nil {
+			continue
 		}
-		enabled = append(enabled, s)
+		if err := w.Close(); err != nil {
+			logger.Warn("close seal", "seal", w.Type(), "error", err)
+		}
+	}
+}
+
+// openSeals builds the Wrappers the config's seal stanzas ask for, as
+// Vault reads them: at most one enabled stanza (none, or seal "shamir",
+// is the Shamir seal) and at most one marked disabled = "true", the seal a
+// migration moves away from. Vault's three migrations are:
+//
+//   - Shamir to auto: the new auto stanza alone; the core finds Shamir in
+//     storage and enters migration mode.
+//   - auto to Shamir: the auto stanza marked disabled.
+//   - auto to auto: the old stanza marked disabled, the new one enabled.
+//
+// A bad stanza is an error: an unknown type, two enabled or two disabled,
+// or settings the seal rejects. A key service that cannot be reached (or
+// refuses the PIN) is not: the node starts sealed, the error is logged, and
+// the returned Wrapper keeps trying to connect each time the core uses it.
+func openSeals(ctx context.Context, stanzas []*config.Seal, getenv func(string) string, logger *slog.Logger) (seals, error) {
+	var enabled, disabled []*config.Seal
+	for _, s := range stanzas {
+		if s.Disabled {
+			disabled = append(disabled, s)
+		} else {
+			enabled = append(enabled, s)
+		}
 	}
 	switch {
-	case len(enabled) == 0:
-		return nil, nil
 	case len(enabled) > 1:
-		return nil, fmt.Errorf("%s:%d: only one seal stanza may be enabled", enabled[1].File, enabled[1].Line)
+		return seals{}, fmt.Errorf("%s:%d: only one seal stanza may be enabled", enabled[1].File, enabled[1].Line)
+	case len(disabled) > 1:
+		return seals{}, fmt.Errorf("%s:%d: only one seal stanza may be disabled (the seal a migration moves away from)", disabled[1].File, disabled[1].Line)
 	}
-	s := enabled[0]
+	var out seals
+	if len(enabled) == 1 {
+		w, err := openWrapper(ctx, enabled[0], getenv, logger)
+		if err != nil {
+			return seals{}, err
+		}
+		out.current = w
+	}
+	if len(disabled) == 1 {
+		d := disabled[0]
+		w, err := openWrapper(ctx, d, getenv, logger)
+		if err != nil {
+			out.close(logger)
+			return seals{}, err
+		}
+		if w == nil && out.current == nil {
+			return seals{}, fmt.Errorf("%s:%d: seal \"shamir\" is disabled but no other seal is enabled to migrate to", d.File, d.Line)
+		}
+		out.old = w
+		logger.Info("seal migration configured", "from", sealTypeName(out.old), "to", sealTypeName(out.current))
+	}
+	return out, nil
+}
+
+func sealTypeName(w seal.Wrapper) string {
+	if w == nil {
+		return "shamir"
+	}
+	return w.Type()
+}
+
+// openWrapper builds one stanza's Wrapper: nil for seal "shamir".
+func openWrapper(ctx context.Context, s *config.Seal, getenv func(string) string, logger *slog.Logger) (seal.Wrapper, error) {
 	typ := strings.ToLower(s.Type)
 	if typ == "shamir" {
 		return nil, nil
@@ -86,10 +142,10 @@ func openSeal(ctx context.Context, seals []*config.Seal, getenv func(string) str
 		return nil, fmt.Errorf("%s:%d: seal %q: %w", s.File, s.Line, s.Type, err)
 	case lw.permanent() != nil:
 		logger.Error("the seal's key service refused this server's credentials; the node stays sealed until the seal configuration is fixed and the server restarted",
-			"seal", typ, "error", err)
+			"seal", typ, "disabled", s.Disabled, "error", err)
 	default:
 		logger.Warn("the seal's key service is unavailable at start; the node stays sealed and keeps trying",
-			"seal", typ, "error", err)
+			"seal", typ, "disabled", s.Disabled, "error", err)
 	}
 	return lw, nil
 }
@@ -145,12 +201,10 @@ func (l *lazyWrapper) permanent() error {
 	return l.perm
 }
 
-// loginRefused recognizes a PKCS#11 login refused for its PIN. The pkcs11
-// package wraps the module's error (CKR_PIN_INCORRECT, CKR_PIN_LOCKED, …)
-// without a sentinel, and importing the module's error type here would need
-// cgo, so the return value's name is matched.
+// loginRefused recognizes a key service that refused this server's
+// credentials: a PKCS#11 login refused for its PIN.
 func loginRefused(err error) bool {
-	return strings.Contains(err.Error(), "CKR_PIN_")
+	return errors.Is(err, pkcs11.ErrLogin)
 }
 
 // Type is the configured seal type, known before the service answers.

@@ -22,48 +22,73 @@ func stanza(typ string, disabled bool, kv ...string) *config.Seal {
 	return s
 }
 
-func TestOpenSealConfig(t *testing.T) {
+func TestOpenSealsConfig(t *testing.T) {
 	noEnv := func(string) string { return "" }
+	// kms is a valid awskms stanza whose service is not there: it opens
+	// (the node would start sealed and keep trying).
+	kms := func(disabled bool) *config.Seal {
+		return stanza("awskms", disabled, "region", "us-east-1", "access_key", "AKIDX", "secret_key", "s",
+			"kms_key_id", "alias/strongbox", "endpoint", "http://127.0.0.1:1")
+	}
 	cases := []struct {
-		name   string
-		seals  []*config.Seal
-		shamir bool   // nil Wrapper, no error
-		errIs  error  // when set, errors.Is must hold
-		errHas string // when set, the error must say it
+		name    string
+		seals   []*config.Seal
+		current string // the seal in use: "shamir" for none
+		old     string // the seal migrated from: "" for none
+		errIs   error  // when set, errors.Is must hold
+		errHas  string // when set, the error must say it
 	}{
-		{name: "no stanza", shamir: true},
-		{name: "shamir stanza", seals: []*config.Seal{stanza("shamir", false)}, shamir: true},
-		{name: "disabled stanza alone", seals: []*config.Seal{stanza("awskms", true)},
-			errIs: ErrSealMigration, errHas: "seal migration is not supported yet"},
-		{name: "migration pair", seals: []*config.Seal{stanza("shamir", true), stanza("awskms", false)},
-			errIs: ErrSealMigration, errHas: `seal "shamir" has disabled = true`},
+		{name: "no stanza", current: "shamir"},
+		{name: "shamir stanza", seals: []*config.Seal{stanza("shamir", false)}, current: "shamir"},
+		{name: "auto to shamir: the auto stanza disabled", seals: []*config.Seal{kms(true)}, current: "shamir", old: "awskms"},
+		{name: "shamir to auto, old stanza spelled out", seals: []*config.Seal{stanza("shamir", true), kms(false)}, current: "awskms", old: "shamir"},
+		{name: "auto to auto", seals: []*config.Seal{kms(true), kms(false)}, current: "awskms", old: "awskms"},
+		{name: "disabled shamir alone", seals: []*config.Seal{stanza("shamir", true)},
+			errHas: `test.hcl:7: seal "shamir" is disabled but no other seal is enabled to migrate to`},
 		{name: "two enabled", seals: []*config.Seal{stanza("awskms", false), stanza("pkcs11", false)},
 			errHas: "only one seal stanza may be enabled"},
+		{name: "two disabled", seals: []*config.Seal{kms(true), stanza("shamir", true)},
+			errHas: "only one seal stanza may be disabled"},
 		{name: "unknown type", seals: []*config.Seal{stanza("transit", false)},
 			errHas: `test.hcl:7: seal type "transit" is not supported (supported: shamir, pkcs11, awskms)`},
+		{name: "unknown disabled type", seals: []*config.Seal{stanza("transit", true)},
+			errHas: `seal type "transit" is not supported`},
 		{name: "pkcs11 without pin", seals: []*config.Seal{stanza("pkcs11", false, "lib", "/x.so", "slot", "0", "key_label", "k")},
 			errIs: pkcs11.ErrConfig, errHas: "pin is required"},
 		{name: "awskms without key", seals: []*config.Seal{stanza("awskms", false, "region", "us-east-1")},
 			errIs: awskms.ErrConfig, errHas: "kms_key_id is required"},
+		{name: "disabled awskms without key", seals: []*config.Seal{stanza("awskms", true, "region", "us-east-1")},
+			errIs: awskms.ErrConfig, errHas: "kms_key_id is required"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			w, err := openSeal(context.Background(), tc.seals, noEnv, quietLogger())
-			if tc.shamir {
-				if w != nil || err != nil {
-					t.Fatalf("openSeal = %v, %v; want the Shamir seal", w, err)
+			got, err := openSeals(context.Background(), tc.seals, noEnv, quietLogger())
+			if tc.errHas != "" {
+				if err == nil {
+					got.close(quietLogger())
+					t.Fatal("openSeals accepted the configuration")
+				}
+				if tc.errIs != nil && !errors.Is(err, tc.errIs) {
+					t.Errorf("error %v is not %v", err, tc.errIs)
+				}
+				if !strings.Contains(err.Error(), tc.errHas) {
+					t.Errorf("error %q lacks %q", err, tc.errHas)
 				}
 				return
 			}
-			if err == nil {
-				_ = w.Close()
-				t.Fatal("openSeal accepted the configuration")
+			if err != nil {
+				t.Fatalf("openSeals: %v", err)
 			}
-			if tc.errIs != nil && !errors.Is(err, tc.errIs) {
-				t.Errorf("error %v is not %v", err, tc.errIs)
+			defer got.close(quietLogger())
+			if cur := sealTypeName(got.current); cur != tc.current {
+				t.Errorf("current seal %q, want %q", cur, tc.current)
 			}
-			if !strings.Contains(err.Error(), tc.errHas) {
-				t.Errorf("error %q lacks %q", err, tc.errHas)
+			old := ""
+			if got.old != nil || tc.old == "shamir" {
+				old = sealTypeName(got.old)
+			}
+			if old != tc.old {
+				t.Errorf("old seal %q, want %q", old, tc.old)
 			}
 		})
 	}
@@ -76,10 +101,11 @@ func TestOpenSealUnreachable(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 	s := stanza("awskms", false, "region", "us-east-1", "access_key", "AKIDX", "secret_key", "not-logged-secret",
 		"kms_key_id", "alias/strongbox", "endpoint", "http://127.0.0.1:1")
-	w, err := openSeal(context.Background(), []*config.Seal{s}, func(string) string { return "" }, logger)
+	got, err := openSeals(context.Background(), []*config.Seal{s}, func(string) string { return "" }, logger)
 	if err != nil {
-		t.Fatalf("openSeal: %v", err)
+		t.Fatalf("openSeals: %v", err)
 	}
+	w := got.current
 	t.Cleanup(func() { _ = w.Close() })
 	if w.Type() != "awskms" {
 		t.Fatalf("type %q", w.Type())
@@ -118,8 +144,9 @@ func TestLazyWrapper(t *testing.T) {
 	}{
 		{"up at once", nil, 1, true},
 		{"down, then up", []error{errors.New("dial tcp: connection refused"), errors.New("timeout")}, 3, true},
-		{"wrong PIN is never retried", []error{fmt.Errorf("pkcs11 seal: login failed (the PIN is wrong): pkcs11: 0xA0: CKR_PIN_INCORRECT")}, 1, false},
-		{"locked PIN is never retried", []error{fmt.Errorf("login: pkcs11: 0xA4: CKR_PIN_LOCKED")}, 1, false},
+		{"wrong PIN is never retried", []error{fmt.Errorf("pkcs11 seal: login failed (the PIN is wrong): %w: CKR_PIN_INCORRECT", pkcs11.ErrLogin)}, 1, false},
+		{"locked PIN is never retried", []error{fmt.Errorf("login: %w: CKR_PIN_LOCKED", pkcs11.ErrLogin)}, 1, false},
+		{"a PIN-like message without ErrLogin is retried", []error{errors.New("dial: CKR_PIN_ text in a network error")}, 2, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -83,8 +83,19 @@ type Config struct {
 	// NonVoter marks a node meant to join as a non-voter (read replica).
 	// The joining flow reads it; a non-voter cannot Bootstrap.
 	NonVoter bool
-	// AutopilotRedundancyZone is kept for autopilot (redundancy zones).
+	// AutopilotRedundancyZone names this node's redundancy zone: autopilot
+	// keeps one voter per zone and the other members as non-voters ready to
+	// replace it (autopilot.go).
 	AutopilotRedundancyZone string
+	// AutopilotUpgradeVersion is the version autopilot's automated upgrades
+	// compare (a semantic version); empty means the server binary's version.
+	AutopilotUpgradeVersion string
+	// AutopilotReconcileInterval is how often autopilot applies promotions,
+	// demotions and removals (0: DefaultAutopilotReconcileInterval).
+	AutopilotReconcileInterval time.Duration
+	// AutopilotUpdateInterval is how often autopilot refreshes its view of
+	// the servers' health (0: DefaultAutopilotUpdateInterval).
+	AutopilotUpdateInterval time.Duration
 
 	// ApplyTimeout bounds every write, ConsistentRead and cluster change:
 	// when raft cannot commit in that time (quorum lost) the call fails with
@@ -173,8 +184,9 @@ func (c Config) raftConfig(nodeID string, notify chan<- bool) *raft.Config {
 // ConfigFromMap parses Vault's `storage "raft"` stanza keys: path, node_id,
 // performance_multiplier, snapshot_threshold, trailing_logs,
 // snapshot_interval, non_voter (also Vault's retry_join_as_non_voter),
-// max_entry_size and autopilot_redundancy_zone. Other keys (retry_join,
-// autopilot_*, …) belong to other layers and are ignored. The caller sets
+// max_entry_size, autopilot_redundancy_zone, autopilot_upgrade_version,
+// autopilot_reconcile_interval and autopilot_update_interval. Other keys
+// (retry_join, …) belong to other layers and are ignored. The caller sets
 // Logger, StreamLayer and addresses. Durations are Go durations ("30s") or
 // whole seconds ("30").
 func ConfigFromMap(m map[string]string) (Config, error) {
@@ -220,6 +232,22 @@ func ConfigFromMap(m map[string]string) (Config, error) {
 		}
 	}
 	c.AutopilotRedundancyZone = strings.TrimSpace(m["autopilot_redundancy_zone"])
+	if v := strings.TrimSpace(m["autopilot_upgrade_version"]); v != "" {
+		if _, err := parseVersion(v); err != nil {
+			return c, fmt.Errorf("raft storage: autopilot_upgrade_version %q: %w", v, err)
+		}
+		c.AutopilotUpgradeVersion = v
+	}
+	if v, ok := m["autopilot_reconcile_interval"]; ok {
+		if c.AutopilotReconcileInterval, err = parseDuration("autopilot_reconcile_interval", v); err != nil {
+			return c, err
+		}
+	}
+	if v, ok := m["autopilot_update_interval"]; ok {
+		if c.AutopilotUpdateInterval, err = parseDuration("autopilot_update_interval", v); err != nil {
+			return c, err
+		}
+	}
 	return c, nil
 }
 

@@ -51,6 +51,9 @@ type fsm struct {
 	entriesApplied atomic.Uint64 // entries written to db
 	entriesSkipped atomic.Uint64 // replayed entries already reflected
 	restores       atomic.Uint64 // snapshots installed
+
+	// installed, when set, runs after each snapshot install (snapshot.go).
+	installed atomic.Pointer[func()]
 }
 
 var _ raft.BatchingFSM = (*fsm)(nil)
@@ -327,6 +330,9 @@ func (f *fsm) install(h snapshotHeader, body io.Reader, index, term uint64) erro
 	f.term.Store(term)
 	f.restores.Add(1)
 	f.logger.Info("raft storage: snapshot installed", "applied_index", index, "term", term, "bytes", h.size)
+	if fn := f.installed.Load(); fn != nil {
+		(*fn)()
+	}
 	return nil
 }
 

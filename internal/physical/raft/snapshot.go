@@ -279,3 +279,79 @@ func (b *Backend) Restore(ctx context.Context, r io.Reader) error {
 	b.logger.Info("raft storage: snapshot restored", "bytes", h.size)
 	return nil
 }
+
+// SnapshotInfo is what a snapshot stream's header states: the last log
+// entry it reflects (zeros when unknown) and the size of its database.
+type SnapshotInfo struct {
+	Index, Term uint64
+	DBSize      uint64
+}
+
+// SnapshotHeaderSize is the length of a snapshot stream's header, all that
+// ReadSnapshotInfo reads.
+const SnapshotHeaderSize = snapshotHeaderSize
+
+// StreamSize is the length of the whole stream: header, database, checksum.
+func (i SnapshotInfo) StreamSize() int64 {
+	return int64(snapshotHeaderSize + i.DBSize + snapshotTrailerSize)
+}
+
+// ReadSnapshotInfo reads and checks the header of a snapshot stream made by
+// Snapshot. Callers that wrap the stream in their own format use it to
+// learn the stream's length and position before the rest arrives.
+func ReadSnapshotInfo(r io.Reader) (SnapshotInfo, error) {
+	h, err := readSnapshotHeader(r)
+	if err != nil {
+		return SnapshotInfo{}, err
+	}
+	return SnapshotInfo{Index: h.index, Term: h.term, DBSize: h.size}, nil
+}
+
+// InspectSnapshot reads a whole snapshot stream from r and verifies it as
+// Restore does (checksum, database), with the database spooled to a
+// temporary file in dir that is removed before it returns; then it calls fn
+// for every entry in key order. Only one entry at a time is in memory; fn
+// must not keep value. It opens no raft node: tools read snapshot files
+// with it offline.
+func InspectSnapshot(ctx context.Context, r io.Reader, dir string, fn func(key string, value []byte) error) (SnapshotInfo, error) {
+	r = ctxReader{ctx, r}
+	h, err := readSnapshotHeader(r)
+	if err != nil {
+		return SnapshotInfo{}, err
+	}
+	info := SnapshotInfo{Index: h.index, Term: h.term, DBSize: h.size}
+	spooled, err := spoolSnapshotDB(h, r, filepath.Join(dir, "inspect"), nil)
+	if err != nil {
+		return info, err
+	}
+	defer func() { _ = os.Remove(spooled) }()
+	opts := boltOptions()
+	opts.ReadOnly = true
+	db, err := bolt.Open(spooled, 0o600, opts)
+	if err != nil {
+		return info, fmt.Errorf("%w: not a valid database: %w", ErrInvalidSnapshot, err)
+	}
+	defer func() { _ = db.Close() }()
+	err = db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(dataBucket).ForEach(func(k, v []byte) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			return fn(string(k), v)
+		})
+	})
+	return info, err
+}
+
+// OnSnapshotInstalled registers fn to run each time this node installs a
+// snapshot in place of its data: a Restore on the leader, or a snapshot the
+// leader sent to catch this node up. The core uses it to drop what it
+// cached of the old data. fn runs on raft's FSM goroutine, which waits for
+// it: it must return quickly (start a goroutine for real work).
+func (b *Backend) OnSnapshotInstalled(fn func()) {
+	if fn == nil {
+		b.fsm.installed.Store(nil)
+		return
+	}
+	b.fsm.installed.Store(&fn)
+}

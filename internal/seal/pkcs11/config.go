@@ -13,6 +13,11 @@ import (
 // ErrConfig marks a configuration the seal cannot start with.
 var ErrConfig = errors.New("pkcs11 seal: invalid configuration")
 
+// ErrLogin marks a login the token refused for its PIN (wrong, locked,
+// expired): retrying with the same PIN cannot succeed, and an HSM locks a
+// PIN after a few wrong tries, so callers must not retry.
+var ErrLogin = errors.New("pkcs11 seal: the token refused the login")
+
 // Mechanisms supported, as PKCS#11 numbers them.
 const (
 	MechanismAESGCM  uint = p11.CKM_AES_GCM       // 0x1087

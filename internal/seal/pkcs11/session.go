@@ -183,8 +183,15 @@ func (w *Wrapper) open() (*session, error) {
 			hint = " (the PIN is wrong)"
 		case errors.Is(err, p11.Error(p11.CKR_PIN_LOCKED)):
 			hint = " (the PIN is locked)"
+		case errors.Is(err, p11.Error(p11.CKR_PIN_EXPIRED)):
+			hint = " (the PIN has expired)"
+		case errors.Is(err, p11.Error(p11.CKR_PIN_INVALID)), errors.Is(err, p11.Error(p11.CKR_PIN_LEN_RANGE)):
+			hint = " (the PIN is not valid for this token)"
 		}
-		return nil, fmt.Errorf("pkcs11 seal: login to the token in slot %d failed%s: %w", slot, hint, err)
+		if hint != "" {
+			return nil, fmt.Errorf("pkcs11 seal: login to the token in slot %d failed%s: %w: %w", slot, hint, ErrLogin, err)
+		}
+		return nil, fmt.Errorf("pkcs11 seal: login to the token in slot %d failed: %w", slot, err)
 	}
 	return &session{h: h, keys: map[keyRef]keyHandles{}}, nil
 }

@@ -224,8 +224,8 @@ func TestWrongPIN(t *testing.T) {
 		_ = w.Close()
 		t.Fatal("New with a wrong PIN succeeded")
 	}
-	if !errors.Is(err, p11.Error(p11.CKR_PIN_INCORRECT)) || !strings.Contains(err.Error(), "PIN is wrong") {
-		t.Errorf("err = %v, want CKR_PIN_INCORRECT saying the PIN is wrong", err)
+	if !errors.Is(err, p11.Error(p11.CKR_PIN_INCORRECT)) || !errors.Is(err, ErrLogin) || !strings.Contains(err.Error(), "PIN is wrong") {
+		t.Errorf("err = %v, want CKR_PIN_INCORRECT (ErrLogin) saying the PIN is wrong", err)
 	}
 	if errors.Is(err, seal.ErrInvalidKey) {
 		t.Errorf("a wrong PIN is not an invalid blob: %v", err)

@@ -146,5 +146,6 @@ func raftClusterB(b *testing.B, n int) *testcluster.ProcessCluster {
 	if err := active.Client(c.RootToken()).Sys().Mount("secret", &vault.MountInput{Type: "kv-v2"}); err != nil {
 		b.Fatal(err)
 	}
+	waitPeers(b, c, active, n)
 	return c
 }

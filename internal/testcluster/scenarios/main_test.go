@@ -38,15 +38,23 @@ func raftClusterWith(t *testing.T, n int, storage string) *testcluster.ProcessCl
 	return c
 }
 
-// waitPeers waits until the raft configuration lists n voters.
-func waitPeers(t *testing.T, c *testcluster.ProcessCluster, via testcluster.Node, n int) {
+// waitPeers waits until the raft configuration lists n voters. Joining
+// servers start as non-voters; autopilot promotes them once stable.
+func waitPeers(t testing.TB, c *testcluster.ProcessCluster, via testcluster.Node, n int) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		s, err := via.Client(c.RootToken()).Logical().Read("sys/storage/raft/configuration")
 		if err == nil && s != nil {
 			if cfg, ok := s.Data["config"].(map[string]any); ok {
-				if servers, ok := cfg["servers"].([]any); ok && len(servers) == n {
+				servers, _ := cfg["servers"].([]any)
+				voters := 0
+				for _, srv := range servers {
+					if m, ok := srv.(map[string]any); ok && m["voter"] == true {
+						voters++
+					}
+				}
+				if len(servers) == n && voters == n {
 					return
 				}
 			}
