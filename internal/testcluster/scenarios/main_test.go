@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -71,7 +72,10 @@ func waitPeers(t testing.TB, c *testcluster.ProcessCluster, via testcluster.Node
 func runChecked(t *testing.T, c *testcluster.ProcessCluster, nodes []testcluster.Node, d time.Duration, fault func()) {
 	t.Helper()
 	rec := testcluster.NewRecorder()
-	w := &testcluster.Workload{Recorder: rec, Nodes: nodes, Token: c.RootToken(), Clients: 8, Keys: 4, Duration: d}
+	// A fresh key prefix per run: a new recorder knows nothing of the
+	// values earlier runs left behind.
+	prefix := fmt.Sprintf("linz-%d/", time.Now().UnixNano())
+	w := &testcluster.Workload{Recorder: rec, Nodes: nodes, Token: c.RootToken(), Clients: 8, Keys: 4, Duration: d, Prefix: prefix}
 	done := make(chan testcluster.WorkloadStats, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), d+30*time.Second)
 	defer cancel()
