@@ -68,6 +68,11 @@ directory and renamed), so an interrupted save never leaves a partial FILE.`,
 				return localError(err, "Error writing snapshot file")
 			}
 			done = true
+			// The rename is durable once the directory is.
+			if d, err := os.Open(dir); err == nil {
+				_ = d.Sync()
+				_ = d.Close()
+			}
 			return nil
 		},
 	}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
@@ -45,9 +44,6 @@ func newRaftCore(t *testing.T) *raftCore {
 	ctx := context.Background()
 	dir := t.TempDir()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if os.Getenv("SNAPDEBUG") != "" {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	}
 	b, err := raft.New(ctx, raft.Config{Path: dir, NodeID: "n1", BindAddr: "127.0.0.1:0", PerformanceMultiplier: 1, Logger: logger})
 	if err != nil {
 		t.Fatal(err)

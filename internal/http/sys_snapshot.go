@@ -123,12 +123,12 @@ func (s *startedWriter) Write(p []byte) (int, error) {
 // node; a standby streams the request there.
 func (h *Handler) serveRestore(w http.ResponseWriter, r *http.Request, force bool) {
 	if h.core.Standby() {
-		h.forwardStream(w, r)
+		h.forwardStream(w, r, func() { h.serveRestore(w, r, force) })
 		return
 	}
 	err := h.core.CheckRequest(r.Context(), snapshotRequest(r, logical.UpdateOperation))
 	if errors.Is(err, core.ErrStandby) {
-		h.forwardStream(w, r)
+		h.forwardStream(w, r, nil)
 		return
 	}
 	if err != nil {
@@ -149,8 +149,9 @@ func (h *Handler) serveRestore(w http.ResponseWriter, r *http.Request, force boo
 // restore) from a standby to the active node, body unread and unbuffered,
 // and relays the answer; with X-Vault-No-Request-Forwarding the client is
 // redirected instead. Unlike serveStandby it cannot send the body twice,
-// so it retries only while nothing has been sent.
-func (h *Handler) forwardStream(w http.ResponseWriter, r *http.Request) {
+// so it retries only while nothing has been sent. local, when set, serves
+// the request here if this node became active meanwhile.
+func (h *Handler) forwardStream(w http.ResponseWriter, r *http.Request, local func()) {
 	if _, forwarded := cluster.ForwardedFrom(r.Context()); forwarded {
 		w.Header().Set(HeaderNotActive, "true")
 		respondError(w, http.StatusServiceUnavailable, errors.New("node is not active; retry"))
@@ -162,6 +163,10 @@ func (h *Handler) forwardStream(w http.ResponseWriter, r *http.Request) {
 		adv, err := h.waitActive(ctx, deadline)
 		if err != nil {
 			h.writeErr(w, r, err)
+			return
+		}
+		if adv == nil && local != nil && !h.core.Standby() {
+			local()
 			return
 		}
 		if adv == nil {

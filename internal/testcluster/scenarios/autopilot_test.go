@@ -137,32 +137,6 @@ func suffrage(t *testing.T, c *testcluster.ProcessCluster) map[string]bool {
 	}
 }
 
-// runCheckedOn is runChecked on keys under prefix, so that several checked
-// runs on one cluster each start from keys nobody wrote.
-func runCheckedOn(t *testing.T, c *testcluster.ProcessCluster, prefix string, nodes []testcluster.Node, d time.Duration, fault func()) {
-	t.Helper()
-	rec := testcluster.NewRecorder()
-	w := &testcluster.Workload{Recorder: rec, Nodes: nodes, Token: c.RootToken(), Clients: 8, Keys: 4, Duration: d, Prefix: prefix}
-	done := make(chan testcluster.WorkloadStats, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), d+90*time.Second)
-	defer cancel()
-	go func() {
-		stats, _ := w.Run(ctx)
-		done <- stats
-	}()
-	fault()
-	stats := <-done
-	active := c.WaitForActive(t, 30*time.Second)
-	if err := w.FinalReads(ctx, active); err != nil {
-		t.Fatalf("final reads: %v", err)
-	}
-	report := rec.Check(t, 60*time.Second)
-	t.Logf("%s; %s", stats, report)
-	if stats.AckedWrites == 0 {
-		t.Fatal("no write was acknowledged: the scenario tested nothing")
-	}
-}
-
 func voterSet(st *vault.AutopilotState) []string {
 	v := slices.Clone(st.Voters)
 	sort.Strings(v)
@@ -234,7 +208,7 @@ func TestAutopilotRedundancyZones(t *testing.T) {
 				live = append(live, n)
 			}
 		}
-		runCheckedOn(t, c, victim+"/", live, 15*time.Second, func() {
+		runChecked(t, c, live, 15*time.Second, func() {
 			time.Sleep(2 * time.Second)
 			var node testcluster.Node
 			for _, n := range c.Nodes() {
@@ -394,7 +368,7 @@ func TestAutopilotAutomatedUpgrade(t *testing.T) {
 	oldLeader := st.Leader
 
 	start := time.Now()
-	runCheckedOn(t, c, "upgrade/", nodes[:5], 20*time.Second, func() {
+	runChecked(t, c, nodes[:5], 20*time.Second, func() {
 		time.Sleep(time.Second)
 		join(nodes[5])
 		pilotState(t, c, "new voters and leader", 90*time.Second, func(st *vault.AutopilotState) bool {
