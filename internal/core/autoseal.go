@@ -258,53 +258,20 @@ func (c *Core) CheckSeal(ctx context.Context) error {
 	return nil
 }
 
-// unsealRecovery is sys/unseal under an auto seal: recovery key shares up
-// to the recovery threshold, then, as Vault does, the seal decrypts the
-// root key and the node unseals if the shares rebuild the recovery key.
-// The shares alone decrypt nothing: with the key service down this fails.
-func (c *Core) unsealRecovery(ctx context.Context, key []byte) error {
-	rconf, err := seal.LoadRecoveryConfig(ctx, c.physical)
-	switch {
-	case errors.Is(err, seal.ErrNotInitialized):
+// unsealRecovery answers sys/unseal under an auto seal. Recovery keys
+// authorize operations (generate-root, rekey, seal migration with
+// migrate=true) but never unseal: the node unseals through its key service
+// when it starts, so sealing it keeps it sealed until a restart.
+func (c *Core) unsealRecovery(ctx context.Context, _ []byte) error {
+	if _, err := seal.LoadRecoveryConfig(ctx, c.physical); errors.Is(err, seal.ErrNotInitialized) {
 		return logical.BadRequest("Vault is not initialized")
-	case err != nil:
+	} else if err != nil {
 		return err
 	}
 	if !c.Sealed() {
 		return nil
 	}
-	if err := checkUnsealKeyLen(key); err != nil {
-		return err
-	}
-	shares, ok := c.addUnsealShare(key, rconf.SecretThreshold)
-	if !ok {
-		return nil
-	}
-	combined, err := seal.CombineShares(shares)
-	wipeShares(shares)
-	if err != nil {
-		return logical.BadRequest("failed to compute combined key: %s; progress was reset", trimSealErr(err))
-	}
-	defer wipe(combined)
-	root, err := c.autoSeal.RootKey(ctx)
-	if err != nil {
-		c.logger.Warn("unseal with recovery keys refused: the seal cannot decrypt the root key", "seal", c.autoSeal.Type(), "error", err)
-		return logical.BadRequest("failed to verify recovery key: the %s seal cannot decrypt the root key, and recovery keys cannot unseal without it: %v", c.autoSeal.Type(), err)
-	}
-	defer wipe(root)
-	err = c.unsealVerified(ctx, root, func(ctx context.Context) error {
-		rec, err := c.getRecoveryRecord(ctx)
-		if err != nil {
-			return err
-		}
-		defer wipe(rec.Key)
-		return seal.MatchRecoveryKey(combined, rec.Key)
-	})
-	if errors.Is(err, seal.ErrInvalidKey) {
-		c.logger.Warn("unseal failed: the key shares are not a quorum of the recovery keys")
-		return logical.BadRequest("failed to verify recovery key: the key shares do not combine to the recovery key; progress was reset")
-	}
-	return err
+	return logical.BadRequest("recovery keys cannot unseal a node using the %s seal: it unseals itself through its key service when it starts (restart it after sys/seal); recovery keys authorize generate-root, rekey and seal migration", c.autoSeal.Type())
 }
 
 // joinWithSeal completes a raft join by itself: the seal decrypts the

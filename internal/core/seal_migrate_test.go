@@ -300,7 +300,9 @@ func TestSealMigrationShamirToAuto(t *testing.T) {
 	if err := n.c.Seal(ctx); err != nil {
 		t.Fatal(err)
 	}
-	n.unseal(t, UnsealOptions{}, n.keys[:3])
+	if err := n.c.AutoUnseal(ctx); err != nil {
+		t.Fatalf("auto-unseal after sealing: %v", err)
+	}
 
 	// The Shamir seal alone no longer reads this storage.
 	k := &sealNode{phys: n.phys, log: &syncLog{}}
@@ -373,7 +375,9 @@ func TestSealMigrationAutoToAuto(t *testing.T) {
 			if err := n.c.Seal(ctx); err != nil {
 				t.Fatal(err)
 			}
-			n.unseal(t, UnsealOptions{}, n.keys[2:5])
+			if err := n.c.AutoUnseal(ctx); err != nil {
+				t.Fatalf("auto-unseal after sealing: %v", err)
+			}
 			n.secretReadable(t)
 		})
 	}
