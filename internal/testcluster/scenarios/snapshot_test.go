@@ -400,9 +400,6 @@ func fillRandom(t testing.TB, n testcluster.Node, token string, count, size int)
 // TestSnapshotMemoryBounded: saving a snapshot of more than 200 MB streams
 // it: the server's peak RSS grows by far less than the snapshot's size.
 func TestSnapshotMemoryBounded(t *testing.T) {
-	if testing.Short() {
-		t.Skip("writes 200+ MB")
-	}
 	c := testcluster.NewCluster(t, testcluster.Options{Nodes: 1, Storage: "raft", LogLevel: "info",
 		StorageConfig: "performance_multiplier = 1"})
 	c.Init(t)
