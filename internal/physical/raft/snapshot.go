@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/hashicorp/raft"
 	bolt "go.etcd.io/bbolt"
@@ -273,7 +274,7 @@ func (b *Backend) Restore(ctx context.Context, r io.Reader) error {
 	stream := io.MultiReader(bytes.NewReader(hb), f, bytes.NewReader(sum.Sum(nil)))
 	// Not abandoned on ctx once started: raft panics if its FSM fails to
 	// install a snapshot it has accepted, so it must read the file to the end.
-	if err := b.raft.Restore(meta, stream, b.conf.ApplyTimeout); err != nil {
+	if err := b.raft.Restore(meta, stream, restoreTimeout(b.conf.ApplyTimeout, meta.Size)); err != nil {
 		return fmt.Errorf("raft storage: restore: %w", mapRaftErr(err))
 	}
 	b.logger.Info("raft storage: snapshot restored", "bytes", h.size)
@@ -354,4 +355,12 @@ func (b *Backend) OnSnapshotInstalled(fn func()) {
 		return
 	}
 	b.fsm.installed.Store(&fn)
+}
+
+// restoreTimeout bounds a user restore: raft's timeout covers copying the
+// snapshot into its store and installing it, so it grows with the size
+// (at a pessimistic 8 MB/s) on top of the usual commit timeout. A 1.4 GB
+// snapshot of 1M keys needs minutes, not ApplyTimeout's seconds.
+func restoreTimeout(apply time.Duration, size int64) time.Duration {
+	return apply + time.Duration(size/(8<<20)+1)*time.Second
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestSnapshotInfoAndInspect: the exported header reader and the offline
@@ -72,5 +73,13 @@ func TestOnSnapshotInstalled(t *testing.T) {
 	}
 	for i := range c.nodes {
 		waitFor(t, c.nodes[i].NodeID()+" runs the install hook", func() bool { return calls[i].Load() >= 1 })
+	}
+}
+
+func TestRestoreTimeoutGrowsWithSize(t *testing.T) {
+	small := restoreTimeout(10*time.Second, 1<<20)
+	large := restoreTimeout(10*time.Second, 1400<<20)
+	if small < 10*time.Second || large < 10*time.Second+170*time.Second {
+		t.Fatalf("restore timeouts: %s for 1 MB, %s for 1.4 GB", small, large)
 	}
 }
