@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -197,7 +198,7 @@ func (h *Handler) handleSealStatus(w http.ResponseWriter, r *http.Request) {
 	body := map[string]any{
 		"type": st.Type, "initialized": st.Initialized, "sealed": st.Sealed,
 		"t": st.T, "n": st.N, "progress": st.Progress, "nonce": st.Nonce,
-		"version": h.core.Version(), "build_date": buildDate, "migration": st.Migration,
+		"version": h.core.Version(), "build_date": buildDate(), "migration": st.Migration,
 		"recovery_seal": st.RecoverySeal, "storage_type": h.core.StorageType(),
 		"removed_from_cluster": false,
 	}
@@ -210,8 +211,18 @@ func (h *Handler) handleSealStatus(w http.ResponseWriter, r *http.Request) {
 	respondJSON(w, http.StatusOK, body)
 }
 
-// buildDate is reported by seal-status and health.
-var buildDate = time.Now().UTC().Format(time.RFC3339)
+// buildDate is reported by seal-status: the commit time the Go toolchain
+// stamped into the binary, empty for a build outside version control.
+func buildDate() string {
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.time" {
+				return s.Value
+			}
+		}
+	}
+	return ""
+}
 
 func (h *Handler) handleHealth(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
