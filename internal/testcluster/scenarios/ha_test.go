@@ -59,12 +59,8 @@ func TestKillLeaderUnderLoad(t *testing.T) {
 	c := raftCluster(t, 3)
 	var killed testcluster.Node
 	runChecked(t, c, c.Nodes(), 8*time.Second, func() {
-		time.Sleep(2 * time.Second)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		leader, err := c.Leader(ctx)
-		if err != nil {
-			t.Errorf("leader: %v", err)
+		leader := leaderAfter(t, c, 2*time.Second)
+		if leader == nil {
 			return
 		}
 		killed = leader
@@ -95,12 +91,8 @@ func TestKillLeaderUnderLoad(t *testing.T) {
 func TestPauseLeader(t *testing.T) {
 	c := raftCluster(t, 3)
 	runChecked(t, c, c.Nodes(), 10*time.Second, func() {
-		time.Sleep(2 * time.Second)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		leader, err := c.Leader(ctx)
-		if err != nil {
-			t.Errorf("leader: %v", err)
+		leader := leaderAfter(t, c, 2*time.Second)
+		if leader == nil {
 			return
 		}
 		if err := leader.Pause(); err != nil {
@@ -119,12 +111,8 @@ func TestPauseLeader(t *testing.T) {
 func TestPartitionLeader(t *testing.T) {
 	c := raftCluster(t, 3)
 	runChecked(t, c, c.Nodes(), 10*time.Second, func() {
-		time.Sleep(2 * time.Second)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		leader, err := c.Leader(ctx)
-		if err != nil {
-			t.Errorf("leader: %v", err)
+		leader := leaderAfter(t, c, 2*time.Second)
+		if leader == nil {
 			return
 		}
 		if err := c.Isolate(leader); err != nil {
@@ -229,12 +217,8 @@ func TestFullRestart(t *testing.T) {
 func TestFiveNodesLoseTwo(t *testing.T) {
 	c := raftCluster(t, 5)
 	runChecked(t, c, c.Nodes(), 8*time.Second, func() {
-		time.Sleep(2 * time.Second)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		leader, err := c.Leader(ctx)
-		if err != nil {
-			t.Errorf("leader: %v", err)
+		leader := leaderAfter(t, c, 2*time.Second)
+		if leader == nil {
 			return
 		}
 		var other testcluster.Node
@@ -283,4 +267,19 @@ func TestSealActive(t *testing.T) {
 	if err != nil || s.Data["v"] != "1" {
 		t.Fatalf("read through the unsealed node: %v %v", s, err)
 	}
+}
+
+// leaderAfter lets a workload run for d, then returns the active node; nil
+// (with the test marked failed) when none answers. Safe off the test
+// goroutine.
+func leaderAfter(t *testing.T, c *testcluster.ProcessCluster, d time.Duration) testcluster.Node {
+	time.Sleep(d)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	leader, err := c.Leader(ctx)
+	if err != nil {
+		t.Errorf("leader: %v", err)
+		return nil
+	}
+	return leader
 }
