@@ -409,6 +409,12 @@ func encryptShares(keys []*pgp.PublicKey, shares [][]byte) ([][]byte, error) {
 }
 
 func (c *Core) rekeyVerifyStatus(ctx context.Context, t rekeyTarget) (*RekeyVerifyStatus, error) {
+	return c.withVerifyAttempt(ctx, t, func(*rekeyAttempt) {})
+}
+
+// withVerifyAttempt runs fn on the target's rekey attempt under the locks a
+// verification needs, and reports the verification status afterwards.
+func (c *Core) withVerifyAttempt(ctx context.Context, t rekeyTarget, fn func(a *rekeyAttempt)) (*RekeyVerifyStatus, error) {
 	c.stateLock.RLock()
 	defer c.stateLock.RUnlock()
 	if _, err := c.keyOpConfig(ctx); err != nil {
@@ -420,6 +426,7 @@ func (c *Core) rekeyVerifyStatus(ctx context.Context, t rekeyTarget) (*RekeyVeri
 	if a == nil {
 		return nil, logical.BadRequest("no rekey configuration found")
 	}
+	fn(a)
 	return verifyStatusOf(a), nil
 }
 
@@ -432,22 +439,12 @@ func verifyStatusOf(a *rekeyAttempt) *RekeyVerifyStatus {
 }
 
 func (c *Core) rekeyVerifyRestart(ctx context.Context, t rekeyTarget) (*RekeyVerifyStatus, error) {
-	c.stateLock.RLock()
-	defer c.stateLock.RUnlock()
-	if _, err := c.keyOpConfig(ctx); err != nil {
-		return nil, err
-	}
-	c.rekeyMu.Lock()
-	defer c.rekeyMu.Unlock()
-	a := c.rekeyLocked(t)
-	if a == nil {
-		return nil, logical.BadRequest("no rekey configuration found")
-	}
-	if a.staged != nil {
-		wipeShares(a.verifyProgress)
-		a.verifyProgress, a.verifyNonce = nil, newUUID()
-	}
-	return verifyStatusOf(a), nil
+	return c.withVerifyAttempt(ctx, t, func(a *rekeyAttempt) {
+		if a.staged != nil {
+			wipeShares(a.verifyProgress)
+			a.verifyProgress, a.verifyNonce = nil, newUUID()
+		}
+	})
 }
 
 func (c *Core) rekeyVerify(ctx context.Context, key []byte, nonce string, t rekeyTarget) (*RekeyVerifyResult, error) {
