@@ -146,7 +146,7 @@ func (b *versioned) writeVersion(ctx context.Context, req *logical.Request, d *l
 	if _, _, err := objectParam(d, "options"); err != nil {
 		return nil, err
 	}
-	c, err := loadConfig(ctx, req.Storage)
+	c, err := b.loadConfig(ctx, req.Storage)
 	if err != nil {
 		return nil, err
 	}

@@ -291,7 +291,7 @@ func (b *versioned) writeMetadata(ctx context.Context, req *logical.Request, d *
 		// Like Vault: nothing to set creates nothing.
 		return nil, nil
 	}
-	c, err := loadConfig(ctx, req.Storage)
+	c, err := b.loadConfig(ctx, req.Storage)
 	if err != nil {
 		return nil, err
 	}
@@ -335,7 +335,7 @@ func (b *versioned) patchMetadata(ctx context.Context, req *logical.Request, d *
 	if err != nil {
 		return nil, err
 	}
-	c, err := loadConfig(ctx, req.Storage)
+	c, err := b.loadConfig(ctx, req.Storage)
 	if err != nil {
 		return nil, err
 	}

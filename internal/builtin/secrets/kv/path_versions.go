@@ -44,7 +44,7 @@ func (b *versioned) undeleteVersions(ctx context.Context, req *logical.Request, 
 	if err != nil {
 		return nil, err
 	}
-	c, err := loadConfig(ctx, req.Storage)
+	c, err := b.loadConfig(ctx, req.Storage)
 	if err != nil {
 		return nil, err
 	}

@@ -86,6 +86,35 @@ func versionKey(key string, n uint64) string {
 	return versionDir(key) + strconv.FormatUint(n, 10)
 }
 
+// loadConfig returns the engine's configuration, from the cache when it is
+// there: every write needs it, and it changes only through saveConfig.
+func (b *versioned) loadConfig(ctx context.Context, s logical.Storage) (*engineConfig, error) {
+	c, ok, gen := b.conf.Get(configKey)
+	if ok {
+		return c, nil
+	}
+	c, err := loadConfig(ctx, s)
+	if err == nil {
+		b.conf.Fill(configKey, c, gen)
+	}
+	return c, err
+}
+
+// saveConfig writes the configuration and keeps the cache in step.
+func (b *versioned) saveConfig(ctx context.Context, s logical.Storage, c *engineConfig) error {
+	b.conf.Invalidate(configKey)
+	if err := saveConfig(ctx, s, c); err != nil {
+		return err
+	}
+	b.conf.Set(configKey, c)
+	return nil
+}
+
+func cloneConfig(c *engineConfig) *engineConfig {
+	out := *c
+	return &out
+}
+
 func loadConfig(ctx context.Context, s logical.Storage) (*engineConfig, error) {
 	e, err := s.Get(ctx, configKey)
 	if err != nil {

@@ -23,6 +23,8 @@ type versioned struct {
 	// meta caches decoded metadata: the engine is the only writer of its
 	// storage on the active node, and a new instance starts empty.
 	meta *logical.ReadCache[*keyMeta]
+	// conf caches the engine configuration the same way.
+	conf *logical.ReadCache[*engineConfig]
 }
 
 func newVersioned(logger *slog.Logger) logical.Backend {
@@ -34,7 +36,8 @@ func newVersioned(logger *slog.Logger) logical.Backend {
 // engine to control the clock.
 func newVersionedBackend(logger *slog.Logger) (*versioned, *logical.FrameworkBackend) {
 	b := &versioned{logger: logger, now: func() time.Time { return time.Now().UTC() },
-		meta: logical.NewReadCache(maxCachedMeta, (*keyMeta).clone)}
+		meta: logical.NewReadCache(maxCachedMeta, (*keyMeta).clone),
+		conf: logical.NewReadCache(1, cloneConfig)}
 	pathField := map[string]*logical.FieldSchema{
 		"path":     {Type: logical.TypeString, Description: "Location of the secret."},
 		"versions": {Type: logical.TypeRaw, Description: "Version numbers: a list or a comma-separated string."},
@@ -125,7 +128,7 @@ func (b *versioned) pathConfig() *logical.Path {
 }
 
 func (b *versioned) readConfig(ctx context.Context, req *logical.Request, _ *logical.FieldData) (*logical.Response, error) {
-	c, err := loadConfig(ctx, req.Storage)
+	c, err := b.loadConfig(ctx, req.Storage)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +175,7 @@ func (b *versioned) writeConfig(ctx context.Context, req *logical.Request, d *lo
 
 	b.configMu.Lock()
 	defer b.configMu.Unlock()
-	c, err := loadConfig(ctx, req.Storage)
+	c, err := b.loadConfig(ctx, req.Storage)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +188,7 @@ func (b *versioned) writeConfig(ctx context.Context, req *logical.Request, d *lo
 	if dOk {
 		c.DeleteVersionAfter = dva
 	}
-	return nil, saveConfig(ctx, req.Storage, c)
+	return nil, b.saveConfig(ctx, req.Storage, c)
 }
 
 // parseMaxVersions validates a max_versions value: a non-negative 32-bit
