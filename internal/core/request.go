@@ -27,13 +27,22 @@ const (
 	postStepDown
 )
 
-type postActionKey struct{}
+type requestStateKey struct{}
+
+// requestState is what a handler asks HandleRequest to do once the
+// request's hold on the state lock is released.
+type requestState struct {
+	action   postAction
+	unlocked func(context.Context) (*logical.Response, error)
+	// pending is the audit input whose response entry waits for unlocked.
+	pending *audit.LogInput
+}
 
 // afterRequest asks HandleRequest to run an action once the request's hold
 // on the state lock is released (sealing needs the lock exclusively).
 func afterRequest(ctx context.Context, a postAction) {
-	if p, ok := ctx.Value(postActionKey{}).(*postAction); ok {
-		*p = a
+	if st, ok := ctx.Value(requestStateKey{}).(*requestState); ok {
+		st.action = a
 	}
 }
 
@@ -41,10 +50,16 @@ func afterRequest(ctx context.Context, a postAction) {
 // routing, token and ACL checks, audit, the backend, token issue for logins,
 // audit of the response.
 func (c *Core) HandleRequest(ctx context.Context, req *logical.Request) (*Result, error) {
-	var action postAction
-	ctx = context.WithValue(ctx, postActionKey{}, &action)
+	st := &requestState{}
+	ctx = context.WithValue(ctx, requestStateKey{}, st)
 	res, err := c.handle(ctx, req)
-	switch action {
+	if err == nil && st.pending != nil {
+		res.Response, err = c.finishUnlocked(ctx, st)
+		if errors.Is(err, errAuditResponse) {
+			res = nil
+		}
+	}
+	switch st.action {
 	case postSeal:
 		if serr := c.Seal(context.WithoutCancel(ctx)); serr != nil && err == nil {
 			err = serr
@@ -158,18 +173,42 @@ func (c *Core) handle(ctx context.Context, req *logical.Request) (*Result, error
 	if err == nil && resp != nil && resp.Auth != nil && rt.isAuth && rt.entry.Type != "token" {
 		err = c.issueLoginToken(ctx, rt, req, resp)
 	}
-	in.Response, in.OuterErr = resp, err
-	if aerr := c.audit.LogResponse(ctx, in); aerr != nil {
-		c.logger.Error("audit response failed", "path", fullPath, "error", aerr)
-		// A change to the audit table itself has taken effect by now, and
-		// the device set that must record it changed with it: reporting
-		// failure would tell the operator the change did not happen.
-		if err != nil || !strings.HasPrefix(fullPath, "sys/audit/") {
-			return nil, logical.Errorf(http.StatusInternalServerError, "internal error")
-		}
+	if st, ok := ctx.Value(requestStateKey{}).(*requestState); ok && st.unlocked != nil && err == nil {
+		// The handler's work goes on once the state lock is released; the
+		// response entry records how that ended.
+		st.pending = in
+		res.Response = resp
+		return res, nil
+	}
+	if aerr := c.auditResponse(ctx, in, resp, err); aerr != nil {
+		return nil, aerr
 	}
 	res.Response = resp
 	return res, err
+}
+
+// errAuditResponse is the 500 a request answers when no audit device could
+// record its response.
+var errAuditResponse = logical.Errorf(http.StatusInternalServerError, "internal error")
+
+// auditResponse records the response entry of in; it returns
+// errAuditResponse when that fails and the request must not report
+// success. The caller holds stateLock.
+func (c *Core) auditResponse(ctx context.Context, in *audit.LogInput, resp *logical.Response, err error) error {
+	in.Response, in.OuterErr = resp, err
+	aerr := c.audit.LogResponse(ctx, in)
+	if aerr == nil {
+		return nil
+	}
+	path := in.Request.Path
+	c.logger.Error("audit response failed", "path", path, "error", aerr)
+	// A change to the audit table itself has taken effect by now, and the
+	// device set that must record it changed with it: reporting failure
+	// would tell the operator the change did not happen.
+	if err != nil || !strings.HasPrefix(path, "sys/audit/") {
+		return errAuditResponse
+	}
+	return nil
 }
 
 // deny audits a refused request (when devices exist) and returns err.

@@ -6,13 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
-	"github.com/strongbox/strongbox/internal/audit"
 	"github.com/strongbox/strongbox/internal/logical"
 	"github.com/strongbox/strongbox/internal/physical"
 	"github.com/strongbox/strongbox/internal/physical/raft"
@@ -96,59 +94,6 @@ func (c *Core) snapshotStorage() SnapshotStorage {
 }
 
 var errNoSnapshotStorage = logical.BadRequest("raft storage is not in use: snapshots need integrated storage")
-
-// CheckRequest authorizes a request that the HTTP layer serves itself
-// rather than through HandleRequest, such as a snapshot streamed out or
-// in: the core must be unsealed and active (else ErrSealed, ErrStandby),
-// the token valid, and its policies must allow req.Operation on req.Path,
-// with sudo when the path is a root path of its mount, as the snapshot
-// paths are (else logical.ErrPermissionDenied). The request is audited.
-func (c *Core) CheckRequest(ctx context.Context, req *logical.Request) error {
-	c.stateLock.RLock()
-	defer c.stateLock.RUnlock()
-	if c.sealed {
-		return ErrSealed
-	}
-	if c.standby {
-		return ErrStandby
-	}
-	rt, rel := c.router.match(req.Path)
-	if rt == nil {
-		return logical.Errorf(http.StatusNotFound, "no handler for route %q. route entry not found.", req.Path)
-	}
-	req.MountPoint, req.MountType = rt.mount, rt.entry.Type
-	te, err := c.tokens.Lookup(ctx, req.ClientToken)
-	if err != nil {
-		return fmt.Errorf("token lookup: %w", err)
-	}
-	if te == nil {
-		return c.deny(ctx, req, nil, nil, logical.ErrPermissionDenied)
-	}
-	fillCaller(req, te)
-	acl, err := c.acl(ctx, te.Policies)
-	if err != nil {
-		return fmt.Errorf("build ACL: %w", err)
-	}
-	allowed := acl.Allowed(req.Path, req.Operation)
-	if !allowed.Allowed || (matchesAny(rt.special.Root, rel) && !allowed.Sudo) {
-		return c.deny(ctx, req, nil, te, logical.ErrPermissionDenied)
-	}
-	req.Sudo = allowed.Sudo || allowed.Root
-	if err := c.audit.LogRequest(ctx, &audit.LogInput{Request: req, Auth: callerAuth(te)}); err != nil {
-		c.logger.Error("audit request failed; refusing the request", "path", req.Path, "error", err)
-		return logical.Errorf(http.StatusInternalServerError, "internal error")
-	}
-	if te.NumUses > 0 {
-		used, err := c.tokens.UseToken(ctx, te)
-		if err != nil {
-			return fmt.Errorf("use token: %w", err)
-		}
-		if used == nil {
-			return logical.ErrPermissionDenied
-		}
-	}
-	return nil
-}
 
 // snapshotSource is what taking a snapshot needs from the active core,
 // captured under the state lock so the stream itself runs without it.

@@ -3,13 +3,18 @@ package core
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/strongbox/strongbox/internal/audit"
 	"github.com/strongbox/strongbox/internal/builtin"
 	"github.com/strongbox/strongbox/internal/logical"
 	"github.com/strongbox/strongbox/internal/physical/raft"
@@ -50,7 +55,7 @@ func newRaftCore(t *testing.T) *raftCore {
 	}
 	c, err := New(Config{
 		Physical: testRaft{b}, Logger: logger, StorageType: "raft",
-		SecretEngines: builtin.SecretEngines(), AuthMethods: builtin.AuthMethods(),
+		SecretEngines: builtin.SecretEngines(), AuthMethods: builtin.AuthMethods(), AuditDevices: audit.Factories(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -110,37 +115,90 @@ func (r *raftCore) snapshot(t *testing.T) []byte {
 	return buf.Bytes()
 }
 
-func TestCheckRequest(t *testing.T) {
+// TestSnapshotEndpointsThroughPipeline: the snapshot endpoints are
+// authorized by the one request pipeline (token, ACL with sudo on their
+// root paths), and the request and response of each are audited.
+func TestSnapshotEndpointsThroughPipeline(t *testing.T) {
 	r := newRaftCore(t)
+	auditFile := filepath.Join(t.TempDir(), "audit.log")
+	r.must(t, logical.UpdateOperation, "sys/audit/file", map[string]any{"type": "file", "options": map[string]any{"file_path": auditFile}})
 	r.must(t, logical.UpdateOperation, "sys/policy/snap", map[string]any{
 		"policy": `path "sys/storage/raft/snapshot" { capabilities = ["read"] }
-path "sys/storage/raft/snapshot-auto/status/*" { capabilities = ["read"] }`,
+path "sys/storage/raft/snapshot-force" { capabilities = ["update", "sudo"] }`,
 	})
 	tok := r.must(t, logical.UpdateOperation, "auth/token/create", map[string]any{"policies": []string{"snap"}}).Auth.ClientToken
-	check := func(token string, op logical.Operation, path string) error {
-		return r.c.CheckRequest(context.Background(), &logical.Request{Operation: op, Path: path, ClientToken: token})
+	call := func(token string, op logical.Operation, path string) (int, error) {
+		var out bytes.Buffer
+		req := &logical.Request{Operation: op, Path: path, ClientToken: token, ResponseWriter: &out}
+		if op == logical.UpdateOperation {
+			req.Body = bytes.NewReader([]byte("not a snapshot"))
+		}
+		_, err := r.c.HandleRequest(context.Background(), req)
+		return out.Len(), err
 	}
 	cases := []struct {
 		name, token, path string
 		op                logical.Operation
 		want              error
+		streamed          bool
 	}{
-		{"root", r.root, "sys/storage/raft/snapshot", logical.ReadOperation, nil},
-		{"no sudo on a root path", tok, "sys/storage/raft/snapshot", logical.ReadOperation, logical.ErrPermissionDenied},
-		{"capability missing", tok, "sys/storage/raft/snapshot", logical.UpdateOperation, logical.ErrPermissionDenied},
-		{"not a root path", tok, "sys/storage/raft/snapshot-auto/status/x", logical.ReadOperation, nil},
-		{"unknown token", "hvs.nope", "sys/storage/raft/snapshot", logical.ReadOperation, logical.ErrPermissionDenied},
-		{"no token", "", "sys/storage/raft/snapshot", logical.ReadOperation, logical.ErrPermissionDenied},
+		{"root", r.root, "sys/storage/raft/snapshot", logical.ReadOperation, nil, true},
+		{"no sudo on a root path", tok, "sys/storage/raft/snapshot", logical.ReadOperation, logical.ErrPermissionDenied, false},
+		{"capability missing", tok, "sys/storage/raft/snapshot", logical.UpdateOperation, logical.ErrPermissionDenied, false},
+		{"unknown token", "hvs.nope", "sys/storage/raft/snapshot", logical.ReadOperation, logical.ErrPermissionDenied, false},
+		{"no token", "", "sys/storage/raft/snapshot", logical.ReadOperation, logical.ErrPermissionDenied, false},
 	}
 	for _, c := range cases {
-		if err := check(c.token, c.op, c.path); !errors.Is(err, c.want) && !(err == nil && c.want == nil) {
+		n, err := call(c.token, c.op, c.path)
+		if !errors.Is(err, c.want) && !(err == nil && c.want == nil) {
 			t.Errorf("%s: %v, want %v", c.name, err, c.want)
+		}
+		if (n > 0) != c.streamed {
+			t.Errorf("%s: streamed %d bytes", c.name, n)
+		}
+	}
+	// Authorized, and the restore itself refuses the body: a 400 that the
+	// response entry records.
+	if _, err := call(tok, logical.UpdateOperation, "sys/storage/raft/snapshot-force"); err == nil || !strings.Contains(err.Error(), "gzip") && !strings.Contains(err.Error(), "snapshot") {
+		t.Fatalf("forced restore of garbage: %v", err)
+	} else if st, _ := logical.StatusOf(err); st != http.StatusBadRequest {
+		t.Fatalf("forced restore of garbage: status %d (%v)", st, err)
+	}
+	raw, err := os.ReadFile(auditFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		var e struct {
+			Type    string `json:"type"`
+			Request struct {
+				Path string `json:"path"`
+			} `json:"request"`
+			Error string `json:"error"`
+		}
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("audit line %q: %v", line, err)
+		}
+		if strings.HasPrefix(e.Request.Path, "sys/storage/raft/snapshot") {
+			counts[e.Type+" "+e.Request.Path]++
+		}
+	}
+	// Five calls on snapshot (one allowed), one on snapshot-force: each
+	// leaves a request and a response entry.
+	want := map[string]int{
+		"request sys/storage/raft/snapshot": 5, "response sys/storage/raft/snapshot": 5,
+		"request sys/storage/raft/snapshot-force": 1, "response sys/storage/raft/snapshot-force": 1,
+	}
+	for k, n := range want {
+		if counts[k] != n {
+			t.Errorf("audit %s: %d entries, want %d (all: %v)", k, counts[k], n, counts)
 		}
 	}
 	if err := r.c.Seal(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if err := check(r.root, logical.ReadOperation, "sys/storage/raft/snapshot"); !errors.Is(err, ErrSealed) {
+	if _, err := call(r.root, logical.ReadOperation, "sys/storage/raft/snapshot"); !errors.Is(err, ErrSealed) {
 		t.Fatalf("sealed: %v", err)
 	}
 	if _, err := r.c.WriteSnapshot(context.Background(), io.Discard); !errors.Is(err, ErrSealed) {

@@ -20,6 +20,7 @@ func (c *Core) systemBackend() logical.Backend {
 	paths = append(paths, c.raftPaths()...)
 	paths = append(paths, c.autopilotPaths()...)
 	paths = append(paths, c.snapshotPaths()...)
+	paths = append(paths, c.rawSnapshotPaths()...)
 	paths = append(paths, append(c.rotationPaths(), c.sealwrapPaths()...)...)
 	if c.ha != nil {
 		paths = append(paths, c.haStatusPaths()...)

@@ -2,8 +2,8 @@ package http
 
 import (
 	"errors"
+	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/strongbox/strongbox/internal/cluster"
@@ -34,7 +34,7 @@ func (h *Handler) handleRaftSnapshot(w http.ResponseWriter, r *http.Request) {
 	case http.MethodGet:
 		h.serveSnapshot(w, r)
 	case http.MethodPost, http.MethodPut:
-		h.serveRestore(w, r, false)
+		h.serveRestore(w, r)
 	default:
 		respondError(w, http.StatusMethodNotAllowed, errors.New("unsupported operation"))
 	}
@@ -47,47 +47,45 @@ func (h *Handler) handleRaftSnapshotForce(w http.ResponseWriter, r *http.Request
 		respondError(w, http.StatusMethodNotAllowed, errors.New("unsupported operation"))
 		return
 	}
-	h.serveRestore(w, r, true)
+	h.serveRestore(w, r)
 }
 
-// snapshotRequest is the logical request CheckRequest authorizes.
-func snapshotRequest(r *http.Request, op logical.Operation) *logical.Request {
-	remote := r.RemoteAddr
-	if fi, ok := cluster.ForwardedFrom(r.Context()); ok && fi.ClientAddr != "" {
-		remote = fi.ClientAddr
+// snapshotRequest is the logical request for a snapshot endpoint: no
+// JSON, the body and the answer are streams.
+func (h *Handler) snapshotRequest(r *http.Request) (*logical.Request, int, error) {
+	req, status, err := h.buildRequest(r, nil)
+	if err != nil {
+		return nil, status, err
 	}
-	return &logical.Request{
-		ID:          newRequestID(),
-		Operation:   op,
-		Path:        strings.TrimPrefix(r.URL.Path, "/v1/"),
-		ClientToken: clientToken(r),
-		Headers:     r.Header,
-		Connection:  &logical.Connection{RemoteAddr: remote, ConnState: r.TLS},
+	if req.Operation == logical.UpdateOperation {
+		req.Body = r.Body
+		if req.Body == nil {
+			req.Body = http.NoBody
+		}
 	}
+	return req, 0, nil
 }
 
 // serveSnapshot streams a snapshot from the active node (a standby
-// forwards the request there).
+// forwards the request there). It goes through the core's one request
+// pipeline like every endpoint; only its answer is a stream.
 func (h *Handler) serveSnapshot(w http.ResponseWriter, r *http.Request) {
 	if h.core.Standby() {
 		h.serveStandby(w, r, nil)
 		return
 	}
-	err := h.core.CheckRequest(r.Context(), snapshotRequest(r, logical.ReadOperation))
-	if errors.Is(err, core.ErrStandby) {
-		h.serveStandby(w, r, nil)
-		return
-	}
+	req, status, err := h.snapshotRequest(r)
 	if err != nil {
-		h.writeErr(w, r, err)
+		respondError(w, status, err)
 		return
 	}
 	sw := &startedWriter{w: w}
-	meta, err := h.core.WriteSnapshot(r.Context(), sw)
+	req.ResponseWriter = sw
+	_, err = h.core.HandleRequest(r.Context(), req)
 	switch {
 	case err != nil && !sw.started:
 		if errors.Is(err, core.ErrStandby) {
-			// Demoted since the check; the new active serves it.
+			// Demoted before the stream started; the new active serves it.
 			h.serveStandby(w, r, nil)
 			return
 		}
@@ -97,8 +95,9 @@ func (h *Handler) serveSnapshot(w http.ResponseWriter, r *http.Request) {
 		// a broken transfer rather than a clean end of a short body.
 		h.logger.Error("snapshot stream failed", "error", err)
 		panic(http.ErrAbortHandler)
-	default:
-		h.logger.Info("snapshot streamed", "index", meta.Index, "term", meta.Term, "bytes", meta.Size)
+	case !sw.started:
+		h.logger.Error("snapshot request answered without a stream")
+		respondError(w, http.StatusInternalServerError, errors.New("internal error"))
 	}
 }
 
@@ -121,24 +120,25 @@ func (s *startedWriter) Write(p []byte) (int, error) {
 
 // serveRestore restores the snapshot in the request body on the active
 // node; a standby streams the request there.
-func (h *Handler) serveRestore(w http.ResponseWriter, r *http.Request, force bool) {
+func (h *Handler) serveRestore(w http.ResponseWriter, r *http.Request) {
 	if h.core.Standby() {
-		h.forwardStream(w, r, func() { h.serveRestore(w, r, force) })
+		h.forwardStream(w, r, func() { h.serveRestore(w, r) })
 		return
 	}
-	err := h.core.CheckRequest(r.Context(), snapshotRequest(r, logical.UpdateOperation))
-	if errors.Is(err, core.ErrStandby) {
+	req, status, err := h.snapshotRequest(r)
+	if err != nil {
+		respondError(w, status, err)
+		return
+	}
+	body := &readCounter{r: req.Body}
+	req.Body = body
+	_, err = h.core.HandleRequest(r.Context(), req)
+	if errors.Is(err, core.ErrStandby) && body.n == 0 {
+		// Demoted before the body was read: the new active restores it.
 		h.forwardStream(w, r, nil)
 		return
 	}
 	if err != nil {
-		h.writeErr(w, r, err)
-		return
-	}
-	if r.Body == nil {
-		r.Body = http.NoBody
-	}
-	if err := h.core.RestoreSnapshot(r.Context(), r.Body, force); err != nil {
 		h.writeErr(w, r, err)
 		return
 	}
@@ -202,4 +202,17 @@ func (h *Handler) forwardStream(w http.ResponseWriter, r *http.Request, local fu
 		}
 		return
 	}
+}
+
+// readCounter counts what was read of a body, so a request that failed
+// after its stream was consumed is never forwarded with the rest.
+type readCounter struct {
+	r io.Reader
+	n int64
+}
+
+func (c *readCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }

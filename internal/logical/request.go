@@ -3,6 +3,7 @@ package logical
 import (
 	"context"
 	"crypto/tls"
+	"io"
 	"net/http"
 	"time"
 )
@@ -78,6 +79,15 @@ type Request struct {
 
 	Headers    http.Header
 	Connection *Connection
+
+	// Body is the raw request body of an endpoint that takes a stream
+	// rather than JSON (a snapshot to restore); nil otherwise. Data is
+	// empty then.
+	Body io.Reader
+	// ResponseWriter receives the raw response body of an endpoint that
+	// answers with a stream (a snapshot); nil otherwise. A handler that
+	// writes to it returns a nil response.
+	ResponseWriter io.Writer
 }
 
 // MountConfig carries a mount's tunables to the engine.
