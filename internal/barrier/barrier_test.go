@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -466,4 +467,32 @@ func flip(v []byte, i int) []byte {
 	out := bytes.Clone(v)
 	out[i] ^= 0x01
 	return out
+}
+
+// TestReloadFailureIsReported: a value under a term newer than this node's
+// keyring whose reload fails names the reload's error (here: the keyring
+// was rekeyed and this node's root key no longer opens it), not an unknown
+// key term.
+func TestReloadFailureIsReported(t *testing.T) {
+	ctx := context.Background()
+	active, raw, root := newUnsealed(t)
+	standby := New(raw)
+	if err := standby.Unseal(ctx, root); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := active.Rotate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, active, "leader", "api_addr")
+	newRoot, _ := GenerateKey()
+	if err := active.Rekey(ctx, newRoot); err != nil {
+		t.Fatal(err)
+	}
+	_, err := standby.Get(ctx, "leader")
+	if !errors.Is(err, ErrInvalidKey) || !strings.Contains(err.Error(), "reloading the keyring failed") {
+		t.Fatalf("Get after a failed reload: %v; want the reload's ErrInvalidKey", err)
+	}
+	if strings.Contains(err.Error(), "unknown key term") {
+		t.Fatalf("Get after a failed reload hides the cause: %v", err)
+	}
 }

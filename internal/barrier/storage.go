@@ -28,8 +28,15 @@ func (b *Barrier) Get(ctx context.Context, key string) (*physical.Entry, error) 
 	if newer {
 		// Another node sharing this storage has rotated: pick up its keyring
 		// and try once more.
-		if rerr := b.ReloadKeyring(ctx); errors.Is(rerr, ErrSealed) {
+		rerr := b.ReloadKeyring(ctx)
+		if errors.Is(rerr, ErrSealed) {
 			return nil, ErrSealed
+		}
+		if rerr != nil {
+			// Say why the newer term is still unknown: the reload failed
+			// (storage unreachable, a keyring this root key no longer
+			// opens), not that the value is bad.
+			return nil, fmt.Errorf("barrier: get %q: the value is sealed under a key term newer than this node's keyring, and reloading the keyring failed: %w", key, rerr)
 		}
 		pt, _, err = b.decrypt(key, e.Value)
 	}

@@ -93,7 +93,11 @@ func (c *Core) followLeadership(ctx context.Context) {
 			if err := c.activate(ctx); err != nil {
 				c.logger.Error("could not become active; stepping down", "error", err)
 				c.markStepDown()
-				_ = c.ha.TransferLeadership(ctx)
+				if terr := c.ha.TransferLeadership(ctx); terr != nil {
+					// Still the leader without an active core: the tick
+					// below tries again once the step-down hold ends.
+					c.logger.Error("leadership transfer after a failed activation failed; the cluster has no active node until this node activates or another takes over", "error", terr)
+				}
 			}
 		case !leader && !c.isStandby():
 			c.demote(ctx)

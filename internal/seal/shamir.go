@@ -34,12 +34,14 @@ func (s *Shamir) Initialize(ctx context.Context, c *Config, rootKey []byte) ([][
 		return nil, fmt.Errorf("seal: generate unseal key: %w", err)
 	}
 	if err := s.wrap(ctx, unsealKey, rootKey); err != nil {
+		clear(unsealKey)
 		return nil, err
 	}
 	if err := storeConfig(ctx, s.storage, c); err != nil {
+		clear(unsealKey)
 		return nil, err
 	}
-	return splitKey(unsealKey, c.SecretShares, c.SecretThreshold)
+	return splitUnsealKey(unsealKey, c.SecretShares, c.SecretThreshold)
 }
 
 // RootKey combines shares into the unseal key and unwraps the root key.
@@ -67,15 +69,22 @@ func WrappedRootKey(ctx context.Context, b physical.Backend) ([]byte, error) {
 
 // UnwrapRootKey combines Shamir shares into the unseal key and decrypts a
 // wrapped root key with it.
+// The combined unseal key is wiped before it returns; the caller owns (and
+// wipes) the shares and the root key.
 func UnwrapRootKey(shares [][]byte, wrapped []byte) ([]byte, error) {
+	return unwrapRootKey(shares, wrapped, shamir.Combine)
+}
+
+func unwrapRootKey(shares [][]byte, wrapped []byte, combine func([][]byte) ([]byte, error)) ([]byte, error) {
 	var unsealKey []byte
 	if len(shares) == 1 {
 		unsealKey = shares[0]
 	} else {
-		k, err := shamir.Combine(shares)
+		k, err := combine(shares)
 		if err != nil {
 			return nil, fmt.Errorf("%w: combine shares: %v", ErrInvalidKey, err)
 		}
+		defer clear(k)
 		unsealKey = k
 	}
 	root, err := barrier.Decrypt(unsealKey, []byte(rootKeyKey), wrapped)
@@ -110,9 +119,10 @@ func (s *Shamir) Stage(c *Config, rootKey []byte) (*Staged, [][]byte, error) {
 	}
 	wrapped, err := barrier.Encrypt(unsealKey, []byte(rootKeyKey), rootKey)
 	if err != nil {
+		clear(unsealKey)
 		return nil, nil, fmt.Errorf("seal: wrap root key: %w", err)
 	}
-	shares, err := splitKey(unsealKey, c.SecretShares, c.SecretThreshold)
+	shares, err := splitUnsealKey(unsealKey, c.SecretShares, c.SecretThreshold)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -172,4 +182,15 @@ func splitKey(key []byte, n, t int) ([][]byte, error) {
 		return nil, fmt.Errorf("seal: split unseal key: %w", err)
 	}
 	return shares, nil
+}
+
+// splitUnsealKey splits a freshly made unseal key into the operators'
+// shares and wipes it: from then on only the shares exist (with one share,
+// the share is the key itself and is returned as it is).
+func splitUnsealKey(key []byte, n, t int) ([][]byte, error) {
+	shares, err := splitKey(key, n, t)
+	if n != 1 || err != nil {
+		clear(key)
+	}
+	return shares, err
 }

@@ -1,11 +1,13 @@
 package seal
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"testing"
 
 	"github.com/strongbox/strongbox/internal/physical/inmem"
+	"github.com/strongbox/strongbox/internal/shamir"
 )
 
 func TestStagedRekey(t *testing.T) {
@@ -44,5 +46,43 @@ func TestStagedRekey(t *testing.T) {
 	}
 	if _, _, err := s.Stage(&Config{SecretShares: 2, SecretThreshold: 3}, root); !errors.Is(err, ErrInvalidConfig) {
 		t.Fatalf("bad config staged: %v", err)
+	}
+}
+
+// TestUnsealKeyCopiesWiped: the unseal key made at init or rekey exists
+// only as its shares once they are cut, and the key combined from shares
+// to unwrap the root key is wiped before the root key is returned.
+func TestUnsealKeyCopiesWiped(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, 32)
+	orig := bytes.Clone(key)
+	shares, err := splitUnsealKey(key, 5, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(key, make([]byte, 32)) {
+		t.Fatal("the unseal key was not wiped after splitting")
+	}
+	rootKey := bytes.Repeat([]byte{9}, 32)
+	wrapped, err := WrapWithUnsealKey(orig, rootKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var combined []byte
+	got, err := unwrapRootKey(shares[:3], wrapped, func(s [][]byte) ([]byte, error) {
+		k, err := shamir.Combine(s)
+		combined = k
+		return k, err
+	})
+	if err != nil || !bytes.Equal(got, rootKey) {
+		t.Fatalf("unwrap: %x, %v", got, err)
+	}
+	if !bytes.Equal(combined, make([]byte, 32)) {
+		t.Fatal("the combined unseal key was not wiped after unwrapping")
+	}
+	// One share is the key itself: it is handed out, not wiped.
+	one := bytes.Clone(orig)
+	s1, err := splitUnsealKey(one, 1, 1)
+	if err != nil || !bytes.Equal(s1[0], orig) {
+		t.Fatalf("one share: %x, %v", s1, err)
 	}
 }
