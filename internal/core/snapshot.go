@@ -146,6 +146,8 @@ func (c *Core) CheckRequest(ctx context.Context, req *logical.Request) error {
 		if used == nil {
 			return logical.ErrPermissionDenied
 		}
+		// The snapshot stream never looks the token up again.
+		c.tokens.RevokeUsedUp(ctx, used)
 	}
 	return nil
 }
