@@ -28,6 +28,8 @@ type autoNode struct {
 	seal string // the seal stanza
 	logs *lockedBuffer
 	srv  *testServer
+	// now, when set, is the server's clock (see Options.Now).
+	now func() time.Time
 }
 
 func newAutoNode(t *testing.T, sealHCL string) *autoNode {
@@ -38,7 +40,7 @@ func newAutoNode(t *testing.T, sealHCL string) *autoNode {
 func (n *autoNode) start() *vault.Client {
 	n.t.Helper()
 	logger := slog.New(slog.NewTextHandler(n.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	n.srv = startServer(n.t, Options{ConfigPaths: []string{fileConfig(n.t, n.dir, n.seal)}, Logger: logger})
+	n.srv = startServer(n.t, Options{ConfigPaths: []string{fileConfig(n.t, n.dir, n.seal)}, Logger: logger, Now: n.now})
 	return n.srv.client("")
 }
 
