@@ -69,6 +69,10 @@ func (c *Core) initAuto(ctx context.Context, req InitRequest) (*InitResult, erro
 	if err != nil {
 		return nil, logical.BadRequest("error parsing PGP key: %s", err)
 	}
+	rootPGP, err := parseRootTokenPGPKey(req.RootTokenPGPKey)
+	if err != nil {
+		return nil, err
+	}
 
 	c.stateLock.Lock()
 	res, rootKey, err := c.initAutoLocked(ctx, rconf, pgpKeys)
@@ -77,6 +81,9 @@ func (c *Core) initAuto(ctx context.Context, req InitRequest) (*InitResult, erro
 		return nil, err
 	}
 	defer wipe(rootKey)
+	if res.RootToken, err = encryptRootToken(rootPGP, res.RootToken); err != nil {
+		return nil, err
+	}
 	// Vault unseals an auto-sealed node at the end of init. If that fails
 	// the keys must still reach the operator: the node stays sealed and the
 	// auto-unseal loop retries.

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -44,13 +43,7 @@ func TestRekeyCancelNeedsNonceWhileFresh(t *testing.T) {
 		kms := newKMSEmulator(t)
 		keyID, _ := (&sealtest.LocalKMS{Endpoint: kms.endpoint()}).CreateKey(t)
 		clk := &testClock{}
-		n := newAutoNode(t, fmt.Sprintf(`seal "awskms" {
-  region     = %q
-  access_key = %q
-  secret_key = %q
-  kms_key_id = %q
-  endpoint   = %q
-}`, sealtest.LocalKMSRegion, sealtest.LocalKMSAccessKey, sealtest.LocalKMSSecretKey, keyID, kms.endpoint()))
+		n := newAutoNode(t, awsKMSStanza(kms, keyID))
 		n.now = clk.now
 		c := n.start()
 		init, err := c.Sys().Init(&vault.InitRequest{RecoveryShares: 3, RecoveryThreshold: 2})
