@@ -40,22 +40,23 @@ func TestNullIsNotGiven(t *testing.T) {
 		t.Errorf("null required field: %v", err)
 	}
 
+	// The framework hands nulls to the handler in Raw (a merge patch's
+	// null means "remove"), while the getters read them as not given.
 	var seen map[string]any
+	var given bool
 	b := &FrameworkBackend{Paths: []*Path{{
 		Pattern: "x",
 		Fields:  map[string]*FieldSchema{"m": {Type: TypeMap}},
 		Operations: map[Operation]OperationFunc{UpdateOperation: func(_ context.Context, _ *Request, d *FieldData) (*Response, error) {
 			seen = d.Raw
+			_, given = d.GetOk("m")
 			return nil, nil
 		}},
 	}}}
-	if _, err := b.HandleRequest(context.Background(), &Request{Operation: UpdateOperation, Path: "x", Data: map[string]any{"m": nil, "free": nil}}); err != nil {
-		t.Fatalf("HandleRequest: %v", err)
+	if _, err := b.HandleRequest(context.Background(), &Request{Operation: UpdateOperation, Path: "x", Data: map[string]any{"m": nil}}); err != nil {
+		t.Fatalf("HandleRequest with a null map field: %v", err)
 	}
-	if _, ok := seen["m"]; ok {
-		t.Errorf("null schema field left in Raw: %v", seen)
-	}
-	if _, ok := seen["free"]; !ok {
-		t.Errorf("a field outside the schema was dropped: %v", seen)
+	if v, ok := seen["m"]; !ok || v != nil || given {
+		t.Errorf("Raw %v, GetOk given %v: want the null kept in Raw and read as not given", seen, given)
 	}
 }

@@ -67,13 +67,10 @@ func (b *FrameworkBackend) route(path string) (*Path, map[string]string) {
 
 func fieldData(p *Path, req *Request, caps map[string]string) *FieldData {
 	raw := make(map[string]any, len(req.Data)+len(caps))
+	// Raw keeps JSON nulls: FieldData's getters read them as "not given",
+	// and a handler that reads Raw itself may give null a meaning (a merge
+	// patch's "remove", KV metadata's "reset", as in Vault).
 	for k, v := range req.Data {
-		// A null schema field is a field not given (hvac and node-vault
-		// send unset options as null); handlers that read Raw directly
-		// then see it absent too.
-		if _, known := p.Fields[k]; known && v == nil {
-			continue
-		}
 		raw[k] = v
 	}
 	// Path captures win over body fields of the same name.

@@ -45,6 +45,7 @@ func TestClientRequestShapes(t *testing.T) {
 		{"hvac", "create token (0.x)", "POST", "/v1/auth/token/create",
 			`{"id": null, "policies": ["hvac-pol"], "meta": null, "no_parent": false, "display_name": null, "num_uses": null, "no_default_policy": false, "renewable": null, "ttl": "1h"}`},
 		{"hvac", "kv v2 put", "POST", "/v1/hvac-kv/data/app", `{"options": {}, "data": {"password": "p1"}}`},
+		{"hvac", "kv v2 put (null options)", "POST", "/v1/hvac-kv/data/app2", `{"options": null, "data": {"password": "p2"}}`},
 		{"hvac", "kv v2 metadata", "POST", "/v1/hvac-kv/metadata/app",
 			`{"max_versions": 5, "cas_required": null, "delete_version_after": null, "custom_metadata": null}`},
 		{"hvac", "kv v1 put", "POST", "/v1/hvac-kv1/app", `{"password": "p1"}`},
