@@ -12,6 +12,9 @@ const (
 	exitOK    = 0
 	exitLocal = 1 // usage or local error
 	exitAPI   = 2 // the server said no (or: sealed, not initialized, not found)
+	// exitUnknownCommand is Vault's (and the shell's) code for a command
+	// that does not exist.
+	exitUnknownCommand = 127
 )
 
 // exitError ends a command with a code and a message for stderr. err, when

@@ -23,8 +23,8 @@ const groupMarker = "strongbox_group_command"
 
 // Execute runs the strongbox CLI with args (without the program name) and
 // returns the process exit code: 0 success, 1 local or usage error, 2 an
-// error from the server. It is the single entry point of cmd/strongbox and
-// runs in-process in tests.
+// error from the server, 127 an unknown command. It is the single entry
+// point of cmd/strongbox and runs in-process in tests.
 func Execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return execute(context.Background(), args, stdin, stdout, stderr, osEnviron(), osSystem())
 }
@@ -128,6 +128,9 @@ $ strongbox kv get -format=json secret/creds`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flagError(err) })
 	root.SetHelpFunc(func(c *cobra.Command, _ []string) { printHelp(c.OutOrStdout(), c) })
 	root.RunE = groupRun
+	// Unknown top-level commands reach groupRun, which exits 127 as Vault's
+	// CLI does (cobra's own check would exit 1).
+	root.Args = cobra.ArbitraryArgs
 
 	root.AddCommand(
 		newServerCommand(a),
@@ -176,6 +179,9 @@ func newGroup(use, short, long string, subs ...*cobra.Command) *cobra.Command {
 }
 
 func groupRun(c *cobra.Command, args []string) error {
+	if len(args) > 0 && !c.HasParent() {
+		return &exitError{code: exitUnknownCommand, msg: fmt.Sprintf("Unknown command %q. Run %q for the list of commands.", args[0], "strongbox -help")}
+	}
 	if len(args) > 0 {
 		return usageErrorf("Unknown command %q for %q. Run %q for usage.", args[0], c.CommandPath(), c.CommandPath()+" -help")
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/strongbox/strongbox/internal/barrier"
@@ -69,6 +70,10 @@ func (c *Core) initAuto(ctx context.Context, req InitRequest) (*InitResult, erro
 	if err != nil {
 		return nil, logical.BadRequest("error parsing PGP key: %s", err)
 	}
+	rootPGP, err := parseRootTokenPGPKey(req.RootTokenPGPKey)
+	if err != nil {
+		return nil, err
+	}
 
 	c.stateLock.Lock()
 	res, rootKey, err := c.initAutoLocked(ctx, rconf, pgpKeys)
@@ -77,6 +82,9 @@ func (c *Core) initAuto(ctx context.Context, req InitRequest) (*InitResult, erro
 		return nil, err
 	}
 	defer wipe(rootKey)
+	if res.RootToken, err = encryptRootToken(rootPGP, res.RootToken); err != nil {
+		return nil, err
+	}
 	// Vault unseals an auto-sealed node at the end of init. If that fails
 	// the keys must still reach the operator: the node stays sealed and the
 	// auto-unseal loop retries.
@@ -258,12 +266,16 @@ func (c *Core) CheckSeal(ctx context.Context) error {
 	return nil
 }
 
-// unsealRecovery answers sys/unseal under an auto seal. Recovery keys
-// authorize operations (generate-root, rekey, seal migration with
-// migrate=true) but never unseal: the node unseals through its key service
-// when it starts, so sealing it keeps it sealed until a restart.
-func (c *Core) unsealRecovery(ctx context.Context, _ []byte) error {
-	if _, err := seal.LoadRecoveryConfig(ctx, c.physical); errors.Is(err, seal.ErrNotInitialized) {
+// unsealRecovery answers sys/unseal under an auto seal, as Vault does for
+// a node sealed by hand: a quorum of recovery key shares authorizes the
+// unseal and the seal's key service decrypts the root key. Recovery keys
+// never decrypt anything by themselves: with the key service unreachable
+// the node stays sealed and the error says why. The shares are checked
+// against the recovery key stored in the barrier once the root key has
+// opened it; a mismatch seals it again before anything else runs.
+func (c *Core) unsealRecovery(ctx context.Context, key []byte) error {
+	rconf, err := seal.LoadRecoveryConfig(ctx, c.physical)
+	if errors.Is(err, seal.ErrNotInitialized) {
 		return logical.BadRequest("Vault is not initialized")
 	} else if err != nil {
 		return err
@@ -271,7 +283,48 @@ func (c *Core) unsealRecovery(ctx context.Context, _ []byte) error {
 	if !c.Sealed() {
 		return nil
 	}
-	return logical.BadRequest("recovery keys cannot unseal a node using the %s seal: it unseals itself through its key service when it starts (restart it after sys/seal); recovery keys authorize generate-root, rekey and seal migration", c.autoSeal.Type())
+	if err := checkUnsealKeyLen(key); err != nil {
+		return err
+	}
+	shares, ok := c.addUnsealShare(key, rconf.SecretThreshold)
+	if !ok {
+		return nil
+	}
+	defer wipeShares(shares)
+	combined, err := seal.CombineShares(shares)
+	if err != nil {
+		c.logger.Warn("unseal with recovery keys failed: the shares do not combine")
+		return logical.BadRequest("invalid key: the recovery key shares do not combine; progress was reset")
+	}
+	defer wipe(combined)
+	root, err := c.autoSeal.RootKey(ctx)
+	if err != nil {
+		c.logger.Warn("unseal with recovery keys failed: the seal's key service did not decrypt the root key",
+			"seal", c.autoSeal.Type(), "error", err)
+		return logical.Errorf(http.StatusServiceUnavailable,
+			"unseal with recovery keys failed: the %s seal's key service could not decrypt the root key: %v; recovery keys only authorize the unseal, the key service must decrypt the root key (progress was reset)",
+			c.autoSeal.Type(), err)
+	}
+	defer wipe(root)
+	err = c.unsealVerified(ctx, root, func(ctx context.Context) error {
+		rec, err := c.getRecoveryRecord(ctx)
+		if err != nil {
+			return err
+		}
+		defer wipe(rec.Key)
+		return seal.MatchRecoveryKey(combined, rec.Key)
+	})
+	switch {
+	case errors.Is(err, seal.ErrRecoveryMismatch):
+		c.logger.Warn("unseal with recovery keys failed: the shares are not a quorum of the current recovery keys")
+		return logical.BadRequest("invalid key: the recovery key shares are not a quorum of the current recovery keys; progress was reset")
+	case errors.Is(err, barrier.ErrInvalidKey):
+		return fmt.Errorf("unseal: %w: the key the %s seal decrypted does not open the barrier", seal.ErrInvalidKey, c.autoSeal.Type())
+	case err != nil:
+		return err
+	}
+	c.logger.Info("unsealed with recovery keys and the seal's key service", "seal", c.autoSeal.Type())
+	return nil
 }
 
 // joinWithSeal completes a raft join by itself: the seal decrypts the

@@ -308,8 +308,13 @@ func TestAutoUnsealWrongKey(t *testing.T) {
 	}
 }
 
+// TestUnsealWithRecoveryKeys: a node sealed by hand unseals with a quorum
+// of recovery keys, the key service decrypting the root key; recovery keys
+// never decrypt anything by themselves: with the key service down they do
+// not unseal, and the error says why. Wrong shares never unseal.
 func TestUnsealWithRecoveryKeys(t *testing.T) {
 	a := newAutoCore(t, 5, 3)
+	other := newAutoCore(t, 5, 3)
 	ctx := context.Background()
 	if err := a.c.Unseal(ctx, a.keys[0]); err != nil || a.c.Sealed() {
 		t.Fatalf("a share given to an unsealed node: %v", err)
@@ -317,20 +322,56 @@ func TestUnsealWithRecoveryKeys(t *testing.T) {
 	if err := a.c.Seal(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// The invariant: recovery keys never unseal, not even a
-	// correct quorum with the key service up; the node unseals through
-	// its seal (at start, here AutoUnseal).
-	for _, k := range a.keys[:3] {
-		wantStatus(t, a.c.Unseal(ctx, k), 400, "recovery keys cannot unseal")
+	// Below the threshold: progress, still sealed.
+	for i, k := range a.keys[:2] {
+		if err := a.c.Unseal(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := a.c.SealStatus(ctx); !st.Sealed || st.Progress != i+1 {
+			t.Fatalf("after %d recovery shares: %+v", i+1, st)
+		}
+	}
+	// Key service down: the quorum is not enough, and the error says why.
+	a.w.down.Store(true)
+	err := a.c.Unseal(ctx, a.keys[2])
+	wantStatus(t, err, 503, "key service could not decrypt the root key")
+	if !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("the error hides the key service's failure: %v", err)
 	}
 	if !a.c.Sealed() || !a.c.barrier.Sealed() {
-		t.Fatal("recovery keys unsealed the node")
+		t.Fatal("recovery keys unsealed the node without the key service")
 	}
 	if st, _ := a.c.SealStatus(ctx); st.Progress != 0 {
-		t.Fatalf("recovery keys counted as unseal progress: %d", st.Progress)
+		t.Fatalf("progress after the failed attempt: %d", st.Progress)
 	}
-	if err := a.c.AutoUnseal(ctx); err != nil || a.c.Sealed() {
-		t.Fatalf("auto-unseal after the refusal: %v", err)
+	a.w.down.Store(false)
+
+	// Another cluster's recovery shares (a quorum of the wrong key): the
+	// barrier opens with the service's key but is sealed again at once.
+	for i, k := range other.keys[:3] {
+		err := a.c.Unseal(ctx, k)
+		if i < 2 && err != nil {
+			t.Fatal(err)
+		}
+		if i == 2 {
+			wantStatus(t, err, 400, "not a quorum of the current recovery keys")
+		}
+	}
+	if !a.c.Sealed() || !a.c.barrier.Sealed() {
+		t.Fatal("foreign recovery keys unsealed the node")
+	}
+
+	// The right quorum with the key service up unseals.
+	for _, k := range a.keys[2:5] {
+		if err := a.c.Unseal(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a.c.Sealed() || a.c.barrier.Sealed() {
+		t.Fatal("a quorum of recovery keys with the key service up did not unseal")
+	}
+	if te, err := a.c.tokens.Lookup(ctx, a.root); err != nil || te == nil {
+		t.Fatalf("root token after the recovery unseal: %v", err)
 	}
 }
 

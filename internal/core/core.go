@@ -50,6 +50,9 @@ type Config struct {
 	// MigrationSeal is the seal a seal migration moves away from (a seal
 	// stanza marked disabled); nil means none, or Shamir (seal_migrate.go).
 	MigrationSeal seal.Wrapper
+	// Now is the clock of the key operations' time rules (the rekey
+	// cancel grace); time.Now when nil. Tests pass a clock they move.
+	Now func() time.Time
 }
 
 // Core is one node's state and request pipeline.

@@ -277,7 +277,7 @@ func (c *Core) rekeyInit(ctx context.Context, req RekeyRequest, t rekeyTarget) (
 		return nil, logical.BadRequest("rekey already in progress")
 	}
 	a := &rekeyAttempt{
-		epoch: c.tokens, nonce: newUUID(), created: time.Now(), config: conf,
+		epoch: c.tokens, nonce: newUUID(), created: c.now(), config: conf,
 		pgpKeys: keys, fingerprints: fps, verify: req.RequireVerification,
 	}
 	*c.rekeySlot(t) = a
@@ -298,7 +298,17 @@ func (c *Core) rekeyCancel(ctx context.Context, nonce string, t rekeyTarget) err
 	if a == nil {
 		return nil
 	}
-	if nonce != a.nonce && time.Since(a.created) < rekeyCancelGrace {
+	if age := c.now().Sub(a.created); nonce != a.nonce && age < rekeyCancelGrace {
+		// Vault 1.20+ (CVE-2025-4656): a fresh attempt can only be
+		// cancelled by whoever holds its nonce.
+		if nonce == "" {
+			what := "rekey"
+			if t == recoveryTarget {
+				what = "recovery-key rekey"
+			}
+			return logical.BadRequest("invalid request: missing nonce: a %s can be cancelled without its nonce only %s after it started (this one started %s ago)",
+				what, rekeyCancelGrace, age.Round(time.Second))
+		}
 		return logical.BadRequest("invalid request: the nonce does not match the rekey in progress")
 	}
 	a.wipe()
@@ -493,6 +503,14 @@ func (c *Core) rekeyVerify(ctx context.Context, key []byte, nonce string, t reke
 	c.logger.Info("keys rekeyed after verification", "target", t.String(), "nonce", a.nonce,
 		"shares", a.config.SecretShares, "threshold", a.config.SecretThreshold)
 	return &RekeyVerifyResult{Complete: true, Nonce: a.verifyNonce}, nil
+}
+
+// now is the core's clock (Config.Now, or time.Now).
+func (c *Core) now() time.Time {
+	if c.conf.Now != nil {
+		return c.conf.Now()
+	}
+	return time.Now()
 }
 
 func (t rekeyTarget) String() string {

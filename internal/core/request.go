@@ -164,6 +164,12 @@ func (c *Core) handle(ctx context.Context, req *logical.Request) (*Result, error
 		if used == nil {
 			return nil, logical.ErrPermissionDenied
 		}
+		if used.NumUses == token.RevocationPending {
+			// The last use is served, then the token goes (as in Vault):
+			// revoked before the client sees the answer.
+			ctx = token.LastUse(ctx, used)
+			defer c.tokens.RevokeUsedUp(ctx, used)
+		}
 	}
 
 	r := *req

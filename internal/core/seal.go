@@ -7,8 +7,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 
 	"github.com/strongbox/strongbox/internal/logical"
+	"github.com/strongbox/strongbox/internal/pgp"
 	"github.com/strongbox/strongbox/internal/seal"
 )
 
@@ -23,6 +26,11 @@ type InitRequest struct {
 	RecoveryShares    int
 	RecoveryThreshold int
 	RecoveryPGPKeys   []string
+	// PGPKeys, one per unseal key share, encrypt each share (Vault's
+	// pgp_keys); RootTokenPGPKey encrypts the root token
+	// (root_token_pgp_key), returned as the base64 of the message.
+	PGPKeys         []string
+	RootTokenPGPKey string
 }
 
 // InitResult is sys/init's answer: the unseal key shares (none under an
@@ -73,6 +81,19 @@ func (c *Core) Init(ctx context.Context, req InitRequest) (*InitResult, error) {
 	if err := conf.Validate(); err != nil {
 		return nil, logical.BadRequest("%s", trimSealErr(err))
 	}
+	if len(req.PGPKeys) > 0 && len(req.PGPKeys) != conf.SecretShares {
+		return nil, logical.BadRequest("incorrect number of PGP keys")
+	}
+	// Every key is checked before anything is stored: shares nobody can
+	// read are worse than no init at all.
+	pgpKeys, err := pgp.ParsePublicKeys(req.PGPKeys)
+	if err != nil {
+		return nil, logical.BadRequest("error parsing PGP key: %s", err)
+	}
+	rootPGP, err := parseRootTokenPGPKey(req.RootTokenPGPKey)
+	if err != nil {
+		return nil, err
+	}
 	rootKey, err := c.generateKey()
 	if err != nil {
 		return nil, err
@@ -87,8 +108,43 @@ func (c *Core) Init(ctx context.Context, req InitRequest) (*InitResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("init: %w", err)
 	}
-	c.logger.Info("core initialized", "shares", conf.SecretShares, "threshold", conf.SecretThreshold)
+	if len(pgpKeys) > 0 {
+		if shares, err = encryptShares(pgpKeys, shares); err != nil {
+			return nil, err
+		}
+	}
+	if root, err = encryptRootToken(rootPGP, root); err != nil {
+		return nil, err
+	}
+	c.logger.Info("core initialized", "shares", conf.SecretShares, "threshold", conf.SecretThreshold,
+		"pgp_keys", len(pgpKeys) > 0, "root_token_pgp", rootPGP != nil)
 	return &InitResult{Keys: shares, RootToken: root}, nil
+}
+
+// parseRootTokenPGPKey parses sys/init's root_token_pgp_key ("" is none).
+func parseRootTokenPGPKey(s string) (*pgp.PublicKey, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	k, err := pgp.ParsePublicKey(s)
+	if err != nil {
+		return nil, logical.BadRequest("error parsing root token PGP key: %s", err)
+	}
+	return k, nil
+}
+
+// encryptRootToken returns the root token as Vault does under
+// root_token_pgp_key: the base64 of a PGP message holding it. A nil key
+// leaves the token as it is.
+func encryptRootToken(k *pgp.PublicKey, root string) (string, error) {
+	if k == nil {
+		return root, nil
+	}
+	enc, err := k.EncryptBase64([]byte(root))
+	if err != nil {
+		return "", logical.Errorf(http.StatusInternalServerError, "failed to encrypt the root token: %v", err)
+	}
+	return enc, nil
 }
 
 // initBarrier creates the keyring under rootKey and what a new barrier

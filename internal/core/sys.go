@@ -15,6 +15,7 @@ func (c *Core) systemBackend() logical.Backend {
 	paths = append(paths, c.auditPaths()...)
 	paths = append(paths, c.keyPaths()...)
 	paths = append(paths, c.capabilityPaths()...)
+	paths = append(paths, c.leasePaths()...)
 	paths = append(paths, c.uiPaths()...)
 	paths = append(paths, c.raftJoinPaths()...)
 	paths = append(paths, c.raftPaths()...)
@@ -31,7 +32,7 @@ func (c *Core) systemBackend() logical.Backend {
 			Unauthenticated: []string{"internal/ui/mounts", "internal/ui/mounts/*", "storage/raft/bootstrap/*"},
 			Root: []string{
 				"audit", "audit/*", "auth/*", "rotate", "rotate/*", "seal",
-				"step-down", "raw", "raw/*", "remount", "config/*", "storage/raft/remove-peer", "sealwrap/rewrap",
+				"step-down", "raw", "raw/*", "remount", "config/*", "leases/revoke-prefix/*", "revoke-prefix/*", "storage/raft/remove-peer", "sealwrap/rewrap",
 				"storage/raft/snapshot", "storage/raft/snapshot-force", "storage/raft/snapshot-auto/config", "storage/raft/snapshot-auto/config/*",
 			},
 		},

@@ -212,6 +212,9 @@ func (c *Core) mountEnable(auth bool) logical.OperationFunc {
 func parseMountConfig(raw map[string]any) (MountConfig, error) {
 	var cfg MountConfig
 	for k, v := range raw {
+		if v == nil {
+			continue // null means not given
+		}
 		switch k {
 		case "default_lease_ttl", "max_lease_ttl":
 			dur, err := logical.ParseDuration(v)

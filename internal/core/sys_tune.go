@@ -75,7 +75,7 @@ func (c *Core) tuneWrite(auth bool) logical.OperationFunc {
 			"audit_non_hmac_request_keys", "audit_non_hmac_response_keys",
 			"passthrough_request_headers", "allowed_response_headers"} {
 			v, ok := req.Data[k]
-			if !ok {
+			if !ok || v == nil {
 				continue
 			}
 			// As in Vault, "" leaves a setting alone and "system" resets

@@ -56,6 +56,8 @@ func (h *Handler) handleInit(w http.ResponseWriter, r *http.Request) {
 			RecoveryShares:    d.Get("recovery_shares").(int),
 			RecoveryThreshold: d.Get("recovery_threshold").(int),
 			RecoveryPGPKeys:   d.Get("recovery_pgp_keys").([]string),
+			PGPKeys:           d.Get("pgp_keys").([]string),
+			RootTokenPGPKey:   d.Get("root_token_pgp_key").(string),
 		}
 		_, hasShares := d.GetOk("recovery_shares")
 		_, hasThreshold := d.GetOk("recovery_threshold")
@@ -86,7 +88,7 @@ func (h *Handler) handleInit(w http.ResponseWriter, r *http.Request) {
 
 // checkInitParams applies Vault's rule: the secret_* parameters belong to
 // the Shamir seal, the recovery_* ones to auto seals, and the other kind
-// is refused by name. Then come what this server does not support.
+// is refused by name.
 func (h *Handler) checkInitParams(d *logical.FieldData) error {
 	var barrierFlags, recoveryFlags []string
 	if d.Get("secret_shares").(int) != 0 {
@@ -113,10 +115,6 @@ func (h *Handler) checkInitParams(d *logical.FieldData) error {
 		return fmt.Errorf("parameters %s not applicable to seal type %s", strings.Join(barrierFlags, ","), h.core.SealType())
 	case !recovery && len(recoveryFlags) > 0:
 		return fmt.Errorf("parameters %s not applicable to seal type %s", strings.Join(recoveryFlags, ","), h.core.SealType())
-	case d.Get("root_token_pgp_key").(string) != "":
-		return errors.New("PGP-encrypted root tokens (root_token_pgp_key) are not supported yet")
-	case len(d.Get("pgp_keys").([]string)) > 0:
-		return errors.New("PGP-encrypted key shares are not supported yet")
 	case !recovery && d.Get("stored_shares").(int) != 0:
 		return errors.New("stored keys are not supported by the shamir seal")
 	}

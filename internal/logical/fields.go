@@ -48,11 +48,12 @@ type FieldData struct {
 }
 
 // Validate converts every present field, so bad input fails before any
-// handler runs (and before anything is written).
+// handler runs (and before anything is written). A JSON null counts as not
+// given: clients such as hvac send every optional parameter, null when unset.
 func (d *FieldData) Validate() error {
 	for k, s := range d.Schema {
 		v, ok := d.Raw[k]
-		if !ok {
+		if !ok || v == nil {
 			if s.Required {
 				return BadRequest("missing required field %q", k)
 			}
@@ -72,7 +73,7 @@ func (d *FieldData) GetOk(k string) (any, bool) {
 		panic(fmt.Sprintf("logical: field %q not in schema", k))
 	}
 	v, ok := d.Raw[k]
-	if !ok {
+	if !ok || v == nil {
 		return d.defaultOf(s), false
 	}
 	out, err := convert(v, s.Type)

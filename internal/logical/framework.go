@@ -67,6 +67,9 @@ func (b *FrameworkBackend) route(path string) (*Path, map[string]string) {
 
 func fieldData(p *Path, req *Request, caps map[string]string) *FieldData {
 	raw := make(map[string]any, len(req.Data)+len(caps))
+	// Raw keeps JSON nulls: FieldData's getters read them as "not given",
+	// and a handler that reads Raw itself may give null a meaning (a merge
+	// patch's "remove", KV metadata's "reset", as in Vault).
 	for k, v := range req.Data {
 		raw[k] = v
 	}

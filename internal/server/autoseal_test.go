@@ -28,6 +28,8 @@ type autoNode struct {
 	seal string // the seal stanza
 	logs *lockedBuffer
 	srv  *testServer
+	// now, when set, is the server's clock (see Options.Now).
+	now func() time.Time
 }
 
 func newAutoNode(t *testing.T, sealHCL string) *autoNode {
@@ -38,7 +40,7 @@ func newAutoNode(t *testing.T, sealHCL string) *autoNode {
 func (n *autoNode) start() *vault.Client {
 	n.t.Helper()
 	logger := slog.New(slog.NewTextHandler(n.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	n.srv = startServer(n.t, Options{ConfigPaths: []string{fileConfig(n.t, n.dir, n.seal)}, Logger: logger})
+	n.srv = startServer(n.t, Options{ConfigPaths: []string{fileConfig(n.t, n.dir, n.seal)}, Logger: logger, Now: n.now})
 	return n.srv.client("")
 }
 
@@ -206,21 +208,31 @@ func TestAutoUnsealPKCS11(t *testing.T) {
 		t.Fatalf("barrier rekey result %+v", upd)
 	}
 
-	// Sealed by hand, the node stays sealed: recovery keys, old or new,
-	// never unseal (they only authorize); a restart unseals through the HSM.
+	// Sealed by hand, the node unseals with a quorum of the current
+	// recovery keys (the HSM decrypting the root key); the old keys are
+	// refused and leave it sealed. A restart still unseals through the HSM.
 	if err := root.Sys().Seal(); err != nil {
 		t.Fatal(err)
 	}
 	waitSealStatus(t, c, true, 5*time.Second)
-	for _, keys := range [][]string{recovery[:3], newRecovery[:4]} {
-		for _, k := range keys {
-			if _, uerr := c.Sys().Unseal(k); uerr == nil || !strings.Contains(uerr.Error(), "Code: 400") || !strings.Contains(uerr.Error(), "recovery keys cannot unseal") {
-				t.Fatalf("unseal with recovery keys: %v", uerr)
-			}
+	for i, k := range recovery[:4] {
+		_, uerr := c.Sys().Unseal(k)
+		if i < 3 && uerr != nil {
+			t.Fatalf("old recovery share %d: %v", i+1, uerr)
+		}
+		if i == 3 && (uerr == nil || !strings.Contains(uerr.Error(), "Code: 400") || !strings.Contains(uerr.Error(), "not a quorum of the current recovery keys")) {
+			t.Fatalf("unseal with the old recovery keys: %v", uerr)
 		}
 	}
 	if st, _ := c.Sys().SealStatus(); !st.Sealed || st.Progress != 0 {
 		t.Fatalf("after refused recovery keys %+v", st)
+	}
+	unseal(t, c, newRecovery[:4])
+	if s, err := root.Logical().Read("kv/app"); err != nil || s.Data["password"] != "hunter2" {
+		t.Fatalf("secret after the recovery-key unseal: %+v %v", s, err)
+	}
+	if err := root.Sys().Seal(); err != nil {
+		t.Fatal(err)
 	}
 	n.stop()
 	c = n.start()
@@ -361,15 +373,34 @@ func TestAutoUnsealAWSKMS(t *testing.T) {
 	if st, err := c.Sys().SealStatus(); err != nil || !st.Sealed || !st.Initialized {
 		t.Fatalf("seal-status with KMS down %+v %v", st, err)
 	}
-	if _, err := c.Sys().Unseal(recovery[0].(string)); err == nil || !strings.Contains(err.Error(), "recovery keys cannot unseal") {
-		t.Fatalf("a recovery share with KMS down: %v, want a refusal", err)
-	}
+	// A quorum of recovery keys does not unseal without the key service,
+	// and the error says why.
+	recoveryUnsealFails(t, c, recovery[:3], "awskms seal's key service could not decrypt the root key", "connection refused")
 	// The emulator comes back on the same port and data: the node unseals
 	// by itself within the backoff.
 	kms.start()
 	waitSealStatus(t, c, false, 45*time.Second)
-	if s, err := n.srv.client(rootToken).Logical().Read("kv/db"); err != nil || s.Data["user"] != "app" {
+	rc := n.srv.client(rootToken)
+	if s, err := rc.Logical().Read("kv/db"); err != nil || s.Data["user"] != "app" {
 		t.Fatalf("secret after the KMS came back: %+v %v", s, err)
+	}
+
+	// Sealed by hand (the auto-unseal loop is done): recovery keys
+	// authorize the unseal and the KMS decrypts the root key; with the
+	// KMS stopped they do not unseal.
+	if err := rc.Sys().Seal(); err != nil {
+		t.Fatal(err)
+	}
+	kms.stop()
+	recoveryUnsealFails(t, c, recovery[1:4], "awskms seal's key service could not decrypt the root key", "connection refused")
+	kms.start()
+	var strs []string
+	for _, k := range recovery[2:5] {
+		strs = append(strs, k.(string))
+	}
+	unseal(t, c, strs)
+	if s, err := rc.Logical().Read("kv/db"); err != nil || s.Data["user"] != "app" {
+		t.Fatalf("secret after the recovery-key unseal: %+v %v", s, err)
 	}
 	n.stop()
 
@@ -380,6 +411,25 @@ func TestAutoUnsealAWSKMS(t *testing.T) {
 		secrets = append(secrets, fmt.Sprintf("%x", raw))
 	}
 	noSecretsInLog(t, n.logs, secrets...)
+}
+
+// recoveryUnsealFails gives a quorum of recovery shares to a sealed node
+// whose key service is unreachable: the last one fails with an error
+// holding every part, and the node stays sealed with no progress.
+func recoveryUnsealFails(t *testing.T, c *vault.Client, shares []any, parts ...string) {
+	t.Helper()
+	var err error
+	for _, k := range shares {
+		if _, err = c.Sys().Unseal(k.(string)); err != nil {
+			break
+		}
+	}
+	if err == nil || !containsAll(err.Error(), parts...) {
+		t.Fatalf("recovery-key unseal with the key service down: %v, want %q", err, parts)
+	}
+	if st, serr := c.Sys().SealStatus(); serr != nil || !st.Sealed || st.Progress != 0 {
+		t.Fatalf("after the failed recovery unseal: %+v %v", st, serr)
+	}
 }
 
 // freeLocalPorts returns n free ports on 127.0.0.1 (held until all are

@@ -3,6 +3,7 @@ package server
 import (
 	"io"
 	"log/slog"
+	"time"
 )
 
 // Options are what the `server` command hands to Run.
@@ -22,4 +23,7 @@ type Options struct {
 	Logger *slog.Logger
 	// Ready, when set, is called with the listener addresses once serving.
 	Ready func(addrs []string)
+	// Now, when set, is the core's clock for key-operation time rules
+	// (tests move it instead of waiting).
+	Now func() time.Time
 }

@@ -96,6 +96,7 @@ func Run(ctx context.Context, opts Options, reload <-chan struct{}) error {
 		ClusterAddr:     cfg.ClusterAddr,
 		Seal:            wrappers.current,
 		MigrationSeal:   wrappers.old,
+		Now:             opts.Now,
 	})
 	if err != nil {
 		return err

@@ -261,8 +261,13 @@ func (s *Store) lookupID(ctx context.Context, id string) (*Entry, error) {
 	mu.RLock()
 	e, err := s.load(ctx, id)
 	mu.RUnlock()
-	if err != nil || e == nil || e.NumUses < 0 {
+	if err != nil || e == nil {
 		return nil, err
+	}
+	// A token whose last use was spent stays visible to the request that
+	// spent it (lookup-self on the last use answers), to nothing else.
+	if e.NumUses < 0 && !lastUseOf(ctx, id) {
+		return nil, nil
 	}
 	if e.Expired(s.now()) {
 		if err := s.revokeTreeID(ctx, id); err != nil {
@@ -276,9 +281,10 @@ func (s *Store) lookupID(ctx context.Context, id string) (*Entry, error) {
 
 // UseToken spends one use of a token with limited uses. It returns the
 // entry valid for the current request, with NumUses the uses left; on the
-// last use NumUses is RevocationPending and the token (with its children)
-// is already revoked. It returns nil, nil when the token is no longer valid.
-// Tokens with unlimited uses are returned unchanged.
+// last use NumUses is RevocationPending: no other request can use the token
+// any more, and the caller serves the current request under LastUse(ctx, e)
+// and then calls RevokeUsedUp. It returns nil, nil when the token is no
+// longer valid. Tokens with unlimited uses are returned unchanged.
 func (s *Store) UseToken(ctx context.Context, e *Entry) (*Entry, error) {
 	if e == nil {
 		return nil, errors.New("token: UseToken of a nil entry")
@@ -288,32 +294,48 @@ func (s *Store) UseToken(ctx context.Context, e *Entry) (*Entry, error) {
 	}
 	mu := s.lockFor(e.ID)
 	mu.Lock()
+	defer mu.Unlock()
 	cur, err := s.load(ctx, e.ID)
 	if err != nil {
-		mu.Unlock()
 		return nil, err
 	}
 	if cur == nil || cur.NumUses < 0 || cur.Expired(s.now()) {
-		mu.Unlock()
 		return nil, nil
 	}
-	last := cur.NumUses == 1
-	if last {
+	if cur.NumUses == 1 {
 		cur.NumUses = pendingUses
 	} else {
 		cur.NumUses--
 	}
 	// The decrement is stored before the lock is let go, so two requests
 	// can never share the last use.
-	err = s.save(ctx, cur)
-	mu.Unlock()
-	if err != nil {
+	if err := s.save(ctx, cur); err != nil {
 		return nil, err
 	}
-	if last {
-		if err := s.revokeTreeID(ctx, cur.ID); err != nil {
-			s.logger.Warn("revoking used-up token failed; tidy will finish", "error", err)
-		}
-	}
 	return cur, nil
+}
+
+// RevokeUsedUp revokes a token (and its children) whose last use UseToken
+// handed out, once the request that spent it is done. A failure is logged:
+// the token is already unusable and Tidy finishes the revocation.
+func (s *Store) RevokeUsedUp(ctx context.Context, e *Entry) {
+	if e == nil || e.NumUses != pendingUses {
+		return
+	}
+	if err := s.revokeTreeID(context.WithoutCancel(ctx), e.ID); err != nil {
+		s.logger.Warn("revoking used-up token failed; tidy will finish", "error", err)
+	}
+}
+
+type lastUseKey struct{}
+
+// LastUse returns ctx for serving the request that spent e's last use:
+// lookups of e inside it still find it.
+func LastUse(ctx context.Context, e *Entry) context.Context {
+	return context.WithValue(ctx, lastUseKey{}, e.ID)
+}
+
+func lastUseOf(ctx context.Context, id string) bool {
+	v, _ := ctx.Value(lastUseKey{}).(string)
+	return v != "" && v == id
 }

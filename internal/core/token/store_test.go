@@ -204,12 +204,29 @@ func TestUseToken(t *testing.T) {
 		if err != nil || got == nil || got.NumUses != w {
 			t.Fatalf("use %d: %+v, %v; want NumUses %d", i+1, got, err, w)
 		}
-		if i == len(want)-1 && h.revokeCount(got.ID) != 1 {
-			t.Fatal("last use did not revoke")
+		if i == len(want)-1 {
+			// The request that spent the last use still sees its token;
+			// nobody else does; revocation follows the request.
+			if h.revokeCount(got.ID) != 0 {
+				t.Fatal("last use revoked before the request was served")
+			}
+			if in, err := h.store.Lookup(LastUse(h.ctx, got), tok); err != nil || in == nil {
+				t.Fatalf("the last use's own request cannot see its token: %v", err)
+			}
+			if h.lookup(tok) != nil {
+				t.Fatal("a used-up token is valid for another request")
+			}
+			h.store.RevokeUsedUp(h.ctx, got)
+			if h.revokeCount(got.ID) != 1 {
+				t.Fatal("RevokeUsedUp did not revoke")
+			}
 		}
 	}
 	if h.lookup(tok) != nil {
 		t.Fatal("used-up token still valid")
+	}
+	if in, _ := h.store.Lookup(LastUse(h.ctx, &Entry{ID: h.store.keys.hashToken(tok)}), tok); in != nil {
+		t.Fatal("a revoked token is visible through LastUse")
 	}
 	// A stale entry held by a caller cannot be used again.
 	stale := &Entry{ID: h.store.keys.hashToken(tok), NumUses: 1}
