@@ -81,10 +81,11 @@ func (d *decoder) listener(it *ast.ObjectItem) *Listener {
 	if !ok {
 		return nil
 	}
-	l := &Listener{Type: strings.ToLower(label), File: d.file, Line: itemLine(it)}
+	l := &Listener{Type: strings.ToLower(label), File: d.file, Line: itemLine(it), lines: map[string]int{}}
 	where := fmt.Sprintf("listener %q", l.Type)
 	decodeObject(d, body, where, l, listenerFields, func(name string, sub *ast.ObjectItem) bool {
 		line := itemLine(sub)
+		l.lines[name] = line
 		if listenerIgnored[name] {
 			d.ignore(line, "listener."+name)
 			return true

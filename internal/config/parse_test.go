@@ -33,6 +33,11 @@ func strip(c *Config) *Config {
 		cp.File, cp.Line = "", 0
 		out.Seals = append(out.Seals, &cp)
 	}
+	if c.Telemetry != nil {
+		cp := *c.Telemetry
+		cp.File, cp.Line = "", 0
+		out.Telemetry = &cp
+	}
 	return &out
 }
 

@@ -46,6 +46,20 @@ func Run(ctx context.Context, opts Options, reload <-chan struct{}) error {
 			return err
 		}
 	}
+	lf, err := openLogFile(cfg)
+	if err != nil {
+		return err
+	}
+	if lf != nil {
+		// Closed last: every deferred step below may still log.
+		defer lf.Close()
+		logger = teeLogger(logger, lf, cfg.LogFormat, level)
+	}
+	removePID, err := writePIDFile(cfg.PidFile)
+	if err != nil {
+		return err
+	}
+	defer removePID()
 	if !cfg.DisableMlock {
 		if err := lockMemory(); err != nil {
 			return err
@@ -55,6 +69,11 @@ func Run(ctx context.Context, opts Options, reload <-chan struct{}) error {
 	// comes from the core once the core exists.
 	var cl *cluster.Listener
 	tlsp := &lateTLS{}
+	if cfg.ClusterCipherSuites != "" {
+		if tlsp.suites, err = config.CipherSuites(cfg.ClusterCipherSuites); err != nil {
+			return fmt.Errorf("cluster_cipher_suites: %w", err)
+		}
+	}
 	if cfg.Storage.Type == "raft" {
 		if cl, err = startCluster(ctx, cfg, tlsp, logger); err != nil {
 			return err
@@ -139,9 +158,6 @@ func Run(ctx context.Context, opts Options, reload <-chan struct{}) error {
 		}
 		printDevBanner(out, srv.addrs[0], key, root)
 	}
-	for _, k := range cfg.Ignored {
-		logger.Warn("configuration key accepted for compatibility but not used", "key", k)
-	}
 	logger.Info("strongbox server started", "version", Version, "storage", cfg.Storage.Type, "listeners", strings.Join(srv.addrs, ","))
 	if opts.Ready != nil {
 		opts.Ready(srv.addrs)
@@ -202,15 +218,11 @@ func startListeners(cfg *config.Config, c *core.Core, logger *slog.Logger) (*ser
 			s.close()
 			return nil, err
 		}
-		h := apihttp.NewHandler(c, apihttp.Options{Logger: logger.With("component", "http"), MaxRequestSize: l.MaxRequestSize})
-		hs := &http.Server{
-			Handler:           h,
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       5 * time.Minute,
-			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
-		}
-		if l.MaxRequestDuration > 0 {
-			hs.WriteTimeout = l.MaxRequestDuration
+		hs, h, err := newHTTPServer(cfg, l, c, logger)
+		if err != nil {
+			ln.Close()
+			s.close()
+			return nil, err
 		}
 		s.http = append(s.http, hs)
 		s.handlers = append(s.handlers, h)

@@ -1,0 +1,106 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/strongbox/strongbox/internal/config"
+	"github.com/strongbox/strongbox/internal/core"
+	apihttp "github.com/strongbox/strongbox/internal/http"
+)
+
+// Vault's listener defaults.
+const (
+	defaultReadTimeout       = 30 * time.Second
+	defaultReadHeaderTimeout = 10 * time.Second
+	defaultIdleTimeout       = 5 * time.Minute
+)
+
+// newHTTPServer builds one listener's HTTP server: the API handler wrapped
+// in the listener's per-request settings, with its timeouts.
+func newHTTPServer(cfg *config.Config, l *config.Listener, c *core.Core, logger *slog.Logger) (*http.Server, *apihttp.Handler, error) {
+	h := apihttp.NewHandler(c, apihttp.Options{
+		Logger:         logger.With("component", "http"),
+		MaxRequestSize: l.MaxRequestSize,
+		Redact:         apihttp.Redaction{Addresses: l.RedactAddresses, ClusterName: l.RedactClusterName, Version: l.RedactVersion},
+	})
+	opts, err := listenerOptions(cfg, l, c, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	hs := &http.Server{
+		Handler: apihttp.WrapListener(h, opts),
+		// A body trickled slower than this is cut: the read fails, the
+		// handler answers 400 and the connection is closed.
+		ReadTimeout:       orDefault(l.HTTPReadTimeout, defaultReadTimeout),
+		ReadHeaderTimeout: orDefault(l.HTTPReadHeaderTimeout, defaultReadHeaderTimeout),
+		WriteTimeout:      l.HTTPWriteTimeout,
+		IdleTimeout:       orDefault(l.HTTPIdleTimeout, defaultIdleTimeout),
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+	}
+	return hs, h, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// listenerOptions turns a listener stanza (and the top-level settings that
+// apply to every listener) into the API's per-request settings.
+func listenerOptions(cfg *config.Config, l *config.Listener, c *core.Core, logger *slog.Logger) (apihttp.ListenerOptions, error) {
+	o := apihttp.ListenerOptions{
+		RequireRequestHeader: l.RequireRequestHeader,
+		CustomHeaders:        l.CustomResponseHeaders,
+		Logger:               logger.With("component", "http"),
+	}
+	o.MaxRequestDuration = l.MaxRequestDuration
+	if o.MaxRequestDuration == 0 {
+		o.MaxRequestDuration = orDefault(cfg.DefaultMaxRequestDuration, config.DefaultMaxRequestDuration)
+	}
+	if len(l.XForwardedForAuthorizedAddrs) > 0 {
+		addrs, err := apihttp.ParsePrefixes(l.XForwardedForAuthorizedAddrs)
+		if err != nil {
+			return o, fmt.Errorf("listener %s: x_forwarded_for_authorized_addrs: %w", l.Address, err)
+		}
+		o.XFF = &apihttp.XFFOptions{
+			AuthorizedAddrs:     addrs,
+			HopSkips:            int(l.XForwardedForHopSkips),
+			RejectNotAuthorized: l.XForwardedForRejectNotAuthorized,
+			RejectNotPresent:    l.XForwardedForRejectNotPresent,
+		}
+	}
+	// The listener's cors_* settings, when enabled, are fixed policy;
+	// otherwise sys/config/cors decides.
+	if l.CORSEnabled {
+		p := apihttp.CORSPolicy{Enabled: true, AllowedOrigins: l.CORSAllowedOrigins, AllowedHeaders: l.CORSAllowedHeaders}
+		o.CORS = func(context.Context) apihttp.CORSPolicy { return p }
+	} else {
+		o.CORS = func(ctx context.Context) apihttp.CORSPolicy {
+			s := c.CORS(ctx)
+			return apihttp.CORSPolicy{Enabled: s.Enabled, AllowedOrigins: s.AllowedOrigins, AllowedHeaders: s.AllowedHeaders}
+		}
+	}
+	if cfg.EnableResponseHeaderHostname {
+		name, err := os.Hostname()
+		if err != nil {
+			return o, fmt.Errorf("enable_response_header_hostname: %w", err)
+		}
+		o.Hostname = name
+	}
+	if cfg.LogRequestsLevel != "" {
+		lvl := new(slog.LevelVar)
+		if err := setLevel(lvl, cfg.LogRequestsLevel); err != nil {
+			return o, fmt.Errorf("log_requests_level: %w", err)
+		}
+		v := lvl.Level()
+		o.LogRequests = &v
+	}
+	return o, nil
+}
