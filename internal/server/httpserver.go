@@ -33,16 +33,21 @@ func newHTTPServer(cfg *config.Config, l *config.Listener, c *core.Core, logger 
 		return nil, nil, err
 	}
 	hs := &http.Server{
-		Handler: apihttp.WrapListener(h, opts),
-		// A body trickled slower than this is cut: the read fails, the
-		// handler answers 400 and the connection is closed.
-		ReadTimeout:       orDefault(l.HTTPReadTimeout, defaultReadTimeout),
-		ReadHeaderTimeout: orDefault(l.HTTPReadHeaderTimeout, defaultReadHeaderTimeout),
-		WriteTimeout:      l.HTTPWriteTimeout,
-		IdleTimeout:       orDefault(l.HTTPIdleTimeout, defaultIdleTimeout),
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+		Handler:  apihttp.WrapListener(h, opts),
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
 	}
+	applyTimeouts(hs, l)
 	return hs, h, nil
+}
+
+// applyTimeouts sets the listener's http_*_timeout settings, with Vault's
+// defaults. A body trickled slower than the read timeout is cut: the read
+// fails, the handler answers 400 and the connection is closed.
+func applyTimeouts(hs *http.Server, l *config.Listener) {
+	hs.ReadTimeout = orDefault(l.HTTPReadTimeout, defaultReadTimeout)
+	hs.ReadHeaderTimeout = orDefault(l.HTTPReadHeaderTimeout, defaultReadHeaderTimeout)
+	hs.WriteTimeout = l.HTTPWriteTimeout
+	hs.IdleTimeout = orDefault(l.HTTPIdleTimeout, defaultIdleTimeout)
 }
 
 func orDefault(d, def time.Duration) time.Duration {
