@@ -107,6 +107,8 @@ type Storage struct {
 	Line int
 	// lines records the line of each key, for errors.
 	lines map[string]int
+	// stanza is the keyword used: storage, backend, ha_storage, ha_backend.
+	stanza string
 }
 
 // RetryJoin is one retry_join block of raft storage: a leader to join, or

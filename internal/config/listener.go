@@ -113,7 +113,10 @@ func (d *decoder) listener(it *ast.ObjectItem) *Listener {
 		_, sbody, ok := d.block(sub, where+": "+name, false)
 		if ok {
 			fields := map[string]func(*Listener) any{sb.key: func(l *Listener) any { return sb.ptr(l) }}
-			decodeObject(d, sbody, where+": "+name, l, fields, nil)
+			decodeObject(d, sbody, where+": "+name, l, fields, func(inner string, it *ast.ObjectItem) bool {
+				l.lines[inner] = itemLine(it)
+				return false
+			})
 		}
 		return true
 	})

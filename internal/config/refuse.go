@@ -62,8 +62,8 @@ func (c *Config) refusals(add func(file string, line int, format string, args ..
 			}
 		}
 		for _, rj := range s.RetryJoin {
-			if rj.AutoJoin != "" {
-				add(s.File, s.lineOf("retry_join"), "storage %q: retry_join: auto_join (cloud auto-discovery) %s; give leader_api_addr", s.Type, errNotBuilt)
+			if rj.AutoJoin != "" || rj.AutoJoinScheme != "" || rj.AutoJoinPort != 0 {
+				add(s.File, s.lineOf("retry_join"), "storage %q: retry_join: auto_join, auto_join_scheme, auto_join_port: cloud auto-discovery %s; give leader_api_addr", s.Type, errNotBuilt)
 			}
 		}
 	}
@@ -87,7 +87,11 @@ func (c *Config) refusals(add func(file string, line int, format string, args ..
 		add(t.File, t.Line, "telemetry: exporting metrics %s", errNotBuilt)
 	}
 	if h := c.HAStorage; h != nil {
-		add(h.File, h.Line, "ha_storage %q: a separate HA backend %s (raft storage provides HA itself)", h.Type, errNotBuilt)
+		stanza := h.stanza
+		if stanza == "" {
+			stanza = "ha_storage"
+		}
+		add(h.File, h.Line, "%s %q: a separate HA backend %s (raft storage provides HA itself)", stanza, h.Type, errNotBuilt)
 	}
 	if c.ClusterCipherSuites != "" {
 		if _, err := CipherSuites(c.ClusterCipherSuites); err != nil {
@@ -107,9 +111,9 @@ func (l *Listener) refusals() []string {
 		on   bool
 		name string
 	}{
-		{l.UnauthenticatedMetricsAccess, "telemetry { unauthenticated_metrics_access }: sys/metrics"},
-		{l.UnauthenticatedPProfAccess, "profiling { unauthenticated_pprof_access }: sys/pprof"},
-		{l.UnauthenticatedInFlightAccess, "inflight_requests_logging { unauthenticated_in_flight_requests_access }: sys/in-flight-req"},
+		{l.UnauthenticatedMetricsAccess, "unauthenticated_metrics_access (telemetry block): sys/metrics"},
+		{l.UnauthenticatedPProfAccess, "unauthenticated_pprof_access (profiling block): sys/pprof"},
+		{l.UnauthenticatedInFlightAccess, "unauthenticated_in_flight_requests_access (inflight_requests_logging block): sys/in-flight-req"},
 	} {
 		if f.on {
 			out = append(out, f.name+" "+errNotBuilt)

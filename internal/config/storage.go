@@ -34,7 +34,7 @@ func (d *decoder) storage(it *ast.ObjectItem, stanza string) *Storage {
 		d.errorf(line, `%s needs a type: %s "raft" { … }`, stanza, stanza)
 		return nil
 	}
-	s := &Storage{Type: strings.ToLower(label), Config: map[string]string{}, File: d.file, Line: line, lines: map[string]int{}}
+	s := &Storage{Type: strings.ToLower(label), Config: map[string]string{}, File: d.file, Line: line, lines: map[string]int{}, stanza: stanza}
 	where := fmt.Sprintf("%s %q", stanza, s.Type)
 	seen := map[string]bool{}
 	for _, sub := range body.Items {

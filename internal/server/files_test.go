@@ -126,7 +126,16 @@ func TestListenerTimeouts(t *testing.T) {
 	if hs.ReadTimeout != 30*time.Second || hs.ReadHeaderTimeout != 10*time.Second || hs.WriteTimeout != 0 || hs.IdleTimeout != 5*time.Minute {
 		t.Fatalf("defaults: %+v", hs)
 	}
-	applyTimeouts(hs, &config.Listener{HTTPReadTimeout: time.Second, HTTPReadHeaderTimeout: 2 * time.Second, HTTPWriteTimeout: 3 * time.Second, HTTPIdleTimeout: 4 * time.Second})
+	c, err := config.Parse("c.hcl", []byte(`listener "tcp" {
+  http_read_timeout        = "1s"
+  http_read_header_timeout = "2s"
+  http_write_timeout       = "3s"
+  http_idle_timeout        = "4s"
+}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	applyTimeouts(hs, c.Listeners[0])
 	if hs.ReadTimeout != time.Second || hs.ReadHeaderTimeout != 2*time.Second || hs.WriteTimeout != 3*time.Second || hs.IdleTimeout != 4*time.Second {
 		t.Fatalf("configured: %+v", hs)
 	}

@@ -247,6 +247,7 @@ func TestUnixListener(t *testing.T) {
 	cfg := filepath.Join(dir, "config.hcl")
 	body := fmt.Sprintf(`storage "inmem" {}
 listener "unix" {
+  type         = "unix"
   address      = %q
   tls_disable  = true
   socket_mode  = "0600"
