@@ -3,6 +3,7 @@ package http
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -43,14 +44,13 @@ func (s *statusWriter) WriteHeader(code int) {
 	if s.opts.Hostname != "" {
 		h.Set("X-Vault-Hostname", s.opts.Hostname)
 	}
-	// The most specific setting wins: the code, then its class, then default.
+	// The most specific setting wins: the code, then its class, then
+	// default. As in Vault, a header's list of values is sent as one value
+	// joined with "; ".
 	c := strconv.Itoa(code)
 	for _, key := range []string{"default", c[:1] + "xx", c} {
 		for name, values := range s.opts.CustomHeaders[key] {
-			h.Del(name)
-			for _, v := range values {
-				h.Add(name, v)
-			}
+			h.Set(name, strings.Join(values, "; "))
 		}
 	}
 	s.ResponseWriter.WriteHeader(code)

@@ -107,8 +107,8 @@ func withDeadline(next http.Handler, d time.Duration) http.Handler {
 
 func requireRequestHeader(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("X-Vault-Request") != "true" {
-			respondError(w, http.StatusPreconditionFailed, errors.New("missing 'X-Vault-Request' header"))
+		if v := r.Header.Values("X-Vault-Request"); len(v) != 1 || v[0] != "true" {
+			respondError(w, http.StatusPreconditionFailed, errors.New(`missing "X-Vault-Request" header`))
 			return
 		}
 		next.ServeHTTP(w, r)

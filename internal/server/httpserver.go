@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/strongbox/strongbox/internal/config"
@@ -57,12 +58,34 @@ func orDefault(d, def time.Duration) time.Duration {
 	return def
 }
 
+// defaultHSTS is the Strict-Transport-Security header Vault sends on every
+// response unless custom_response_headers "default" sets its own.
+const defaultHSTS = "max-age=31536000; includeSubDomains"
+
+// withDefaultHSTS returns the custom headers with Vault's default
+// Strict-Transport-Security added (a copy; the configuration is untouched).
+func withDefaultHSTS(in map[string]map[string][]string) map[string]map[string][]string {
+	out := make(map[string]map[string][]string, len(in)+1)
+	for code, headers := range in {
+		out[code] = headers
+	}
+	def := map[string][]string{"Strict-Transport-Security": {defaultHSTS}}
+	for name, v := range in["default"] {
+		if strings.EqualFold(name, "Strict-Transport-Security") {
+			delete(def, "Strict-Transport-Security")
+		}
+		def[name] = v
+	}
+	out["default"] = def
+	return out
+}
+
 // listenerOptions turns a listener stanza (and the top-level settings that
 // apply to every listener) into the API's per-request settings.
 func listenerOptions(cfg *config.Config, l *config.Listener, c *core.Core, logger *slog.Logger) (apihttp.ListenerOptions, error) {
 	o := apihttp.ListenerOptions{
 		RequireRequestHeader: l.RequireRequestHeader,
-		CustomHeaders:        l.CustomResponseHeaders,
+		CustomHeaders:        withDefaultHSTS(l.CustomResponseHeaders),
 		Logger:               logger.With("component", "http"),
 	}
 	o.MaxRequestDuration = l.MaxRequestDuration

@@ -100,6 +100,7 @@ func TestCustomResponseHeaders(t *testing.T) {
     }
     "404" = {
       "X-Which" = ["404"]
+      "X-Two" = ["a", "b"]
     }
   }`, "enable_response_header_hostname = true")
 	host, _ := os.Hostname()
@@ -115,8 +116,14 @@ func TestCustomResponseHeaders(t *testing.T) {
 		t.Fatalf("403: %d %v", resp.StatusCode, resp.Header)
 	}
 	resp, _ = call(t, http.MethodGet, "http://"+srv.addr+"/v1/secret/nothing-here", map[string]string{"X-Vault-Token": root}, nil)
-	if resp.StatusCode != http.StatusNotFound || resp.Header.Get("X-Which") != "404" {
+	if resp.StatusCode != http.StatusNotFound || resp.Header.Get("X-Which") != "404" || resp.Header.Get("X-Two") != "a; b" {
 		t.Fatalf("404: %d %v", resp.StatusCode, resp.Header)
+	}
+	// Without custom headers, Vault's default Strict-Transport-Security.
+	plain, _ := listenerServer(t, "", "")
+	resp, _ = call(t, http.MethodGet, "http://"+plain.addr+"/v1/sys/health", nil, nil)
+	if got := resp.Header.Get("Strict-Transport-Security"); got != "max-age=31536000; includeSubDomains" {
+		t.Fatalf("default Strict-Transport-Security = %q", got)
 	}
 }
 
