@@ -57,13 +57,19 @@ func (l *lateTLS) ClientConfig(proto, serverName string) (*tls.Config, error) {
 	return l.withSuites(b.p.ClientConfig(proto, serverName))
 }
 
-// clusterBindAddr is the cluster listener's address: the first listener's
-// cluster_address, or its API port + 1.
+// clusterBindAddr is the cluster listener's address: the first tcp
+// listener's cluster_address, or its API port + 1.
 func clusterBindAddr(cfg *config.Config) (string, error) {
-	if len(cfg.Listeners) == 0 {
-		return "", errors.New("no listener to derive the cluster address from")
+	var l *config.Listener
+	for _, cand := range cfg.Listeners {
+		if cand.Type == "tcp" {
+			l = cand
+			break
+		}
 	}
-	l := cfg.Listeners[0]
+	if l == nil {
+		return "", errors.New("no tcp listener to derive the cluster address from")
+	}
 	if l.ClusterAddress != "" {
 		return l.ClusterAddress, nil
 	}
