@@ -42,6 +42,9 @@ func AcceptedKeys() []Key {
 	for k := range listenerIgnored {
 		add("listener", k)
 	}
+	for k := range listenerMatching {
+		add("listener", k)
+	}
 	for k, sb := range listenerSubBlocks {
 		add("listener", k)
 		add("listener."+k, sb.key)

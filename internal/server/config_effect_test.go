@@ -202,3 +202,14 @@ func liveHeap() uint64 {
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
 }
+
+// TestMatchingListenerValues: role = "default" and
+// tls_prefer_server_cipher_suites = true describe what Strongbox does, so
+// a server starts with them (other values are refused: see
+// TestEveryConfigKeyHasEffectOrIsRefused).
+func TestMatchingListenerValues(t *testing.T) {
+	srv, root := listenerServer(t, "role = \"default\"\n  tls_prefer_server_cipher_suites = true", "")
+	if _, err := srv.client(root).Sys().ListMounts(); err != nil {
+		t.Fatal(err)
+	}
+}
