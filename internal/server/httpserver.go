@@ -24,15 +24,17 @@ const (
 // newHTTPServer builds one listener's HTTP server: the API handler wrapped
 // in the listener's per-request settings, with its timeouts.
 func newHTTPServer(cfg *config.Config, l *config.Listener, c *core.Core, logger *slog.Logger) (*http.Server, *apihttp.Handler, error) {
+	// Options first: the handler starts background work that a failure
+	// here would leak.
+	opts, err := listenerOptions(cfg, l, c, logger)
+	if err != nil {
+		return nil, nil, err
+	}
 	h := apihttp.NewHandler(c, apihttp.Options{
 		Logger:         logger.With("component", "http"),
 		MaxRequestSize: l.MaxRequestSize,
 		Redact:         apihttp.Redaction{Addresses: l.RedactAddresses, ClusterName: l.RedactClusterName, Version: l.RedactVersion},
 	})
-	opts, err := listenerOptions(cfg, l, c, logger)
-	if err != nil {
-		return nil, nil, err
-	}
 	hs := &http.Server{
 		Handler:  apihttp.WrapListener(h, opts),
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
