@@ -31,9 +31,6 @@ var topRefusals = map[string]func(c *Config) (bool, string){
 	"introspection_endpoint": func(c *Config) (bool, string) {
 		return c.IntrospectionEndpoint, "introspection_endpoint = true: sys/internal/inspect " + errNotBuilt
 	},
-	"enable_response_header_raft_node_id": func(c *Config) (bool, string) {
-		return c.EnableResponseHeaderRaftNodeID, "enable_response_header_raft_node_id = true " + errNotBuilt
-	},
 }
 
 // StorageKeys are the keys each built storage type acts on; any other key

@@ -44,6 +44,9 @@ func (s *statusWriter) WriteHeader(code int) {
 	if s.opts.Hostname != "" {
 		h.Set("X-Vault-Hostname", s.opts.Hostname)
 	}
+	if s.opts.RaftNodeID != "" {
+		h.Set("X-Vault-Raft-Node-ID", s.opts.RaftNodeID)
+	}
 	// The most specific setting wins: the code, then its class, then
 	// default. As in Vault, a header's list of values is sent as one value
 	// joined with "; ".

@@ -26,6 +26,9 @@ type ListenerOptions struct {
 	// Hostname, when set, is sent as X-Vault-Hostname on every response
 	// (enable_response_header_hostname).
 	Hostname string
+	// RaftNodeID, when set, is sent as X-Vault-Raft-Node-ID on every
+	// response (enable_response_header_raft_node_id).
+	RaftNodeID string
 	// MaxRequestDuration bounds each request's context; 0 means none.
 	MaxRequestDuration time.Duration
 	// LogRequests, when set, logs every completed request at that level
@@ -91,7 +94,7 @@ func WrapListener(next http.Handler, o ListenerOptions) http.Handler {
 	if o.XFF != nil {
 		h = withXFF(h, *o.XFF)
 	}
-	if len(o.CustomHeaders) > 0 || o.Hostname != "" || o.LogRequests != nil {
+	if len(o.CustomHeaders) > 0 || o.Hostname != "" || o.RaftNodeID != "" || o.LogRequests != nil {
 		h = withResponseHeaders(h, o)
 	}
 	return h

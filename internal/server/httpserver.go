@@ -14,6 +14,11 @@ import (
 	apihttp "github.com/strongbox/strongbox/internal/http"
 )
 
+// nodeInfo is what the listeners may tell about this node.
+type nodeInfo struct {
+	raftNodeID string // empty unless the storage is raft
+}
+
 // Vault's listener defaults.
 const (
 	defaultReadTimeout       = 30 * time.Second
@@ -23,12 +28,16 @@ const (
 
 // newHTTPServer builds one listener's HTTP server: the API handler wrapped
 // in the listener's per-request settings, with its timeouts.
-func newHTTPServer(cfg *config.Config, l *config.Listener, c *core.Core, logger *slog.Logger) (*http.Server, *apihttp.Handler, error) {
+func newHTTPServer(cfg *config.Config, l *config.Listener, c *core.Core, node nodeInfo, logger *slog.Logger) (*http.Server, *apihttp.Handler, error) {
 	// Options first: the handler starts background work that a failure
 	// here would leak.
 	opts, err := listenerOptions(cfg, l, c, logger)
 	if err != nil {
 		return nil, nil, err
+	}
+	if cfg.EnableResponseHeaderRaftNodeID {
+		// As in Vault, only raft storage has a node id to show.
+		opts.RaftNodeID = node.raftNodeID
 	}
 	h := apihttp.NewHandler(c, apihttp.Options{
 		Logger:         logger.With("component", "http"),

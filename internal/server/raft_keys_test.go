@@ -19,7 +19,8 @@ import (
 
 // TestRaftListenerKeys runs one raft node with two listeners: the first
 // with redact_addresses (sys/leader leaves the leader's addresses blank),
-// the second without. The node also runs with cluster_cipher_suites set.
+// the second without; enable_response_header_raft_node_id adds the node
+// id to responses. The node also runs with cluster_cipher_suites set.
 func TestRaftListenerKeys(t *testing.T) {
 	ports := freeLocalPorts(t, 3)
 	dir := t.TempDir()
@@ -41,6 +42,7 @@ api_addr              = "http://127.0.0.1:%d"
 cluster_addr          = "https://127.0.0.1:%d"
 cluster_cipher_suites = "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"
 disable_mlock         = true
+enable_response_header_raft_node_id = true
 `, filepath.Join(dir, "raft"), ports[0], ports[1], ports[2], ports[0], ports[1])
 	cfg := filepath.Join(dir, "config.hcl")
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
@@ -76,6 +78,10 @@ disable_mlock         = true
 	}
 	if m := leader(redacted); m["leader_address"] != "" || m["leader_cluster_address"] != "" || m["ha_enabled"] != true {
 		t.Fatalf("redacted listener sys/leader = %v", m)
+	}
+	resp, _ := call(t, http.MethodGet, plain, nil, nil)
+	if got := resp.Header.Get("X-Vault-Raft-Node-ID"); got != "n1" {
+		t.Fatalf("X-Vault-Raft-Node-ID = %q, want n1", got)
 	}
 
 }

@@ -81,12 +81,13 @@ func Run(ctx context.Context, opts Options, reload <-chan struct{}) error {
 		defer cl.Close()
 	}
 	var backend physical.Backend
+	var node nodeInfo
 	if cfg.Storage.Type == "raft" {
 		rs, err := openRaft(ctx, cfg, cl, logger)
 		if err != nil {
 			return err
 		}
-		backend = rs
+		backend, node.raftNodeID = rs, rs.NodeID()
 	} else if backend, err = openStorage(ctx, cfg.Storage, logger); err != nil {
 		return err
 	}
@@ -129,7 +130,7 @@ func Run(ctx context.Context, opts Options, reload <-chan struct{}) error {
 		return err
 	}
 
-	srv, err := startListeners(cfg, c, logger)
+	srv, err := startListeners(cfg, c, node, logger)
 	if err != nil {
 		return err
 	}
@@ -210,7 +211,7 @@ type servers struct {
 	configs  []string
 }
 
-func startListeners(cfg *config.Config, c *core.Core, logger *slog.Logger) (*servers, error) {
+func startListeners(cfg *config.Config, c *core.Core, node nodeInfo, logger *slog.Logger) (*servers, error) {
 	s := &servers{errs: make(chan error, len(cfg.Listeners)), configs: nil}
 	for _, l := range cfg.Listeners {
 		ln, holder, err := listen(l)
@@ -218,7 +219,7 @@ func startListeners(cfg *config.Config, c *core.Core, logger *slog.Logger) (*ser
 			s.close()
 			return nil, err
 		}
-		hs, h, err := newHTTPServer(cfg, l, c, logger)
+		hs, h, err := newHTTPServer(cfg, l, c, node, logger)
 		if err != nil {
 			ln.Close()
 			s.close()
