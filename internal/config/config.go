@@ -63,13 +63,34 @@ type Config struct {
 	LogRequestsLevel               string // log_requests_level
 	ClusterCipherSuites            string // cluster_cipher_suites
 
-	// Ignored lists settings Vault knows that Strongbox accepts but does not
-	// act on, as "file:line: key", for the server to warn about.
+	// LogRotateDuration (log_rotate_duration) starts a new log_file after
+	// this long; 0 means Vault's default, 24h.
+	LogRotateDuration time.Duration
+	// LogRotateBytes (log_rotate_bytes) starts a new log_file once it holds
+	// this many bytes; 0 means no size limit.
+	LogRotateBytes int64
+	// LogRotateMaxFiles (log_rotate_max_files) is how many rotated files to
+	// keep: 0 keeps all, -1 keeps none.
+	LogRotateMaxFiles int64
+
+	// Ignored lists settings Vault knows that Strongbox does not act on, as
+	// "file:line: key". Validate refuses each of them.
 	Ignored []string
 
 	// set records which top-level scalar keys a file set, so that merging
 	// lets a later file override an earlier one even with a zero value.
 	set map[string]bool
+	// pos records where each top-level scalar key was set, for errors.
+	pos map[string]keyAt
+	// unsupported are the keys behind Ignored, located.
+	unsupported []keyAt
+}
+
+// keyAt is where a key was set.
+type keyAt struct {
+	File string
+	Line int
+	Key  string
 }
 
 // Storage is a storage or ha_storage stanza.
@@ -84,6 +105,10 @@ type Storage struct {
 	// File and Line locate the stanza, for error messages.
 	File string
 	Line int
+	// lines records the line of each key, for errors.
+	lines map[string]int
+	// stanza is the keyword used: storage, backend, ha_storage, ha_backend.
+	stanza string
 }
 
 // RetryJoin is one retry_join block of raft storage: a leader to join, or
@@ -172,6 +197,8 @@ type Listener struct {
 	// File and Line locate the stanza, for error messages.
 	File string
 	Line int
+	// lines records the line of each key set in the stanza.
+	lines map[string]int
 }
 
 // Seal is a seal stanza (or legacy hsm stanza).
@@ -186,6 +213,8 @@ type Seal struct {
 	Config map[string]string
 	File   string
 	Line   int
+	// lines records the line of each key, for errors.
+	lines map[string]int
 }
 
 // Telemetry is the telemetry stanza. When the stanza is present, unset
@@ -219,11 +248,16 @@ type Telemetry struct {
 
 	// Other holds circonus_* and stackdriver_* settings, rendered as strings.
 	Other map[string]string
+
+	// File and Line locate the stanza, for error messages.
+	File string
+	Line int
 }
 
 // DevConfig returns the configuration `server -dev` runs with: inmem
 // storage, one plain-HTTP tcp listener on listenAddr (DefaultListenAddress
-// when empty), mlock off, the UI on, and Prometheus metrics kept for 24h.
+// when empty) and mlock off. (Vault's dev mode also turns on the UI and
+// Prometheus metrics, which Strongbox does not build yet.)
 func DevConfig(listenAddr string) *Config {
 	if listenAddr == "" {
 		listenAddr = DefaultListenAddress
@@ -236,16 +270,8 @@ func DevConfig(listenAddr string) *Config {
 			TLSDisable:     true,
 			MaxRequestSize: DefaultMaxRequestSize,
 		}},
-		Telemetry:    devTelemetry(),
-		UI:           true,
 		DisableMlock: true,
 	}
-}
-
-func devTelemetry() *Telemetry {
-	t := newTelemetry()
-	t.DisableHostname = true
-	return t
 }
 
 func newTelemetry() *Telemetry {

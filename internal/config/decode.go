@@ -30,9 +30,10 @@ func (e *Error) Error() string {
 // decoder walks one file's syntax tree, collecting every problem so the
 // user sees them all at once.
 type decoder struct {
-	file    string
-	errs    []error
-	ignored []string
+	file        string
+	errs        []error
+	ignored     []string
+	unsupported []keyAt
 }
 
 func (d *decoder) errorf(line int, format string, args ...any) {
@@ -41,6 +42,7 @@ func (d *decoder) errorf(line int, format string, args ...any) {
 
 func (d *decoder) ignore(line int, key string) {
 	d.ignored = append(d.ignored, fmt.Sprintf("%s:%d: %s", d.file, line, key))
+	d.unsupported = append(d.unsupported, keyAt{File: d.file, Line: line, Key: key})
 }
 
 // unknown reports an unknown key, suggesting the closest known one.

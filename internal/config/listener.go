@@ -47,14 +47,21 @@ var listenerFields = map[string]func(*Listener) any{
 	"disable_request_limiter":               func(l *Listener) any { return &l.DisableRequestLimiter },
 }
 
+// listenerMatching are listener keys Vault knows whose one value here is
+// what Strongbox always does: that value is accepted, any other refused.
+// (Go's TLS server always chooses the cipher suite by its own preference.)
+var listenerMatching = map[string]string{
+	"role":                            "default",
+	"tls_prefer_server_cipher_suites": "true",
+}
+
 // listenerIgnored are listener keys Vault knows that Strongbox does not
-// act on (JSON limits, client-cert forwarding, agent/proxy-only settings).
+// act on (JSON limits, client-cert forwarding, agent/proxy-only settings);
+// Validate refuses them.
 var listenerIgnored = map[string]bool{
-	"role":                                        true,
 	"purpose":                                     true,
 	"agent_api":                                   true,
 	"proxy_api":                                   true,
-	"tls_prefer_server_cipher_suites":             true,
 	"max_json_depth":                              true,
 	"max_json_string_value_length":                true,
 	"max_json_object_entry_count":                 true,
@@ -81,12 +88,25 @@ func (d *decoder) listener(it *ast.ObjectItem) *Listener {
 	if !ok {
 		return nil
 	}
-	l := &Listener{Type: strings.ToLower(label), File: d.file, Line: itemLine(it)}
+	l := &Listener{Type: strings.ToLower(label), File: d.file, Line: itemLine(it), lines: map[string]int{}}
 	where := fmt.Sprintf("listener %q", l.Type)
 	decodeObject(d, body, where, l, listenerFields, func(name string, sub *ast.ObjectItem) bool {
 		line := itemLine(sub)
+		l.lines[name] = line
 		if listenerIgnored[name] {
 			d.ignore(line, "listener."+name)
+			return true
+		}
+		if want, ok := listenerMatching[name]; ok {
+			v, err := asString(sub.Val)
+			switch {
+			case err != nil:
+				d.errorf(line, "%s: %s: %v", where, name, err)
+			case !strings.EqualFold(strings.TrimSpace(v), want):
+				d.unsupported = append(d.unsupported, keyAt{File: d.file, Line: line,
+					Key: fmt.Sprintf("listener.%s = %q (only %q is built)", name, v, want)})
+				d.ignored = append(d.ignored, fmt.Sprintf("%s:%d: listener.%s", d.file, line, name))
+			}
 			return true
 		}
 		if name == "type" {
@@ -112,7 +132,10 @@ func (d *decoder) listener(it *ast.ObjectItem) *Listener {
 		_, sbody, ok := d.block(sub, where+": "+name, false)
 		if ok {
 			fields := map[string]func(*Listener) any{sb.key: func(l *Listener) any { return sb.ptr(l) }}
-			decodeObject(d, sbody, where+": "+name, l, fields, nil)
+			decodeObject(d, sbody, where+": "+name, l, fields, func(inner string, it *ast.ObjectItem) bool {
+				l.lines[inner] = itemLine(it)
+				return false
+			})
 		}
 		return true
 	})

@@ -98,12 +98,19 @@ func (c *Config) merge(src *Config) error {
 	if c.set == nil {
 		c.set = map[string]bool{}
 	}
+	if c.pos == nil {
+		c.pos = map[string]keyAt{}
+	}
 	for name := range src.set {
 		field := topFields[name]
 		copyField(field(c), field(src))
 		c.set[name] = true
+		if p, ok := src.pos[name]; ok {
+			c.pos[name] = p
+		}
 	}
 	c.Ignored = append(c.Ignored, src.Ignored...)
+	c.unsupported = append(c.unsupported, src.unsupported...)
 	return nil
 }
 

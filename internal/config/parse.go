@@ -41,10 +41,14 @@ var topFields = map[string]func(*Config) any{
 	"enable_response_header_raft_node_id": func(c *Config) any { return &c.EnableResponseHeaderRaftNodeID },
 	"log_requests_level":                  func(c *Config) any { return &c.LogRequestsLevel },
 	"cluster_cipher_suites":               func(c *Config) any { return &c.ClusterCipherSuites },
+	"log_rotate_duration":                 func(c *Config) any { return &c.LogRotateDuration },
+	"log_rotate_bytes":                    func(c *Config) any { return &c.LogRotateBytes },
+	"log_rotate_max_files":                func(c *Config) any { return &c.LogRotateMaxFiles },
 }
 
 // topIgnored are top-level keys and stanzas Vault knows that Strongbox
-// accepts without acting on them; they end up in Config.Ignored.
+// does not act on; they end up in Config.Ignored, and Validate refuses them
+// with their file and line.
 var topIgnored = map[string]bool{
 	"service_registration":          true,
 	"user_lockout":                  true,
@@ -71,9 +75,6 @@ var topIgnored = map[string]bool{
 	"detect_deadlocks":              true,
 	"administrative_namespace_path": true,
 	"enable_multiseal":              true,
-	"log_rotate_bytes":              true,
-	"log_rotate_duration":           true,
-	"log_rotate_max_files":          true,
 }
 
 // stanzas are the top-level blocks, for suggestions on misspellings.
@@ -119,12 +120,13 @@ func parse(name string, src []byte) (*Config, error) {
 		return nil, &Error{File: name, Msg: "the file must hold key = value settings and stanzas"}
 	}
 	d := &decoder{file: name}
-	c := &Config{set: map[string]bool{}}
+	c := &Config{set: map[string]bool{}, pos: map[string]keyAt{}}
 	d.topLevel(c, list)
 	if len(d.errs) > 0 {
 		return nil, errors.Join(d.errs...)
 	}
 	c.Ignored = d.ignored
+	c.unsupported = d.unsupported
 	return c, nil
 }
 
@@ -228,6 +230,7 @@ func (d *decoder) topLevel(c *Config, list *ast.ObjectList) {
 				if err := setScalar(ptr(c), it.Val); err != nil {
 					d.errorf(line, "%s: %v", name, err)
 				}
+				c.pos[name] = keyAt{File: d.file, Line: line, Key: name}
 			case topIgnored[name]:
 				d.ignore(line, name)
 			default:

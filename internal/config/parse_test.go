@@ -33,6 +33,11 @@ func strip(c *Config) *Config {
 		cp.File, cp.Line = "", 0
 		out.Seals = append(out.Seals, &cp)
 	}
+	if c.Telemetry != nil {
+		cp := *c.Telemetry
+		cp.File, cp.Line = "", 0
+		out.Telemetry = &cp
+	}
 	return &out
 }
 
@@ -550,5 +555,27 @@ func TestParseFile(t *testing.T) {
 	}
 	if _, err := ParseFile("testdata/does-not-exist.hcl"); err == nil {
 		t.Fatal("ParseFile of a missing file succeeded")
+	}
+}
+
+// TestStorageStandIns: a storage stanza's redirect_addr, advertise_addr,
+// cluster_addr and disable_clustering stand in for unset top-level
+// settings, and leave the stanza.
+func TestStorageStandIns(t *testing.T) {
+	c := mustParse(t, "c.hcl", `storage "file" {
+  path               = "/d"
+  advertise_addr     = "https://adv:8200"
+  cluster_addr       = "https://adv:8201"
+  disable_clustering = true
+}`)
+	if c.APIAddr != "https://adv:8200" || c.ClusterAddr != "https://adv:8201" || !c.DisableClustering || len(c.Storage.Config) != 1 {
+		t.Fatalf("advertise_addr/cluster_addr/disable_clustering: %s", dump(t, c))
+	}
+	c = mustParse(t, "c.hcl", `storage "file" {
+  path          = "/d"
+  redirect_addr = "https://red:8200"
+}`)
+	if c.APIAddr != "https://red:8200" || len(c.Storage.Config) != 1 {
+		t.Fatalf("redirect_addr: %s", dump(t, c))
 	}
 }

@@ -34,7 +34,7 @@ func (d *decoder) storage(it *ast.ObjectItem, stanza string) *Storage {
 		d.errorf(line, `%s needs a type: %s "raft" { … }`, stanza, stanza)
 		return nil
 	}
-	s := &Storage{Type: strings.ToLower(label), Config: map[string]string{}, File: d.file, Line: line}
+	s := &Storage{Type: strings.ToLower(label), Config: map[string]string{}, File: d.file, Line: line, lines: map[string]int{}, stanza: stanza}
 	where := fmt.Sprintf("%s %q", stanza, s.Type)
 	seen := map[string]bool{}
 	for _, sub := range body.Items {
@@ -42,6 +42,7 @@ func (d *decoder) storage(it *ast.ObjectItem, stanza string) *Storage {
 			continue
 		}
 		name, subLine := keyName(sub.Keys[0]), itemLine(sub)
+		s.lines[name] = subLine
 		if name == "retry_join" {
 			for _, obj := range d.objects(sub, where+": retry_join") {
 				s.RetryJoin = append(s.RetryJoin, d.retryJoin(obj, where, subLine))
@@ -106,7 +107,7 @@ func (d *decoder) seal(it *ast.ObjectItem, stanza string) *Seal {
 		d.errorf(line, `%s needs a type: %s "transit" { … }`, stanza, stanza)
 		return nil
 	}
-	s := &Seal{Type: strings.ToLower(label), Config: map[string]string{}, File: d.file, Line: line}
+	s := &Seal{Type: strings.ToLower(label), Config: map[string]string{}, File: d.file, Line: line, lines: map[string]int{}}
 	where := fmt.Sprintf("%s %q", stanza, s.Type)
 	fields := map[string]func(*Seal) any{
 		"disabled": func(s *Seal) any { return &s.Disabled },
@@ -115,10 +116,11 @@ func (d *decoder) seal(it *ast.ObjectItem, stanza string) *Seal {
 	}
 	seen := map[string]bool{}
 	decodeObject(d, body, where, s, fields, func(name string, sub *ast.ObjectItem) bool {
+		subLine := itemLine(sub)
+		s.lines[name] = subLine
 		if _, ok := fields[name]; ok {
 			return false
 		}
-		subLine := itemLine(sub)
 		if name == "purpose" {
 			d.ignore(subLine, stanza+".purpose")
 			return true

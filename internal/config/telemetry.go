@@ -31,6 +31,7 @@ func (d *decoder) telemetry(it *ast.ObjectItem) *Telemetry {
 		return nil
 	}
 	t := newTelemetry()
+	t.File, t.Line = d.file, itemLine(it)
 	const where = "telemetry"
 	decodeObject(d, body, where, t, telemetryFields, func(name string, sub *ast.ObjectItem) bool {
 		line := itemLine(sub)

@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 )
 
 // KnownStorageTypes returns the storage types Strongbox can run, sorted.
 func KnownStorageTypes() []string {
-	return []string{"file", "inmem", "postgresql", "raft"}
+	return []string{"file", "inmem", "raft"}
 }
 
 // tlsVersions are the accepted tls_min_version / tls_max_version values, in order.
@@ -46,9 +47,7 @@ func (c *Config) Validate() error {
 	if c.Storage != nil && c.Storage.Type != "raft" && len(c.Storage.RetryJoin) > 0 {
 		add(c.Storage.File, c.Storage.Line, "retry_join belongs in raft storage, not %q", c.Storage.Type)
 	}
-	if h := c.HAStorage; h != nil && !slices.Contains(known, h.Type) {
-		add(h.File, h.Line, "unknown ha_storage type %q (known: %s)", h.Type, strings.Join(known, ", "))
-	}
+	c.refusals(add)
 
 	if len(c.Listeners) == 0 {
 		add("", 0, `at least one listener is required, e.g. listener "tcp" { address = "127.0.0.1:8200" }`)
@@ -56,6 +55,11 @@ func (c *Config) Validate() error {
 	for _, l := range c.Listeners {
 		for _, msg := range l.problems() {
 			add(l.File, l.Line, "listener %q: %s", l.Type, msg)
+		}
+		for _, msg := range l.refusals() {
+			key, _, _ := strings.Cut(msg, ":")
+			key, _, _ = strings.Cut(key, " ")
+			add(l.File, l.line(key), "listener %q: %s", l.Type, msg)
 		}
 	}
 
@@ -83,6 +87,20 @@ func (c *Config) Validate() error {
 	default:
 		add("", 0, "log_format %q is not standard or json", c.LogFormat)
 	}
+	switch strings.ToLower(c.LogRequestsLevel) {
+	case "", "trace", "debug", "info", "warn", "warning", "error", "err":
+	default:
+		p := c.pos["log_requests_level"]
+		add(p.File, p.Line, "log_requests_level %q is not one of trace, debug, info, warn, error", c.LogRequestsLevel)
+	}
+	if c.LogRotateMaxFiles < -1 {
+		p := c.pos["log_rotate_max_files"]
+		add(p.File, p.Line, "log_rotate_max_files must be -1 (keep none), 0 (keep all) or a number of files")
+	}
+	if c.LogRotateBytes < 0 {
+		p := c.pos["log_rotate_bytes"]
+		add(p.File, p.Line, "log_rotate_bytes must not be negative")
+	}
 	maxTTL := c.MaxLeaseTTL
 	if maxTTL == 0 {
 		maxTTL = DefaultLeaseTTL
@@ -109,6 +127,11 @@ func (l *Listener) problems() []string {
 	case "unix":
 		if l.Address == "" {
 			out = append(out, "address (the socket path) is required")
+		}
+		if l.SocketMode != "" {
+			if _, err := strconv.ParseUint(l.SocketMode, 8, 32); err != nil {
+				out = append(out, fmt.Sprintf("socket_mode %q is not an octal file mode", l.SocketMode))
+			}
 		}
 	default:
 		return []string{"unknown listener type (known: tcp, unix)"}

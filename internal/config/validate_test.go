@@ -57,8 +57,8 @@ func TestValidateErrors(t *testing.T) {
 		want      []string
 	}{
 		{"no storage", "listener \"tcp\" {\n tls_disable = true\n}\n", []string{"a storage stanza is required"}},
-		{"unknown storage", "storage \"consul\" {}\nlistener \"tcp\" {\n tls_disable = true\n}\n", []string{`c.hcl:1: unknown storage type "consul" (known: file, inmem, postgresql, raft)`}},
-		{"unknown ha_storage", okBase + "ha_storage \"consul\" {}\n", []string{`c.hcl:6: unknown ha_storage type "consul"`}},
+		{"unknown storage", "storage \"consul\" {}\nlistener \"tcp\" {\n tls_disable = true\n}\n", []string{`c.hcl:1: unknown storage type "consul" (known: file, inmem, raft)`}},
+		{"unknown ha_storage", okBase + "ha_storage \"consul\" {}\n", []string{`c.hcl:6: ha_storage "consul": a separate HA backend is not built into Strongbox yet`}},
 		{"no listener", "storage \"inmem\" {}\n", []string{"at least one listener is required"}},
 		{"unknown listener type", "storage \"inmem\" {}\nlistener \"udp\" {\n tls_disable = true\n}\n", []string{`c.hcl:2: listener "udp": unknown listener type (known: tcp, unix)`}},
 		{"tls without cert", "storage \"inmem\" {}\nlistener \"tcp\" {}\n", []string{`c.hcl:2: listener "tcp": tls_cert_file and tls_key_file are required unless tls_disable = true`}},
@@ -112,7 +112,7 @@ func TestDevConfig(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatalf("DevConfig does not validate: %v", err)
 	}
-	if c.Storage.Type != "inmem" || !c.UI || !c.DisableMlock || len(c.Listeners) != 1 {
+	if c.Storage.Type != "inmem" || c.UI || !c.DisableMlock || len(c.Listeners) != 1 {
 		t.Fatalf("DevConfig = %s", dump(t, c))
 	}
 	l := c.Listeners[0]
@@ -137,7 +137,7 @@ func TestVaultExamples(t *testing.T) {
 		validateErr string // "" when Validate must pass
 		check       func(t *testing.T, c *Config)
 	}{
-		{"docs-example.hcl", "", func(t *testing.T, c *Config) {
+		{"docs-example.hcl", "docs-example.hcl:2: ui = true: the web UI is not built into Strongbox yet", func(t *testing.T, c *Config) {
 			if c.Storage.Config["node_id"] != "raft_node_id" || c.Telemetry.StatsiteAddress != "127.0.0.1:8125" || !c.Telemetry.DisableHostname {
 				t.Errorf("got %s", dump(t, c))
 			}
@@ -147,7 +147,7 @@ func TestVaultExamples(t *testing.T) {
 				t.Errorf("got %s", dump(t, c))
 			}
 		}},
-		{"raft-retry-join.hcl", "", func(t *testing.T, c *Config) {
+		{"raft-retry-join.hcl", "raft-retry-join.hcl:40: ui = true", func(t *testing.T, c *Config) {
 			rj := c.Storage.RetryJoin
 			if len(rj) != 3 || rj[0].LeaderClientKeyFile != "/etc/vault.d/ssl/tls.key" || rj[1].LeaderTLSServerName != "vault.example.com" ||
 				!strings.Contains(rj[2].AutoJoin, `label_selector="app.kubernetes.io/name=vault,component=server"`) {
@@ -157,7 +157,7 @@ func TestVaultExamples(t *testing.T) {
 				t.Errorf("storage config = %v", c.Storage.Config)
 			}
 		}},
-		{"custom-headers.hcl", "", func(t *testing.T, c *Config) {
+		{"custom-headers.hcl", "custom-headers.hcl:5: ui = true", func(t *testing.T, c *Config) {
 			h := c.Listeners[0].CustomResponseHeaders
 			if len(h) != 3 || h["default"]["X-Custom-Header"][0] != "Vault created header to meet security requirements" || len(h["3xx"]) != 1 {
 				t.Errorf("headers = %v", h)
@@ -168,12 +168,12 @@ func TestVaultExamples(t *testing.T) {
 				t.Errorf("seal = %s", dump(t, c))
 			}
 		}},
-		{"legacy.json", "", func(t *testing.T, c *Config) {
+		{"legacy.json", "legacy.json:18: plugin_directory", func(t *testing.T, c *Config) {
 			if c.Storage.Type != "file" || c.ClusterName != "Vault" || c.MaxLeaseTTL.Hours() != 720 || c.Listeners[0].TLSDisable {
 				t.Errorf("got %s", dump(t, c))
 			}
 		}},
-		{"seal-migration.hcl", "", func(t *testing.T, c *Config) {
+		{"seal-migration.hcl", "seal-migration.hcl:21: service_registration: this Vault setting is not built into Strongbox yet", func(t *testing.T, c *Config) {
 			if !c.Seals[0].Disabled || c.Storage.Config["max_parallel"] != "128" || c.Listeners[0].Type != "unix" || len(c.Ignored) != 1 {
 				t.Errorf("got %s, ignored %q", dump(t, c), c.Ignored)
 			}

@@ -123,6 +123,9 @@ type Core struct {
 	// snaps is raft snapshot state: restores, the snapshot key, the
 	// automated snapshot scheduler (snapshot.go, snapshot_auto.go).
 	snaps snapshotState
+
+	// cors caches sys/config/cors (sys_cors.go).
+	cors corsCache
 }
 
 // New builds a sealed core over the physical storage.

@@ -17,6 +17,7 @@ func (c *Core) systemBackend() logical.Backend {
 	paths = append(paths, c.capabilityPaths()...)
 	paths = append(paths, c.leasePaths()...)
 	paths = append(paths, c.uiPaths()...)
+	paths = append(paths, c.corsPaths()...)
 	paths = append(paths, c.raftJoinPaths()...)
 	paths = append(paths, c.raftPaths()...)
 	paths = append(paths, c.autopilotPaths()...)

@@ -25,6 +25,9 @@ type Options struct {
 	// MaxRequestSize bounds request bodies; 0 means DefaultMaxRequestSize,
 	// negative means unlimited.
 	MaxRequestSize int64
+	// Redact blanks what unauthenticated status endpoints tell (the
+	// listener's redact_* settings).
+	Redact Redaction
 }
 
 // Handler serves the Vault HTTP API for one core.
@@ -32,6 +35,7 @@ type Handler struct {
 	core   *core.Core
 	logger *slog.Logger
 	max    int64
+	redact Redaction
 	mux    *http.ServeMux
 	fw     forwarders
 	// bg outlives requests (a join retried in the background); Close ends it.
@@ -47,7 +51,7 @@ func NewHandler(c *core.Core, opts Options) *Handler {
 	if opts.MaxRequestSize == 0 {
 		opts.MaxRequestSize = DefaultMaxRequestSize
 	}
-	h := &Handler{core: c, logger: opts.Logger, max: opts.MaxRequestSize, mux: http.NewServeMux()}
+	h := &Handler{core: c, logger: opts.Logger, max: opts.MaxRequestSize, redact: opts.Redact, mux: http.NewServeMux()}
 	h.bg, h.stopBg = context.WithCancel(context.Background())
 	if c.HAEnabled() {
 		go h.runEchoes(h.bg)

@@ -206,6 +206,7 @@ func (h *Handler) handleSealStatus(w http.ResponseWriter, r *http.Request) {
 	if !st.Sealed {
 		body["cluster_name"], body["cluster_id"] = st.ClusterName, st.ClusterID
 	}
+	h.redact.apply(body)
 	respondJSON(w, http.StatusOK, body)
 }
 
@@ -280,6 +281,7 @@ func (h *Handler) handleHealth(w http.ResponseWriter, r *http.Request) {
 	if !st.Sealed {
 		body["cluster_name"], body["cluster_id"] = st.ClusterName, st.ClusterID
 	}
+	h.redact.apply(body)
 	respondJSON(w, status, body)
 }
 
@@ -319,6 +321,7 @@ func (h *Handler) handleLeader(w http.ResponseWriter, r *http.Request) {
 			body["active_time"] = adv.ActiveTime.Format(time.RFC3339Nano)
 		}
 	}
+	h.redact.apply(body)
 	respondJSON(w, http.StatusOK, body)
 }
 

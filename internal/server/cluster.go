@@ -21,6 +21,9 @@ import (
 // comes from the core.
 type lateTLS struct {
 	p atomic.Pointer[providerBox]
+	// suites is cluster_cipher_suites: the TLS 1.2 suites the cluster port
+	// offers and accepts (TLS 1.3's are fixed by Go).
+	suites []uint16
 }
 
 type providerBox struct{ p cluster.TLSProvider }
@@ -34,7 +37,16 @@ func (l *lateTLS) ServerConfig(proto string) (*tls.Config, error) {
 	if b == nil {
 		return nil, errCoreNotReady
 	}
-	return b.p.ServerConfig(proto)
+	return l.withSuites(b.p.ServerConfig(proto))
+}
+
+func (l *lateTLS) withSuites(c *tls.Config, err error) (*tls.Config, error) {
+	if err != nil || c == nil || len(l.suites) == 0 {
+		return c, err
+	}
+	c = c.Clone()
+	c.CipherSuites = l.suites
+	return c, nil
 }
 
 func (l *lateTLS) ClientConfig(proto, serverName string) (*tls.Config, error) {
@@ -42,16 +54,22 @@ func (l *lateTLS) ClientConfig(proto, serverName string) (*tls.Config, error) {
 	if b == nil {
 		return nil, errCoreNotReady
 	}
-	return b.p.ClientConfig(proto, serverName)
+	return l.withSuites(b.p.ClientConfig(proto, serverName))
 }
 
-// clusterBindAddr is the cluster listener's address: the first listener's
-// cluster_address, or its API port + 1.
+// clusterBindAddr is the cluster listener's address: the first tcp
+// listener's cluster_address, or its API port + 1.
 func clusterBindAddr(cfg *config.Config) (string, error) {
-	if len(cfg.Listeners) == 0 {
-		return "", errors.New("no listener to derive the cluster address from")
+	var l *config.Listener
+	for _, cand := range cfg.Listeners {
+		if cand.Type == "tcp" {
+			l = cand
+			break
+		}
 	}
-	l := cfg.Listeners[0]
+	if l == nil {
+		return "", errors.New("no tcp listener to derive the cluster address from")
+	}
 	if l.ClusterAddress != "" {
 		return l.ClusterAddress, nil
 	}

@@ -41,11 +41,16 @@ var tlsVersions = map[string]uint16{
 	"tls12": tls.VersionTLS12, "tls13": tls.VersionTLS13,
 }
 
-// listen opens a configured TCP listener, wrapped in TLS unless disabled.
+// listen opens a configured listener (tcp, or a unix socket), behind the
+// PROXY protocol when configured, wrapped in TLS unless disabled.
 func listen(l *config.Listener) (net.Listener, *certHolder, error) {
-	ln, err := net.Listen("tcp", l.Address)
+	ln, err := openSocket(l)
 	if err != nil {
-		return nil, nil, fmt.Errorf("listener %s: %w", l.Address, err)
+		return nil, nil, err
+	}
+	if ln, err = wrapProxyProto(ln, l); err != nil {
+		ln.Close()
+		return nil, nil, err
 	}
 	if l.TLSDisable {
 		return ln, nil, nil
@@ -63,6 +68,21 @@ func listen(l *config.Listener) (net.Listener, *certHolder, error) {
 			return nil, nil, fmt.Errorf("listener %s: unknown tls_min_version %q", l.Address, l.TLSMinVersion)
 		}
 		tc.MinVersion = v
+	}
+	if l.TLSMaxVersion != "" {
+		v, ok := tlsVersions[l.TLSMaxVersion]
+		if !ok {
+			ln.Close()
+			return nil, nil, fmt.Errorf("listener %s: unknown tls_max_version %q", l.Address, l.TLSMaxVersion)
+		}
+		tc.MaxVersion = v
+	}
+	if l.TLSCipherSuites != "" {
+		// Go applies these to TLS 1.2 and below; TLS 1.3's suites are fixed.
+		if tc.CipherSuites, err = config.CipherSuites(l.TLSCipherSuites); err != nil {
+			ln.Close()
+			return nil, nil, fmt.Errorf("listener %s: tls_cipher_suites: %w", l.Address, err)
+		}
 	}
 	if l.TLSClientCAFile != "" {
 		pem, err := os.ReadFile(l.TLSClientCAFile)

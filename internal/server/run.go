@@ -46,6 +46,20 @@ func Run(ctx context.Context, opts Options, reload <-chan struct{}) error {
 			return err
 		}
 	}
+	lf, err := openLogFile(cfg)
+	if err != nil {
+		return err
+	}
+	if lf != nil {
+		// Closed last: every deferred step below may still log.
+		defer lf.Close()
+		logger = teeLogger(logger, lf, cfg.LogFormat, level)
+	}
+	removePID, err := writePIDFile(cfg.PidFile)
+	if err != nil {
+		return err
+	}
+	defer removePID()
 	if !cfg.DisableMlock {
 		if err := lockMemory(); err != nil {
 			return err
@@ -55,6 +69,11 @@ func Run(ctx context.Context, opts Options, reload <-chan struct{}) error {
 	// comes from the core once the core exists.
 	var cl *cluster.Listener
 	tlsp := &lateTLS{}
+	if cfg.ClusterCipherSuites != "" {
+		if tlsp.suites, err = config.CipherSuites(cfg.ClusterCipherSuites); err != nil {
+			return fmt.Errorf("cluster_cipher_suites: %w", err)
+		}
+	}
 	if cfg.Storage.Type == "raft" {
 		if cl, err = startCluster(ctx, cfg, tlsp, logger); err != nil {
 			return err
@@ -62,12 +81,13 @@ func Run(ctx context.Context, opts Options, reload <-chan struct{}) error {
 		defer cl.Close()
 	}
 	var backend physical.Backend
+	var node nodeInfo
 	if cfg.Storage.Type == "raft" {
 		rs, err := openRaft(ctx, cfg, cl, logger)
 		if err != nil {
 			return err
 		}
-		backend = rs
+		backend, node.raftNodeID = rs, rs.NodeID()
 	} else if backend, err = openStorage(ctx, cfg.Storage, logger); err != nil {
 		return err
 	}
@@ -111,7 +131,7 @@ func Run(ctx context.Context, opts Options, reload <-chan struct{}) error {
 		return err
 	}
 
-	srv, err := startListeners(cfg, c, logger)
+	srv, err := startListeners(cfg, c, node, logger)
 	if err != nil {
 		return err
 	}
@@ -139,9 +159,6 @@ func Run(ctx context.Context, opts Options, reload <-chan struct{}) error {
 			out = os.Stdout
 		}
 		printDevBanner(out, srv.addrs[0], key, root)
-	}
-	for _, k := range cfg.Ignored {
-		logger.Warn("configuration key accepted for compatibility but not used", "key", k)
 	}
 	logger.Info("strongbox server started", "version", Version, "storage", cfg.Storage.Type, "listeners", strings.Join(srv.addrs, ","))
 	if opts.Ready != nil {
@@ -195,7 +212,7 @@ type servers struct {
 	configs  []string
 }
 
-func startListeners(cfg *config.Config, c *core.Core, logger *slog.Logger) (*servers, error) {
+func startListeners(cfg *config.Config, c *core.Core, node nodeInfo, logger *slog.Logger) (*servers, error) {
 	s := &servers{errs: make(chan error, len(cfg.Listeners)), configs: nil}
 	for _, l := range cfg.Listeners {
 		ln, holder, err := listen(l)
@@ -203,15 +220,11 @@ func startListeners(cfg *config.Config, c *core.Core, logger *slog.Logger) (*ser
 			s.close()
 			return nil, err
 		}
-		h := apihttp.NewHandler(c, apihttp.Options{Logger: logger.With("component", "http"), MaxRequestSize: l.MaxRequestSize})
-		hs := &http.Server{
-			Handler:           h,
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       5 * time.Minute,
-			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
-		}
-		if l.MaxRequestDuration > 0 {
-			hs.WriteTimeout = l.MaxRequestDuration
+		hs, h, err := newHTTPServer(cfg, l, c, node, logger)
+		if err != nil {
+			ln.Close()
+			s.close()
+			return nil, err
 		}
 		s.http = append(s.http, hs)
 		s.handlers = append(s.handlers, h)
