@@ -287,3 +287,34 @@ func TestRaftNodeIdentity(t *testing.T) {
 		t.Errorf("removed node's certificate still stored (%v)", err)
 	}
 }
+
+// After a CA rotation the active issues every member a certificate from the
+// new CA and each node picks its own up through raft: a follower ends up
+// presenting a certificate from the current CA, and is still accepted.
+func TestRaftTLSRotationReissuesNodeCerts(t *testing.T) {
+	ctx := context.Background()
+	n1, n2, _ := twoNodeCluster(t)
+	first, err := n1.c.readRaftKeyring(ctx)
+	if err != nil || first == nil {
+		t.Fatalf("keyring: %v", err)
+	}
+	for _, n := range []*clusterNode{n1, n2} {
+		n.c.SetRaftTLSRotation(time.Second)
+	}
+	waitFor(t, 60*time.Second, "n2 presenting a certificate from a promoted new CA", func() bool {
+		k, err := n1.c.readRaftKeyring(ctx)
+		if err != nil || k == nil || k.Current.ID == first.Current.ID {
+			return false
+		}
+		n2.c.ctls.mu.RLock()
+		cert := n2.c.ctls.nodeCert
+		n2.c.ctls.mu.RUnlock()
+		return cert != nil && cert.Leaf.Issuer.CommonName == "strongbox raft CA "+k.Current.ID
+	})
+	n2.c.ctls.mu.RLock()
+	cert, pool := *n2.c.ctls.nodeCert, n2.c.ctls.pool
+	n2.c.ctls.mu.RUnlock()
+	if refused(dialRaft(n1, cert, pool)) {
+		t.Fatal("n1 refused n2's reissued certificate")
+	}
+}
