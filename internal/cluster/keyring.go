@@ -18,8 +18,13 @@ import (
 // hostname a node happens to be reached at.
 const KeyringServerName = "raft.cluster.strongbox"
 
-// ErrInvalidKeyring is returned when a keyring fails validation.
-var ErrInvalidKeyring = errors.New("cluster: invalid TLS keyring")
+var (
+	// ErrInvalidKeyring is returned when a keyring fails validation.
+	ErrInvalidKeyring = errors.New("cluster: invalid TLS keyring")
+	// ErrNoCAKey is returned when a keyring without private keys (the copy a
+	// follower holds) is asked to issue a certificate.
+	ErrNoCAKey = errors.New("cluster: keyring holds no CA private key")
+)
 
 // Keyring is the raft TLS keyring: the CA that issues node certificates, plus
 // the CA it replaced. Trusting both lets a rotation roll through the cluster:
@@ -27,9 +32,10 @@ var ErrInvalidKeyring = errors.New("cluster: invalid TLS keyring")
 // nodes that already use the current one. After a second rotation the oldest
 // CA is gone, so nodes must re-issue their certificates after each rotation.
 //
-// It contains private keys: the core stores it only encrypted (through the
-// barrier or the raft configuration protected by it). Its JSON form is
-// stable. A Keyring is a value: methods that change it must not run
+// The full keyring contains the CAs' private keys: the core stores it only in
+// the barrier and only the active node loads it, to issue node certificates.
+// Every other node holds Public(), the CA certificates alone, plus its own
+// node certificate. Its JSON form is stable. A Keyring is a value: methods that change it must not run
 // concurrently with others; the core swaps whole keyrings instead.
 type Keyring struct {
 	// Term counts rotations, starting at 1.
@@ -48,7 +54,7 @@ type Keyring struct {
 type KeyringCA struct {
 	ID        string    `json:"id"`
 	CertPEM   string    `json:"cert_pem"`
-	KeyPEM    string    `json:"key_pem"`
+	KeyPEM    string    `json:"key_pem,omitempty"` // empty in a Public copy
 	CreatedAt time.Time `json:"created_at"`
 }
 
@@ -127,6 +133,37 @@ func (k *Keyring) Rotate() error {
 	return nil
 }
 
+// Public returns a copy of k without the CAs' private keys: what a node that
+// does not issue certificates needs to verify its peers.
+func (k *Keyring) Public() *Keyring {
+	out := &Keyring{Term: k.Term}
+	strip := func(ca *KeyringCA) *KeyringCA {
+		if ca == nil {
+			return nil
+		}
+		c := *ca
+		c.KeyPEM = ""
+		return &c
+	}
+	out.Current, out.Previous, out.Next = strip(k.Current), strip(k.Previous), strip(k.Next)
+	return out
+}
+
+// HasCAKey reports whether k can issue certificates (holds the current CA's
+// private key).
+func (k *Keyring) HasCAKey() bool { return k.Current != nil && k.Current.KeyPEM != "" }
+
+// Trusts reports whether the CA with id is one k trusts (current, previous
+// or next).
+func (k *Keyring) Trusts(caID string) bool {
+	for _, ca := range []*KeyringCA{k.Current, k.Previous, k.Next} {
+		if ca != nil && ca.ID == caID {
+			return true
+		}
+	}
+	return false
+}
+
 // CertPool returns the CAs a node trusts: current and previous. Use it as
 // both RootCAs and ClientCAs of the raft protocol.
 func (k *Keyring) CertPool() (*x509.CertPool, error) {
@@ -146,10 +183,17 @@ func (k *Keyring) CertPool() (*x509.CertPool, error) {
 
 // IssueNodeCert issues a certificate for node nodeID from the current CA, with
 // a fresh ECDSA P-521 key, valid for server and client auth, for
-// KeyringServerName and hosts. It expires with the CA.
+// KeyringServerName and hosts. Its CommonName is nodeID (see PeerNodeID). It
+// expires with the CA. It fails with ErrNoCAKey on a Public keyring.
 func (k *Keyring) IssueNodeCert(nodeID string, hosts []string) (tls.Certificate, error) {
 	if k.Current == nil {
 		return tls.Certificate{}, fmt.Errorf("%w: no current CA", ErrInvalidKeyring)
+	}
+	if nodeID == "" {
+		return tls.Certificate{}, fmt.Errorf("%w: empty node id", ErrInvalidKeyring)
+	}
+	if !k.HasCAKey() {
+		return tls.Certificate{}, ErrNoCAKey
 	}
 	caCert, caKey, err := k.Current.parse()
 	if err != nil {
@@ -203,10 +247,17 @@ func newKeyringCA() (*KeyringCA, error) {
 }
 
 // parse decodes the CA and checks that its key signs for its certificate.
+// A CA of a Public keyring has no key: parse then returns a nil key.
 func (ca *KeyringCA) parse() (*x509.Certificate, *ecdsa.PrivateKey, error) {
 	cert, err := parseCert([]byte(ca.CertPEM))
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: CA %q certificate: %w", ErrInvalidKeyring, ca.ID, err)
+	}
+	if !cert.IsCA {
+		return nil, nil, fmt.Errorf("%w: CA %q certificate is not a CA", ErrInvalidKeyring, ca.ID)
+	}
+	if ca.KeyPEM == "" {
+		return cert, nil, nil
 	}
 	key, err := parseECKey([]byte(ca.KeyPEM))
 	if err != nil {

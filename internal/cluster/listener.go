@@ -46,7 +46,11 @@ type Listener struct {
 	mu       sync.Mutex
 	handlers map[string]Handler
 	conns    map[net.Conn]struct{} // handshaking or with a running handler
-	closed   bool
+	// peers are the established connections a peer may use to reach a
+	// handler (while it serves them, or after raft took them), with the
+	// state their handshake ended in, so Recheck can judge them again.
+	peers  map[*tls.Conn]peerConn
+	closed bool
 
 	wg sync.WaitGroup
 }
@@ -75,6 +79,7 @@ func Listen(ctx context.Context, addr string, provider TLSProvider, logger *slog
 		cancel:   cancel,
 		handlers: make(map[string]Handler),
 		conns:    make(map[net.Conn]struct{}),
+		peers:    make(map[*tls.Conn]peerConn),
 	}
 	l.tlsConf = &tls.Config{
 		MinVersion:         tls.VersionTLS12,
@@ -247,13 +252,19 @@ func (l *Listener) serve(raw net.Conn) {
 		_ = raw.Close()
 		return
 	}
-	proto := tc.ConnectionState().NegotiatedProtocol
+	state := tc.ConnectionState()
+	proto := state.NegotiatedProtocol
 	h := l.handler(proto)
 	if h == nil {
 		// Unregistered between handshake and here.
 		l.logger.Debug("cluster protocol no longer served", "remote_addr", raw.RemoteAddr().String(), "alpn", proto)
 		_ = tc.Close()
 		return
+	}
+	l.hold(tc, proto, state)
+	if _, handedOff := h.(*streamLayer); !handedOff {
+		// The stream layer releases its connections when raft closes them.
+		defer l.release(tc)
 	}
 	h.ServeCluster(l.ctx, tc)
 }

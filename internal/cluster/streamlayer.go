@@ -48,17 +48,32 @@ func (s *streamLayer) ServeCluster(ctx context.Context, conn *tls.Conn) {
 	select {
 	case s.conns <- conn:
 	case <-s.closed:
+		s.l.release(conn)
 		_ = conn.Close()
 	case <-ctx.Done():
+		s.l.release(conn)
 		_ = conn.Close()
 	}
+}
+
+// streamConn is an accepted raft connection: closing it tells the Listener
+// to stop rechecking it.
+type streamConn struct {
+	*tls.Conn
+	l *Listener
+}
+
+// Close implements net.Conn.
+func (c streamConn) Close() error {
+	c.l.release(c.Conn)
+	return c.Conn.Close()
 }
 
 // Accept implements net.Listener.
 func (s *streamLayer) Accept() (net.Conn, error) {
 	select {
 	case c := <-s.conns:
-		return c, nil
+		return streamConn{Conn: c, l: s.l}, nil
 	case <-s.closed:
 		return nil, fmt.Errorf("cluster: raft stream layer %s: %w", s.proto, net.ErrClosed)
 	case <-s.l.ctx.Done():

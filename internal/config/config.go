@@ -125,6 +125,9 @@ type RetryJoin struct {
 	LeaderCACert         string // leader_ca_cert: PEM inline
 	LeaderClientCert     string // leader_client_cert: PEM inline
 	LeaderClientKey      string // leader_client_key: PEM inline
+	// LeaderAllowHTTP (leader_allow_http) lets leader_api_addr be a
+	// plaintext http:// URL; without it such a leader is refused.
+	LeaderAllowHTTP bool
 }
 
 // Listener is a listener stanza.

@@ -20,6 +20,7 @@ var retryJoinFields = map[string]func(*RetryJoin) any{
 	"leader_ca_cert":          func(r *RetryJoin) any { return &r.LeaderCACert },
 	"leader_client_cert":      func(r *RetryJoin) any { return &r.LeaderClientCert },
 	"leader_client_key":       func(r *RetryJoin) any { return &r.LeaderClientKey },
+	"leader_allow_http":       func(r *RetryJoin) any { return &r.LeaderAllowHTTP },
 }
 
 // storage decodes a storage (or ha_storage) stanza. Its keys belong to the

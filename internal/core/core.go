@@ -79,6 +79,7 @@ type Core struct {
 	unsealNonce  string
 	join         *pendingJoin
 	challenges   challenges
+	joinRetry    joinRetry
 
 	// Rekey and root-generation attempts (rekey.go, generate_root.go). Each
 	// mutex is taken after stateLock; an attempt belongs to one active term

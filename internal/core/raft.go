@@ -2,14 +2,12 @@ package core
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"time"
 
 	"github.com/strongbox/strongbox/internal/cluster"
-	"github.com/strongbox/strongbox/internal/physical"
 )
 
 // RaftPeer is one server of the raft configuration.
@@ -70,7 +68,8 @@ func (c *Core) bootstrapRaft(ctx context.Context) error {
 	return nil
 }
 
-// createRaftTLS creates and stores the raft TLS keyring at init.
+// createRaftTLS creates and stores the raft TLS keyring at init, and
+// issues this (first) node its certificate.
 func (c *Core) createRaftTLS(ctx context.Context) error {
 	if c.raftStorage() == nil {
 		return nil
@@ -79,41 +78,30 @@ func (c *Core) createRaftTLS(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	raw, err := json.Marshal(k)
+	if err := c.storeRaftKeyring(ctx, k); err != nil {
+		return err
+	}
+	nc, err := c.issueNodeCert(ctx, k, c.ha.NodeID())
 	if err != nil {
 		return err
 	}
-	if err := c.barrier.Put(ctx, &physical.Entry{Key: raftTLSKey, Value: raw}); err != nil {
-		return fmt.Errorf("store raft TLS keyring: %w", err)
-	}
-	return c.installRaftTLS(k)
+	return c.ctls.install(k, nc)
 }
 
-// loadRaftTLS reads the raft TLS keyring from the barrier (at unseal).
+// loadRaftTLS reads the raft TLS keyring and this node's certificate from
+// the barrier (at unseal).
 func (c *Core) loadRaftTLS(ctx context.Context) error {
 	if c.raftStorage() == nil {
 		return nil
 	}
-	e, err := c.barrier.Get(ctx, raftTLSKey)
-	if err != nil {
-		return fmt.Errorf("read raft TLS keyring: %w", err)
-	}
-	if e == nil {
-		return errors.New("raft TLS keyring missing from storage")
-	}
-	k, err := cluster.ParseKeyring(e.Value)
+	k, err := c.readRaftKeyring(ctx)
 	if err != nil {
 		return err
 	}
-	return c.installRaftTLS(k)
-}
-
-func (c *Core) installRaftTLS(k *cluster.Keyring) error {
-	hosts := []string{}
-	if h := urlHost(c.conf.ClusterAddr); h != "" {
-		hosts = append(hosts, h)
+	if k == nil {
+		return errors.New("raft TLS keyring missing from storage")
 	}
-	return c.ctls.setRaftKeyring(k, c.ha.NodeID(), hosts)
+	return c.installRaftTLS(ctx, k)
 }
 
 func urlHost(addr string) string {

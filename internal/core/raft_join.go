@@ -21,30 +21,97 @@ import (
 // unseal material can become a peer:
 //
 //  1. challenge: the joiner asks the active node, which answers with a
-//     random challenge encrypted under the root key, the seal
-//     configuration and the wrapped root key.
+//     random challenge encrypted under the root key, a nonce naming it,
+//     the seal configuration and the wrapped root key.
 //  2. answer: once an operator unseals the joiner (its shares unwrap the
-//     root key), it decrypts the challenge and sends it back; the active
-//     node adds it to the raft configuration and hands it the raft TLS
-//     keyring, encrypted under the root key too.
+//     root key), it asks for a fresh challenge, decrypts it and sends it
+//     back with its nonce; the active node issues the joiner its raft
+//     certificate, adds it to the raft configuration and hands it the
+//     certificate and the CA certificates, encrypted under the root key.
 //
 // The joiner then receives the data through raft and unseals from it.
+//
+// Both endpoints answer anyone (the joiner has no token), so what they keep
+// is bounded: challenges live challengeTTL, at most maxPendingChallenges at
+// once (the oldest goes first), and each is known by its own nonce, so a
+// caller asking for a challenge in another node's name cannot replace the
+// one that node is about to answer.
 
-// challengeTTL bounds how long a challenge may be answered.
-const challengeTTL = 5 * time.Minute
+// challengeTTL bounds how long a challenge may be answered. The joiner asks
+// for a fresh one right before it answers, so this need not cover the time
+// an operator takes to unseal it.
+const challengeTTL = time.Minute
+
+// maxPendingChallenges bounds the challenges kept at once.
+const maxPendingChallenges = 256
 
 type pendingChallenge struct {
-	value   []byte
-	expires time.Time
+	serverID string
+	value    []byte
+	expires  time.Time
 }
 
+// challenges are the pending join challenges, by nonce.
 type challenges struct {
 	mu sync.Mutex
 	m  map[string]pendingChallenge
 }
 
+// add keeps a new challenge and returns its nonce, first dropping expired
+// ones and, when full, the one closest to expiry (the oldest).
+func (cs *challenges) add(serverID string, value []byte, now time.Time) string {
+	nonce := rand.Text()
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.m == nil {
+		cs.m = map[string]pendingChallenge{}
+	}
+	for k, v := range cs.m {
+		if now.After(v.expires) {
+			delete(cs.m, k)
+		}
+	}
+	for len(cs.m) >= maxPendingChallenges {
+		oldest := ""
+		for k, v := range cs.m {
+			if oldest == "" || v.expires.Before(cs.m[oldest].expires) {
+				oldest = k
+			}
+		}
+		delete(cs.m, oldest)
+	}
+	cs.m[nonce] = pendingChallenge{serverID: serverID, value: value, expires: now.Add(challengeTTL)}
+	return nonce
+}
+
+// take removes and returns the challenge of nonce if it was issued to
+// serverID and has not expired.
+func (cs *challenges) take(nonce, serverID string, now time.Time) (pendingChallenge, bool) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	pc, ok := cs.m[nonce]
+	if !ok || pc.serverID != serverID {
+		return pendingChallenge{}, false
+	}
+	delete(cs.m, nonce)
+	return pc, !now.After(pc.expires)
+}
+
+func (cs *challenges) len() int {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return len(cs.m)
+}
+
 func challengeAAD(serverID string) []byte { return []byte("raft-challenge:" + serverID) }
-func keyringAAD(serverID string) []byte   { return []byte("raft-tls-keyring:" + serverID) }
+func keyringAAD(serverID string) []byte   { return []byte("raft-tls-node:" + serverID) }
+
+// joinTLS is what the active node hands a joiner for the cluster port: the CA
+// certificates (no CA key) and the joiner's own certificate and key.
+type joinTLS struct {
+	Keyring *cluster.Keyring  `json:"keyring"`
+	Node    *cluster.NodeCert `json:"node"`
+}
 
 func (c *Core) raftJoinPaths() []*logical.Path {
 	if c.raftStorage() == nil {
@@ -62,6 +129,7 @@ func (c *Core) raftJoinPaths() []*logical.Path {
 			Pattern: "storage/raft/bootstrap/answer",
 			Fields: map[string]*logical.FieldSchema{
 				"server_id": str("joining node id"), "answer": str("decrypted challenge, base64"),
+				"nonce":        str("the nonce that came with the challenge"),
 				"cluster_addr": str("joining node's cluster address"), "non_voter": {Type: logical.TypeBool},
 			},
 			Operations: map[logical.Operation]logical.OperationFunc{
@@ -96,19 +164,9 @@ func (c *Core) raftChallenge(ctx context.Context, _ *logical.Request, d *logical
 	if err != nil {
 		return nil, err
 	}
-	c.challenges.mu.Lock()
-	if c.challenges.m == nil {
-		c.challenges.m = map[string]pendingChallenge{}
-	}
-	now := time.Now()
-	for k, v := range c.challenges.m {
-		if now.After(v.expires) {
-			delete(c.challenges.m, k)
-		}
-	}
-	c.challenges.m[id] = pendingChallenge{value: value, expires: now.Add(challengeTTL)}
-	c.challenges.mu.Unlock()
+	nonce := c.challenges.add(id, value, time.Now())
 	return &logical.Response{Data: map[string]any{
+		"nonce":            nonce,
 		"challenge":        base64.StdEncoding.EncodeToString(ct),
 		"seal_config":      conf,
 		"wrapped_root_key": base64.StdEncoding.EncodeToString(wrapped),
@@ -125,29 +183,37 @@ func (c *Core) raftAnswer(ctx context.Context, _ *logical.Request, d *logical.Fi
 	if addr == "" {
 		return nil, logical.BadRequest("cluster_addr is required")
 	}
-	c.challenges.mu.Lock()
-	pc, ok := c.challenges.m[id]
-	if ok {
-		delete(c.challenges.m, id)
+	nonce := d.Get("nonce").(string)
+	if nonce == "" {
+		return nil, logical.BadRequest("nonce is required: answer with the nonce that came with the challenge")
 	}
-	c.challenges.mu.Unlock()
-	if !ok || time.Now().After(pc.expires) {
-		return nil, logical.BadRequest("no pending challenge for server %q; ask for a new one", id)
+	pc, ok := c.challenges.take(nonce, id, time.Now())
+	if !ok {
+		return nil, logical.BadRequest("no pending challenge %q for server %q; ask for a new one", nonce, id)
 	}
 	if subtle.ConstantTimeCompare(pc.value, answer) != 1 {
 		c.logger.Warn("raft join refused: wrong challenge answer", "server_id", id)
 		return nil, logical.Errorf(403, "invalid challenge answer")
 	}
 	r := c.raftStorage()
+	k, err := c.readRaftKeyring(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if k == nil {
+		return nil, errNoRaftTLS
+	}
+	// The certificate is stored before the node enters the configuration,
+	// so every node that learns of the new member can find it.
+	nc, err := c.issueNodeCert(ctx, k, id)
+	if err != nil {
+		return nil, err
+	}
 	if err := c.addRaftPeer(ctx, r, id, addr, d.Get("non_voter").(bool)); err != nil {
 		return nil, fmt.Errorf("add raft peer %s: %w", id, err)
 	}
 	c.logger.Info("raft peer joined", "server_id", id, "address", addr, "voter", !d.Get("non_voter").(bool))
-	k := c.ctls.raftKeyring()
-	if k == nil {
-		return nil, errNoRaftTLS
-	}
-	raw, err := json.Marshal(k)
+	raw, err := json.Marshal(joinTLS{Keyring: k.Public(), Node: nc})
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +233,7 @@ func (c *Core) raftAnswer(ctx context.Context, _ *logical.Request, d *logical.Fi
 	for _, p := range peers {
 		list = append(list, map[string]any{"id": p.ID, "address": p.Address})
 	}
-	return &logical.Response{Data: map[string]any{"peers": list, "tls_keyring": base64.StdEncoding.EncodeToString(sealed)}}, nil
+	return &logical.Response{Data: map[string]any{"peers": list, "node_tls": base64.StdEncoding.EncodeToString(sealed)}}, nil
 }
 
 // pendingJoin is a joiner's state between the challenge and its unseal.
@@ -191,36 +257,62 @@ func (c *Core) completeJoin(ctx context.Context, pj *pendingJoin, shares [][]byt
 }
 
 // finishJoin is completeJoin once the root key is known: from the
-// operator's shares, or from this node's auto seal (joinWithSeal).
+// operator's shares, or from this node's auto seal (joinWithSeal). It asks
+// for a fresh challenge and answers it at once, so the time the operator took
+// to unseal does not count against the challenge's short life.
 func (c *Core) finishJoin(ctx context.Context, pj *pendingJoin, root []byte) ([]byte, error) {
 	id := c.ha.NodeID()
-	value, err := barrier.Decrypt(root, challengeAAD(id), pj.challenge)
+	var ch struct {
+		Nonce     string `json:"nonce"`
+		Challenge string `json:"challenge"`
+	}
+	if err := pj.leader.call(ctx, "sys/storage/raft/bootstrap/challenge", map[string]any{"server_id": id}, &ch); err != nil {
+		return nil, fmt.Errorf("raft join: challenge: %w", err)
+	}
+	sealedChallenge, err := base64.StdEncoding.DecodeString(ch.Challenge)
+	if err != nil {
+		return nil, fmt.Errorf("raft join: challenge: %w", err)
+	}
+	value, err := barrier.Decrypt(root, challengeAAD(id), sealedChallenge)
 	if err != nil {
 		return nil, fmt.Errorf("raft join: decrypt challenge: %w", err)
 	}
 	var out struct {
-		TLSKeyring string `json:"tls_keyring"`
+		NodeTLS string `json:"node_tls"`
+		Peers   []struct {
+			ID string `json:"id"`
+		} `json:"peers"`
 	}
 	if err := pj.leader.call(ctx, "sys/storage/raft/bootstrap/answer", map[string]any{
-		"server_id": id, "answer": base64.StdEncoding.EncodeToString(value),
+		"server_id": id, "answer": base64.StdEncoding.EncodeToString(value), "nonce": ch.Nonce,
 		"cluster_addr": c.conf.ClusterAddr, "non_voter": pj.nonVoter,
 	}, &out); err != nil {
 		return nil, fmt.Errorf("raft join: answer: %w", err)
 	}
-	sealedKeyring, err := base64.StdEncoding.DecodeString(out.TLSKeyring)
+	sealedTLS, err := base64.StdEncoding.DecodeString(out.NodeTLS)
 	if err != nil {
-		return nil, fmt.Errorf("raft join: keyring: %w", err)
+		return nil, fmt.Errorf("raft join: node TLS: %w", err)
 	}
-	raw, err := barrier.Decrypt(root, keyringAAD(id), sealedKeyring)
+	raw, err := barrier.Decrypt(root, keyringAAD(id), sealedTLS)
 	if err != nil {
-		return nil, fmt.Errorf("raft join: decrypt keyring: %w", err)
+		return nil, fmt.Errorf("raft join: decrypt node TLS: %w", err)
 	}
-	k, err := cluster.ParseKeyring(raw)
-	if err != nil {
-		return nil, err
+	var jt joinTLS
+	if err := json.Unmarshal(raw, &jt); err != nil || jt.Keyring == nil || jt.Node == nil {
+		return nil, fmt.Errorf("raft join: node TLS: malformed (%v)", err)
 	}
-	if err := c.installRaftTLS(k); err != nil {
-		return nil, err
+	if err := jt.Keyring.Validate(); err != nil {
+		return nil, fmt.Errorf("raft join: %w", err)
+	}
+	ids := make([]string, 0, len(out.Peers))
+	for _, p := range out.Peers {
+		ids = append(ids, p.ID)
+	}
+	// Until raft brings the configuration, the members the answer named
+	// are the peers this node accepts on its cluster port.
+	c.ctls.setJoinPeers(ids)
+	if err := c.ctls.install(jt.Keyring, jt.Node); err != nil {
+		return nil, fmt.Errorf("raft join: %w", err)
 	}
 	// The data arrives through raft; unsealing needs the keyring from it.
 	deadline := time.Now().Add(2 * time.Minute)

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/strongbox/strongbox/internal/logical"
@@ -27,6 +28,18 @@ type JoinRequest struct {
 	LeaderCACertFile, LeaderClientCertFile          string
 	LeaderClientKeyFile, LeaderTLSServerName        string
 	NonVoter                                        bool
+	// AllowHTTPLeader lets LeaderAPIAddr be a plaintext http:// URL. Off by
+	// default: the join exchanges the wrapped root key and the node's raft
+	// credentials, and a joiner talking plaintext cannot tell the real
+	// leader from an impostor. Set with leader_allow_http (API, retry_join).
+	AllowHTTPLeader bool
+}
+
+// CheckJoinRequest validates req as a join would (leader URL, plaintext
+// opt-in, TLS material) without contacting the leader.
+func CheckJoinRequest(req JoinRequest) error {
+	_, err := newJoinTarget(req)
+	return err
 }
 
 // joinTarget is the API of the node being joined.
@@ -38,6 +51,9 @@ type joinTarget struct {
 func newJoinTarget(req JoinRequest) (*joinTarget, error) {
 	if !strings.HasPrefix(req.LeaderAPIAddr, "http://") && !strings.HasPrefix(req.LeaderAPIAddr, "https://") {
 		return nil, logical.BadRequest("leader_api_addr must be an http:// or https:// URL, got %q", req.LeaderAPIAddr)
+	}
+	if strings.HasPrefix(req.LeaderAPIAddr, "http://") && !req.AllowHTTPLeader {
+		return nil, logical.BadRequest("leader_api_addr %q is a plaintext http:// URL: use https://, or set leader_allow_http=true to join over a network you trust", req.LeaderAPIAddr)
 	}
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: req.LeaderTLSServerName}
 	ca, cert, key := []byte(req.LeaderCACert), []byte(req.LeaderClientCert), []byte(req.LeaderClientKey)
@@ -147,6 +163,42 @@ func (c *Core) JoinRaft(ctx context.Context, req JoinRequest) error {
 	c.unsealMu.Unlock()
 	c.logger.Info("raft join challenge received; unseal this node to complete the join", "leader", req.LeaderAPIAddr)
 	return nil
+}
+
+// joinRetry is the one retry_join loop a node runs at a time.
+type joinRetry struct {
+	mu     sync.Mutex
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// StartRetryJoin runs RetryJoin in the background, replacing (canceling)
+// the loop a previous call or the configuration started: however often
+// sys/storage/raft/join is called with retry, one loop runs. The loop ends
+// with ctx, once a join challenge is received, or when replaced.
+func (c *Core) StartRetryJoin(ctx context.Context, targets []JoinRequest) {
+	r := &c.joinRetry
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cancel != nil {
+		r.cancel()
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	prev, done := r.done, make(chan struct{})
+	r.cancel, r.done = cancel, done
+	go func() {
+		defer close(done)
+		defer cancel()
+		if prev != nil {
+			// Never two loops at once: the replaced one stops first.
+			select {
+			case <-prev:
+			case <-rctx.Done():
+				return
+			}
+		}
+		c.RetryJoin(rctx, targets)
+	}()
 }
 
 // RetryJoin tries the targets in turn, with backoff, until one answers a

@@ -2,11 +2,9 @@ package core
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/strongbox/strongbox/internal/cluster"
-	"github.com/strongbox/strongbox/internal/physical"
 )
 
 // DefaultRaftTLSRotation is how long a raft TLS CA issues certificates
@@ -21,14 +19,18 @@ func (c *Core) SetRaftTLSRotation(d time.Duration) {
 	c.ctls.rotation = d
 }
 
-// raftTLSTick runs on every tick of the leadership loop. Every node picks
-// up keyring changes made by the active node; the active node rotates the
-// CA in two steps, stage then promote, a few polls apart, so each node
-// already trusts a CA before any node presents a certificate from it.
+// raftTLSTick runs on every tick of the leadership loop. It closes the
+// cluster connections of nodes no longer in the raft configuration; every
+// few seconds it picks up keyring changes and this node's certificate as the
+// active node stored them. The active node rotates the CA in two steps,
+// stage then promote, a few polls apart, so each node already trusts a CA
+// before any node presents a certificate from it, and issues every member a
+// certificate from the current CA.
 func (c *Core) raftTLSTick(ctx context.Context) {
 	if c.raftStorage() == nil || c.Sealed() {
 		return
 	}
+	c.recheckCluster()
 	t := &c.ctls
 	t.mu.Lock()
 	rotation := t.rotation
@@ -42,31 +44,42 @@ func (c *Core) raftTLSTick(ctx context.Context) {
 		return
 	}
 	t.lastPoll = now
-	installed := uint64(0)
-	if t.keyring != nil {
-		installed = t.keyring.Term
-	}
 	t.mu.Unlock()
 
-	e, err := c.barrier.Get(ctx, raftTLSKey)
-	if err != nil || e == nil {
+	k, err := c.readRaftKeyring(ctx)
+	if err != nil || k == nil {
+		if err != nil {
+			c.logger.Error("stored raft TLS keyring is invalid", "error", err)
+		}
 		return
 	}
-	k, err := cluster.ParseKeyring(e.Value)
-	if err != nil {
-		c.logger.Error("stored raft TLS keyring is invalid", "error", err)
-		return
-	}
-	if k.Term != installed {
-		if err := c.installRaftTLS(k); err != nil {
-			c.logger.Error("installing the raft TLS keyring", "error", err)
+	if !c.isStandby() {
+		if !c.rotateRaftTLS(ctx, k, now, rotation, poll) {
 			return
 		}
-		c.logger.Info("raft TLS keyring updated", "term", k.Term)
+		if err := c.ensureNodeCerts(ctx, k); err != nil {
+			c.logger.Warn("issuing raft node certificates", "error", err)
+		}
 	}
-	if c.isStandby() {
+	term, installedPEM := t.installed()
+	own, err := c.readNodeCert(ctx, c.ha.NodeID())
+	if err != nil {
 		return
 	}
+	if k.Term == term && (own == nil || own.CertPEM == installedPEM) {
+		return
+	}
+	if err := c.installRaftTLS(ctx, k); err != nil {
+		c.logger.Error("installing the raft TLS keyring", "error", err)
+		return
+	}
+	c.logger.Info("raft TLS keyring updated", "term", k.Term)
+}
+
+// rotateRaftTLS stages or promotes a CA when it is time (active node), and
+// stores the keyring it changed. False if it changed k but could not store
+// it: k must then not issue anything.
+func (c *Core) rotateRaftTLS(ctx context.Context, k *cluster.Keyring, now time.Time, rotation, poll time.Duration) bool {
 	hold := 3*poll + time.Second
 	changed := false
 	switch {
@@ -75,24 +88,17 @@ func (c *Core) raftTLSTick(ctx context.Context) {
 	case k.Next == nil && now.Sub(k.Current.CreatedAt) >= rotation:
 		if err := k.Stage(); err != nil {
 			c.logger.Error("staging a new raft TLS CA", "error", err)
-			return
+			return true
 		}
 		changed = true
 	}
 	if !changed {
-		return
+		return true
 	}
-	raw, err := json.Marshal(k)
-	if err != nil {
-		return
-	}
-	if err := c.barrier.Put(ctx, &physical.Entry{Key: raftTLSKey, Value: raw}); err != nil {
+	if err := c.storeRaftKeyring(ctx, k); err != nil {
 		c.logger.Warn("storing the rotated raft TLS keyring", "error", err)
-		return
-	}
-	if err := c.installRaftTLS(k); err != nil {
-		c.logger.Error("installing the raft TLS keyring", "error", err)
-		return
+		return false
 	}
 	c.logger.Info("raft TLS keyring rotated", "term", k.Term, "staged", k.Next != nil)
+	return true
 }

@@ -59,6 +59,12 @@ func (c *Core) raftPaths() []*logical.Path {
 						return nil, err
 					}
 					c.logger.Info("removed raft peer", "server_id", id)
+					// The removed node's certificate is no use to anyone
+					// now, and its established cluster connections end here.
+					if err := c.deleteNodeCert(ctx, id); err != nil {
+						c.logger.Warn("forgetting a removed node's raft certificate", "server_id", id, "error", err)
+					}
+					c.recheckCluster()
 					return nil, nil
 				},
 			},

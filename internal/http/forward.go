@@ -28,6 +28,10 @@ const activeWait = 15 * time.Second
 
 // forwarders keeps one Forwarder for the current active node.
 type forwarders struct {
+	// clientCert picks the certificate a standby presents (core's
+	// ForwardingClientCertificate); nil presents the advertised pair.
+	clientCert func(fallback tls.Certificate) func(*tls.CertificateRequestInfo) (*tls.Certificate, error)
+
 	mu  sync.Mutex
 	adv *core.Advertisement
 	key string
@@ -64,15 +68,24 @@ func (f *forwarders) get(adv *core.Advertisement) (*cluster.Forwarder, error) {
 		return nil, err
 	}
 	fw, err := cluster.NewForwarder(target, &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		RootCAs:      pool,
-		MinVersion:   tls.VersionTLS12,
+		// Under raft this is the standby's own node certificate: the
+		// active serves only members of the raft configuration.
+		GetClientCertificate: f.clientCertFor(cert),
+		RootCAs:              pool,
+		MinVersion:           tls.VersionTLS12,
 	})
 	if err != nil {
 		return nil, err
 	}
 	f.fw, f.key, f.adv = fw, key, adv
 	return fw, nil
+}
+
+func (f *forwarders) clientCertFor(cert tls.Certificate) func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	if f.clientCert != nil {
+		return f.clientCert(cert)
+	}
+	return func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil }
 }
 
 func (f *forwarders) close() {

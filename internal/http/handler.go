@@ -53,6 +53,7 @@ func NewHandler(c *core.Core, opts Options) *Handler {
 	}
 	h := &Handler{core: c, logger: opts.Logger, max: opts.MaxRequestSize, redact: opts.Redact, mux: http.NewServeMux()}
 	h.bg, h.stopBg = context.WithCancel(context.Background())
+	h.fw.clientCert = c.ForwardingClientCertificate
 	if c.HAEnabled() {
 		go h.runEchoes(h.bg)
 	}

@@ -34,6 +34,7 @@ func (h *Handler) handleRaftJoin(w http.ResponseWriter, r *http.Request) {
 		"leader_tls_servername": {Type: logical.TypeString},
 		"retry":                 {Type: logical.TypeBool},
 		"non_voter":             {Type: logical.TypeBool},
+		"leader_allow_http":     {Type: logical.TypeBool},
 		"auto_join":             {Type: logical.TypeString},
 		"auto_join_scheme":      {Type: logical.TypeString},
 		"auto_join_port":        {Type: logical.TypeInt},
@@ -53,13 +54,19 @@ func (h *Handler) handleRaftJoin(w http.ResponseWriter, r *http.Request) {
 		LeaderClientKey:     d.Get("leader_client_key").(string),
 		LeaderTLSServerName: d.Get("leader_tls_servername").(string),
 		NonVoter:            d.Get("non_voter").(bool),
+		AllowHTTPLeader:     d.Get("leader_allow_http").(bool),
 	}
 	if req.LeaderAPIAddr == "" {
 		respondError(w, http.StatusBadRequest, errors.New("leader_api_addr is required"))
 		return
 	}
 	if d.Get("retry").(bool) {
-		go h.core.RetryJoin(h.bg, []core.JoinRequest{req})
+		// Refuse at once what no attempt could accept.
+		if err := core.CheckJoinRequest(req); err != nil {
+			respondError(w, http.StatusBadRequest, err)
+			return
+		}
+		h.core.StartRetryJoin(h.bg, []core.JoinRequest{req})
 		respondJSON(w, http.StatusOK, map[string]any{"joined": true})
 		return
 	}

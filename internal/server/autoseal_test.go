@@ -460,7 +460,7 @@ func raftNodeConfig(t *testing.T, id string, api, cluster int, joinAPI, sealHCL 
 	dir := t.TempDir()
 	join := ""
 	if joinAPI != "" {
-		join = fmt.Sprintf("  retry_join {\n    leader_api_addr = %q\n  }\n", joinAPI)
+		join = fmt.Sprintf("  retry_join {\n    leader_api_addr = %q\n    leader_allow_http = true\n  }\n", joinAPI)
 	}
 	body := fmt.Sprintf(`storage "raft" {
   path    = %q

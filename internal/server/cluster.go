@@ -116,7 +116,7 @@ func retryJoinTargets(s *config.Storage) []core.JoinRequest {
 			LeaderClientCert: rj.LeaderClientCert, LeaderClientKey: rj.LeaderClientKey,
 			LeaderCACertFile: rj.LeaderCACertFile, LeaderClientCertFile: rj.LeaderClientCertFile,
 			LeaderClientKeyFile: rj.LeaderClientKeyFile, LeaderTLSServerName: rj.LeaderTLSServerName,
-			NonVoter: nonVoter,
+			NonVoter: nonVoter, AllowHTTPLeader: rj.LeaderAllowHTTP,
 		})
 	}
 	return out

@@ -127,6 +127,9 @@ func Run(ctx context.Context, opts Options, reload <-chan struct{}) error {
 		logger.Warn("could not read the stored seal configuration at start", "error", err)
 	}
 	tlsp.set(c.ClusterTLS())
+	if cl != nil {
+		c.SetClusterListener(cl)
+	}
 	if err := applyRaftOptions(c, cfg); err != nil {
 		return err
 	}
@@ -144,7 +147,7 @@ func Run(ctx context.Context, opts Options, reload <-chan struct{}) error {
 		if targets := retryJoinTargets(cfg.Storage); len(targets) > 0 {
 			jctx, cancel := context.WithCancel(ctx)
 			defer cancel()
-			go c.RetryJoin(jctx, targets)
+			c.StartRetryJoin(jctx, targets)
 		}
 	}
 

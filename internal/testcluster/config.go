@@ -37,7 +37,13 @@ func (c nodeConfig) HCL() string {
 	if c.Storage == "raft" {
 		fmt.Fprintf(&b, "  node_id = %q\n", c.ID)
 		for _, p := range c.Peers {
-			fmt.Fprintf(&b, "  retry_join {\n    leader_api_addr = %q\n  }\n", p)
+			// Test nodes serve plaintext API listeners: opt in to an
+			// http:// leader explicitly, as an operator would have to.
+			allow := ""
+			if strings.HasPrefix(p, "http://") {
+				allow = "    leader_allow_http = true\n"
+			}
+			fmt.Fprintf(&b, "  retry_join {\n    leader_api_addr = %q\n%s  }\n", p, allow)
 		}
 	}
 	b.WriteString("}\n\n")
