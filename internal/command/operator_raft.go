@@ -1,8 +1,10 @@
 package command
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 
@@ -33,7 +35,7 @@ users will not need these commands.`,
 
 func newOperatorRaftJoinCommand(a *app) *cobra.Command {
 	var caCert, clientCert, clientKey string
-	var retry, nonVoter bool
+	var retry, nonVoter, allowHTTP bool
 	cmd := &cobra.Command{
 		Use:   "join [options] LEADER_API_ADDR",
 		Short: "Join a node to the Raft cluster",
@@ -43,7 +45,11 @@ needed. After joining, unseal it with the cluster's unseal keys.
 
 The -leader-* TLS options take PEM data, a path to a PEM file, or "@path".
 A cloud auto-join string ("provider=...") is passed to the server as
-auto_join.`,
+auto_join.
+
+A leader address with http:// is refused by the joining node unless
+-leader-allow-http is given: the join hands the cluster's keys over that
+connection, encrypted, but a plaintext leader cannot be authenticated.`,
 		Example: `$ strongbox operator raft join https://10.0.0.1:8200
 $ strongbox operator raft join -retry -non-voter https://10.0.0.1:8200
 $ strongbox operator raft join \
@@ -79,7 +85,12 @@ $ strongbox operator raft join \
 			if err != nil {
 				return err
 			}
-			resp, err := client.Sys().RaftJoinWithContext(a.ctx, req)
+			var resp *api.RaftJoinResponse
+			if allowHTTP {
+				resp, err = raftJoinAllowHTTP(a.ctx, client, req)
+			} else {
+				resp, err = client.Sys().RaftJoinWithContext(a.ctx, req)
+			}
 			if err != nil {
 				return apiError(err, "Error joining the node to the Raft cluster")
 			}
@@ -98,7 +109,39 @@ $ strongbox operator raft join \
 	cmd.Flags().StringVar(&clientKey, "leader-client-key", "", "Private key (PEM, a file path, or @file) of -leader-client-cert.")
 	cmd.Flags().BoolVar(&retry, "retry", false, "Keep retrying to join the Raft cluster in the background on failures.")
 	cmd.Flags().BoolVar(&nonVoter, "non-voter", false, "Join as a non-voter: the node receives the replicated data but takes no part in the Raft quorum.")
+	cmd.Flags().BoolVar(&allowHTTP, "leader-allow-http", false, "Allow a leader address with http:// (no TLS); refused otherwise.")
 	return cmd
+}
+
+// raftJoinAllowHTTP sends a join with leader_allow_http, a field the
+// official client's RaftJoinRequest does not carry.
+func raftJoinAllowHTTP(ctx context.Context, client *api.Client, req *api.RaftJoinRequest) (*api.RaftJoinResponse, error) {
+	raw, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	body := map[string]any{}
+	if err := json.Unmarshal(raw, &body); err != nil {
+		return nil, err
+	}
+	body["leader_allow_http"] = true
+	r := client.NewRequest(http.MethodPost, "/v1/sys/storage/raft/join")
+	if err := r.SetJSONBody(body); err != nil {
+		return nil, err
+	}
+	//nolint:staticcheck // RawRequest is the client's way to send a body its types lack.
+	resp, err := client.RawRequestWithContext(ctx, r)
+	if resp != nil {
+		defer resp.Body.Close()
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out api.RaftJoinResponse
+	if err := resp.DecodeJSON(&out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // readPEMFlag resolves a -leader-* TLS flag: "" stays empty, "@path" is the

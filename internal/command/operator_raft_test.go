@@ -31,6 +31,8 @@ func TestOperatorRaftJoin(t *testing.T) {
 			"-leader-client-key=" + testPEM, "-retry", "-non-voter", " https://10.0.0.1:8200 "}, map[string]any{
 			"leader_api_addr": "https://10.0.0.1:8200", "leader_ca_cert": "CA PEM\n",
 			"leader_client_cert": "CLIENT PEM\n", "leader_client_key": testPEM, "retry": true, "non_voter": true}},
+		{"plaintext leader allowed", []string{"-leader-allow-http", "http://10.0.0.1:8200"}, map[string]any{
+			"leader_api_addr": "http://10.0.0.1:8200", "leader_allow_http": true, "retry": false, "non_voter": false}},
 		{"auto-join", []string{"provider=aws region=eu-west-1"}, map[string]any{
 			"leader_api_addr": "", "auto_join": "provider=aws region=eu-west-1"}},
 	}

@@ -354,7 +354,7 @@ func TestCLIAgainstRealServer(t *testing.T) {
 	startServer(t, sb.binRunner, cfg2)
 	n2 := sb.as(addr2, "")
 	n2.waitReady()
-	n2.do("", 0, "operator", "raft", "join", addr1)
+	n2.do("", 0, "operator", "raft", "join", "-leader-allow-http", addr1)
 	n2.do("", 0, "operator", "unseal", keys[0])
 	n2.do("", 0, "operator", "unseal", keys[1])
 	deadline := time.Now().Add(60 * time.Second)

@@ -193,6 +193,7 @@ var keyProofs = map[string]keyProof{
 	"storage.*.cluster_addr":                    effect("../config:TestStorageStandIns"),
 	"storage.*.disable_clustering":              effect("../config:TestStorageStandIns"),
 	"retry_join.leader_api_addr":                effect("TestAutoSealRaftJoin"),
+	"retry_join.leader_allow_http":              effect("TestAutoSealRaftJoin"),
 	"retry_join.leader_tls_servername":          effect("TestRetryJoinTargets"),
 	"retry_join.leader_ca_cert_file":            effect("TestRetryJoinTargets"),
 	"retry_join.leader_client_cert_file":        effect("TestRetryJoinTargets"),
