@@ -11,6 +11,7 @@ import (
 
 	"github.com/strongbox/strongbox/internal/builtin"
 	"github.com/strongbox/strongbox/internal/logical"
+	"github.com/strongbox/strongbox/internal/physical"
 	"github.com/strongbox/strongbox/internal/physical/inmem"
 )
 
@@ -128,21 +129,14 @@ func (p *periodicProbe) factory() logical.Factory {
 	}
 }
 
-func probeConfig(phys any, p *periodicProbe) Config {
+func probeConfig(phys physical.Backend, p *periodicProbe) Config {
 	engines := builtin.SecretEngines()
 	engines["probe"] = p.factory()
-	conf := Config{
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "1.0.0",
+	return Config{
+		Physical: phys, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "1.0.0",
 		SecretEngines: engines, AuthMethods: builtin.AuthMethods(),
 		PeriodicInterval: 5 * time.Millisecond,
 	}
-	switch st := phys.(type) {
-	case *groupNode:
-		conf.Physical = st
-	case *inmem.Backend:
-		conf.Physical = st
-	}
-	return conf
 }
 
 // waitFor polls cond until it holds or the deadline passes.
