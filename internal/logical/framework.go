@@ -51,6 +51,8 @@ type FrameworkBackend struct {
 	// RenewOperation with req.Auth set): it checks the login is still
 	// valid (the user still exists, the role still allows it) and returns
 	// a response whose Auth carries the new TTL. Nil: not renewable here.
+	// Its FieldData has no schema (d.Raw is the request body): read
+	// req.Auth.
 	AuthRenew OperationFunc
 	// PeriodicFunc runs about once a minute (core Config.PeriodicInterval)
 	// on the active node only, never on a standby, with the mount's
@@ -80,6 +82,12 @@ func (b *FrameworkBackend) init() {
 		}
 		b.secrets = make(map[string]*SecretType, len(b.Secrets))
 		for _, s := range b.Secrets {
+			// Two types of one name would make leases ambiguous: a
+			// programming error, caught at the first request like a bad
+			// Pattern.
+			if _, dup := b.secrets[s.Type]; dup || s.Type == "" {
+				panic(fmt.Sprintf("logical: secret type %q declared twice or empty", s.Type))
+			}
 			b.secrets[s.Type] = s
 		}
 	})

@@ -264,3 +264,16 @@ func TestReplicationState(t *testing.T) {
 		t.Fatalf("flag values %d %d %d", ReplicationPerformancePrimary, ReplicationDRPrimary, ReplicationPerformanceStandby)
 	}
 }
+
+func TestDuplicateSecretTypePanics(t *testing.T) {
+	for _, types := range [][]*SecretType{{{Type: "a"}, {Type: "a"}}, {{Type: ""}}} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("no panic for %d types", len(types))
+				}
+			}()
+			(&FrameworkBackend{Secrets: types}).Secret("a")
+		}()
+	}
+}
