@@ -97,7 +97,7 @@ func sampleInput() *LogInput {
 				"version":  3,
 				"keys":     []string{secretListItem},
 			},
-			Secret: &logical.Secret{LeaseID: "secret/creds/app/lease1", LeaseDuration: time.Hour},
+			Secret: &logical.Secret{LeaseID: "secret/creds/app/lease1", LeaseOptions: logical.LeaseOptions{TTL: time.Hour}},
 			Auth: &logical.Auth{
 				ClientToken:   secretNewToken,
 				Accessor:      secretNewAccessor,

@@ -50,6 +50,11 @@ type Config struct {
 	// MigrationSeal is the seal a seal migration moves away from (a seal
 	// stanza marked disabled); nil means none, or Shamir (seal_migrate.go).
 	MigrationSeal seal.Wrapper
+	// PeriodicInterval is how often the active node calls every mount's
+	// periodic hook (FrameworkBackend.PeriodicFunc and Rollback, through
+	// a RollbackOperation); one minute if zero, as Vault's rollback
+	// manager. Tests shorten it.
+	PeriodicInterval time.Duration
 	// Now is the clock of the key operations' time rules (the rekey
 	// cancel grace); time.Now when nil. Tests pass a clock they move.
 	Now func() time.Time

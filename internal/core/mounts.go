@@ -200,8 +200,3 @@ func (e *MountEntry) logicalConfig(sysDefault, sysMax time.Duration) logical.Mou
 	}
 	return logical.MountConfig{DefaultLeaseTTL: def, MaxLeaseTTL: max, Options: e.Options}
 }
-
-type systemView struct{ def, max time.Duration }
-
-func (s systemView) DefaultLeaseTTL() time.Duration { return s.def }
-func (s systemView) MaxLeaseTTL() time.Duration     { return s.max }

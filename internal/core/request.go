@@ -100,7 +100,7 @@ func (c *Core) handle(ctx context.Context, req *logical.Request) (*Result, error
 	if rt == nil {
 		return nil, logical.Errorf(http.StatusNotFound, "no handler for route %q. route entry not found.", fullPath)
 	}
-	req.MountPoint, req.MountType = rt.mount, rt.entry.Type
+	req.MountPoint, req.MountType, req.MountAccessor = rt.mount, rt.entry.Type, rt.entry.Accessor
 	req.MountConfig = rt.entry.logicalConfig(c.conf.DefaultLeaseTTL, c.conf.MaxLeaseTTL)
 	req.Storage = rt.storage
 	res := &Result{MountType: rt.entry.Type}

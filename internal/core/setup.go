@@ -131,10 +131,21 @@ func (c *Core) postUnseal(ctx context.Context) error {
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	c.stopBg = cancel
-	c.bgDone = make(chan struct{})
+	done := make(chan struct{})
+	c.bgDone = done
+	// postUnseal runs only on the node that becomes active, and teardown
+	// (seal, step-down, demotion) stops what starts here: the periodic
+	// runner never runs on a standby.
+	tokens, rtr := c.tokens, c.router
 	go func() {
-		defer close(c.bgDone)
-		c.tokens.Run(bg)
+		defer close(done)
+		periodicDone := make(chan struct{})
+		go func() {
+			defer close(periodicDone)
+			c.runPeriodic(bg, rtr)
+		}()
+		tokens.Run(bg)
+		<-periodicDone
 	}()
 	c.activeTime = time.Now().UTC()
 	return nil
@@ -185,18 +196,97 @@ func (c *Core) instantiate(ctx context.Context, me *MountEntry, isAuth bool) (*r
 	}
 	rt.storage = newView(c.barrier, prefix+me.UUID+"/")
 	rt.isCubby = me.Type == "cubbyhole"
-	cfg := me.logicalConfig(c.conf.DefaultLeaseTTL, c.conf.MaxLeaseTTL)
+	logger := c.logger.With("mount", rt.mount, "type", me.Type)
 	be, err := factory(ctx, &logical.BackendConfig{
 		StorageView: rt.storage,
-		Logger:      c.logger.With("mount", rt.mount, "type", me.Type),
-		System:      systemView{def: cfg.DefaultLeaseTTL, max: cfg.MaxLeaseTTL},
+		Logger:      logger,
+		System:      c.newSystemView(me, isAuth),
 		Config:      me.Options,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("mount %s: %w", rt.mount, err)
 	}
 	rt.backend = be
+	if sp := be.SpecialPaths(); sp != nil && len(sp.SealWrapStorage) > 0 {
+		// Say so rather than let the flag look honoured: the seal wraps
+		// only the root key (sealwrap.go), not engine entries.
+		logger.Warn("the engine asks for seal-wrapped storage; these entries are protected by the barrier only", "prefixes", sp.SealWrapStorage)
+	}
 	return rt, nil
+}
+
+// systemView is a mount's logical.SystemView. It reads the mount's row
+// from the table on every call, so tuning and remounts show at once.
+type systemView struct {
+	table              *mountTable
+	entry              *MountEntry // the row at mount time, if the table loses it
+	sysDefault, sysMax time.Duration
+}
+
+func (c *Core) newSystemView(me *MountEntry, isAuth bool) systemView {
+	return systemView{table: c.table(isAuth), entry: me, sysDefault: c.conf.DefaultLeaseTTL, sysMax: c.conf.MaxLeaseTTL}
+}
+
+func (s systemView) current() *MountEntry {
+	if s.table != nil {
+		s.table.mu.RLock()
+		defer s.table.mu.RUnlock()
+		for _, e := range s.table.entries {
+			if e.UUID == s.entry.UUID {
+				return e
+			}
+		}
+	}
+	return s.entry
+}
+
+// DefaultLeaseTTL implements logical.SystemView.
+func (s systemView) DefaultLeaseTTL() time.Duration {
+	return s.current().logicalConfig(s.sysDefault, s.sysMax).DefaultLeaseTTL
+}
+
+// MaxLeaseTTL implements logical.SystemView.
+func (s systemView) MaxLeaseTTL() time.Duration {
+	return s.current().logicalConfig(s.sysDefault, s.sysMax).MaxLeaseTTL
+}
+
+// MountUUID implements logical.SystemView.
+func (s systemView) MountUUID() string { return s.entry.UUID }
+
+// MountAccessor implements logical.SystemView.
+func (s systemView) MountAccessor() string { return s.current().Accessor }
+
+// LocalMount implements logical.SystemView.
+func (s systemView) LocalMount() bool { return s.current().Local }
+
+// ReplicationState implements logical.SystemView: Strongbox has no
+// replication yet.
+func (s systemView) ReplicationState() logical.ReplicationState {
+	return logical.ReplicationUnknown
+}
+
+// storagePathsInfo adds to a sys/mounts/<path> answer the storage prefixes
+// the mount's engine flagged (logical.Paths.LocalStorage and
+// SealWrapStorage), so what the engine asked for is visible; nothing is
+// added for an engine that flags none.
+func (c *Core) storagePathsInfo(info map[string]any, path string, auth bool) map[string]any {
+	mount := path
+	if auth {
+		mount = "auth/" + path
+	}
+	c.router.mu.RLock()
+	rt := c.router.routes[mount]
+	c.router.mu.RUnlock()
+	if rt == nil || rt.special == nil {
+		return info
+	}
+	if len(rt.special.LocalStorage) > 0 {
+		info["local_storage_paths"] = rt.special.LocalStorage
+	}
+	if len(rt.special.SealWrapStorage) > 0 {
+		info["seal_wrap_storage_paths"] = rt.special.SealWrapStorage
+	}
+	return info
 }
 
 // destroyCubbyhole deletes a revoked token's cubbyhole.

@@ -144,7 +144,7 @@ func (c *Core) mountRead(auth bool) logical.OperationFunc {
 		if e == nil {
 			return nil, logical.BadRequest("No secret engine mount at %s", path)
 		}
-		return &logical.Response{Data: mountInfo(e)}, nil
+		return &logical.Response{Data: c.storagePathsInfo(mountInfo(e), path, auth)}, nil
 	}
 }
 

@@ -44,9 +44,11 @@ func respondEnvelope(w http.ResponseWriter, status int, req *logical.Request, re
 	}
 	env := envelope{RequestID: req.ID, Data: resp.Data, Warnings: resp.Warnings, MountType: mountType}
 	if s := resp.Secret; s != nil {
+		// Only the lease terms reach the client; InternalData stays with
+		// the lease.
 		env.LeaseID = s.LeaseID
 		env.Renewable = s.Renewable
-		env.LeaseDuration = int64(s.LeaseDuration / time.Second)
+		env.LeaseDuration = int64(s.TTL / time.Second)
 	}
 	if a := resp.Auth; a != nil {
 		env.Auth = &authBody{

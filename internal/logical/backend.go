@@ -27,13 +27,41 @@ type Paths struct {
 	Unauthenticated []string
 	// Root paths need sudo capability.
 	Root []string
+	// LocalStorage are storage prefixes (not API paths) whose entries
+	// belong to this cluster only and must never be replicated to a
+	// performance secondary (as Vault's). Strongbox has no replication
+	// yet, so every entry stays local; the core records the prefixes
+	// (GET sys/mounts/<path> shows them as "local_storage_paths") for the
+	// replication to honour when it lands.
+	LocalStorage []string
+	// SealWrapStorage are storage prefixes whose entries Vault encrypts
+	// with the seal as well as the barrier. Strongbox's seal wraps only the
+	// root key today: entries under these prefixes are protected by the
+	// barrier alone. The core records the prefixes, shows them in GET
+	// sys/mounts/<path> as "seal_wrap_storage_paths" and logs at mount
+	// time that they are not seal-wrapped.
+	SealWrapStorage []string
 }
 
-// SystemView is what an engine may ask of the core.
+// SystemView is what an engine may ask of the core about its mount and the
+// node. Every method is cheap and safe for concurrent use; values follow
+// the mount's tuning as it changes.
 type SystemView interface {
-	// DefaultLeaseTTL and MaxLeaseTTL are the effective TTLs for the mount.
+	// DefaultLeaseTTL and MaxLeaseTTL are the effective TTLs for the mount
+	// (the mount's tuning, else the system's).
 	DefaultLeaseTTL() time.Duration
 	MaxLeaseTTL() time.Duration
+	// MountUUID is the mount's UUID: it names the mount's storage and
+	// survives a remount.
+	MountUUID() string
+	// MountAccessor is the mount's accessor ("kv_1a2b3c4d",
+	// "auth_userpass_…"); identity aliases are keyed by it.
+	MountAccessor() string
+	// LocalMount reports whether the mount was enabled with local=true
+	// (never replicated to performance secondaries).
+	LocalMount() bool
+	// ReplicationState is the node's replication role.
+	ReplicationState() ReplicationState
 }
 
 // BackendConfig is handed to a Factory at mount time.

@@ -13,6 +13,10 @@ var (
 	ErrNotFound             = errors.New("not found")
 	ErrUnsupportedOperation = errors.New("unsupported operation")
 	ErrUnsupportedPath      = errors.New("unsupported path")
+	// ErrUnknownSecretType: a renew or revoke names a secret type the
+	// backend does not declare (the engine dropped it, or the lease is not
+	// the engine's). 400: the lease cannot be served as asked.
+	ErrUnknownSecretType = errors.New("secret is unsupported by this backend")
 )
 
 // CodedError carries the HTTP status the client should see.
@@ -42,7 +46,7 @@ func StatusOf(err error) (int, string) {
 		return ce.Status, ce.Msg
 	case errors.Is(err, ErrPermissionDenied):
 		return http.StatusForbidden, "permission denied"
-	case errors.Is(err, ErrInvalidRequest):
+	case errors.Is(err, ErrInvalidRequest), errors.Is(err, ErrUnknownSecretType):
 		return http.StatusBadRequest, err.Error()
 	case errors.Is(err, ErrUnsupportedOperation):
 		return http.StatusMethodNotAllowed, err.Error()

@@ -2,6 +2,7 @@ package logical
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -28,15 +29,50 @@ type Path struct {
 	re *regexp.Regexp
 }
 
+// PeriodicFunc is a backend's periodic job (key auto-rotation, tidying
+// expired entries).
+type PeriodicFunc func(ctx context.Context, req *Request) error
+
+// RollbackFunc undoes what an interrupted operation left half done (Vault's
+// WAL rollback).
+type RollbackFunc func(ctx context.Context, req *Request) error
+
 // FrameworkBackend routes requests to Paths by regular expression. The first
-// path whose pattern matches serves the request.
+// path whose pattern matches serves the request. Renew, revoke and rollback
+// do not route by path: they go to Secrets, AuthRenew, PeriodicFunc and
+// Rollback.
 type FrameworkBackend struct {
 	Paths        []*Path
 	PathsSpecial *Paths
+	// Secrets are the kinds of leased secret the backend issues; a renew
+	// or revoke of a lease goes to the type named in its InternalData.
+	Secrets []*SecretType
+	// AuthRenew renews a login token this auth method issued (a
+	// RenewOperation with req.Auth set): it checks the login is still
+	// valid (the user still exists, the role still allows it) and returns
+	// a response whose Auth carries the new TTL. Nil: not renewable here.
+	// Its FieldData has no schema (d.Raw is the request body): read
+	// req.Auth.
+	AuthRenew OperationFunc
+	// PeriodicFunc runs about once a minute (core Config.PeriodicInterval)
+	// on the active node only, never on a standby, with the mount's
+	// storage in req.Storage. ctx is cancelled when the node seals or
+	// steps down: return promptly then (the core waits a moment, then
+	// leaves a run behind). A run still going when the next is due is not
+	// started twice. A panic or an error is logged; the next run comes
+	// anyway.
+	PeriodicFunc PeriodicFunc
+	// Rollback runs right after PeriodicFunc on the same schedule (Vault's
+	// rollback manager): it finds work that a crash interrupted (entries
+	// the engine wrote ahead of an external change, as Vault's WAL) and
+	// finishes or undoes it. It must be idempotent and safe to run
+	// concurrently with requests; same context rules as PeriodicFunc.
+	Rollback RollbackFunc
 	// Clean runs on Cleanup.
 	Clean func(ctx context.Context)
 
-	once sync.Once
+	once    sync.Once
+	secrets map[string]*SecretType
 }
 
 func (b *FrameworkBackend) init() {
@@ -44,7 +80,23 @@ func (b *FrameworkBackend) init() {
 		for _, p := range b.Paths {
 			p.re = regexp.MustCompile("^" + p.Pattern + "$")
 		}
+		b.secrets = make(map[string]*SecretType, len(b.Secrets))
+		for _, s := range b.Secrets {
+			// Two types of one name would make leases ambiguous: a
+			// programming error, caught at the first request like a bad
+			// Pattern.
+			if _, dup := b.secrets[s.Type]; dup || s.Type == "" {
+				panic(fmt.Sprintf("logical: secret type %q declared twice or empty", s.Type))
+			}
+			b.secrets[s.Type] = s
+		}
 	})
+}
+
+// Secret returns the backend's secret type named typ, or nil.
+func (b *FrameworkBackend) Secret(typ string) *SecretType {
+	b.init()
+	return b.secrets[typ]
 }
 
 func (b *FrameworkBackend) route(path string) (*Path, map[string]string) {
@@ -86,6 +138,12 @@ func fieldData(p *Path, req *Request, caps map[string]string) *FieldData {
 
 // HandleRequest implements Backend.
 func (b *FrameworkBackend) HandleRequest(ctx context.Context, req *Request) (*Response, error) {
+	switch req.Operation {
+	case RenewOperation, RevokeOperation:
+		return b.handleLease(ctx, req)
+	case RollbackOperation:
+		return nil, b.handleRollback(ctx, req)
+	}
 	p, caps := b.route(req.Path)
 	if p == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnsupportedPath, req.Path)
@@ -106,6 +164,50 @@ func (b *FrameworkBackend) HandleRequest(ctx context.Context, req *Request) (*Re
 		return nil, err
 	}
 	return fn(ctx, req, d)
+}
+
+// handleLease sends a renew or revoke to the handler that owns the lease:
+// AuthRenew for a login token, else the secret type named in the secret.
+func (b *FrameworkBackend) handleLease(ctx context.Context, req *Request) (*Response, error) {
+	if req.Operation == RenewOperation && req.Auth != nil {
+		if b.AuthRenew == nil {
+			return nil, fmt.Errorf("%w: this auth method does not renew its tokens", ErrUnsupportedOperation)
+		}
+		raw := make(map[string]any, len(req.Data))
+		for k, v := range req.Data {
+			raw[k] = v
+		}
+		return b.AuthRenew(ctx, req, &FieldData{Raw: raw, Schema: map[string]*FieldSchema{}})
+	}
+	if req.Secret == nil {
+		return nil, fmt.Errorf("%w: %s request carries no secret", ErrInvalidRequest, req.Operation)
+	}
+	typ, _ := req.Secret.InternalData[SecretTypeKey].(string)
+	st := b.Secret(typ)
+	if st == nil {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownSecretType, typ)
+	}
+	if req.Operation == RenewOperation {
+		return st.handleRenew(ctx, req)
+	}
+	return st.handleRevoke(ctx, req)
+}
+
+// handleRollback runs the periodic job, then the rollback hook; both run
+// even when the first fails.
+func (b *FrameworkBackend) handleRollback(ctx context.Context, req *Request) error {
+	var errs []error
+	if b.PeriodicFunc != nil {
+		if err := b.PeriodicFunc(ctx, req); err != nil {
+			errs = append(errs, fmt.Errorf("periodic func: %w", err))
+		}
+	}
+	if b.Rollback != nil {
+		if err := b.Rollback(ctx, req); err != nil {
+			errs = append(errs, fmt.Errorf("rollback: %w", err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // ExistenceCheck implements Backend.

@@ -21,6 +21,19 @@ const (
 	DeleteOperation Operation = "delete"
 	ListOperation   Operation = "list"
 	HelpOperation   Operation = "help"
+
+	// RenewOperation extends a lease: the core sends it with req.Secret set
+	// (a secret's lease, served by the SecretType's Renew) or req.Auth set
+	// (a login token, served by FrameworkBackend.AuthRenew). It never
+	// arrives from HTTP directly.
+	RenewOperation Operation = "renew"
+	// RevokeOperation ends a secret's lease: the core sends it with
+	// req.Secret set, served by the SecretType's Revoke.
+	RevokeOperation Operation = "revoke"
+	// RollbackOperation is the core's periodic call into every mount
+	// (Vault's rollback manager): FrameworkBackend runs its PeriodicFunc,
+	// then its Rollback hook.
+	RollbackOperation Operation = "rollback"
 )
 
 // StorageEntry is one value in a Storage view.
@@ -60,6 +73,8 @@ type Request struct {
 	// ("secret/"); MountType its type ("kv").
 	MountPoint string
 	MountType  string
+	// MountAccessor is the mount's accessor (as SystemView.MountAccessor).
+	MountAccessor string
 	// MountConfig carries the mount's tunables.
 	MountConfig MountConfig
 
@@ -73,12 +88,25 @@ type Request struct {
 	Policies            []string
 	EntityID            string
 	TokenTTL            time.Duration
+	// Namespace is the caller's namespace path ("" is the root namespace,
+	// the only one until namespaces land; engines must not depend on it
+	// to separate data: the core gives each namespace its own mounts).
+	Namespace string
 	// Sudo reports whether the caller's ACL grants sudo on this path (root
 	// tokens always have it).
 	Sudo bool
 
 	Headers    http.Header
 	Connection *Connection
+
+	// Secret is the lease being renewed or revoked (RenewOperation,
+	// RevokeOperation): what the engine returned when it issued it, with
+	// its InternalData and the lease's LeaseID and Increment. Nil otherwise.
+	Secret *Secret
+	// Auth is the login token being renewed (RenewOperation sent to the
+	// auth method that issued it: Vault's AuthRenew), with Increment set.
+	// Nil otherwise.
+	Auth *Auth
 
 	// Body is the raw request body of an endpoint that takes a stream
 	// rather than JSON (a snapshot to restore); nil otherwise. Data is
@@ -97,13 +125,6 @@ type MountConfig struct {
 	Options         map[string]string
 }
 
-// Secret describes a leased response.
-type Secret struct {
-	LeaseID       string
-	LeaseDuration time.Duration
-	Renewable     bool
-}
-
 // Auth is what a login or token creation hands back.
 type Auth struct {
 	ClientToken    string
@@ -120,6 +141,9 @@ type Auth struct {
 	DisplayName    string
 	Period         time.Duration
 	ExplicitMaxTTL time.Duration
+	// Increment is the renewal asked for (RenewOperation with req.Auth):
+	// the extra TTL the caller wants, zero for "the token's own TTL".
+	Increment time.Duration
 }
 
 // Response is what a backend returns. A nil Response with a nil error means

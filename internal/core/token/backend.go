@@ -29,6 +29,7 @@ func (s *Store) newBackend() *logical.FrameworkBackend {
 	}
 	update := logical.UpdateOperation
 	return &logical.FrameworkBackend{
+		AuthRenew: s.authRenew,
 		PathsSpecial: &logical.Paths{
 			Root: []string{"revoke-orphan*", "accessors*"},
 		},

@@ -20,14 +20,10 @@ func (s *Store) renewResponse(ctx context.Context, tok string, d *logical.FieldD
 	if tok == "" {
 		return nil, logical.BadRequest("missing token ID")
 	}
-	e, err := s.Lookup(ctx, tok)
-	if err != nil {
-		return nil, err
-	}
-	if e == nil {
-		return nil, logical.BadRequest("token not found")
-	}
-	return s.renew(ctx, tok, e, d)
+	return s.authRenew(ctx, &logical.Request{
+		Operation: logical.RenewOperation,
+		Auth:      &logical.Auth{ClientToken: tok, Increment: seconds(d.Get("increment").(int))},
+	}, d)
 }
 
 func (s *Store) handleRenewAccessor(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
@@ -35,23 +31,47 @@ func (s *Store) handleRenewAccessor(ctx context.Context, _ *logical.Request, d *
 	if acc == "" {
 		return nil, logical.BadRequest("missing accessor")
 	}
-	e, err := s.LookupAccessor(ctx, acc)
-	if err != nil {
-		return nil, err
-	}
-	if e == nil {
-		return nil, logical.BadRequest("invalid accessor")
-	}
-	// The token itself is not known here, and is never echoed back.
-	return s.renew(ctx, "", e, d)
+	return s.authRenew(ctx, &logical.Request{
+		Operation: logical.RenewOperation,
+		Auth:      &logical.Auth{Accessor: acc, Increment: seconds(d.Get("increment").(int))},
+	}, d)
 }
 
-func (s *Store) renew(ctx context.Context, tok string, e *Entry, d *logical.FieldData) (*logical.Response, error) {
-	ne, warnings, err := s.Renew(ctx, e, seconds(d.Get("increment").(int)))
+// authRenew is the token backend's logical.FrameworkBackend.AuthRenew: it
+// renews the token named by req.Auth (ClientToken, or Accessor when the
+// token is not known) by req.Auth.Increment. The renew paths use it, and so
+// will the lease manager when it renews a token's lease through the
+// backend (a RenewOperation with req.Auth set). The answer's Auth carries
+// the new TTL; the token itself is echoed only when it was given.
+func (s *Store) authRenew(ctx context.Context, req *logical.Request, _ *logical.FieldData) (*logical.Response, error) {
+	a := req.Auth
+	if a == nil {
+		return nil, logical.BadRequest("missing token ID")
+	}
+	var (
+		e   *Entry
+		err error
+	)
+	switch {
+	case a.ClientToken != "":
+		if e, err = s.Lookup(ctx, a.ClientToken); err == nil && e == nil {
+			return nil, logical.BadRequest("token not found")
+		}
+	case a.Accessor != "":
+		if e, err = s.LookupAccessor(ctx, a.Accessor); err == nil && e == nil {
+			return nil, logical.BadRequest("invalid accessor")
+		}
+	default:
+		return nil, logical.BadRequest("missing token ID")
+	}
 	if err != nil {
 		return nil, err
 	}
-	resp := &logical.Response{Auth: authOf(tok, ne, ne.RemainingTTL(s.now()).Truncate(time.Second))}
+	ne, warnings, err := s.Renew(ctx, e, a.Increment)
+	if err != nil {
+		return nil, err
+	}
+	resp := &logical.Response{Auth: authOf(a.ClientToken, ne, ne.RemainingTTL(s.now()).Truncate(time.Second))}
 	for _, w := range warnings {
 		resp.AddWarning(w)
 	}

@@ -99,7 +99,7 @@ func (s *vaultShim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		env := map[string]any{"request_id": "shim", "lease_id": "", "renewable": false, "lease_duration": 0,
 			"data": resp.Data, "warnings": resp.Warnings, "mount_type": "kv"}
 		if resp.Secret != nil {
-			env["lease_duration"] = int(resp.Secret.LeaseDuration / time.Second)
+			env["lease_duration"] = int(resp.Secret.TTL / time.Second)
 			env["renewable"] = resp.Secret.Renewable
 		}
 		writeJSON(w, http.StatusOK, env)
@@ -267,7 +267,7 @@ func TestGoClientKVv2(t *testing.T) {
 }
 
 func TestGoClientKVv1(t *testing.T) {
-	e := newV1(t, sysView{def: 768 * time.Hour})
+	e := newV1(t, sysView(768*time.Hour))
 	c := newClient(t, map[string]*env{"kv1/": e})
 	kv := c.KVv1("kv1")
 	ctx := context.Background()

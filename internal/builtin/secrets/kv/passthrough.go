@@ -17,11 +17,27 @@ import (
 type passthrough struct {
 	system logical.SystemView
 	logger *slog.Logger
+	secret *logical.SecretType
 }
+
+// secretTypeKV is the secret type of a version 1 read, as Vault's.
+const secretTypeKV = "kv"
 
 func newPassthrough(system logical.SystemView, logger *slog.Logger) logical.Backend {
 	b := &passthrough{system: system, logger: logger}
+	b.secret = &logical.SecretType{
+		Type: secretTypeKV,
+		// Renewing re-reads the secret, so the new TTL is its current
+		// "ttl" field; reads issue no renewable leases today (Vault's
+		// kv without lease generation), so this runs only if asked.
+		Renew: b.renew,
+		// Revoking a KV read has nothing to undo.
+		Revoke: func(context.Context, *logical.Request, *logical.FieldData) (*logical.Response, error) {
+			return nil, nil
+		},
+	}
 	return &logical.FrameworkBackend{
+		Secrets: []*logical.SecretType{b.secret},
 		Paths: []*logical.Path{{
 			Pattern: "(?P<path>.*)",
 			Fields: map[string]*logical.FieldSchema{
@@ -49,7 +65,23 @@ func (b *passthrough) exists(ctx context.Context, req *logical.Request, d *logic
 }
 
 func (b *passthrough) read(ctx context.Context, req *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-	key := d.Get("path").(string)
+	return b.readKey(ctx, req, d.Get("path").(string))
+}
+
+// renew re-reads the secret at the path it was read from (req.Path of a
+// renew is the lease's request path, relative to the mount).
+func (b *passthrough) renew(ctx context.Context, req *logical.Request, _ *logical.FieldData) (*logical.Response, error) {
+	resp, err := b.readKey(ctx, req, req.Path)
+	if err != nil {
+		return nil, err
+	}
+	if resp == nil {
+		return nil, fmt.Errorf("%w: no secret at %q any more", logical.ErrNotFound, req.Path)
+	}
+	return resp, nil
+}
+
+func (b *passthrough) readKey(ctx context.Context, req *logical.Request, key string) (*logical.Response, error) {
 	e, err := req.Storage.Get(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("kv: read: %w", err)
@@ -77,10 +109,9 @@ func (b *passthrough) read(ctx context.Context, req *logical.Request, d *logical
 			ttl = dur
 		}
 	}
-	return &logical.Response{
-		Data:   data,
-		Secret: &logical.Secret{LeaseDuration: ttl, Renewable: false},
-	}, nil
+	resp := b.secret.Response(data, nil)
+	resp.Secret.TTL, resp.Secret.Renewable = ttl, false
+	return resp, nil
 }
 
 func (b *passthrough) defaultTTL(req *logical.Request) time.Duration {

@@ -10,10 +10,9 @@ import (
 	"github.com/strongbox/strongbox/internal/logical"
 )
 
-type sysView struct{ def, max time.Duration }
-
-func (s sysView) DefaultLeaseTTL() time.Duration { return s.def }
-func (s sysView) MaxLeaseTTL() time.Duration     { return s.max }
+func sysView(def time.Duration) logical.StaticSystemView {
+	return logical.StaticSystemView{DefaultLeaseTTLVal: def}
+}
 
 func TestFactoryVersions(t *testing.T) {
 	cases := []struct {
@@ -56,7 +55,7 @@ func TestFactoryVersions(t *testing.T) {
 }
 
 func TestV1CRUD(t *testing.T) {
-	e := newV1(t, sysView{def: 768 * time.Hour})
+	e := newV1(t, sysView(768*time.Hour))
 
 	e.mustDo(http.StatusNotFound, logical.ReadOperation, "app/db", nil)
 	e.mustDo(http.StatusNoContent, logical.UpdateOperation, "app/db", map[string]any{"user": "u", "n": 3})
@@ -64,7 +63,7 @@ func TestV1CRUD(t *testing.T) {
 	if !jsonEqual(t, resp.Data, map[string]any{"user": "u", "n": 3}) {
 		t.Fatalf("read data %v", resp.Data)
 	}
-	if resp.Secret == nil || resp.Secret.LeaseDuration != 768*time.Hour || resp.Secret.Renewable || resp.Secret.LeaseID != "" {
+	if resp.Secret == nil || resp.Secret.TTL != 768*time.Hour || resp.Secret.Renewable || resp.Secret.LeaseID != "" {
 		t.Fatalf("secret %+v, want 768h non-renewable without lease id", resp.Secret)
 	}
 
@@ -89,12 +88,12 @@ func TestV1TTL(t *testing.T) {
 		data  map[string]any
 		want  time.Duration
 	}{
-		{name: "ttl string", sys: sysView{def: time.Hour}, data: map[string]any{"k": "v", "ttl": "30m"}, want: 30 * time.Minute},
-		{name: "ttl seconds", sys: sysView{def: time.Hour}, data: map[string]any{"k": "v", "ttl": 90}, want: 90 * time.Second},
-		{name: "legacy lease", sys: sysView{def: time.Hour}, data: map[string]any{"k": "v", "lease": "2h"}, want: 2 * time.Hour},
-		{name: "unparseable ttl falls back", sys: sysView{def: time.Hour}, data: map[string]any{"k": "v", "ttl": "soon"}, want: time.Hour},
-		{name: "system default", sys: sysView{def: 5 * time.Hour}, data: map[string]any{"k": "v"}, want: 5 * time.Hour},
-		{name: "mount default wins", sys: sysView{def: 5 * time.Hour}, mount: 10 * time.Minute, data: map[string]any{"k": "v"}, want: 10 * time.Minute},
+		{name: "ttl string", sys: sysView(time.Hour), data: map[string]any{"k": "v", "ttl": "30m"}, want: 30 * time.Minute},
+		{name: "ttl seconds", sys: sysView(time.Hour), data: map[string]any{"k": "v", "ttl": 90}, want: 90 * time.Second},
+		{name: "legacy lease", sys: sysView(time.Hour), data: map[string]any{"k": "v", "lease": "2h"}, want: 2 * time.Hour},
+		{name: "unparseable ttl falls back", sys: sysView(time.Hour), data: map[string]any{"k": "v", "ttl": "soon"}, want: time.Hour},
+		{name: "system default", sys: sysView(5 * time.Hour), data: map[string]any{"k": "v"}, want: 5 * time.Hour},
+		{name: "mount default wins", sys: sysView(5 * time.Hour), mount: 10 * time.Minute, data: map[string]any{"k": "v"}, want: 10 * time.Minute},
 		{name: "no system view", data: map[string]any{"k": "v"}, want: 0},
 	}
 	for _, tc := range cases {
@@ -107,8 +106,8 @@ func TestV1TTL(t *testing.T) {
 			if err != nil || resp == nil {
 				t.Fatalf("read: %v %v", resp, err)
 			}
-			if resp.Secret.LeaseDuration != tc.want {
-				t.Fatalf("lease duration %s, want %s", resp.Secret.LeaseDuration, tc.want)
+			if resp.Secret.TTL != tc.want {
+				t.Fatalf("lease duration %s, want %s", resp.Secret.TTL, tc.want)
 			}
 			// The ttl key stays in the data, as in Vault.
 			if !jsonEqual(t, resp.Data, tc.data) {
@@ -219,5 +218,60 @@ func TestFactoryStorageViewFallback(t *testing.T) {
 		if len(keys) == 0 {
 			t.Fatalf("v%s: nothing written to the view", version)
 		}
+	}
+}
+
+// TestV1SecretType: a version 1 read carries a secret of type "kv" (not
+// renewable, as Vault's kv without lease generation); renewing it re-reads
+// the secret, so the TTL follows its current "ttl" field; revoking has
+// nothing to undo.
+func TestV1SecretType(t *testing.T) {
+	e := newV1(t, sysView(time.Hour))
+	e.mustDo(http.StatusNoContent, logical.UpdateOperation, "app/db", map[string]any{"pw": "a", "ttl": "30m"})
+	read, err := e.b.HandleRequest(context.Background(), &logical.Request{Operation: logical.ReadOperation, Path: "app/db", Storage: e.storage})
+	if err != nil || read == nil || read.Secret == nil {
+		t.Fatalf("read: %+v %v", read, err)
+	}
+	if read.Secret.InternalData[logical.SecretTypeKey] != "kv" || read.Secret.Renewable || read.Secret.TTL != 30*time.Minute {
+		t.Fatalf("read secret %+v", read.Secret)
+	}
+	e.mustDo(http.StatusNoContent, logical.UpdateOperation, "app/db", map[string]any{"pw": "b", "ttl": "2h"})
+
+	cases := []struct {
+		name    string
+		op      logical.Operation
+		path    string
+		status  int // 0: success
+		wantTTL time.Duration
+		wantPW  string
+	}{
+		{name: "renew re-reads", op: logical.RenewOperation, path: "app/db", wantTTL: 2 * time.Hour, wantPW: "b"},
+		{name: "renew of a deleted secret", op: logical.RenewOperation, path: "app/gone", status: http.StatusNotFound},
+		{name: "revoke is a no-op", op: logical.RevokeOperation, path: "app/db"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := e.b.HandleRequest(context.Background(), &logical.Request{
+				Operation: tc.op, Path: tc.path, Storage: e.storage, Secret: read.Secret,
+			})
+			if tc.status != 0 {
+				if st, _ := logical.StatusOf(err); st != tc.status {
+					t.Fatalf("status %d (%v), want %d", st, err, tc.status)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.op == logical.RevokeOperation {
+				if resp != nil {
+					t.Fatalf("revoke answered %+v", resp)
+				}
+				return
+			}
+			if resp.Secret == nil || resp.Secret.TTL != tc.wantTTL || resp.Data["pw"] != tc.wantPW {
+				t.Fatalf("renew: secret %+v data %v", resp.Secret, resp.Data)
+			}
+		})
 	}
 }

@@ -1,7 +1,3 @@
-// Package cubbyhole is the per-token private secrets engine mounted at
-// cubbyhole/. The core hands each request a storage view private to the
-// caller's token and deletes it when the token is revoked, so the engine is a
-// plain key/value store over whatever view it receives.
 package cubbyhole
 
 import (
@@ -13,12 +9,11 @@ import (
 	"github.com/strongbox/strongbox/internal/logical"
 )
 
-// Factory builds the engine.
-func Factory(_ context.Context, _ *logical.BackendConfig) (logical.Backend, error) {
-	fields := map[string]*logical.FieldSchema{"path": {Type: logical.TypeString}}
-	return &logical.FrameworkBackend{Paths: []*logical.Path{{
+// pathSecret is the whole of the engine: any path is a secret.
+func pathSecret() *logical.Path {
+	return &logical.Path{
 		Pattern: "(?P<path>.*)",
-		Fields:  fields,
+		Fields:  map[string]*logical.FieldSchema{"path": {Type: logical.TypeString, Description: "Location of the secret."}},
 		Operations: map[logical.Operation]logical.OperationFunc{
 			logical.ReadOperation:   read,
 			logical.UpdateOperation: write,
@@ -29,7 +24,8 @@ func Factory(_ context.Context, _ *logical.BackendConfig) (logical.Backend, erro
 			e, err := req.Storage.Get(ctx, d.Get("path").(string))
 			return e != nil, err
 		},
-	}}}, nil
+		HelpSynopsis: "Per-token private secret storage: read and write arbitrary data.",
+	}
 }
 
 func key(d *logical.FieldData) (string, error) {

@@ -1,0 +1,80 @@
+package core
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/strongbox/strongbox/internal/builtin"
+	"github.com/strongbox/strongbox/internal/logical"
+	"github.com/strongbox/strongbox/internal/physical/inmem"
+)
+
+// TestSystemViewAndStorageFlags: the system view a mount's engine gets
+// follows the mount through tuning and a remount (same UUID and accessor,
+// tuned TTLs), reports replication disabled; an engine flagging
+// seal-wrapped storage is mounted with a warning saying the entries are
+// protected by the barrier only, and its flags show in sys/mounts/<path>.
+func TestSystemViewAndStorageFlags(t *testing.T) {
+	var (
+		mu  sync.Mutex
+		sys logical.SystemView
+	)
+	engines := builtin.SecretEngines()
+	engines["wrapped"] = func(_ context.Context, conf *logical.BackendConfig) (logical.Backend, error) {
+		mu.Lock()
+		sys = conf.System
+		mu.Unlock()
+		return &logical.FrameworkBackend{PathsSpecial: &logical.Paths{SealWrapStorage: []string{"keys/"}, LocalStorage: []string{"wal/"}}}, nil
+	}
+	logs := &lockedLog{}
+	c, err := New(Config{
+		Physical: inmem.New(), Logger: slog.New(slog.NewTextHandler(logs, nil)), Version: "1.0.0",
+		SecretEngines: engines, AuthMethods: builtin.AuthMethods(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	res, err := c.Init(ctx, InitRequest{SecretShares: 1, SecretThreshold: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Unseal(ctx, res.Keys[0]); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Seal(context.Background()) })
+	root := res.RootToken
+	rootDo(t, c, root, logical.UpdateOperation, "sys/mounts/w", map[string]any{"type": "wrapped", "local": true})
+	info := rootDo(t, c, root, logical.ReadOperation, "sys/mounts/w", nil).Data
+
+	if !strings.Contains(logs.String(), "protected by the barrier only") || !strings.Contains(logs.String(), "keys/") {
+		t.Fatalf("no warning about seal-wrapped storage; log:\n%s", logs.String())
+	}
+	if got, _ := info["seal_wrap_storage_paths"].([]string); len(got) != 1 || got[0] != "keys/" {
+		t.Fatalf("seal_wrap_storage_paths %v", info["seal_wrap_storage_paths"])
+	}
+	if got, _ := info["local_storage_paths"].([]string); len(got) != 1 || got[0] != "wal/" {
+		t.Fatalf("local_storage_paths %v", info["local_storage_paths"])
+	}
+
+	mu.Lock()
+	v := sys
+	mu.Unlock()
+	check := func(when string, def time.Duration) {
+		t.Helper()
+		if v.MountUUID() != info["uuid"] || v.MountAccessor() != info["accessor"] || !v.LocalMount() ||
+			v.ReplicationState() != logical.ReplicationUnknown || v.DefaultLeaseTTL() != def {
+			t.Fatalf("%s: uuid %s accessor %s local %v replication %s default ttl %s; mount %v",
+				when, v.MountUUID(), v.MountAccessor(), v.LocalMount(), v.ReplicationState(), v.DefaultLeaseTTL(), info)
+		}
+	}
+	check("mounted", 768*time.Hour)
+	rootDo(t, c, root, logical.UpdateOperation, "sys/mounts/w/tune", map[string]any{"default_lease_ttl": "1h"})
+	check("tuned", time.Hour)
+	rootDo(t, c, root, logical.UpdateOperation, "sys/remount", map[string]any{"from": "w", "to": "moved"})
+	check("remounted", time.Hour)
+}
