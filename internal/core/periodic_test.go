@@ -140,17 +140,6 @@ func probeConfig(phys physical.Backend, p *periodicProbe) Config {
 }
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 func rootDo(t *testing.T, c *Core, root string, op logical.Operation, path string, data map[string]any) *logical.Response {
 	t.Helper()
 	res, err := c.HandleRequest(context.Background(), &logical.Request{Operation: op, Path: path, Data: data, ClientToken: root})
@@ -188,14 +177,14 @@ func TestPeriodicRunsOnActiveOnly(t *testing.T) {
 		}
 		t.Cleanup(func() { _ = c.Seal(context.Background()) })
 	}
-	waitFor(t, "a active", func() bool { return !a.Standby() && !a.Sealed() })
+	waitFor(t, 20*time.Second, "a active", func() bool { return !a.Standby() && !a.Sealed() })
 	if !b.Standby() {
 		t.Fatal("b is not a standby")
 	}
 	rootDo(t, a, res.RootToken, logical.UpdateOperation, "sys/mounts/probe", map[string]any{"type": "probe"})
 	accessor := rootDo(t, a, res.RootToken, logical.ReadOperation, "sys/mounts/probe", nil).Data["accessor"]
 
-	waitFor(t, "periodic runs on the active node", func() bool { return pa.runs.Load() >= 3 && pa.rollback.Load() >= 3 })
+	waitFor(t, 20*time.Second, "periodic runs on the active node", func() bool { return pa.runs.Load() >= 3 && pa.rollback.Load() >= 3 })
 	if got := pb.runs.Load(); got != 0 {
 		t.Fatalf("the standby ran the periodic func %d times", got)
 	}
@@ -208,8 +197,8 @@ func TestPeriodicRunsOnActiveOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	stoppedA := pa.runs.Load()
-	waitFor(t, "b active", func() bool { return !b.Standby() })
-	waitFor(t, "periodic runs on the new active node", func() bool { return pb.runs.Load() >= 3 })
+	waitFor(t, 20*time.Second, "b active", func() bool { return !b.Standby() })
+	waitFor(t, 20*time.Second, "periodic runs on the new active node", func() bool { return pb.runs.Load() >= 3 })
 	if got := pa.runs.Load(); got != stoppedA {
 		t.Fatalf("the stepped-down node ran the periodic func %d more times", got-stoppedA)
 	}
@@ -223,8 +212,8 @@ func TestPeriodicRunsOnActiveOnly(t *testing.T) {
 	a.stepDownUntil = time.Time{}
 	a.haMu.Unlock()
 	g.setLeader("a")
-	waitFor(t, "a active again", func() bool { return !a.Standby() })
-	waitFor(t, "periodic runs resume on a", func() bool { return pa.runs.Load() >= stoppedA+3 })
+	waitFor(t, 20*time.Second, "a active again", func() bool { return !a.Standby() })
+	waitFor(t, 20*time.Second, "periodic runs resume on a", func() bool { return pa.runs.Load() >= stoppedA+3 })
 	if got := pb.runs.Load(); got != stoppedB {
 		t.Fatalf("the sealed node ran the periodic func %d more times", got-stoppedB)
 	}
@@ -258,7 +247,7 @@ func TestPeriodicPanicDoesNotStopCore(t *testing.T) {
 	p := &periodicProbe{}
 	p.panicFirst.Store(true)
 	c, root := newProbeCore(t, p)
-	waitFor(t, "runs after the panic", func() bool { return p.runs.Load() >= 3 })
+	waitFor(t, 20*time.Second, "runs after the panic", func() bool { return p.runs.Load() >= 3 })
 	if c.Sealed() {
 		t.Fatal("the core sealed")
 	}
@@ -272,7 +261,7 @@ func TestPeriodicStopsAtSeal(t *testing.T) {
 	t.Run("context ends at seal", func(t *testing.T) {
 		p := &periodicProbe{waitCtx: true}
 		c, _ := newProbeCore(t, p)
-		waitFor(t, "a run", func() bool { return p.runs.Load() >= 1 })
+		waitFor(t, 20*time.Second, "a run", func() bool { return p.runs.Load() >= 1 })
 		if err := c.Seal(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -284,7 +273,7 @@ func TestPeriodicStopsAtSeal(t *testing.T) {
 		p := &periodicProbe{hold: make(chan struct{})}
 		defer close(p.hold)
 		c, _ := newProbeCore(t, p)
-		waitFor(t, "a run", func() bool { return p.runs.Load() >= 1 })
+		waitFor(t, 20*time.Second, "a run", func() bool { return p.runs.Load() >= 1 })
 		if err := c.Seal(context.Background()); err != nil {
 			t.Fatal(err)
 		}
