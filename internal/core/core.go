@@ -19,7 +19,7 @@ import (
 // Errors the HTTP layer maps to status codes.
 var (
 	// ErrSealed: the barrier is sealed (503).
-	ErrSealed = errors.New("Vault is sealed")
+	ErrSealed = logical.ErrSealed
 	// ErrNotInitialized: init has not run (503 for data paths).
 	ErrNotInitialized = errors.New("Vault is not initialized")
 	// ErrAlreadyInitialized: a second init (400).

@@ -2,15 +2,15 @@ package core
 
 import (
 	"context"
-	"errors"
 	"time"
 
+	"github.com/strongbox/strongbox/internal/logical"
 	"github.com/strongbox/strongbox/internal/physical"
 )
 
 // ErrStandby means this node is an unsealed standby: the HTTP layer forwards
 // the request to the active node (or redirects the client there).
-var ErrStandby = errors.New("node is a standby")
+var ErrStandby = logical.ErrStandby
 
 // HAStorage is storage that elects a leader among nodes (integrated raft).
 // The leader's core is active; the others are standbys.

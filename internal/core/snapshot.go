@@ -13,7 +13,6 @@ import (
 
 	"github.com/strongbox/strongbox/internal/logical"
 	"github.com/strongbox/strongbox/internal/physical"
-	"github.com/strongbox/strongbox/internal/physical/raft"
 	"github.com/strongbox/strongbox/internal/snapshot"
 )
 
@@ -281,7 +280,7 @@ func (c *Core) installSnapshot(ctx context.Context, ss SnapshotStorage, stream i
 		if rerr != nil {
 			c.sealAfterRestore(ctx, rerr)
 		}
-		if errors.Is(err, raft.ErrInvalidSnapshot) {
+		if errors.Is(err, physical.ErrInvalidSnapshot) {
 			return logical.BadRequest("%s", err)
 		}
 		return fmt.Errorf("restore: %w", err)

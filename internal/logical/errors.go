@@ -17,6 +17,12 @@ var (
 	// backend does not declare (the engine dropped it, or the lease is not
 	// the engine's). 400: the lease cannot be served as asked.
 	ErrUnknownSecretType = errors.New("secret is unsupported by this backend")
+	// ErrSealed: the node is sealed (503). Returned by the core and its
+	// rooms; engines never see a sealed node.
+	ErrSealed = errors.New("Vault is sealed")
+	// ErrStandby: the node is an unsealed standby; the HTTP layer forwards
+	// the request to the active node (or redirects the client there).
+	ErrStandby = errors.New("node is a standby")
 )
 
 // CodedError carries the HTTP status the client should see.
@@ -44,6 +50,8 @@ func StatusOf(err error) (int, string) {
 	switch {
 	case errors.As(err, &ce):
 		return ce.Status, ce.Msg
+	case errors.Is(err, ErrSealed):
+		return http.StatusServiceUnavailable, "Vault is sealed"
 	case errors.Is(err, ErrPermissionDenied):
 		return http.StatusForbidden, "permission denied"
 	case errors.Is(err, ErrInvalidRequest), errors.Is(err, ErrUnknownSecretType):

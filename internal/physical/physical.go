@@ -14,6 +14,10 @@ type Entry struct {
 // ErrReadOnly is returned by backends (or views) that refuse writes.
 var ErrReadOnly = errors.New("storage is read-only")
 
+// ErrInvalidSnapshot is returned by a backend that restores snapshots when
+// the stream is damaged or not one of its own; nothing was changed.
+var ErrInvalidSnapshot = errors.New("invalid raft snapshot")
+
 // Backend is durable key/value storage.
 //
 // Keys are slash-separated paths. All methods are safe for concurrent use.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/strongbox/strongbox/internal/physical"
 )
 
 // Sentinel errors; compare with errors.Is.
@@ -28,8 +30,9 @@ var (
 	// ErrStorageFailed: writing vault.db failed; the node stopped applying
 	// the log and serves no reads until restarted.
 	ErrStorageFailed = errors.New("raft FSM storage failed")
-	// ErrInvalidSnapshot: a snapshot stream is damaged or not ours.
-	ErrInvalidSnapshot = errors.New("invalid raft snapshot")
+	// ErrInvalidSnapshot: a snapshot stream is damaged or not ours (the
+	// storage-neutral physical.ErrInvalidSnapshot, which callers test).
+	ErrInvalidSnapshot = physical.ErrInvalidSnapshot
 	// ErrEntryTooLarge: one write encodes larger than MaxEntrySize.
 	ErrEntryTooLarge = errors.New("write exceeds the raft entry size limit")
 )
