@@ -9,6 +9,7 @@ import (
 
 	"github.com/strongbox/strongbox/internal/audit"
 	"github.com/strongbox/strongbox/internal/barrier"
+	"github.com/strongbox/strongbox/internal/core/mount"
 	"github.com/strongbox/strongbox/internal/core/policy"
 	"github.com/strongbox/strongbox/internal/core/token"
 	"github.com/strongbox/strongbox/internal/logical"
@@ -96,19 +97,19 @@ type Core struct {
 	genRootMu     sync.Mutex
 	genRoot       *genRootAttempt
 
+	// mounts is the mount room: tables, router, sys/mounts (core/mount).
+	// Its tables and router are loaded on unseal, dropped on seal.
+	mounts *mount.Mounts
+
 	// Set up on unseal, torn down on seal (under stateLock).
-	mounts     *mountTable
-	auths      *mountTable
-	router     *router
 	tokens     *token.Store
 	policies   *policy.Store
 	audit      *audit.Broker
-	auditTable *mountTable
+	auditTable *mount.Table
 	clusterID  string
 	stopBg     context.CancelFunc
 	bgDone     chan struct{}
 	activeTime time.Time
-	migrations migrations
 	acls       aclCache
 
 	// HA: set when the storage elects a leader. standby is guarded by
@@ -167,6 +168,12 @@ func New(conf Config) (*Core, error) {
 		c.ha = ha
 	}
 	c.ctls.c = c
+	c.mounts = mount.New(mountHost{c}, mount.Options{
+		Storage:       c.barrier,
+		SecretEngines: conf.SecretEngines, AuthMethods: conf.AuthMethods,
+		DefaultLeaseTTL: conf.DefaultLeaseTTL, MaxLeaseTTL: conf.MaxLeaseTTL,
+		Logger: c.logger,
+	})
 	return c, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/strongbox/strongbox/internal/core/mount"
 	"github.com/strongbox/strongbox/internal/logical"
 )
 
@@ -26,7 +27,7 @@ const (
 )
 
 // runPeriodic runs until ctx ends; r is the router of this activation.
-func (c *Core) runPeriodic(ctx context.Context, r *router) {
+func (c *Core) runPeriodic(ctx context.Context, r *mount.Router) {
 	interval := c.conf.PeriodicInterval
 	if interval <= 0 {
 		interval = defaultPeriodicInterval
@@ -55,11 +56,11 @@ func (c *Core) runPeriodic(ctx context.Context, r *router) {
 			return
 		case <-tick.C:
 		}
-		for _, rt := range r.all() {
+		for _, rt := range r.All() {
 			if !periodicTarget(rt) {
 				continue
 			}
-			id := rt.entry.UUID
+			id := rt.Entry.UUID
 			mu.Lock()
 			busy := inflight[id]
 			inflight[id] = true
@@ -85,13 +86,13 @@ func (c *Core) runPeriodic(ctx context.Context, r *router) {
 // periodicTarget reports whether the runner calls rt: not the system
 // backend, not the token store (its own loop tidies it), not the
 // cubbyhole (its storage is per token; it has no periodic work).
-func periodicTarget(rt *route) bool {
+func periodicTarget(rt *mount.Route) bool {
 	switch {
-	case rt.isCubby:
+	case rt.IsCubby:
 		return false
-	case !rt.isAuth && rt.entry.Type == "system":
+	case !rt.IsAuth && rt.Entry.Type == "system":
 		return false
-	case rt.isAuth && rt.entry.Type == "token":
+	case rt.IsAuth && rt.Entry.Type == "token":
 		return false
 	}
 	return true
@@ -99,26 +100,26 @@ func periodicTarget(rt *route) bool {
 
 // periodicOnce sends rt one RollbackOperation. A panic in the engine is
 // caught and logged: it must not take the core down.
-func (c *Core) periodicOnce(ctx context.Context, rt *route) {
+func (c *Core) periodicOnce(ctx context.Context, rt *mount.Route) {
 	defer func() {
 		if p := recover(); p != nil {
-			c.logger.Error("periodic function panicked", "mount", rt.mount, "type", rt.entry.Type, "panic", fmt.Sprint(p))
+			c.logger.Error("periodic function panicked", "mount", rt.Mount, "type", rt.Entry.Type, "panic", fmt.Sprint(p))
 		}
 	}()
 	req := &logical.Request{
 		Operation:     logical.RollbackOperation,
-		MountPoint:    rt.mount,
-		MountType:     rt.entry.Type,
-		MountAccessor: rt.entry.Accessor,
-		MountConfig:   rt.entry.logicalConfig(c.conf.DefaultLeaseTTL, c.conf.MaxLeaseTTL),
-		Storage:       rt.storage,
+		MountPoint:    rt.Mount,
+		MountType:     rt.Entry.Type,
+		MountAccessor: rt.Entry.Accessor,
+		MountConfig:   rt.Entry.LogicalConfig(c.conf.DefaultLeaseTTL, c.conf.MaxLeaseTTL),
+		Storage:       rt.Storage,
 	}
-	_, err := rt.backend.HandleRequest(ctx, req)
+	_, err := rt.Backend.HandleRequest(ctx, req)
 	switch {
 	case err == nil, ctx.Err() != nil:
 	case errors.Is(err, logical.ErrUnsupportedOperation), errors.Is(err, logical.ErrUnsupportedPath):
 		// An engine not built on the framework, with no periodic work.
 	default:
-		c.logger.Warn("periodic function failed", "mount", rt.mount, "type", rt.entry.Type, "error", err)
+		c.logger.Warn("periodic function failed", "mount", rt.Mount, "type", rt.Entry.Type, "error", err)
 	}
 }

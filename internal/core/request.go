@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/strongbox/strongbox/internal/audit"
+	"github.com/strongbox/strongbox/internal/core/mount"
 	"github.com/strongbox/strongbox/internal/core/token"
 	"github.com/strongbox/strongbox/internal/logical"
 )
@@ -96,16 +97,16 @@ func (c *Core) handle(ctx context.Context, req *logical.Request) (*Result, error
 		}
 	}
 	fullPath := req.Path
-	rt, rel := c.router.match(fullPath)
+	rt, rel := c.mounts.Router().Match(fullPath)
 	if rt == nil {
 		return nil, logical.Errorf(http.StatusNotFound, "no handler for route %q. route entry not found.", fullPath)
 	}
-	req.MountPoint, req.MountType, req.MountAccessor = rt.mount, rt.entry.Type, rt.entry.Accessor
-	req.MountConfig = rt.entry.logicalConfig(c.conf.DefaultLeaseTTL, c.conf.MaxLeaseTTL)
-	req.Storage = rt.storage
-	res := &Result{MountType: rt.entry.Type}
+	req.MountPoint, req.MountType, req.MountAccessor = rt.Mount, rt.Entry.Type, rt.Entry.Accessor
+	req.MountConfig = rt.Entry.LogicalConfig(c.conf.DefaultLeaseTTL, c.conf.MaxLeaseTTL)
+	req.Storage = rt.Storage
+	res := &Result{MountType: rt.Entry.Type}
 
-	unauth := matchesAny(rt.special.Unauthenticated, rel)
+	unauth := matchesAny(rt.Special.Unauthenticated, rel)
 	var te *token.Entry
 	if req.ClientToken != "" || !unauth {
 		var err error
@@ -120,18 +121,18 @@ func (c *Core) handle(ctx context.Context, req *logical.Request) (*Result, error
 	if te != nil {
 		fillCaller(req, te)
 	}
-	if rt.isCubby {
+	if rt.IsCubby {
 		if te == nil {
 			return nil, logical.ErrPermissionDenied
 		}
-		req.Storage = rt.storage.sub(te.ID + "/")
+		req.Storage = rt.Storage.Sub(te.ID + "/")
 	}
 	// Reduce an update to create when the target does not exist, so the
 	// create capability is what ACLs check.
 	if req.Operation == logical.UpdateOperation {
 		r := *req
 		r.Path = rel
-		supported, exists, err := rt.backend.ExistenceCheck(ctx, &r)
+		supported, exists, err := rt.Backend.ExistenceCheck(ctx, &r)
 		if err != nil {
 			return nil, fmt.Errorf("existence check: %w", err)
 		}
@@ -145,7 +146,7 @@ func (c *Core) handle(ctx context.Context, req *logical.Request) (*Result, error
 			return nil, fmt.Errorf("build ACL: %w", err)
 		}
 		allowed := acl.Allowed(fullPath, req.Operation)
-		rootPath := matchesAny(rt.special.Root, rel)
+		rootPath := matchesAny(rt.Special.Root, rel)
 		if !allowed.Allowed || (rootPath && !allowed.Sudo) {
 			return nil, c.deny(ctx, req, res, te, logical.ErrPermissionDenied)
 		}
@@ -174,9 +175,9 @@ func (c *Core) handle(ctx context.Context, req *logical.Request) (*Result, error
 
 	r := *req
 	r.Path = rel
-	resp, err := rt.backend.HandleRequest(ctx, &r)
+	resp, err := rt.Backend.HandleRequest(ctx, &r)
 	req.Operation = r.Operation
-	if err == nil && resp != nil && resp.Auth != nil && rt.isAuth && rt.entry.Type != "token" {
+	if err == nil && resp != nil && resp.Auth != nil && rt.IsAuth && rt.Entry.Type != "token" {
 		err = c.issueLoginToken(ctx, rt, req, resp)
 	}
 	if st, ok := ctx.Value(requestStateKey{}).(*requestState); ok && st.unlocked != nil && err == nil {
@@ -254,10 +255,10 @@ func callerAuth(te *token.Entry) *logical.Auth {
 
 // issueLoginToken creates the token an auth method's login response asks
 // for, under the mount's TTLs, and fills the response's auth from it.
-func (c *Core) issueLoginToken(ctx context.Context, rt *route, req *logical.Request, resp *logical.Response) error {
+func (c *Core) issueLoginToken(ctx context.Context, rt *mount.Route, req *logical.Request, resp *logical.Response) error {
 	a := resp.Auth
-	cfg := rt.entry.logicalConfig(c.conf.DefaultLeaseTTL, c.conf.MaxLeaseTTL)
-	name := strings.TrimSuffix(rt.entry.Path, "/")
+	cfg := rt.Entry.LogicalConfig(c.conf.DefaultLeaseTTL, c.conf.MaxLeaseTTL)
+	name := strings.TrimSuffix(rt.Entry.Path, "/")
 	if a.DisplayName != "" {
 		name += "-" + a.DisplayName
 	}
@@ -283,4 +284,13 @@ func (c *Core) issueLoginToken(ctx context.Context, rt *route, req *logical.Requ
 	a.ClientToken, a.Accessor, a.Policies, a.TokenPolicies = tok, te.Accessor, te.Policies, te.Policies
 	a.LeaseDuration, a.Renewable, a.Orphan, a.TokenType = te.TTL, te.Renewable, true, "service"
 	return nil
+}
+
+func matchesAny(patterns []string, path string) bool {
+	for _, p := range patterns {
+		if logical.PathMatches(p, path) {
+			return true
+		}
+	}
+	return false
 }

@@ -7,10 +7,19 @@ import (
 	"time"
 
 	"github.com/strongbox/strongbox/internal/audit"
+	"github.com/strongbox/strongbox/internal/core/mount"
 	"github.com/strongbox/strongbox/internal/core/policy"
 	"github.com/strongbox/strongbox/internal/core/token"
 	"github.com/strongbox/strongbox/internal/logical"
 	"github.com/strongbox/strongbox/internal/physical"
+)
+
+// Storage locations (inside the barrier) the kernel owns; the mount room
+// keeps its own (core/mounts/, core/auth/, logical/, auth/).
+const (
+	auditTableKey = "core/audit/"
+	clusterKey    = "core/cluster-info"
+	systemPrefix  = "sys/"
 )
 
 type clusterInfo struct {
@@ -42,21 +51,10 @@ func (c *Core) firstSetup(ctx context.Context) (string, error) {
 	if err := c.barrier.Put(ctx, &physical.Entry{Key: clusterKey, Value: info}); err != nil {
 		return "", fmt.Errorf("store cluster info: %w", err)
 	}
-	mounts := []*MountEntry{
-		{Path: "cubbyhole/", Type: "cubbyhole", Description: "per-token private secret storage", UUID: newUUID(), Accessor: randomAccessor("cubbyhole"), Local: true},
-		{Path: "sys/", Type: "system", Description: "system endpoints used for control, policy and debugging", UUID: newUUID(), Accessor: randomAccessor("system")},
+	if err := c.mounts.SetupDefaults(ctx); err != nil {
+		return "", err
 	}
-	auths := []*MountEntry{
-		{Path: "token/", Type: "token", Description: "token based credentials", UUID: newUUID(), Accessor: randomAccessor("auth_token")},
-	}
-	for prefix, tbl := range map[string][]*MountEntry{mountTableKey: mounts, authTableKey: auths} {
-		for _, me := range tbl {
-			if err := c.storeEntry(ctx, prefix, me); err != nil {
-				return "", err
-			}
-		}
-	}
-	if err := policy.NewStore(newView(c.barrier, systemPrefix+"policy/")).Setup(ctx); err != nil {
+	if err := policy.NewStore(mount.NewView(c.barrier, systemPrefix+"policy/")).Setup(ctx); err != nil {
 		return "", fmt.Errorf("default policy: %w", err)
 	}
 	ts, err := c.newTokenStore(ctx)
@@ -71,7 +69,7 @@ func (c *Core) firstSetup(ctx context.Context) (string, error) {
 }
 
 func (c *Core) newTokenStore(ctx context.Context) (*token.Store, error) {
-	ts, err := token.New(ctx, newView(c.barrier, systemPrefix+"token/"), token.Options{
+	ts, err := token.New(ctx, mount.NewView(c.barrier, systemPrefix+"token/"), token.Options{
 		Logger:       c.logger.With("component", "token"),
 		DefaultTTL:   c.conf.DefaultLeaseTTL,
 		MaxTTL:       c.conf.MaxLeaseTTL,
@@ -88,39 +86,21 @@ func (c *Core) newTokenStore(ctx context.Context) (*token.Store, error) {
 // state lock; on error the caller tears down and reseals.
 func (c *Core) postUnseal(ctx context.Context) error {
 	var err error
-	c.policies = policy.NewStore(newView(c.barrier, systemPrefix+"policy/"))
+	c.policies = policy.NewStore(mount.NewView(c.barrier, systemPrefix+"policy/"))
 	if err := c.policies.Setup(ctx); err != nil {
 		return fmt.Errorf("policies: %w", err)
 	}
 	if c.tokens, err = c.newTokenStore(ctx); err != nil {
 		return err
 	}
-	c.router = newRouter()
 	c.audit = audit.NewBroker(c.logger.With("component", "audit"))
-	if c.mounts, err = c.loadTable(ctx, mountTableKey); err != nil {
+	if c.auditTable, err = mount.LoadTable(ctx, c.barrier, auditTableKey); err != nil {
 		return err
 	}
-	if c.auths, err = c.loadTable(ctx, authTableKey); err != nil {
+	if err := c.mounts.Load(ctx); err != nil {
 		return err
 	}
-	if c.auditTable, err = c.loadTable(ctx, auditTableKey); err != nil {
-		return err
-	}
-	for _, me := range c.mounts.list() {
-		rt, err := c.instantiate(ctx, me, false)
-		if err != nil {
-			return err
-		}
-		c.router.add(rt)
-	}
-	for _, me := range c.auths.list() {
-		rt, err := c.instantiate(ctx, me, true)
-		if err != nil {
-			return err
-		}
-		c.router.add(rt)
-	}
-	for _, me := range c.auditTable.list() {
+	for _, me := range c.auditTable.List() {
 		dev, conf, err := c.newAuditDevice(ctx, me)
 		if err != nil {
 			return fmt.Errorf("audit device %s: %w", me.Path, err)
@@ -136,7 +116,7 @@ func (c *Core) postUnseal(ctx context.Context) error {
 	// postUnseal runs only on the node that becomes active, and teardown
 	// (seal, step-down, demotion) stops what starts here: the periodic
 	// runner never runs on a standby.
-	tokens, rtr := c.tokens, c.router
+	tokens, rtr := c.tokens, c.mounts.Router()
 	go func() {
 		defer close(done)
 		periodicDone := make(chan struct{})
@@ -158,159 +138,22 @@ func (c *Core) teardown(ctx context.Context) {
 		<-c.bgDone
 		c.stopBg = nil
 	}
-	if c.router != nil {
-		c.router.cleanup(ctx)
-	}
+	c.mounts.Teardown(ctx)
 	if c.audit != nil {
 		c.audit.Close()
 	}
-	c.router, c.tokens, c.policies, c.audit = nil, nil, nil, nil
+	c.tokens, c.policies, c.audit = nil, nil, nil
 	c.clearACLs()
-	c.mounts, c.auths, c.auditTable = nil, nil, nil
+	c.auditTable = nil
 	c.activeTime = time.Time{}
-}
-
-// instantiate builds the backend of a mount entry.
-func (c *Core) instantiate(ctx context.Context, me *MountEntry, isAuth bool) (*route, error) {
-	rt := &route{entry: me, isAuth: isAuth}
-	if isAuth {
-		rt.mount = "auth/" + me.Path
-	} else {
-		rt.mount = me.Path
-	}
-	switch {
-	case !isAuth && me.Type == "system":
-		rt.backend = c.systemBackend()
-		return rt, nil
-	case isAuth && me.Type == "token":
-		rt.backend = c.tokens.Backend()
-		return rt, nil
-	}
-	factories, prefix := c.conf.SecretEngines, secretDataPrefix
-	if isAuth {
-		factories, prefix = c.conf.AuthMethods, authDataPrefix
-	}
-	factory, ok := factories[me.Type]
-	if !ok {
-		return nil, logical.BadRequest("plugin not found in the catalog: %s", me.Type)
-	}
-	rt.storage = newView(c.barrier, prefix+me.UUID+"/")
-	rt.isCubby = me.Type == "cubbyhole"
-	logger := c.logger.With("mount", rt.mount, "type", me.Type)
-	be, err := factory(ctx, &logical.BackendConfig{
-		StorageView: rt.storage,
-		Logger:      logger,
-		System:      c.newSystemView(me, isAuth),
-		Config:      me.Options,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("mount %s: %w", rt.mount, err)
-	}
-	rt.backend = be
-	if sp := be.SpecialPaths(); sp != nil && len(sp.SealWrapStorage) > 0 {
-		// Say so rather than let the flag look honoured: the seal wraps
-		// only the root key (sealwrap.go), not engine entries.
-		logger.Warn("the engine asks for seal-wrapped storage; these entries are protected by the barrier only", "prefixes", sp.SealWrapStorage)
-	}
-	return rt, nil
-}
-
-// systemView is a mount's logical.SystemView. It reads the mount's row
-// from the table on every call, so tuning and remounts show at once.
-type systemView struct {
-	table              *mountTable
-	entry              *MountEntry // the row at mount time, if the table loses it
-	sysDefault, sysMax time.Duration
-}
-
-func (c *Core) newSystemView(me *MountEntry, isAuth bool) systemView {
-	return systemView{table: c.table(isAuth), entry: me, sysDefault: c.conf.DefaultLeaseTTL, sysMax: c.conf.MaxLeaseTTL}
-}
-
-func (s systemView) current() *MountEntry {
-	if s.table != nil {
-		s.table.mu.RLock()
-		defer s.table.mu.RUnlock()
-		for _, e := range s.table.entries {
-			if e.UUID == s.entry.UUID {
-				return e
-			}
-		}
-	}
-	return s.entry
-}
-
-// DefaultLeaseTTL implements logical.SystemView.
-func (s systemView) DefaultLeaseTTL() time.Duration {
-	return s.current().logicalConfig(s.sysDefault, s.sysMax).DefaultLeaseTTL
-}
-
-// MaxLeaseTTL implements logical.SystemView.
-func (s systemView) MaxLeaseTTL() time.Duration {
-	return s.current().logicalConfig(s.sysDefault, s.sysMax).MaxLeaseTTL
-}
-
-// MountUUID implements logical.SystemView.
-func (s systemView) MountUUID() string { return s.entry.UUID }
-
-// MountAccessor implements logical.SystemView.
-func (s systemView) MountAccessor() string { return s.current().Accessor }
-
-// LocalMount implements logical.SystemView.
-func (s systemView) LocalMount() bool { return s.current().Local }
-
-// ReplicationState implements logical.SystemView: Strongbox has no
-// replication yet.
-func (s systemView) ReplicationState() logical.ReplicationState {
-	return logical.ReplicationUnknown
-}
-
-// storagePathsInfo adds to a sys/mounts/<path> answer the storage prefixes
-// the mount's engine flagged (logical.Paths.LocalStorage and
-// SealWrapStorage), so what the engine asked for is visible; nothing is
-// added for an engine that flags none.
-func (c *Core) storagePathsInfo(info map[string]any, path string, auth bool) map[string]any {
-	mount := path
-	if auth {
-		mount = "auth/" + path
-	}
-	c.router.mu.RLock()
-	rt := c.router.routes[mount]
-	c.router.mu.RUnlock()
-	if rt == nil || rt.special == nil {
-		return info
-	}
-	if len(rt.special.LocalStorage) > 0 {
-		info["local_storage_paths"] = rt.special.LocalStorage
-	}
-	if len(rt.special.SealWrapStorage) > 0 {
-		info["seal_wrap_storage_paths"] = rt.special.SealWrapStorage
-	}
-	return info
 }
 
 // destroyCubbyhole deletes a revoked token's cubbyhole.
 func (c *Core) destroyCubbyhole(ctx context.Context, e *token.Entry) error {
-	rt := c.cubbyholeRoute()
-	if rt == nil {
-		return nil
-	}
-	return rt.storage.sub(e.ID + "/").clear(ctx)
+	return c.mounts.DestroyCubbyhole(ctx, e.ID)
 }
 
-func (c *Core) cubbyholeRoute() *route {
-	if c.router == nil {
-		return nil
-	}
-	for _, rt := range c.router.all() {
-		if rt.isCubby {
-			return rt
-		}
-	}
-	return nil
-}
-
-func (c *Core) newAuditDevice(ctx context.Context, me *MountEntry) (audit.Device, *audit.DeviceConfig, error) {
+func (c *Core) newAuditDevice(ctx context.Context, me *mount.Entry) (audit.Device, *audit.DeviceConfig, error) {
 	f, ok := c.conf.AuditDevices[me.Type]
 	if !ok {
 		return nil, nil, logical.BadRequest("unknown audit backend type: %s", me.Type)
@@ -318,7 +161,7 @@ func (c *Core) newAuditDevice(ctx context.Context, me *MountEntry) (audit.Device
 	conf := &audit.DeviceConfig{
 		Path:        me.Path,
 		Options:     me.Options,
-		SaltStorage: newView(c.barrier, systemPrefix+"audit/"+me.UUID+"/"),
+		SaltStorage: mount.NewView(c.barrier, systemPrefix+"audit/"+me.UUID+"/"),
 		Logger:      c.logger.With("audit", me.Path),
 	}
 	dev, err := f(ctx, conf)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/strongbox/strongbox/internal/barrier"
+	"github.com/strongbox/strongbox/internal/core/mount"
 	"github.com/strongbox/strongbox/internal/logical"
 	"github.com/strongbox/strongbox/internal/physical"
 	"github.com/strongbox/strongbox/internal/snapshot"
@@ -245,7 +246,7 @@ func (c *Core) snapshotPaths() []*logical.Path {
 	if c.snapshotStorage() == nil {
 		return nil
 	}
-	c.startAutoSnapshots(c.router)
+	c.startAutoSnapshots(c.mounts.Router())
 	name := map[string]*logical.FieldSchema{"name": str("configuration name")}
 	return []*logical.Path{
 		{
@@ -387,7 +388,7 @@ func (a *autoSnapshots) cancelRun(name string) {
 // startAutoSnapshots starts the scheduler of the activation whose router
 // is rt, replacing any earlier one. Called under stateLock (in postUnseal),
 // so it does not wait for the old scheduler, which takes that lock.
-func (c *Core) startAutoSnapshots(rt *router) {
+func (c *Core) startAutoSnapshots(rt *mount.Router) {
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &c.snaps.auto
 	a.mu.Lock()
@@ -414,18 +415,18 @@ func (c *Core) stopAutoSnapshots(gen uint64) {
 }
 
 // stillActive reports whether the activation whose router is rt goes on.
-func (c *Core) stillActive(rt *router) bool {
+func (c *Core) stillActive(rt *mount.Router) bool {
 	c.stateLock.RLock()
 	defer c.stateLock.RUnlock()
-	return !c.sealed && !c.standby && c.router == rt
+	return !c.sealed && !c.standby && c.mounts.Router() == rt
 }
 
 // activeSource returns what a snapshot needs while the activation whose
 // router is rt goes on (nil when it ended or failed).
-func (c *Core) activeSource(ctx context.Context, rt *router) *snapshotSource {
+func (c *Core) activeSource(ctx context.Context, rt *mount.Router) *snapshotSource {
 	c.stateLock.RLock()
 	defer c.stateLock.RUnlock()
-	if c.sealed || c.standby || c.router != rt {
+	if c.sealed || c.standby || c.mounts.Router() != rt {
 		return nil
 	}
 	src, err := c.snapshotSourceLocked(ctx)
@@ -441,7 +442,7 @@ func (c *Core) activeSource(ctx context.Context, rt *router) *snapshotSource {
 // due (last start + interval; at once for a configuration never run), and
 // returns once the activation ends. Only the loop takes the state lock;
 // the snapshots it starts run without it.
-func (c *Core) runAutoSnapshots(ctx context.Context, gen uint64, rt *router, wake <-chan struct{}) {
+func (c *Core) runAutoSnapshots(ctx context.Context, gen uint64, rt *mount.Router, wake <-chan struct{}) {
 	defer c.stopAutoSnapshots(gen)
 	var configs []*autoConfig
 	statuses := map[string]*autoStatus{}

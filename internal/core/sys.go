@@ -9,14 +9,12 @@ import (
 // sys/leader work while sealed, so the HTTP layer serves those directly.
 func (c *Core) systemBackend() logical.Backend {
 	var paths []*logical.Path
-	paths = append(paths, c.mountPaths()...)
-	paths = append(paths, c.authPaths()...)
+	paths = append(paths, c.mounts.Paths()...)
 	paths = append(paths, c.policyPaths()...)
 	paths = append(paths, c.auditPaths()...)
 	paths = append(paths, c.keyPaths()...)
 	paths = append(paths, c.capabilityPaths()...)
 	paths = append(paths, c.leasePaths()...)
-	paths = append(paths, c.uiPaths()...)
 	paths = append(paths, c.corsPaths()...)
 	paths = append(paths, c.raftJoinPaths()...)
 	paths = append(paths, c.raftPaths()...)
@@ -30,12 +28,12 @@ func (c *Core) systemBackend() logical.Backend {
 	return &logical.FrameworkBackend{
 		Paths: paths,
 		PathsSpecial: &logical.Paths{
-			Unauthenticated: []string{"internal/ui/mounts", "internal/ui/mounts/*", "storage/raft/bootstrap/*"},
-			Root: []string{
-				"audit", "audit/*", "auth/*", "rotate", "rotate/*", "seal",
-				"step-down", "raw", "raw/*", "remount", "config/*", "leases/revoke-prefix/*", "revoke-prefix/*", "storage/raft/remove-peer", "sealwrap/rewrap",
+			Unauthenticated: append(c.mounts.UnauthenticatedPaths(), "storage/raft/bootstrap/*"),
+			Root: append(c.mounts.RootPaths(),
+				"audit", "audit/*", "rotate", "rotate/*", "seal",
+				"step-down", "raw", "raw/*", "config/*", "leases/revoke-prefix/*", "revoke-prefix/*", "storage/raft/remove-peer", "sealwrap/rewrap",
 				"storage/raft/snapshot", "storage/raft/snapshot-force", "storage/raft/snapshot-auto/config", "storage/raft/snapshot-auto/config/*",
-			},
+			),
 		},
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/strongbox/strongbox/internal/audit"
+	"github.com/strongbox/strongbox/internal/core/mount"
 	"github.com/strongbox/strongbox/internal/logical"
 )
 
@@ -15,7 +16,7 @@ func (c *Core) auditPaths() []*logical.Path {
 			Operations: map[logical.Operation]logical.OperationFunc{
 				logical.ReadOperation: func(context.Context, *logical.Request, *logical.FieldData) (*logical.Response, error) {
 					data := map[string]any{}
-					for _, e := range c.auditTable.list() {
+					for _, e := range c.auditTable.List() {
 						data[e.Path] = map[string]any{
 							"type": e.Type, "description": e.Description, "options": e.Options,
 							"path": e.Path, "local": e.Local,
@@ -41,11 +42,11 @@ func (c *Core) auditPaths() []*logical.Path {
 			Fields:  map[string]*logical.FieldSchema{"path": str("device path"), "input": str("value to hash")},
 			Operations: map[logical.Operation]logical.OperationFunc{
 				logical.UpdateOperation: func(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-					path, err := normalizeMountPath(d.Get("path").(string))
+					path, err := mount.NormalizePath(d.Get("path").(string))
 					if err != nil {
 						return nil, err
 					}
-					if c.auditTable.find(path) == nil {
+					if c.auditTable.Find(path) == nil {
 						return nil, logical.BadRequest("unknown audit backend %s", path)
 					}
 					h, err := c.audit.Hash(ctx, path, d.Get("input").(string))
@@ -60,7 +61,7 @@ func (c *Core) auditPaths() []*logical.Path {
 }
 
 func (c *Core) auditEnable(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-	path, err := normalizeMountPath(d.Get("path").(string))
+	path, err := mount.NormalizePath(d.Get("path").(string))
 	if err != nil {
 		return nil, err
 	}
@@ -68,11 +69,11 @@ func (c *Core) auditEnable(ctx context.Context, _ *logical.Request, d *logical.F
 	if typ == "" {
 		return nil, logical.BadRequest("type is required")
 	}
-	if c.auditTable.find(path) != nil {
+	if c.auditTable.Find(path) != nil {
 		return nil, logical.BadRequest("path already in use")
 	}
 	opts := d.Get("options").(map[string]string)
-	me := &MountEntry{
+	me := &mount.Entry{
 		Path: path, Type: typ, Description: d.Get("description").(string), UUID: newUUID(),
 		Options: opts, Local: d.Get("local").(bool),
 	}
@@ -91,7 +92,7 @@ func (c *Core) auditEnable(ctx context.Context, _ *logical.Request, d *logical.F
 		_ = dev.Close()
 		return nil, err
 	}
-	if err := c.saveEntry(ctx, c.auditTable, me); err != nil {
+	if err := c.auditTable.Save(ctx, me); err != nil {
 		_ = c.audit.Deregister(path)
 		return nil, err
 	}
@@ -100,21 +101,21 @@ func (c *Core) auditEnable(ctx context.Context, _ *logical.Request, d *logical.F
 }
 
 func (c *Core) auditDisable(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-	path, err := normalizeMountPath(d.Get("path").(string))
+	path, err := mount.NormalizePath(d.Get("path").(string))
 	if err != nil {
 		return nil, err
 	}
-	me := c.auditTable.find(path)
+	me := c.auditTable.Find(path)
 	if me == nil {
 		return nil, nil
 	}
-	if err := c.removeEntry(ctx, c.auditTable, me.UUID); err != nil {
+	if err := c.auditTable.Remove(ctx, me.UUID); err != nil {
 		return nil, err
 	}
 	if err := c.audit.Deregister(path); err != nil {
 		c.logger.Warn("closing audit device failed", "path", path, "error", err)
 	}
-	if err := newView(c.barrier, systemPrefix+"audit/"+me.UUID+"/").clear(ctx); err != nil {
+	if err := mount.NewView(c.barrier, systemPrefix+"audit/"+me.UUID+"/").Clear(ctx); err != nil {
 		c.logger.Warn("clearing audit salt failed", "path", path, "error", err)
 	}
 	c.logger.Info("disabled audit device", "path", path)

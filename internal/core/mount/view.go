@@ -1,4 +1,4 @@
-package core
+package mount
 
 import (
 	"context"
@@ -9,17 +9,22 @@ import (
 	"github.com/strongbox/strongbox/internal/physical"
 )
 
-// view is a logical.Storage confined to a prefix of the barrier.
-type view struct {
+// View is a logical.Storage confined to a prefix of the barrier: a mount's
+// data (logical/<uuid>/, auth/<uuid>/) or a system store (sys/policy/).
+type View struct {
 	b      physical.Backend
 	prefix string
 }
 
-func newView(b physical.Backend, prefix string) *view { return &view{b: b, prefix: prefix} }
+// NewView returns the view of b (the barrier) below prefix.
+func NewView(b physical.Backend, prefix string) *View { return &View{b: b, prefix: prefix} }
 
-func (v *view) sub(prefix string) *view { return &view{b: v.b, prefix: v.prefix + prefix} }
+// Sub returns the view below prefix inside v (a token's cubbyhole).
+func (v *View) Sub(prefix string) *View { return &View{b: v.b, prefix: v.prefix + prefix} }
 
-func (v *view) Get(ctx context.Context, key string) (*logical.StorageEntry, error) {
+// Get implements logical.Storage.
+
+func (v *View) Get(ctx context.Context, key string) (*logical.StorageEntry, error) {
 	e, err := v.b.Get(ctx, v.prefix+key)
 	if err != nil || e == nil {
 		return nil, err
@@ -27,18 +32,21 @@ func (v *view) Get(ctx context.Context, key string) (*logical.StorageEntry, erro
 	return &logical.StorageEntry{Key: key, Value: e.Value}, nil
 }
 
-func (v *view) Put(ctx context.Context, e *logical.StorageEntry) error {
+// Put implements logical.Storage; keys holding ".." are refused.
+func (v *View) Put(ctx context.Context, e *logical.StorageEntry) error {
 	if e.Key == "" || strings.Contains(e.Key, "..") {
 		return logical.BadRequest("invalid storage key %q", e.Key)
 	}
 	return v.b.Put(ctx, &physical.Entry{Key: v.prefix + e.Key, Value: e.Value})
 }
 
-func (v *view) Delete(ctx context.Context, key string) error {
+// Delete implements logical.Storage.
+func (v *View) Delete(ctx context.Context, key string) error {
 	return v.b.Delete(ctx, v.prefix+key)
 }
 
-func (v *view) List(ctx context.Context, prefix string) ([]string, error) {
+// List implements logical.Storage.
+func (v *View) List(ctx context.Context, prefix string) ([]string, error) {
 	return v.b.List(ctx, v.prefix+prefix)
 }
 
@@ -49,7 +57,7 @@ type txnBackend interface {
 
 // Transaction implements logical.Transactional when the barrier below
 // offers transactions.
-func (v *view) Transaction(ctx context.Context, ops []*logical.TxnOp) error {
+func (v *View) Transaction(ctx context.Context, ops []*logical.TxnOp) error {
 	tb, ok := v.b.(txnBackend)
 	if !ok {
 		return errors.New("storage does not support transactions")
@@ -69,8 +77,8 @@ func (v *view) Transaction(ctx context.Context, ops []*logical.TxnOp) error {
 	return tb.Transaction(ctx, out)
 }
 
-// clear deletes every key below the view, depth first.
-func (v *view) clear(ctx context.Context) error {
+// Clear deletes every key below the view, depth first.
+func (v *View) Clear(ctx context.Context) error {
 	return clearPrefix(ctx, v, "")
 }
 

@@ -1,4 +1,4 @@
-package core
+package mount
 
 import (
 	"context"
@@ -35,13 +35,13 @@ var tuneFields = map[string]*logical.FieldSchema{
 	"allowed_response_headers":     {Type: logical.TypeCommaStringSlice},
 }
 
-func (c *Core) mountPaths() []*logical.Path {
+func (m *Mounts) mountPaths() []*logical.Path {
 	return []*logical.Path{
 		{
 			Pattern: "mounts",
 			Operations: map[logical.Operation]logical.OperationFunc{
 				logical.ReadOperation: func(ctx context.Context, _ *logical.Request, _ *logical.FieldData) (*logical.Response, error) {
-					return &logical.Response{Data: mountsData(c.mounts.list())}, nil
+					return &logical.Response{Data: mountsData(m.mounts.List())}, nil
 				},
 			},
 		},
@@ -49,37 +49,37 @@ func (c *Core) mountPaths() []*logical.Path {
 			Pattern: "mounts/(?P<path>.+?)/tune",
 			Fields:  tuneFields,
 			Operations: map[logical.Operation]logical.OperationFunc{
-				logical.ReadOperation:   c.tuneRead(false),
-				logical.UpdateOperation: c.tuneWrite(false),
+				logical.ReadOperation:   m.tuneRead(false),
+				logical.UpdateOperation: m.tuneWrite(false),
 			},
 		},
 		{
 			Pattern: "mounts/(?P<path>.+)",
 			Fields:  mountFields,
 			Operations: map[logical.Operation]logical.OperationFunc{
-				logical.ReadOperation:   c.mountRead(false),
-				logical.UpdateOperation: c.mountEnable(false),
-				logical.DeleteOperation: c.mountDisable(false),
+				logical.ReadOperation:   m.mountRead(false),
+				logical.UpdateOperation: m.mountEnable(false),
+				logical.DeleteOperation: m.mountDisable(false),
 			},
 		},
 		{
 			Pattern: "remount",
 			Fields:  map[string]*logical.FieldSchema{"from": str("source"), "to": str("destination")},
 			Operations: map[logical.Operation]logical.OperationFunc{
-				logical.UpdateOperation: c.remount,
+				logical.UpdateOperation: m.remount,
 			},
 		},
 		{
 			Pattern: "remount/status/(?P<migration_id>.+)",
 			Fields:  map[string]*logical.FieldSchema{"migration_id": str("migration id")},
 			Operations: map[logical.Operation]logical.OperationFunc{
-				logical.ReadOperation: c.remountStatus,
+				logical.ReadOperation: m.remountStatus,
 			},
 		},
 	}
 }
 
-func mountsData(entries []*MountEntry) map[string]any {
+func mountsData(entries []*Entry) map[string]any {
 	out := make(map[string]any, len(entries))
 	for _, e := range entries {
 		out[e.Path] = mountInfo(e)
@@ -87,7 +87,7 @@ func mountsData(entries []*MountEntry) map[string]any {
 	return out
 }
 
-func mountInfo(e *MountEntry) map[string]any {
+func mountInfo(e *Entry) map[string]any {
 	opts := e.Options
 	if opts == nil && e.Type == "kv" {
 		opts = map[string]string{}
@@ -127,33 +127,26 @@ func mountInfo(e *MountEntry) map[string]any {
 	}
 }
 
-func (c *Core) table(auth bool) *mountTable {
-	if auth {
-		return c.auths
-	}
-	return c.mounts
-}
-
-func (c *Core) mountRead(auth bool) logical.OperationFunc {
+func (m *Mounts) mountRead(auth bool) logical.OperationFunc {
 	return func(_ context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-		path, err := normalizeMountPath(d.Get("path").(string))
+		path, err := NormalizePath(d.Get("path").(string))
 		if err != nil {
 			return nil, err
 		}
-		e := c.table(auth).find(path)
+		e := m.table(auth).Find(path)
 		if e == nil {
 			return nil, logical.BadRequest("No secret engine mount at %s", path)
 		}
-		return &logical.Response{Data: c.storagePathsInfo(mountInfo(e), path, auth)}, nil
+		return &logical.Response{Data: m.storagePathsInfo(mountInfo(e), path, auth)}, nil
 	}
 }
 
 // reservedPrefixes may not hold secret engines: they are the system's.
 var reservedPrefixes = []string{"sys/", "auth/", "cubbyhole/", "identity/", "audit/"}
 
-func (c *Core) mountEnable(auth bool) logical.OperationFunc {
+func (m *Mounts) mountEnable(auth bool) logical.OperationFunc {
 	return func(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-		path, err := normalizeMountPath(d.Get("path").(string))
+		path, err := NormalizePath(d.Get("path").(string))
 		if err != nil {
 			return nil, err
 		}
@@ -178,7 +171,7 @@ func (c *Core) mountEnable(auth bool) logical.OperationFunc {
 		} else if typ == "token" {
 			return nil, logical.BadRequest("token credential backend cannot be instantiated")
 		}
-		cfg, err := parseMountConfig(d.Get("config").(map[string]any))
+		cfg, err := parseConfig(d.Get("config").(map[string]any))
 		if err != nil {
 			return nil, err
 		}
@@ -196,7 +189,7 @@ func (c *Core) mountEnable(auth bool) logical.OperationFunc {
 		if auth {
 			prefix = "auth"
 		}
-		me := &MountEntry{
+		me := &Entry{
 			Path: path, Type: typ, Description: d.Get("description").(string),
 			UUID: newUUID(), Accessor: randomAccessor(prefix + "_" + typ), Config: cfg, Options: opts,
 			Local: d.Get("local").(bool), SealWrap: d.Get("seal_wrap").(bool),
@@ -205,12 +198,12 @@ func (c *Core) mountEnable(auth bool) logical.OperationFunc {
 		if !auth {
 			me.Accessor = randomAccessor(typ)
 		}
-		return nil, c.enable(ctx, me, auth)
+		return nil, m.enable(ctx, me, auth)
 	}
 }
 
-func parseMountConfig(raw map[string]any) (MountConfig, error) {
-	var cfg MountConfig
+func parseConfig(raw map[string]any) (Config, error) {
+	var cfg Config
 	for k, v := range raw {
 		if v == nil {
 			continue // null means not given
@@ -288,33 +281,33 @@ func stringList(v any) ([]string, error) {
 }
 
 // enable mounts me and persists the table; on any error nothing changed.
-func (c *Core) enable(ctx context.Context, me *MountEntry, auth bool) error {
-	t := c.table(auth)
+func (m *Mounts) enable(ctx context.Context, me *Entry, auth bool) error {
+	t := m.table(auth)
 	if other := conflict(t, me.Path); other != nil {
 		kind := "path is already in use at " + other.Path
 		return logical.BadRequest("%s", kind)
 	}
-	rt, err := c.instantiate(ctx, me, auth)
+	rt, err := m.instantiate(ctx, me, auth)
 	if err != nil {
 		return err
 	}
-	if err := c.saveEntry(ctx, t, me); err != nil {
-		rt.backend.Cleanup(ctx)
+	if err := t.Save(ctx, me); err != nil {
+		rt.Backend.Cleanup(ctx)
 		return err
 	}
-	c.router.add(rt)
-	c.logger.Info("enabled mount", "path", rt.mount, "type", me.Type)
+	m.router.add(rt)
+	m.opts.Logger.Info("enabled mount", "path", rt.Mount, "type", me.Type)
 	return nil
 }
 
-func (c *Core) mountDisable(auth bool) logical.OperationFunc {
+func (m *Mounts) mountDisable(auth bool) logical.OperationFunc {
 	return func(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-		path, err := normalizeMountPath(d.Get("path").(string))
+		path, err := NormalizePath(d.Get("path").(string))
 		if err != nil {
 			return nil, err
 		}
-		t := c.table(auth)
-		me := t.find(path)
+		t := m.table(auth)
+		me := t.Find(path)
 		if me == nil {
 			return nil, nil // Vault answers 204 for a missing mount
 		}
@@ -324,22 +317,27 @@ func (c *Core) mountDisable(auth bool) logical.OperationFunc {
 		case auth && me.Type == "token":
 			return nil, logical.BadRequest("token credential backend cannot be disabled")
 		}
-		if err := c.removeEntry(ctx, t, me.UUID); err != nil {
+		if err := t.Remove(ctx, me.UUID); err != nil {
 			return nil, err
 		}
 		mount := path
 		if auth {
 			mount = "auth/" + path
 		}
-		if rt := c.router.remove(mount); rt != nil {
-			rt.backend.Cleanup(ctx)
-			if rt.storage != nil {
-				if err := rt.storage.clear(ctx); err != nil {
-					c.logger.Warn("clearing data of disabled mount failed", "path", mount, "error", err)
+		if rt := m.router.remove(mount); rt != nil {
+			rt.Backend.Cleanup(ctx)
+			if rt.Storage != nil {
+				if err := rt.Storage.Clear(ctx); err != nil {
+					m.opts.Logger.Warn("clearing data of disabled mount failed", "path", mount, "error", err)
 				}
 			}
 		}
-		c.logger.Info("disabled mount", "path", mount)
+		m.opts.Logger.Info("disabled mount", "path", mount)
 		return nil, nil
 	}
+}
+
+// str builds a string field schema tersely.
+func str(desc string) *logical.FieldSchema {
+	return &logical.FieldSchema{Type: logical.TypeString, Description: desc}
 }

@@ -1,4 +1,4 @@
-package core
+package mount
 
 import (
 	"context"
@@ -22,16 +22,13 @@ const (
 	// outgrows a raft log entry.
 	mountTableKey = "core/mounts/"
 	authTableKey  = "core/auth/"
-	auditTableKey = "core/audit/"
-	clusterKey    = "core/cluster-info"
 
 	secretDataPrefix = "logical/"
 	authDataPrefix   = "auth/"
-	systemPrefix     = "sys/"
 )
 
-// MountConfig is a mount's tunable configuration.
-type MountConfig struct {
+// Config is a mount's tunable configuration.
+type Config struct {
 	DefaultLeaseTTL           time.Duration `json:"default_lease_ttl"`
 	MaxLeaseTTL               time.Duration `json:"max_lease_ttl"`
 	ForceNoCache              bool          `json:"force_no_cache"`
@@ -42,14 +39,14 @@ type MountConfig struct {
 	AllowedResponseHeaders    []string      `json:"allowed_response_headers,omitempty"`
 }
 
-// MountEntry is one row of a mount, auth or audit table.
-type MountEntry struct {
+// Entry is one row of a mount, auth or audit table.
+type Entry struct {
 	Path        string            `json:"path"`
 	Type        string            `json:"type"`
 	Description string            `json:"description"`
 	UUID        string            `json:"uuid"`
 	Accessor    string            `json:"accessor"`
-	Config      MountConfig       `json:"config"`
+	Config      Config            `json:"config"`
 	Options     map[string]string `json:"options"`
 	Local       bool              `json:"local"`
 	SealWrap    bool              `json:"seal_wrap"`
@@ -57,23 +54,27 @@ type MountEntry struct {
 	ExternalEntropyAccess bool `json:"external_entropy_access"`
 }
 
-// mountTable is a persisted, ordered table of mount entries.
-type mountTable struct {
+// Table is a persisted, ordered table of mount entries: one barrier entry
+// per row under its key prefix. Its methods are safe for concurrent use.
+type Table struct {
 	mu      sync.RWMutex
+	b       physical.Backend
 	key     string
-	entries []*MountEntry
+	entries []*Entry
 }
 
-func (t *mountTable) list() []*MountEntry {
+// List returns the rows sorted by path.
+func (t *Table) List() []*Entry {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	out := make([]*MountEntry, len(t.entries))
+	out := make([]*Entry, len(t.entries))
 	copy(out, t.entries)
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out
 }
 
-func (t *mountTable) find(path string) *MountEntry {
+// Find returns the row at path ("a/b/" form), or nil.
+func (t *Table) Find(path string) *Entry {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	for _, e := range t.entries {
@@ -84,21 +85,23 @@ func (t *mountTable) find(path string) *MountEntry {
 	return nil
 }
 
-func (c *Core) loadTable(ctx context.Context, prefix string) (*mountTable, error) {
-	keys, err := c.barrier.List(ctx, prefix)
+// LoadTable reads the table stored under prefix (e.g. "core/audit/") in b,
+// which is the barrier; Save and Remove write there too.
+func LoadTable(ctx context.Context, b physical.Backend, prefix string) (*Table, error) {
+	keys, err := b.List(ctx, prefix)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", prefix, err)
 	}
-	t := &mountTable{key: prefix, entries: make([]*MountEntry, 0, len(keys))}
+	t := &Table{b: b, key: prefix, entries: make([]*Entry, 0, len(keys))}
 	for _, k := range keys {
-		e, err := c.barrier.Get(ctx, prefix+k)
+		e, err := b.Get(ctx, prefix+k)
 		if err != nil {
 			return nil, fmt.Errorf("load %s%s: %w", prefix, k, err)
 		}
 		if e == nil {
 			continue
 		}
-		var me MountEntry
+		var me Entry
 		if err := json.Unmarshal(e.Value, &me); err != nil {
 			return nil, fmt.Errorf("decode %s%s: %w", prefix, k, err)
 		}
@@ -108,26 +111,26 @@ func (c *Core) loadTable(ctx context.Context, prefix string) (*mountTable, error
 }
 
 // storeEntry writes one table row; the caller updates memory on success.
-func (c *Core) storeEntry(ctx context.Context, prefix string, me *MountEntry) error {
+func storeEntry(ctx context.Context, b physical.Backend, prefix string, me *Entry) error {
 	raw, err := json.Marshal(me)
 	if err != nil {
 		return err
 	}
-	if err := c.barrier.Put(ctx, &physical.Entry{Key: prefix + me.UUID, Value: raw}); err != nil {
+	if err := b.Put(ctx, &physical.Entry{Key: prefix + me.UUID, Value: raw}); err != nil {
 		return fmt.Errorf("persist %s%s: %w", prefix, me.Path, err)
 	}
 	return nil
 }
 
-// saveEntry persists me (a new row, or a changed one with the same UUID)
-// and then shows it in the in-memory table.
-func (c *Core) saveEntry(ctx context.Context, t *mountTable, me *MountEntry) error {
-	if err := c.storeEntry(ctx, t.key, me); err != nil {
+// Save persists me (a new row, or a changed one with the same UUID) and
+// then shows it in the in-memory table.
+func (t *Table) Save(ctx context.Context, me *Entry) error {
+	if err := storeEntry(ctx, t.b, t.key, me); err != nil {
 		return err
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	next := make([]*MountEntry, 0, len(t.entries)+1)
+	next := make([]*Entry, 0, len(t.entries)+1)
 	for _, e := range t.entries {
 		if e.UUID != me.UUID {
 			next = append(next, e)
@@ -137,14 +140,14 @@ func (c *Core) saveEntry(ctx context.Context, t *mountTable, me *MountEntry) err
 	return nil
 }
 
-// removeEntry deletes a row from storage, then from memory.
-func (c *Core) removeEntry(ctx context.Context, t *mountTable, uuid string) error {
-	if err := c.barrier.Delete(ctx, t.key+uuid); err != nil {
+// Remove deletes the row with the given UUID from storage, then from memory.
+func (t *Table) Remove(ctx context.Context, uuid string) error {
+	if err := t.b.Delete(ctx, t.key+uuid); err != nil {
 		return fmt.Errorf("delete %s%s: %w", t.key, uuid, err)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	next := make([]*MountEntry, 0, len(t.entries))
+	next := make([]*Entry, 0, len(t.entries))
 	for _, e := range t.entries {
 		if e.UUID != uuid {
 			next = append(next, e)
@@ -162,8 +165,9 @@ func randomAccessor(typ string) string {
 	return typ + "_" + hex.EncodeToString(b)
 }
 
-// normalizeMountPath cleans a user-supplied path into "a/b/" form.
-func normalizeMountPath(p string) (string, error) {
+// NormalizePath cleans a user-supplied mount path into "a/b/" form; an
+// empty path or one with empty, "." or ".." segments is a 400.
+func NormalizePath(p string) (string, error) {
 	p = strings.Trim(strings.TrimSpace(p), "/")
 	if p == "" {
 		return "", logical.BadRequest("path cannot be empty")
@@ -178,7 +182,7 @@ func normalizeMountPath(p string) (string, error) {
 
 // conflict reports whether path overlaps an existing entry (either is a
 // prefix of the other): such a mount would shadow the other's routes.
-func conflict(t *mountTable, path string) *MountEntry {
+func conflict(t *Table, path string) *Entry {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	for _, e := range t.entries {
@@ -189,8 +193,9 @@ func conflict(t *mountTable, path string) *MountEntry {
 	return nil
 }
 
-// logicalConfig converts a mount's config to what engines see.
-func (e *MountEntry) logicalConfig(sysDefault, sysMax time.Duration) logical.MountConfig {
+// LogicalConfig converts a mount's config to what engines see: a zero TTL
+// of the mount falls back to the system's sysDefault or sysMax.
+func (e *Entry) LogicalConfig(sysDefault, sysMax time.Duration) logical.MountConfig {
 	def, max := e.Config.DefaultLeaseTTL, e.Config.MaxLeaseTTL
 	if def == 0 {
 		def = sysDefault

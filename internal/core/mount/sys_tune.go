@@ -1,23 +1,22 @@
-package core
+package mount
 
 import (
 	"context"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/strongbox/strongbox/internal/logical"
 )
 
-func (c *Core) routeFor(path string, auth bool) (*route, *MountEntry, error) {
-	p, err := normalizeMountPath(path)
+func (m *Mounts) routeFor(path string, auth bool) (*Route, *Entry, error) {
+	p, err := NormalizePath(path)
 	if err != nil {
 		return nil, nil, err
 	}
 	if auth {
 		p = strings.TrimPrefix(p, "auth/")
 	}
-	me := c.table(auth).find(p)
+	me := m.table(auth).Find(p)
 	if me == nil {
 		return nil, nil, logical.BadRequest("cannot fetch sysview for path %q: no mount found", path)
 	}
@@ -25,17 +24,17 @@ func (c *Core) routeFor(path string, auth bool) (*route, *MountEntry, error) {
 	if auth {
 		mount = "auth/" + p
 	}
-	rt, _ := c.router.match(mount)
+	rt, _ := m.router.Match(mount)
 	return rt, me, nil
 }
 
-func (c *Core) tuneRead(auth bool) logical.OperationFunc {
+func (m *Mounts) tuneRead(auth bool) logical.OperationFunc {
 	return func(_ context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-		_, me, err := c.routeFor(d.Get("path").(string), auth)
+		_, me, err := m.routeFor(d.Get("path").(string), auth)
 		if err != nil {
 			return nil, err
 		}
-		cfg := me.logicalConfig(c.conf.DefaultLeaseTTL, c.conf.MaxLeaseTTL)
+		cfg := me.LogicalConfig(m.opts.DefaultLeaseTTL, m.opts.MaxLeaseTTL)
 		data := map[string]any{
 			"default_lease_ttl": int64(cfg.DefaultLeaseTTL / time.Second),
 			"max_lease_ttl":     int64(cfg.MaxLeaseTTL / time.Second),
@@ -62,9 +61,9 @@ func (c *Core) tuneRead(auth bool) logical.OperationFunc {
 	}
 }
 
-func (c *Core) tuneWrite(auth bool) logical.OperationFunc {
+func (m *Mounts) tuneWrite(auth bool) logical.OperationFunc {
 	return func(ctx context.Context, req *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-		rt, me, err := c.routeFor(d.Get("path").(string), auth)
+		rt, me, err := m.routeFor(d.Get("path").(string), auth)
 		if err != nil {
 			return nil, err
 		}
@@ -90,7 +89,7 @@ func (c *Core) tuneWrite(auth bool) logical.OperationFunc {
 			}
 			raw[k] = v
 		}
-		delta, err := parseMountConfig(raw)
+		delta, err := parseConfig(raw)
 		if err != nil {
 			return nil, err
 		}
@@ -116,12 +115,12 @@ func (c *Core) tuneWrite(auth bool) logical.OperationFunc {
 				*dst = v.([]string)
 			}
 		}
-		eff := next.logicalConfig(c.conf.DefaultLeaseTTL, c.conf.MaxLeaseTTL)
+		eff := next.LogicalConfig(m.opts.DefaultLeaseTTL, m.opts.MaxLeaseTTL)
 		if eff.DefaultLeaseTTL > eff.MaxLeaseTTL {
 			return nil, logical.BadRequest("default_lease_ttl cannot exceed max_lease_ttl")
 		}
-		if eff.MaxLeaseTTL > c.conf.MaxLeaseTTL {
-			return nil, logical.BadRequest("max_lease_ttl cannot exceed the system maximum of %s", c.conf.MaxLeaseTTL)
+		if eff.MaxLeaseTTL > m.opts.MaxLeaseTTL {
+			return nil, logical.BadRequest("max_lease_ttl cannot exceed the system maximum of %s", m.opts.MaxLeaseTTL)
 		}
 		if v, ok := d.GetOk("description"); ok {
 			next.Description = v.(string)
@@ -139,94 +138,12 @@ func (c *Core) tuneWrite(auth bool) logical.OperationFunc {
 			}
 			next.Options = opts
 		}
-		if err := c.saveEntry(ctx, c.table(auth), &next); err != nil {
+		if err := m.table(auth).Save(ctx, &next); err != nil {
 			return nil, err
 		}
 		updated := *rt
-		updated.entry = &next
-		c.router.add(&updated)
+		updated.Entry = &next
+		m.router.add(&updated)
 		return nil, nil
 	}
-}
-
-// migrations remembers remount results for sys/remount/status; moves are
-// done synchronously (data is named by the mount's UUID, not its path).
-type migrations struct {
-	mu   sync.Mutex
-	info map[string]map[string]any
-}
-
-func (c *Core) remount(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-	from, err := normalizeMountPath(d.Get("from").(string))
-	if err != nil {
-		return nil, logical.BadRequest("from: %v", err)
-	}
-	to, err := normalizeMountPath(d.Get("to").(string))
-	if err != nil {
-		return nil, logical.BadRequest("to: %v", err)
-	}
-	auth := strings.HasPrefix(from, "auth/")
-	if auth != strings.HasPrefix(to, "auth/") {
-		return nil, logical.BadRequest("cannot move a mount between secrets and auth")
-	}
-	if auth {
-		from, to = strings.TrimPrefix(from, "auth/"), strings.TrimPrefix(to, "auth/")
-	} else {
-		for _, p := range reservedPrefixes {
-			if strings.HasPrefix(to, p) {
-				return nil, logical.BadRequest("cannot remount to %q: %q is reserved", to, p)
-			}
-		}
-	}
-	t := c.table(auth)
-	me := t.find(from)
-	if me == nil {
-		return nil, logical.BadRequest("no matching mount at %q", from)
-	}
-	if me.Type == "system" || me.Type == "cubbyhole" || me.Type == "token" || me.Type == "identity" {
-		return nil, logical.BadRequest("cannot remount %q", from)
-	}
-	others := make([]*MountEntry, 0)
-	for _, e := range t.list() {
-		if e.Path != from {
-			others = append(others, e)
-		}
-	}
-	if other := conflict(&mountTable{entries: others}, to); other != nil {
-		return nil, logical.BadRequest("path already in use at %q", other.Path)
-	}
-	moved := *me
-	moved.Path = to
-	if err := c.saveEntry(ctx, t, &moved); err != nil {
-		return nil, err
-	}
-	oldMount, newMount := from, to
-	if auth {
-		oldMount, newMount = "auth/"+from, "auth/"+to
-	}
-	if rt := c.router.remove(oldMount); rt != nil {
-		next := *rt
-		next.entry, next.mount = &moved, newMount
-		c.router.add(&next)
-	}
-	id := newUUID()
-	c.migrations.mu.Lock()
-	if c.migrations.info == nil {
-		c.migrations.info = map[string]map[string]any{}
-	}
-	c.migrations.info[id] = map[string]any{"source_mount": oldMount, "target_mount": newMount, "status": "success"}
-	c.migrations.mu.Unlock()
-	c.logger.Info("moved mount", "from", oldMount, "to", newMount)
-	return &logical.Response{Data: map[string]any{"migration_id": id}}, nil
-}
-
-func (c *Core) remountStatus(_ context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-	id := d.Get("migration_id").(string)
-	c.migrations.mu.Lock()
-	info, ok := c.migrations.info[id]
-	c.migrations.mu.Unlock()
-	if !ok {
-		return nil, nil
-	}
-	return &logical.Response{Data: map[string]any{"migration_id": id, "migration_info": info}}, nil
 }

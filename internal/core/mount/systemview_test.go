@@ -1,16 +1,13 @@
-package core
+package mount
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/strongbox/strongbox/internal/builtin"
 	"github.com/strongbox/strongbox/internal/logical"
-	"github.com/strongbox/strongbox/internal/physical/inmem"
 )
 
 // TestSystemViewAndStorageFlags: the system view a mount's engine gets
@@ -23,33 +20,16 @@ func TestSystemViewAndStorageFlags(t *testing.T) {
 		mu  sync.Mutex
 		sys logical.SystemView
 	)
-	engines := builtin.SecretEngines()
-	engines["wrapped"] = func(_ context.Context, conf *logical.BackendConfig) (logical.Backend, error) {
+	wrapped := func(_ context.Context, conf *logical.BackendConfig) (logical.Backend, error) {
 		mu.Lock()
 		sys = conf.System
 		mu.Unlock()
 		return &logical.FrameworkBackend{PathsSpecial: &logical.Paths{SealWrapStorage: []string{"keys/"}, LocalStorage: []string{"wal/"}}}, nil
 	}
 	logs := &lockedLog{}
-	c, err := New(Config{
-		Physical: inmem.New(), Logger: slog.New(slog.NewTextHandler(logs, nil)), Version: "1.0.0",
-		SecretEngines: engines, AuthMethods: builtin.AuthMethods(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	res, err := c.Init(ctx, InitRequest{SecretShares: 1, SecretThreshold: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Unseal(ctx, res.Keys[0]); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Seal(context.Background()) })
-	root := res.RootToken
-	rootDo(t, c, root, logical.UpdateOperation, "sys/mounts/w", map[string]any{"type": "wrapped", "local": true})
-	info := rootDo(t, c, root, logical.ReadOperation, "sys/mounts/w", nil).Data
+	m := newTestMounts(t, logs, map[string]logical.Factory{"wrapped": wrapped})
+	do(t, m, logical.UpdateOperation, "sys/mounts/w", map[string]any{"type": "wrapped", "local": true})
+	info := do(t, m, logical.ReadOperation, "sys/mounts/w", nil).Data
 
 	if !strings.Contains(logs.String(), "protected by the barrier only") || !strings.Contains(logs.String(), "keys/") {
 		t.Fatalf("no warning about seal-wrapped storage; log:\n%s", logs.String())
@@ -73,8 +53,8 @@ func TestSystemViewAndStorageFlags(t *testing.T) {
 		}
 	}
 	check("mounted", 768*time.Hour)
-	rootDo(t, c, root, logical.UpdateOperation, "sys/mounts/w/tune", map[string]any{"default_lease_ttl": "1h"})
+	do(t, m, logical.UpdateOperation, "sys/mounts/w/tune", map[string]any{"default_lease_ttl": "1h"})
 	check("tuned", time.Hour)
-	rootDo(t, c, root, logical.UpdateOperation, "sys/remount", map[string]any{"from": "w", "to": "moved"})
+	do(t, m, logical.UpdateOperation, "sys/remount", map[string]any{"from": "w", "to": "moved"})
 	check("remounted", time.Hour)
 }

@@ -1,4 +1,4 @@
-package core
+package mount
 
 import (
 	"context"
@@ -6,13 +6,13 @@ import (
 	"github.com/strongbox/strongbox/internal/logical"
 )
 
-func (c *Core) authPaths() []*logical.Path {
+func (m *Mounts) authPaths() []*logical.Path {
 	return []*logical.Path{
 		{
 			Pattern: "auth",
 			Operations: map[logical.Operation]logical.OperationFunc{
 				logical.ReadOperation: func(context.Context, *logical.Request, *logical.FieldData) (*logical.Response, error) {
-					return &logical.Response{Data: mountsData(c.auths.list())}, nil
+					return &logical.Response{Data: mountsData(m.auths.List())}, nil
 				},
 			},
 		},
@@ -20,17 +20,17 @@ func (c *Core) authPaths() []*logical.Path {
 			Pattern: "auth/(?P<path>.+?)/tune",
 			Fields:  tuneFields,
 			Operations: map[logical.Operation]logical.OperationFunc{
-				logical.ReadOperation:   c.tuneRead(true),
-				logical.UpdateOperation: c.tuneWrite(true),
+				logical.ReadOperation:   m.tuneRead(true),
+				logical.UpdateOperation: m.tuneWrite(true),
 			},
 		},
 		{
 			Pattern: "auth/(?P<path>.+)",
 			Fields:  mountFields,
 			Operations: map[logical.Operation]logical.OperationFunc{
-				logical.ReadOperation:   c.mountRead(true),
-				logical.UpdateOperation: c.mountEnable(true),
-				logical.DeleteOperation: c.mountDisable(true),
+				logical.ReadOperation:   m.mountRead(true),
+				logical.UpdateOperation: m.mountEnable(true),
+				logical.DeleteOperation: m.mountDisable(true),
 			},
 		},
 	}
