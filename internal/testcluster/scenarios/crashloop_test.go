@@ -99,7 +99,7 @@ func TestCrashLoop(t *testing.T) {
 			logStart := logSize(victim)
 			orphanEntries(t, c, victim)
 			restart(victim, "leader with orphan entries")
-			if waitForLog(victim, logStart, "clearing log suffix", 5*time.Second) {
+			if waitForLog(victim, logStart, "clearing log suffix", 3*time.Second) {
 				if err := victim.Kill(); err != nil {
 					t.Fatalf("kill %s: %v", victim.ID(), err)
 				}
@@ -113,9 +113,9 @@ func TestCrashLoop(t *testing.T) {
 		before := rotations.segments(dir)
 		var why string
 		if rng.IntN(10) < 3 {
-			why = killAtSnapshot(victim, 5*time.Second)
+			why = killAtSnapshot(victim, 3*time.Second)
 		} else {
-			why = killAtRandom(victim, dir, before, time.Duration(100+rng.IntN(1200))*time.Millisecond)
+			why = killAtRandom(victim, dir, before, time.Duration(100+rng.IntN(800))*time.Millisecond)
 		}
 		if why == "" {
 			if err := victim.Kill(); err != nil {
