@@ -114,3 +114,47 @@ func copyDir(t *testing.T, src, dst string) {
 		}
 	}
 }
+
+// TestLogStoreRepairsLogDamagedByRaftWAL040 opens a log that raft-wal
+// v0.4.0's tail truncation left without an index block, as on the survivor
+// of the quorum loss. testdata/wal-v0.4.0-truncated was made by a
+// throwaway program on v0.4.0 with 16 KiB segments: entries 1..30 of term 1,
+// CurrentTerm=2, 28..30 deleted (raft clearing a conflicting suffix) and
+// 28..34 of term 2 appended, closed and reopened once (v0.4.0 then fails
+// every read with "sealed segment has no index block"). The current open
+// path writes the missing index and every entry reads back.
+func TestLogStoreRepairsLogDamagedByRaftWAL040(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "wal")
+	copyDir(t, filepath.Join("testdata", "wal-v0.4.0-truncated"), dir)
+	termOf := func(i uint64) uint64 {
+		if i >= 28 {
+			return 2
+		}
+		return 1
+	}
+	for restart := range 2 {
+		w, meta, err := openLogStore(dir, 16<<10, testLogger(t))
+		if err != nil {
+			t.Fatalf("open #%d: %v", restart+1, err)
+		}
+		if first, _ := w.FirstIndex(); first != 1 {
+			t.Fatalf("open #%d: first index = %d, want 1", restart+1, first)
+		}
+		if last, _ := w.LastIndex(); last != 34 {
+			t.Fatalf("open #%d: last index = %d, want 34", restart+1, last)
+		}
+		wantTestLogs(t, w, 1, 34, termOf)
+		if term, err := w.GetUint64([]byte("CurrentTerm")); err != nil || term != 2 {
+			t.Fatalf("CurrentTerm = %d, %v; want 2", term, err)
+		}
+		if _, err := raft.HasExistingState(w, w, raft.NewInmemSnapshotStore()); err != nil {
+			t.Fatalf("raft cannot inspect the repaired log: %v", err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := meta.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
