@@ -29,6 +29,8 @@ const (
 	crashLoopBudget = 150 * time.Second
 	// ballastKeys × ballastSize is what the FSM holds of the ballast; the
 	// raft log gets every write, so its 64 MiB segments fill and rotate.
+	// (Segment files are also started by every tail truncation, so their
+	// count alone does not prove a rotation.)
 	ballastKeys   = 8
 	ballastSize   = 192 << 10
 	ballastWriter = 2
@@ -150,7 +152,7 @@ func TestCrashLoop(t *testing.T) {
 		raw, _ := os.ReadFile(n.LogPath())
 		truncations += bytes.Count(raw, []byte("clearing log suffix"))
 	}
-	t.Logf("%d kills in %s (%d at a snapshot, %d at a segment rotation, %d right after a log tail truncation); %d log segments seen; %d log tail truncations; ballast: %d acknowledged writes (%d MiB); %s; %s",
+	t.Logf("%d kills in %s (%d while a snapshot was written, %d as a new log segment appeared, %d right after a log tail truncation); %d log segment files seen; %d log tail truncations; ballast: %d acknowledged writes (%d MiB); %s; %s",
 		kills, elapsed.Round(time.Second), atSnapshot, atRotation, atTruncation, segs, truncations, b.acked.Load(), b.acked.Load()*ballastSize>>20, stats, report)
 	if kills < crashLoopKills {
 		t.Fatalf("only %d kills in %s, want %d", kills, crashLoopBudget, crashLoopKills)
@@ -161,8 +163,10 @@ func TestCrashLoop(t *testing.T) {
 	if atTruncation == 0 {
 		t.Fatal("no node was killed right after truncating its log tail")
 	}
-	if segs <= 3 {
-		t.Fatalf("the raft logs never rotated (%d segments over three nodes): the ballast was too small", segs)
+	// Every acknowledged write is in the logs of at least two of the three
+	// nodes: past 96 MiB, one node took in 64 MiB, a whole segment.
+	if mib := b.acked.Load() * ballastSize >> 20; mib < 96 {
+		t.Fatalf("only %d MiB of ballast acknowledged: the raft logs may never have rotated", mib)
 	}
 	if stats.AckedWrites == 0 {
 		t.Fatal("no write was acknowledged: the scenario tested nothing")
