@@ -19,11 +19,12 @@ import (
 // tests') goes through here, so a WAL written by an older release is read
 // exactly as the server reads it.
 //
-// raft-wal must be v0.4.1 or newer (go.mod says why not v0.4.2): v0.4.0 marked the tail segment sealed on
-// a tail truncation (raft clearing a conflicting log suffix) without writing
-// its index block, and the node could not read its log after a restart
-// ("sealed segment has no index block", raft-wal issue #31). A log already
-// damaged that way is repaired first (repairUnindexedSegments).
+// raft-wal must be v0.4.1 or newer (go.mod says why not v0.4.2): v0.4.0
+// marked the tail segment sealed on a tail truncation (raft clearing a
+// conflicting log suffix) without writing its index block, and the node
+// could not read its log after a restart ("sealed segment has no index
+// block", raft-wal issue #31). A log already damaged that way is repaired
+// first (repairUnindexedSegments).
 func openLogStore(dir string, segmentSize int, logger *slog.Logger) (*wal.WAL, *metadb.BoltMetaDB, error) {
 	if segmentSize <= 0 {
 		segmentSize = wal.DefaultSegmentSize
