@@ -74,6 +74,12 @@ func repairUnindexedSegments(dir string, meta *metadb.BoltMetaDB, logger *slog.L
 		if err != nil {
 			return fmt.Errorf("raft storage: repair log segment %s: read: %w", segment.FileName(seg), err)
 		}
+		if last := w.LastIndex(); last < seg.MaxIndex {
+			_ = w.Close()
+			return fmt.Errorf("raft storage: log segment %s holds entries up to %d but should hold up to %d: "+
+				"the log is damaged beyond repair; move %s away and let the node rejoin its cluster (or restore a snapshot)",
+				segment.FileName(seg), last, seg.MaxIndex, dir)
+		}
 		indexStart, err := w.ForceSeal()
 		closeErr := w.Close()
 		if err != nil {
