@@ -16,7 +16,10 @@ require (
 	github.com/hashicorp/hcl v1.0.1-vault-7
 	github.com/hashicorp/raft v1.8.0
 	github.com/hashicorp/raft-autopilot v0.3.0
-	github.com/hashicorp/raft-wal v0.4.0
+	// raft-wal v0.4.1 fixes tail truncation (issue #31). v0.4.2 changes only its
+	// metrics and imports go-metrics/compat, which go-metrics v0.7.0 (needed by
+	// raft v1.8.0) no longer has, so it does not build here.
+	github.com/hashicorp/raft-wal v0.4.1
 	github.com/hashicorp/vault/api v1.23.0
 	github.com/johannesboyne/gofakes3 v1.2.0
 	github.com/miekg/pkcs11 v1.1.2

@@ -95,8 +95,10 @@ func (b *Backend) Leader() (id, addr string) {
 // AddPeer adds a server to the cluster as a voter or a non-voter, and
 // returns once the new configuration is committed. For a server already
 // present it updates the address, and voter=true promotes a non-voter
-// (voter=false does not demote a voter: remove it and add it again). Leader only (else ErrNotLeader). The new
-// server then receives the log or a snapshot from the leader.
+// (voter=false does not demote a voter: remove it and add it again). Leader
+// only (else ErrNotLeader). A change that meets a leadership change is
+// retried while this node leads again within ApplyTimeout. The new server
+// then receives the log or a snapshot from the leader.
 func (b *Backend) AddPeer(ctx context.Context, id, addr string, voter bool) error {
 	if err := b.checkOpen(ctx); err != nil {
 		return fmt.Errorf("raft storage: add peer: %w", err)
@@ -104,13 +106,13 @@ func (b *Backend) AddPeer(ctx context.Context, id, addr string, voter bool) erro
 	if id == "" || addr == "" {
 		return errors.New("raft storage: add peer: ID and address are required")
 	}
-	var f raft.IndexFuture
-	if voter {
-		f = b.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, b.conf.ApplyTimeout)
-	} else {
-		f = b.raft.AddNonvoter(raft.ServerID(id), raft.ServerAddress(addr), 0, b.conf.ApplyTimeout)
-	}
-	if err := b.waitFuture(ctx, f); err != nil {
+	err := b.changeMembership(ctx, func(timeout time.Duration) raft.Future {
+		if voter {
+			return b.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, timeout)
+		}
+		return b.raft.AddNonvoter(raft.ServerID(id), raft.ServerAddress(addr), 0, timeout)
+	})
+	if err != nil {
 		return fmt.Errorf("raft storage: add peer %q: %w", id, err)
 	}
 	b.logger.Info("raft storage: peer added", "peer_id", id, "address", addr, "voter", voter)
@@ -118,13 +120,23 @@ func (b *Backend) AddPeer(ctx context.Context, id, addr string, voter bool) erro
 }
 
 // RemovePeer removes a server from the cluster and returns once the new
-// configuration is committed. Leader only. Removing the leader itself makes
-// it step down.
+// configuration is committed. Leader only; retried as AddPeer. Removing the
+// leader itself makes it step down.
 func (b *Backend) RemovePeer(ctx context.Context, id string) error {
 	if err := b.checkOpen(ctx); err != nil {
 		return fmt.Errorf("raft storage: remove peer: %w", err)
 	}
-	if err := b.waitFuture(ctx, b.raft.RemoveServer(raft.ServerID(id), 0, b.conf.ApplyTimeout)); err != nil {
+	remove := func(timeout time.Duration) raft.Future {
+		return b.raft.RemoveServer(raft.ServerID(id), 0, timeout)
+	}
+	var err error
+	if id == b.nodeID {
+		// Removing itself ends this node's leadership by design: no retry.
+		err = b.waitFuture(ctx, remove(b.conf.ApplyTimeout))
+	} else {
+		err = b.changeMembership(ctx, remove)
+	}
+	if err != nil {
 		return fmt.Errorf("raft storage: remove peer %q: %w", id, err)
 	}
 	b.logger.Info("raft storage: peer removed", "peer_id", id)

@@ -19,7 +19,10 @@ var (
 	// later, or never.
 	ErrCommitTimeout = errors.New("timed out waiting for raft to commit")
 	// ErrLeadershipLost: this node stopped being leader while the write was
-	// in flight. The new leader may or may not have it.
+	// in flight. The new leader may or may not have it. Writes are never
+	// re-sent by the backend: a put or delete applied again after other
+	// clients' later writes would undo them. Membership changes, which
+	// state an end result, are retried (changeMembership).
 	ErrLeadershipLost = errors.New("raft leadership lost before commit")
 	// ErrClosed: the backend is closed (or closing).
 	ErrClosed = errors.New("raft storage is closed")

@@ -3,6 +3,7 @@ package raft
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -118,10 +119,8 @@ func newCluster(t testing.TB, n int, tweak func(*Config)) *testCluster {
 	if err := c.nodes[0].Bootstrap(ctx); err != nil {
 		t.Fatalf("Bootstrap: %v", err)
 	}
-	for _, b := range c.nodes[1:] {
-		if err := c.nodes[0].AddPeer(ctx, b.NodeID(), b.Addr(), true); err != nil {
-			t.Fatalf("AddPeer(%s): %v", b.NodeID(), err)
-		}
+	for i, b := range c.nodes[1:] {
+		c.addVoter(t, ctx, c.nodes[:i+1], b)
 	}
 	for _, b := range c.nodes {
 		waitFor(t, b.NodeID()+" sees the whole configuration", func() bool {
@@ -130,6 +129,28 @@ func newCluster(t testing.TB, n int, tweak func(*Config)) *testCluster {
 		})
 	}
 	return c
+}
+
+// addVoter adds b as a voter through whichever of members leads, as a
+// joining server does: on a busy machine leadership can move between two
+// joins, and a node that is no longer leader answers ErrNotLeader.
+func (c *testCluster) addVoter(t testing.TB, ctx context.Context, members []*Backend, b *Backend) {
+	t.Helper()
+	var err error
+	waitFor(t, "the leader to add "+b.NodeID(), func() bool {
+		for _, m := range members {
+			if !m.IsLeader() {
+				continue
+			}
+			if err = m.AddPeer(ctx, b.NodeID(), b.Addr(), true); err == nil {
+				return true
+			}
+			if !errors.Is(err, ErrNotLeader) {
+				t.Fatalf("AddPeer(%s) on %s: %v", b.NodeID(), m.NodeID(), err)
+			}
+		}
+		return false
+	})
 }
 
 // leader waits until exactly one of the given open nodes is leader and

@@ -103,17 +103,8 @@ func New(ctx context.Context, conf Config) (*Backend, error) {
 		return nil, err
 	}
 	b.removeStaleSpools()
-	// raft-wal's Close leaves its metadata database open (v0.4.0), which
-	// would keep its file lock until the process exits; we own and close it.
-	b.walMeta = &metadb.BoltMetaDB{}
-	segment := wal.DefaultSegmentSize
-	if conf.walSegmentSize > 0 {
-		segment = conf.walSegmentSize
-	}
-	b.wal, err = wal.Open(walDir, wal.WithMetaStore(b.walMeta), wal.WithSegmentSize(segment),
-		wal.WithLogger(newHCLogger(b.logger, "raft-wal")))
-	if err != nil {
-		return nil, fmt.Errorf("raft storage: open log %s: %w", walDir, err)
+	if b.wal, b.walMeta, err = openLogStore(walDir, conf.walSegmentSize, b.logger); err != nil {
+		return nil, err
 	}
 	if b.snaps, err = raft.NewFileSnapshotStoreWithLogger(filepath.Join(b.dir, "raft"), retainSnapshots, newHCLogger(b.logger, "raft-snapshots")); err != nil {
 		return nil, fmt.Errorf("raft storage: open snapshot store: %w", err)
