@@ -13,12 +13,15 @@ import (
 	"github.com/strongbox/strongbox/internal/physical"
 )
 
-// testTiming makes elections take a few hundred milliseconds instead of
-// seconds; generous enough for -race on a two-core machine.
+// testTiming is production timing at performance_multiplier 1 (elections
+// in one to two seconds) with a short commit timeout. Shorter timers made
+// leadership flap whenever another process took the machine's two cores
+// for a few hundred milliseconds, and tests that assume a stable leader
+// then failed with "leadership lost while committing log".
 var testTiming = &timing{
-	heartbeat: 150 * time.Millisecond,
-	election:  150 * time.Millisecond,
-	lease:     75 * time.Millisecond,
+	heartbeat: 1000 * time.Millisecond,
+	election:  1000 * time.Millisecond,
+	lease:     500 * time.Millisecond,
 	commit:    5 * time.Millisecond,
 }
 
