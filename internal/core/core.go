@@ -9,6 +9,7 @@ import (
 
 	"github.com/strongbox/strongbox/internal/audit"
 	"github.com/strongbox/strongbox/internal/barrier"
+	"github.com/strongbox/strongbox/internal/core/keyops"
 	"github.com/strongbox/strongbox/internal/core/policy"
 	"github.com/strongbox/strongbox/internal/core/token"
 	"github.com/strongbox/strongbox/internal/logical"
@@ -48,7 +49,7 @@ type Config struct {
 	// the root key; nil means the Shamir seal, where operators hold shares.
 	Seal seal.Wrapper
 	// MigrationSeal is the seal a seal migration moves away from (a seal
-	// stanza marked disabled); nil means none, or Shamir (seal_migrate.go).
+	// stanza marked disabled); nil means none, or Shamir (package keyops).
 	MigrationSeal seal.Wrapper
 	// PeriodicInterval is how often the active node calls every mount's
 	// periodic hook (FrameworkBackend.PeriodicFunc and Rollback, through
@@ -70,9 +71,9 @@ type Core struct {
 	// autoSeal is set under an auto-unseal seal (autoseal.go); then
 	// recovery keys authorize what unseal keys authorize under Shamir.
 	autoSeal *seal.AutoSeal
-	// sealWork is seal migration, automatic key rotation and seal
-	// re-wrapping (seal_migrate.go, rotate.go, sealwrap.go).
-	sealWork sealWork
+	// keyops is the key ceremonies and seal upkeep: rekey, generate-root,
+	// seal migration, seal re-wrap, key rotation (package keyops).
+	keyops *keyops.Ops
 
 	// stateLock is held for reading by every request and for writing by
 	// seal and unseal, so sealing waits for in-flight requests to finish.
@@ -85,16 +86,6 @@ type Core struct {
 	join         *pendingJoin
 	challenges   challenges
 	joinRetry    joinRetry
-
-	// Rekey and root-generation attempts (rekey.go, generate_root.go). Each
-	// mutex is taken after stateLock; an attempt belongs to one active term
-	// and is forgotten once the core seals or steps down.
-	rekeyMu sync.Mutex
-	rekey   *rekeyAttempt
-	// recoveryRekey is the sys/rekey-recovery-key attempt (under rekeyMu).
-	recoveryRekey *rekeyAttempt
-	genRootMu     sync.Mutex
-	genRoot       *genRootAttempt
 
 	// Set up on unseal, torn down on seal (under stateLock).
 	mounts     *mountTable
@@ -162,7 +153,10 @@ func New(conf Config) (*Core, error) {
 	if conf.Seal != nil {
 		c.autoSeal = seal.NewAutoSeal(conf.Physical, conf.Seal)
 	}
-	c.sealWork.init(conf)
+	c.keyops = keyops.New(keyopsHost{c}, keyops.Config{
+		Physical: conf.Physical, Barrier: c.barrier, Shamir: c.seal, AutoSeal: c.autoSeal,
+		MigrationSeal: conf.MigrationSeal, Logger: conf.Logger, Now: conf.Now,
+	})
 	if ha, ok := conf.Physical.(HAStorage); ok {
 		c.ha = ha
 	}

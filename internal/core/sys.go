@@ -23,7 +23,7 @@ func (c *Core) systemBackend() logical.Backend {
 	paths = append(paths, c.autopilotPaths()...)
 	paths = append(paths, c.snapshotPaths()...)
 	paths = append(paths, c.rawSnapshotPaths()...)
-	paths = append(paths, append(c.rotationPaths(), c.sealwrapPaths()...)...)
+	paths = append(paths, c.keyops.Paths()...)
 	if c.ha != nil {
 		paths = append(paths, c.haStatusPaths()...)
 	}
@@ -31,11 +31,11 @@ func (c *Core) systemBackend() logical.Backend {
 		Paths: paths,
 		PathsSpecial: &logical.Paths{
 			Unauthenticated: []string{"internal/ui/mounts", "internal/ui/mounts/*", "storage/raft/bootstrap/*"},
-			Root: []string{
-				"audit", "audit/*", "auth/*", "rotate", "rotate/*", "seal",
-				"step-down", "raw", "raw/*", "remount", "config/*", "leases/revoke-prefix/*", "revoke-prefix/*", "storage/raft/remove-peer", "sealwrap/rewrap",
+			Root: append([]string{
+				"audit", "audit/*", "auth/*", "seal",
+				"step-down", "raw", "raw/*", "remount", "config/*", "leases/revoke-prefix/*", "revoke-prefix/*", "storage/raft/remove-peer",
 				"storage/raft/snapshot", "storage/raft/snapshot-force", "storage/raft/snapshot-auto/config", "storage/raft/snapshot-auto/config/*",
-			},
+			}, c.keyops.RootPaths()...),
 		},
 	}
 }
