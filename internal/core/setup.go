@@ -209,7 +209,7 @@ func (c *Core) instantiate(ctx context.Context, me *MountEntry, isAuth bool) (*r
 	rt.backend = be
 	if sp := be.SpecialPaths(); sp != nil && len(sp.SealWrapStorage) > 0 {
 		// Say so rather than let the flag look honoured: the seal wraps
-		// only the root key (sealwrap.go), not engine entries.
+		// only the root key (keyops/sealwrap.go), not engine entries.
 		logger.Warn("the engine asks for seal-wrapped storage; these entries are protected by the barrier only", "prefixes", sp.SealWrapStorage)
 	}
 	return rt, nil
