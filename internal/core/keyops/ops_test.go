@@ -14,8 +14,8 @@ import (
 	"github.com/strongbox/strongbox/internal/barrier"
 	"github.com/strongbox/strongbox/internal/core/token"
 	"github.com/strongbox/strongbox/internal/logical"
-	"github.com/strongbox/strongbox/internal/physical/inmem"
 	"github.com/strongbox/strongbox/internal/pgp"
+	"github.com/strongbox/strongbox/internal/physical/inmem"
 	"github.com/strongbox/strongbox/internal/seal"
 )
 
