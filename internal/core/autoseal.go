@@ -2,16 +2,15 @@ package core
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/strongbox/strongbox/internal/barrier"
+	"github.com/strongbox/strongbox/internal/core/keyops"
 	"github.com/strongbox/strongbox/internal/logical"
 	"github.com/strongbox/strongbox/internal/pgp"
-	"github.com/strongbox/strongbox/internal/physical"
 	"github.com/strongbox/strongbox/internal/seal"
 )
 
@@ -34,22 +33,7 @@ const (
 
 // ErrSealMismatch means storage was initialized with another seal than the
 // one configured; changing seals is a seal migration.
-var ErrSealMismatch = errors.New("seal mismatch")
-
-// recoveryRecord is the recovery key and its configuration, stored
-// through the barrier at seal.RecoveryKeyPath. The configuration is also
-// kept in the clear (seal.LoadRecoveryConfig) for seal-status; this copy
-// is the authoritative one, written first, so a crash between the two
-// writes leaves a stale clear copy that recoveryConfig repairs.
-type recoveryRecord struct {
-	Key       []byte `json:"key"`
-	Shares    int    `json:"shares"`
-	Threshold int    `json:"threshold"`
-}
-
-func (r *recoveryRecord) config() *seal.Config {
-	return &seal.Config{Type: seal.RecoveryType, SecretShares: r.Shares, SecretThreshold: r.Threshold}
-}
+var ErrSealMismatch = keyops.ErrSealMismatch
 
 // initAuto is Init under an auto seal: it validates the recovery
 // configuration as Vault does, has the key service wrap a new root key
@@ -120,12 +104,11 @@ func (c *Core) initAutoLocked(ctx context.Context, rconf *seal.Config, pgpKeys [
 	if len(pgpKeys) > 0 {
 		// Encrypt before storing anything: keys nobody can read are worse
 		// than no init at all.
-		if shares, err = encryptShares(pgpKeys, shares); err != nil {
+		if shares, err = keyops.EncryptShares(pgpKeys, shares); err != nil {
 			return fail(err)
 		}
 	}
-	rec := &recoveryRecord{Key: recKey, Shares: rconf.SecretShares, Threshold: rconf.SecretThreshold}
-	root, err := c.initBarrier(ctx, rootKey, func(ctx context.Context) error { return c.putRecoveryRecord(ctx, rec) })
+	root, err := c.initBarrier(ctx, rootKey, func(ctx context.Context) error { return c.keyops.StoreRecoveryKey(ctx, recKey, rconf) })
 	if err != nil {
 		return fail(err)
 	}
@@ -158,12 +141,12 @@ func (c *Core) AutoUnseal(ctx context.Context) error {
 		}
 		return fmt.Errorf("auto-unseal: %w", err)
 	}
-	pending, err := c.migrationPending(ctx, conf)
+	pending, err := c.keyops.MigrationPending(ctx, conf)
 	if err != nil {
 		return fmt.Errorf("auto-unseal: check for a seal migration: %w", err)
 	}
 	if pending {
-		c.announceMigration()
+		c.keyops.AnnounceMigration()
 		return ErrSealMigrationPending
 	}
 	if conf.Type != c.autoSeal.Type() {
@@ -238,32 +221,7 @@ func (c *Core) RunAutoUnseal(ctx context.Context) {
 // node in migration mode, which it logs. Storage errors are returned as
 // they are; uninitialized storage is fine.
 func (c *Core) CheckSeal(ctx context.Context) error {
-	conf, err := seal.LoadConfig(ctx, c.physical)
-	switch {
-	case errors.Is(err, seal.ErrNotInitialized):
-		return nil
-	case err != nil:
-		return err
-	}
-	pending, err := c.migrationPending(ctx, conf)
-	if err != nil {
-		return fmt.Errorf("check for a seal migration: %w", err)
-	}
-	switch {
-	case pending:
-		c.announceMigration()
-	case conf.Type != c.SealType():
-		hint := "changing seals is a seal migration: mark the old seal's stanza disabled = \"true\""
-		if c.sealWork.oldSeal != nil {
-			hint = fmt.Sprintf("nor with the %q seal marked disabled, which a migration would move away from", c.oldSealType())
-		}
-		return fmt.Errorf("%w: storage was initialized with the %q seal but this server is configured with the %q seal; %s",
-			ErrSealMismatch, conf.Type, c.SealType(), hint)
-	case c.sealWork.oldSeal != nil:
-		c.logger.Info("the seal migration is already complete; the disabled seal stanza can be removed from the configuration",
-			"barrier_type", conf.Type, "disabled_seal", c.oldSealType())
-	}
-	return nil
+	return c.keyops.CheckSeal(ctx)
 }
 
 // unsealRecovery answers sys/unseal under an auto seal, as Vault does for
@@ -307,12 +265,7 @@ func (c *Core) unsealRecovery(ctx context.Context, key []byte) error {
 	}
 	defer wipe(root)
 	err = c.unsealVerified(ctx, root, func(ctx context.Context) error {
-		rec, err := c.getRecoveryRecord(ctx)
-		if err != nil {
-			return err
-		}
-		defer wipe(rec.Key)
-		return seal.MatchRecoveryKey(combined, rec.Key)
+		return c.keyops.MatchRecoveryKey(ctx, combined)
 	})
 	switch {
 	case errors.Is(err, seal.ErrRecoveryMismatch):
@@ -345,187 +298,4 @@ func (c *Core) joinWithSeal(ctx context.Context, leader string, pj *pendingJoin)
 	}
 	c.logger.Info("raft join completed with the seal; unsealing", "leader", leader, "seal", c.autoSeal.Type())
 	return c.unsealWithRootKey(ctx, root)
-}
-
-// putRecoveryRecord stores the recovery record through the barrier.
-func (c *Core) putRecoveryRecord(ctx context.Context, rec *recoveryRecord) error {
-	raw, err := json.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	defer wipe(raw)
-	if err := c.barrier.Put(ctx, &physical.Entry{Key: seal.RecoveryKeyPath, Value: raw}); err != nil {
-		return fmt.Errorf("store recovery key: %w", err)
-	}
-	return nil
-}
-
-// getRecoveryRecord reads the recovery record; the barrier must be open.
-// The caller wipes rec.Key.
-func (c *Core) getRecoveryRecord(ctx context.Context) (*recoveryRecord, error) {
-	e, err := c.barrier.Get(ctx, seal.RecoveryKeyPath)
-	if err != nil {
-		return nil, fmt.Errorf("read recovery key: %w", err)
-	}
-	if e == nil {
-		return nil, errors.New("read recovery key: no recovery key is stored")
-	}
-	defer wipe(e.Value)
-	var rec recoveryRecord
-	if err := json.Unmarshal(e.Value, &rec); err != nil {
-		return nil, fmt.Errorf("decode recovery key: %w", err)
-	}
-	return &rec, nil
-}
-
-// recoveryConfig returns the recovery configuration from the barrier and
-// repairs the clear copy when a crash left it stale. The caller holds
-// stateLock (read) on an active node.
-func (c *Core) recoveryConfig(ctx context.Context) (*seal.Config, error) {
-	rec, err := c.getRecoveryRecord(ctx)
-	if err != nil {
-		return nil, err
-	}
-	wipe(rec.Key)
-	conf := rec.config()
-	clearConf, err := seal.LoadRecoveryConfig(ctx, c.physical)
-	if err != nil || clearConf.SecretShares != conf.SecretShares || clearConf.SecretThreshold != conf.SecretThreshold {
-		if err := seal.StoreRecoveryConfig(ctx, c.physical, conf); err != nil {
-			c.logger.Warn("repairing the stored recovery configuration failed", "error", err)
-		}
-	}
-	return conf, nil
-}
-
-// verifyRecoveryShares checks that shares rebuild the recovery key.
-func (c *Core) verifyRecoveryShares(ctx context.Context, shares [][]byte) error {
-	combined, err := seal.CombineShares(shares)
-	if err != nil {
-		return err
-	}
-	defer wipe(combined)
-	rec, err := c.getRecoveryRecord(ctx)
-	if err != nil {
-		return err
-	}
-	defer wipe(rec.Key)
-	return seal.MatchRecoveryKey(combined, rec.Key)
-}
-
-// recoveryStaged is a staged rekey of the recovery key.
-type recoveryStaged struct {
-	c   *Core
-	rec *recoveryRecord
-}
-
-func (c *Core) stageRecoveryRekey(conf seal.Config) (stagedKeys, [][]byte, error) {
-	key, shares, err := seal.NewRecoveryKey(&conf)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &recoveryStaged{c: c, rec: &recoveryRecord{Key: key, Shares: conf.SecretShares, Threshold: conf.SecretThreshold}}, shares, nil
-}
-
-func (s *recoveryStaged) matches(shares [][]byte) error {
-	combined, err := seal.CombineShares(shares)
-	if err != nil {
-		return err
-	}
-	defer wipe(combined)
-	return seal.MatchRecoveryKey(combined, s.rec.Key)
-}
-
-func (s *recoveryStaged) commit(ctx context.Context) error {
-	if err := s.c.putRecoveryRecord(ctx, s.rec); err != nil {
-		return err
-	}
-	return seal.StoreRecoveryConfig(ctx, s.c.physical, s.rec.config())
-}
-
-func (s *recoveryStaged) wipe() { wipe(s.rec.Key) }
-
-// rewrapRootKey finishes a barrier rekey under an auto seal: the root key
-// is wrapped anew with the key service's current key and no shares are
-// returned. Vault generates a new root key here; Strongbox's rekey keeps
-// the root key under every seal (see package seal), so standbys, which hold
-// it in memory, keep reading the keyring.
-func (c *Core) rewrapRootKey(ctx context.Context, a *rekeyAttempt) (*RekeyResult, error) {
-	root, err := c.barrier.RootKey()
-	if err != nil {
-		return nil, fmt.Errorf("rekey: %w", err)
-	}
-	defer wipe(root)
-	if err := c.autoSeal.Rewrap(ctx, root); err != nil {
-		return nil, fmt.Errorf("rekey: %w", err)
-	}
-	a.wipe()
-	c.rekey = nil
-	c.logger.Info("root key re-wrapped by the seal", "seal", c.autoSeal.Type(), "nonce", a.nonce)
-	return &RekeyResult{Nonce: a.nonce}, nil
-}
-
-var errNoRecoveryKeys = logical.BadRequest("recovery rekeying not supported: recovery keys are used only with auto-unseal seals")
-
-func (c *Core) recoveryOp() error {
-	if c.autoSeal == nil {
-		return errNoRecoveryKeys
-	}
-	return nil
-}
-
-// RecoveryRekeyStatus is RekeyStatus for sys/rekey-recovery-key.
-func (c *Core) RecoveryRekeyStatus(ctx context.Context) (*RekeyStatus, error) {
-	if err := c.recoveryOp(); err != nil {
-		return nil, err
-	}
-	return c.rekeyStatus(ctx, recoveryTarget)
-}
-
-// RecoveryRekeyInit starts a rekey of the recovery key; the current
-// recovery key shares authorize it and it returns new recovery shares.
-func (c *Core) RecoveryRekeyInit(ctx context.Context, req RekeyRequest) (*RekeyStatus, error) {
-	if err := c.recoveryOp(); err != nil {
-		return nil, err
-	}
-	return c.rekeyInit(ctx, req, recoveryTarget)
-}
-
-// RecoveryRekeyCancel is RekeyCancel for the recovery key.
-func (c *Core) RecoveryRekeyCancel(ctx context.Context, nonce string) error {
-	if err := c.recoveryOp(); err != nil {
-		return err
-	}
-	return c.rekeyCancel(ctx, nonce, recoveryTarget)
-}
-
-// RecoveryRekeyUpdate is RekeyUpdate for the recovery key.
-func (c *Core) RecoveryRekeyUpdate(ctx context.Context, key []byte, nonce string) (*RekeyResult, error) {
-	if err := c.recoveryOp(); err != nil {
-		return nil, err
-	}
-	return c.rekeyUpdate(ctx, key, nonce, recoveryTarget)
-}
-
-// RecoveryRekeyVerifyStatus is RekeyVerifyStatus for the recovery key.
-func (c *Core) RecoveryRekeyVerifyStatus(ctx context.Context) (*RekeyVerifyStatus, error) {
-	if err := c.recoveryOp(); err != nil {
-		return nil, err
-	}
-	return c.rekeyVerifyStatus(ctx, recoveryTarget)
-}
-
-// RecoveryRekeyVerifyRestart is RekeyVerifyRestart for the recovery key.
-func (c *Core) RecoveryRekeyVerifyRestart(ctx context.Context) (*RekeyVerifyStatus, error) {
-	if err := c.recoveryOp(); err != nil {
-		return nil, err
-	}
-	return c.rekeyVerifyRestart(ctx, recoveryTarget)
-}
-
-// RecoveryRekeyVerify is RekeyVerify for the recovery key.
-func (c *Core) RecoveryRekeyVerify(ctx context.Context, key []byte, nonce string) (*RekeyVerifyResult, error) {
-	if err := c.recoveryOp(); err != nil {
-		return nil, err
-	}
-	return c.rekeyVerify(ctx, key, nonce, recoveryTarget)
 }

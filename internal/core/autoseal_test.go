@@ -221,7 +221,11 @@ func TestAutoSealInitValidation(t *testing.T) {
 		}
 		shares = append(shares, share)
 	}
-	if err := c.verifyRecoveryShares(context.Background(), shares); err != nil {
+	combined, err := seal.CombineShares(shares)
+	if err != nil {
+		t.Fatalf("decrypted shares: %v", err)
+	}
+	if err := c.keyops.MatchRecoveryKey(context.Background(), combined); err != nil {
 		t.Fatalf("decrypted shares: %v", err)
 	}
 }
@@ -379,14 +383,14 @@ func TestGenerateRootWithRecoveryKeys(t *testing.T) {
 	a := newAutoCore(t, 3, 2)
 	other := newAutoCore(t, 3, 2)
 	ctx := context.Background()
-	st, err := a.c.GenerateRootInit(ctx, "", "")
+	st, err := a.c.keyops.GenerateRootInit(ctx, "", "")
 	if err != nil || st.Required != 2 {
 		t.Fatalf("init %+v %v", st, err)
 	}
-	if _, err := a.c.GenerateRootUpdate(ctx, other.keys[0], st.Nonce); err != nil {
+	if _, err := a.c.keyops.GenerateRootUpdate(ctx, other.keys[0], st.Nonce); err != nil {
 		t.Fatal(err)
 	}
-	_, err = a.c.GenerateRootUpdate(ctx, other.keys[1], st.Nonce)
+	_, err = a.c.keyops.GenerateRootUpdate(ctx, other.keys[1], st.Nonce)
 	wantStatus(t, err, 400, "not a quorum of the current recovery keys")
 	res := generate(t, a.keyCore, st.Nonce, a.keys[1:])
 	tok, err := pgp.DecodeToken(res.EncodedToken, st.OTP)
@@ -398,19 +402,19 @@ func TestGenerateRootWithRecoveryKeys(t *testing.T) {
 func TestRecoveryRekey(t *testing.T) {
 	a := newAutoCore(t, 5, 3)
 	ctx := context.Background()
-	if _, err := a.c.RecoveryRekeyInit(ctx, RekeyRequest{SecretShares: 7, SecretThreshold: 4, StoredShares: 1}); err == nil {
+	if _, err := a.c.keyops.RecoveryRekeyInit(ctx, RekeyRequest{SecretShares: 7, SecretThreshold: 4, StoredShares: 1}); err == nil {
 		t.Fatal("stored_shares accepted for the recovery key")
 	}
-	st, err := a.c.RecoveryRekeyInit(ctx, RekeyRequest{SecretShares: 7, SecretThreshold: 4, RequireVerification: true})
+	st, err := a.c.keyops.RecoveryRekeyInit(ctx, RekeyRequest{SecretShares: 7, SecretThreshold: 4, RequireVerification: true})
 	if err != nil || st.Required != 3 || st.T != 4 || st.N != 7 {
 		t.Fatalf("init %+v %v", st, err)
 	}
-	if bst, _ := a.c.RekeyStatus(ctx); bst.Started {
+	if bst, _ := a.c.keyops.RekeyStatus(ctx); bst.Started {
 		t.Fatal("a recovery rekey shows as a barrier rekey")
 	}
 	var res *RekeyResult
 	for _, k := range a.keys[2:] {
-		if res, err = a.c.RecoveryRekeyUpdate(ctx, k, st.Nonce); err != nil {
+		if res, err = a.c.keyops.RecoveryRekeyUpdate(ctx, k, st.Nonce); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -423,7 +427,7 @@ func TestRecoveryRekey(t *testing.T) {
 	}
 	var vres *RekeyVerifyResult
 	for _, k := range res.Keys[:4] {
-		if vres, err = a.c.RecoveryRekeyVerify(ctx, k, res.VerificationNonce); err != nil {
+		if vres, err = a.c.keyops.RecoveryRekeyVerify(ctx, k, res.VerificationNonce); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -434,12 +438,12 @@ func TestRecoveryRekey(t *testing.T) {
 		t.Fatalf("seal status after rekey %d/%d", sst.T, sst.N)
 	}
 	// The new shares authorize; the old ones no longer do.
-	gst, _ := a.c.GenerateRootInit(ctx, "", "")
+	gst, _ := a.c.keyops.GenerateRootInit(ctx, "", "")
 	if gst.Required != 4 {
 		t.Fatalf("generate-root requires %d shares after the rekey", gst.Required)
 	}
 	for _, k := range a.keys[:4] {
-		_, err = a.c.GenerateRootUpdate(ctx, k, gst.Nonce)
+		_, err = a.c.keyops.GenerateRootUpdate(ctx, k, gst.Nonce)
 	}
 	wantStatus(t, err, 400, "not a quorum of the current recovery keys")
 	if res := generate(t, a.keyCore, gst.Nonce, res.Keys[3:]); !res.Complete {
@@ -447,7 +451,7 @@ func TestRecoveryRekey(t *testing.T) {
 	}
 
 	shamir := newKeyCore(t, 1, 1)
-	_, err = shamir.c.RecoveryRekeyStatus(ctx)
+	_, err = shamir.c.keyops.RecoveryRekeyStatus(ctx)
 	wantStatus(t, err, 400, "recovery keys are used only with auto-unseal seals")
 }
 
@@ -466,17 +470,17 @@ func TestBarrierRekeyUnderAutoSeal(t *testing.T) {
 		{RekeyRequest{RequireVerification: true}, "requiring verification not supported when rekeying the barrier key with recovery keys"},
 	}
 	for _, tc := range refused {
-		_, err := a.c.RekeyInit(ctx, tc.req)
+		_, err := a.c.keyops.RekeyInit(ctx, tc.req)
 		wantStatus(t, err, 400, tc.want)
 	}
 	before, _ := seal.WrappedRootKey(ctx, a.phys)
-	st, err := a.c.RekeyInit(ctx, RekeyRequest{SecretShares: 5, SecretThreshold: 3})
+	st, err := a.c.keyops.RekeyInit(ctx, RekeyRequest{SecretShares: 5, SecretThreshold: 3})
 	if err != nil || st.T != 1 || st.N != 1 || st.Required != 2 {
 		t.Fatalf("init %+v %v", st, err)
 	}
 	var res *RekeyResult
 	for _, k := range a.keys[:2] {
-		if res, err = a.c.RekeyUpdate(ctx, k, st.Nonce); err != nil {
+		if res, err = a.c.keyops.RekeyUpdate(ctx, k, st.Nonce); err != nil {
 			t.Fatal(err)
 		}
 	}

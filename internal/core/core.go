@@ -9,6 +9,7 @@ import (
 
 	"github.com/strongbox/strongbox/internal/audit"
 	"github.com/strongbox/strongbox/internal/barrier"
+	"github.com/strongbox/strongbox/internal/core/keyops"
 	"github.com/strongbox/strongbox/internal/core/mount"
 	"github.com/strongbox/strongbox/internal/core/policy"
 	"github.com/strongbox/strongbox/internal/core/token"
@@ -49,7 +50,7 @@ type Config struct {
 	// the root key; nil means the Shamir seal, where operators hold shares.
 	Seal seal.Wrapper
 	// MigrationSeal is the seal a seal migration moves away from (a seal
-	// stanza marked disabled); nil means none, or Shamir (seal_migrate.go).
+	// stanza marked disabled); nil means none, or Shamir (package keyops).
 	MigrationSeal seal.Wrapper
 	// PeriodicInterval is how often the active node calls every mount's
 	// periodic hook (FrameworkBackend.PeriodicFunc and Rollback, through
@@ -71,9 +72,9 @@ type Core struct {
 	// autoSeal is set under an auto-unseal seal (autoseal.go); then
 	// recovery keys authorize what unseal keys authorize under Shamir.
 	autoSeal *seal.AutoSeal
-	// sealWork is seal migration, automatic key rotation and seal
-	// re-wrapping (seal_migrate.go, rotate.go, sealwrap.go).
-	sealWork sealWork
+	// keyops is the key ceremonies and seal upkeep: rekey, generate-root,
+	// seal migration, seal re-wrap, key rotation (package keyops).
+	keyops *keyops.Ops
 
 	// stateLock is held for reading by every request and for writing by
 	// seal and unseal, so sealing waits for in-flight requests to finish.
@@ -86,16 +87,6 @@ type Core struct {
 	join         *pendingJoin
 	challenges   challenges
 	joinRetry    joinRetry
-
-	// Rekey and root-generation attempts (rekey.go, generate_root.go). Each
-	// mutex is taken after stateLock; an attempt belongs to one active term
-	// and is forgotten once the core seals or steps down.
-	rekeyMu sync.Mutex
-	rekey   *rekeyAttempt
-	// recoveryRekey is the sys/rekey-recovery-key attempt (under rekeyMu).
-	recoveryRekey *rekeyAttempt
-	genRootMu     sync.Mutex
-	genRoot       *genRootAttempt
 
 	// mounts is the mount room: tables, router, sys/mounts (core/mount).
 	// Its tables and router are loaded on unseal, dropped on seal.
@@ -163,7 +154,10 @@ func New(conf Config) (*Core, error) {
 	if conf.Seal != nil {
 		c.autoSeal = seal.NewAutoSeal(conf.Physical, conf.Seal)
 	}
-	c.sealWork.init(conf)
+	c.keyops = keyops.New(keyopsHost{c}, keyops.Config{
+		Physical: conf.Physical, Barrier: c.barrier, Shamir: c.seal, AutoSeal: c.autoSeal,
+		MigrationSeal: conf.MigrationSeal, Logger: conf.Logger, Now: conf.Now,
+	})
 	if ha, ok := conf.Physical.(HAStorage); ok {
 		c.ha = ha
 	}

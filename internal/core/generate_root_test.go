@@ -17,7 +17,7 @@ func generate(t *testing.T, k *keyCore, nonce string, shares [][]byte) *Generate
 	var err error
 	prev := -1
 	for i, s := range shares {
-		res, err = k.c.GenerateRootUpdate(context.Background(), s, nonce)
+		res, err = k.c.keyops.GenerateRootUpdate(context.Background(), s, nonce)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -32,11 +32,11 @@ func generate(t *testing.T, k *keyCore, nonce string, shares [][]byte) *Generate
 func TestGenerateRootWithServerOTP(t *testing.T) {
 	k := newKeyCore(t, 3, 2)
 	ctx := context.Background()
-	st, err := k.c.GenerateRootStatus(ctx)
+	st, err := k.c.keyops.GenerateRootStatus(ctx)
 	if err != nil || st.Started || st.Required != 2 || st.OTPLength != GenerateRootOTPLength || st.OTP != "" {
 		t.Fatalf("idle status %+v %v", st, err)
 	}
-	st, err = k.c.GenerateRootInit(ctx, "", "")
+	st, err = k.c.keyops.GenerateRootInit(ctx, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func TestGenerateRootWithServerOTP(t *testing.T) {
 		t.Fatalf("init %+v", st)
 	}
 	otp := st.OTP
-	if again, _ := k.c.GenerateRootStatus(ctx); again.OTP != "" || !again.Started || again.Nonce != st.Nonce {
+	if again, _ := k.c.keyops.GenerateRootStatus(ctx); again.OTP != "" || !again.Started || again.Nonce != st.Nonce {
 		t.Fatalf("status shows the otp or lost the attempt: %+v", again)
 	}
 	first := generate(t, k, st.Nonce, k.keys[:1])
@@ -65,7 +65,7 @@ func TestGenerateRootWithServerOTP(t *testing.T) {
 	if !k.tokenWorks(t, tok) {
 		t.Fatal("generated root token does not work")
 	}
-	if st, _ := k.c.GenerateRootStatus(ctx); st.Started {
+	if st, _ := k.c.keyops.GenerateRootStatus(ctx); st.Started {
 		t.Fatal("attempt still started after completion")
 	}
 }
@@ -73,14 +73,14 @@ func TestGenerateRootWithServerOTP(t *testing.T) {
 func TestGenerateRootWithClientOTPAndPGP(t *testing.T) {
 	k := newKeyCore(t, 1, 1)
 	ctx := context.Background()
-	_, err := k.c.GenerateRootInit(ctx, "too-short", "")
+	_, err := k.c.keyops.GenerateRootInit(ctx, "too-short", "")
 	wantStatus(t, err, 400, "OTP string is wrong length")
 
 	otp, err := pgp.GenerateOTP(GenerateRootOTPLength)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := k.c.GenerateRootInit(ctx, otp, "")
+	st, err := k.c.keyops.GenerateRootInit(ctx, otp, "")
 	if err != nil || st.OTP != "" {
 		t.Fatalf("init with otp %+v %v", st, err)
 	}
@@ -94,11 +94,11 @@ func TestGenerateRootWithClientOTPAndPGP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = k.c.GenerateRootInit(ctx, otp, pub)
+	_, err = k.c.keyops.GenerateRootInit(ctx, otp, pub)
 	wantStatus(t, err, 400, "only one of otp and pgp_key")
-	_, err = k.c.GenerateRootInit(ctx, "", "keybase:op")
+	_, err = k.c.keyops.GenerateRootInit(ctx, "", "keybase:op")
 	wantStatus(t, err, 400, "keybase")
-	st, err = k.c.GenerateRootInit(ctx, "", pub)
+	st, err = k.c.keyops.GenerateRootInit(ctx, "", pub)
 	if err != nil || st.PGPFingerprint == "" || st.OTP != "" {
 		t.Fatalf("init with pgp %+v %v", st, err)
 	}
@@ -116,51 +116,51 @@ func TestGenerateRootWrongSharesMakeNoToken(t *testing.T) {
 	k := newKeyCore(t, 3, 2)
 	other := newKeyCore(t, 3, 2)
 	ctx := context.Background()
-	st, err := k.c.GenerateRootInit(ctx, "", "")
+	st, err := k.c.keyops.GenerateRootInit(ctx, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	before := slices.Sorted(mapKeys(k.phys.Dump()))
-	if _, err := k.c.GenerateRootUpdate(ctx, k.keys[0], st.Nonce); err != nil {
+	if _, err := k.c.keyops.GenerateRootUpdate(ctx, k.keys[0], st.Nonce); err != nil {
 		t.Fatal(err)
 	}
-	_, err = k.c.GenerateRootUpdate(ctx, other.keys[1], st.Nonce)
+	_, err = k.c.keyops.GenerateRootUpdate(ctx, other.keys[1], st.Nonce)
 	wantStatus(t, err, 400, "root generation aborted")
 	if after := slices.Sorted(mapKeys(k.phys.Dump())); !slices.Equal(before, after) {
 		t.Fatal("storage changed (a token was stored) after a failed quorum")
 	}
-	cur, _ := k.c.GenerateRootStatus(ctx)
+	cur, _ := k.c.keyops.GenerateRootStatus(ctx)
 	if !cur.Started || cur.Progress != 0 || cur.Nonce != st.Nonce {
 		t.Fatalf("status after failure %+v", cur)
 	}
 
-	_, err = k.c.GenerateRootUpdate(ctx, k.keys[0], "nope")
+	_, err = k.c.keyops.GenerateRootUpdate(ctx, k.keys[0], "nope")
 	wantStatus(t, err, 400, "incorrect nonce supplied")
-	if _, err := k.c.GenerateRootUpdate(ctx, k.keys[0], st.Nonce); err != nil {
+	if _, err := k.c.keyops.GenerateRootUpdate(ctx, k.keys[0], st.Nonce); err != nil {
 		t.Fatal(err)
 	}
-	_, err = k.c.GenerateRootUpdate(ctx, k.keys[0], st.Nonce)
+	_, err = k.c.keyops.GenerateRootUpdate(ctx, k.keys[0], st.Nonce)
 	wantStatus(t, err, 400, "already been provided")
-	_, err = k.c.GenerateRootUpdate(ctx, []byte("x"), st.Nonce)
+	_, err = k.c.keyops.GenerateRootUpdate(ctx, []byte("x"), st.Nonce)
 	wantStatus(t, err, 400, "shorter than minimum")
-	_, err = k.c.GenerateRootInit(ctx, "", "")
+	_, err = k.c.keyops.GenerateRootInit(ctx, "", "")
 	wantStatus(t, err, 400, "already in progress")
 
 	// Cancel forgets the attempt and its share.
-	if err := k.c.GenerateRootCancel(ctx); err != nil {
+	if err := k.c.keyops.GenerateRootCancel(ctx); err != nil {
 		t.Fatal(err)
 	}
-	cur, _ = k.c.GenerateRootStatus(ctx)
+	cur, _ = k.c.keyops.GenerateRootStatus(ctx)
 	if cur.Started || cur.Nonce != "" || cur.Progress != 0 || cur.PGPFingerprint != "" {
 		t.Fatalf("status after cancel %+v", cur)
 	}
-	_, err = k.c.GenerateRootUpdate(ctx, k.keys[1], st.Nonce)
+	_, err = k.c.keyops.GenerateRootUpdate(ctx, k.keys[1], st.Nonce)
 	wantStatus(t, err, 400, "no root generation in progress")
-	st2, err := k.c.GenerateRootInit(ctx, "", "")
+	st2, err := k.c.keyops.GenerateRootInit(ctx, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res, err := k.c.GenerateRootUpdate(ctx, k.keys[1], st2.Nonce); err != nil || res.Complete || res.Progress != 1 {
+	if res, err := k.c.keyops.GenerateRootUpdate(ctx, k.keys[1], st2.Nonce); err != nil || res.Complete || res.Progress != 1 {
 		t.Fatalf("new attempt after cancel %+v %v", res, err)
 	}
 }
@@ -168,23 +168,23 @@ func TestGenerateRootWrongSharesMakeNoToken(t *testing.T) {
 func TestGenerateRootNeedsUnsealedCore(t *testing.T) {
 	k := newKeyCore(t, 1, 1)
 	ctx := context.Background()
-	st, err := k.c.GenerateRootInit(ctx, "", "")
+	st, err := k.c.keyops.GenerateRootInit(ctx, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := k.c.Seal(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := k.c.GenerateRootUpdate(ctx, k.keys[0], st.Nonce); !errors.Is(err, ErrSealed) {
+	if _, err := k.c.keyops.GenerateRootUpdate(ctx, k.keys[0], st.Nonce); !errors.Is(err, ErrSealed) {
 		t.Fatalf("update while sealed: %v", err)
 	}
-	if err := k.c.GenerateRootCancel(ctx); !errors.Is(err, ErrSealed) {
+	if err := k.c.keyops.GenerateRootCancel(ctx); !errors.Is(err, ErrSealed) {
 		t.Fatalf("cancel while sealed: %v", err)
 	}
 	if err := k.unseal(k.keys); err != nil {
 		t.Fatal(err)
 	}
-	if cur, _ := k.c.GenerateRootStatus(ctx); cur.Started {
+	if cur, _ := k.c.keyops.GenerateRootStatus(ctx); cur.Started {
 		t.Fatal("attempt survived a seal")
 	}
 }

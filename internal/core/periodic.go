@@ -56,6 +56,11 @@ func (c *Core) runPeriodic(ctx context.Context, r *mount.Router) {
 			return
 		case <-tick.C:
 		}
+		// A tick and the stop can be ready together, and select picks
+		// either: never start a run once the activation has ended.
+		if ctx.Err() != nil {
+			return
+		}
 		for _, rt := range r.All() {
 			if !periodicTarget(rt) {
 				continue

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,15 +24,37 @@ type keyCore struct {
 	phys *inmem.Backend
 	keys [][]byte
 	root string
+	// clock is the core's Config.Now (nil for cores built elsewhere).
+	clock *testClock
+}
+
+// testClock is the wall clock moved forward by what the test added.
+type testClock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.off)
+}
+
+func (c *testClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.off += d
 }
 
 // newKeyCore initializes a core with n shares (threshold t) and unseals it.
 func newKeyCore(t *testing.T, n, th int) *keyCore {
 	t.Helper()
 	phys := inmem.New()
+	clock := &testClock{}
 	c, err := New(Config{
 		Physical: phys, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		SecretEngines: builtin.SecretEngines(), AuthMethods: builtin.AuthMethods(),
+		Now: clock.now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +63,7 @@ func newKeyCore(t *testing.T, n, th int) *keyCore {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kc := &keyCore{c: c, phys: phys, keys: res.Keys, root: res.RootToken}
+	kc := &keyCore{c: c, phys: phys, keys: res.Keys, root: res.RootToken, clock: clock}
 	if err := kc.unseal(res.Keys[:th]); err != nil {
 		t.Fatal(err)
 	}
@@ -132,11 +155,11 @@ func storedSeal(t *testing.T, k *keyCore) map[string]string {
 func TestRekeyReplacesShares(t *testing.T) {
 	k := newKeyCore(t, 5, 3)
 	ctx := context.Background()
-	st, err := k.c.RekeyStatus(ctx)
+	st, err := k.c.keyops.RekeyStatus(ctx)
 	if err != nil || st.Started || st.Required != 3 {
 		t.Fatalf("idle status %+v %v", st, err)
 	}
-	st, err = k.c.RekeyInit(ctx, RekeyRequest{SecretShares: 3, SecretThreshold: 2})
+	st, err = k.c.keyops.RekeyInit(ctx, RekeyRequest{SecretShares: 3, SecretThreshold: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +168,7 @@ func TestRekeyReplacesShares(t *testing.T) {
 	}
 	var res *RekeyResult
 	for i, share := range k.keys[1:4] {
-		res, err = k.c.RekeyUpdate(ctx, share, st.Nonce)
+		res, err = k.c.keyops.RekeyUpdate(ctx, share, st.Nonce)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -153,7 +176,7 @@ func TestRekeyReplacesShares(t *testing.T) {
 			if res != nil {
 				t.Fatalf("completed after %d shares", i+1)
 			}
-			if cur, _ := k.c.RekeyStatus(ctx); cur.Progress != i+1 {
+			if cur, _ := k.c.keyops.RekeyStatus(ctx); cur.Progress != i+1 {
 				t.Fatalf("progress %d after %d shares", cur.Progress, i+1)
 			}
 		}
@@ -161,7 +184,7 @@ func TestRekeyReplacesShares(t *testing.T) {
 	if res == nil || len(res.Keys) != 3 || res.Nonce != st.Nonce || res.VerificationRequired {
 		t.Fatalf("result %+v", res)
 	}
-	if after, _ := k.c.RekeyStatus(ctx); after.Started || after.Required != 2 {
+	if after, _ := k.c.keyops.RekeyStatus(ctx); after.Started || after.Required != 2 {
 		t.Fatalf("status after rekey %+v", after)
 	}
 	// The same data is behind the new shares: the old root token still works.
@@ -185,7 +208,7 @@ func TestRekeyWrongSharesChangeNothing(t *testing.T) {
 	other := newKeyCore(t, 3, 2)
 	ctx := context.Background()
 	before := storedSeal(t, k)
-	st, err := k.c.RekeyInit(ctx, RekeyRequest{SecretShares: 1, SecretThreshold: 1})
+	st, err := k.c.keyops.RekeyInit(ctx, RekeyRequest{SecretShares: 1, SecretThreshold: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,12 +216,12 @@ func TestRekeyWrongSharesChangeNothing(t *testing.T) {
 		{k.keys[0], other.keys[1]},     // one of ours, one foreign
 		{other.keys[0], other.keys[1]}, // a foreign quorum
 	} {
-		if _, err := k.c.RekeyUpdate(ctx, bad[0], st.Nonce); err != nil {
+		if _, err := k.c.keyops.RekeyUpdate(ctx, bad[0], st.Nonce); err != nil {
 			t.Fatal(err)
 		}
-		_, err := k.c.RekeyUpdate(ctx, bad[1], st.Nonce)
+		_, err := k.c.keyops.RekeyUpdate(ctx, bad[1], st.Nonce)
 		wantStatus(t, err, 400, "not a quorum of the current unseal keys; progress was reset")
-		cur, _ := k.c.RekeyStatus(ctx)
+		cur, _ := k.c.keyops.RekeyStatus(ctx)
 		if !cur.Started || cur.Progress != 0 || cur.Nonce != st.Nonce {
 			t.Fatalf("after a failed quorum %+v", cur)
 		}
@@ -246,84 +269,83 @@ func TestRekeyInputErrors(t *testing.T) {
 		{"bad pgp", RekeyRequest{SecretShares: 1, SecretThreshold: 1, PGPKeys: []string{"bm90IGEga2V5"}}, "error parsing PGP key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := k.c.RekeyInit(ctx, tc.req)
+			_, err := k.c.keyops.RekeyInit(ctx, tc.req)
 			wantStatus(t, err, 400, tc.contains)
-			if st, _ := k.c.RekeyStatus(ctx); st.Started {
+			if st, _ := k.c.keyops.RekeyStatus(ctx); st.Started {
 				t.Fatal("a refused init started a rekey")
 			}
 		})
 	}
 
-	st, err := k.c.RekeyInit(ctx, RekeyRequest{SecretShares: 1, SecretThreshold: 1})
+	st, err := k.c.keyops.RekeyInit(ctx, RekeyRequest{SecretShares: 1, SecretThreshold: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = k.c.RekeyInit(ctx, RekeyRequest{SecretShares: 1, SecretThreshold: 1})
+	_, err = k.c.keyops.RekeyInit(ctx, RekeyRequest{SecretShares: 1, SecretThreshold: 1})
 	wantStatus(t, err, 400, "rekey already in progress")
-	_, err = k.c.RekeyUpdate(ctx, k.keys[0], "wrong-nonce")
+	_, err = k.c.keyops.RekeyUpdate(ctx, k.keys[0], "wrong-nonce")
 	wantStatus(t, err, 400, "incorrect nonce supplied")
-	_, err = k.c.RekeyUpdate(ctx, []byte("short"), st.Nonce)
+	_, err = k.c.keyops.RekeyUpdate(ctx, []byte("short"), st.Nonce)
 	wantStatus(t, err, 400, "shorter than minimum")
-	_, err = k.c.RekeyUpdate(ctx, make([]byte, 64), st.Nonce)
+	_, err = k.c.keyops.RekeyUpdate(ctx, make([]byte, 64), st.Nonce)
 	wantStatus(t, err, 400, "longer than maximum")
-	if _, err := k.c.RekeyUpdate(ctx, k.keys[0], st.Nonce); err != nil {
+	if _, err := k.c.keyops.RekeyUpdate(ctx, k.keys[0], st.Nonce); err != nil {
 		t.Fatal(err)
 	}
-	_, err = k.c.RekeyUpdate(ctx, k.keys[0], st.Nonce)
+	_, err = k.c.keyops.RekeyUpdate(ctx, k.keys[0], st.Nonce)
 	wantStatus(t, err, 400, "already been provided")
-	if cur, _ := k.c.RekeyStatus(ctx); cur.Progress != 1 {
+	if cur, _ := k.c.keyops.RekeyStatus(ctx); cur.Progress != 1 {
 		t.Fatalf("progress %d, want 1", cur.Progress)
 	}
-	_, err = k.c.RekeyVerifyStatus(ctx)
+	_, err = k.c.keyops.RekeyVerifyStatus(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = k.c.RekeyVerify(ctx, k.keys[0], "")
+	_, err = k.c.keyops.RekeyVerify(ctx, k.keys[0], "")
 	wantStatus(t, err, 400, "no rekey verification in progress")
 }
 
 func TestRekeyCancelLeavesNoTrace(t *testing.T) {
 	k := newKeyCore(t, 3, 2)
 	ctx := context.Background()
-	if err := k.c.RekeyCancel(ctx, ""); err != nil {
+	if err := k.c.keyops.RekeyCancel(ctx, ""); err != nil {
 		t.Fatalf("cancel with nothing started: %v", err)
 	}
-	st, err := k.c.RekeyInit(ctx, RekeyRequest{SecretShares: 2, SecretThreshold: 2})
+	st, err := k.c.keyops.RekeyInit(ctx, RekeyRequest{SecretShares: 2, SecretThreshold: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := k.c.RekeyUpdate(ctx, k.keys[0], st.Nonce); err != nil {
+	if _, err := k.c.keyops.RekeyUpdate(ctx, k.keys[0], st.Nonce); err != nil {
 		t.Fatal(err)
 	}
-	wantStatus(t, k.c.RekeyCancel(ctx, ""), 400, "invalid request")
-	wantStatus(t, k.c.RekeyCancel(ctx, "other"), 400, "invalid request")
-	if err := k.c.RekeyCancel(ctx, st.Nonce); err != nil {
+	wantStatus(t, k.c.keyops.RekeyCancel(ctx, ""), 400, "invalid request")
+	wantStatus(t, k.c.keyops.RekeyCancel(ctx, "other"), 400, "invalid request")
+	if err := k.c.keyops.RekeyCancel(ctx, st.Nonce); err != nil {
 		t.Fatal(err)
 	}
-	cur, _ := k.c.RekeyStatus(ctx)
+	cur, _ := k.c.keyops.RekeyStatus(ctx)
 	if cur.Started || cur.Nonce != "" || cur.Progress != 0 || cur.T != 0 || cur.N != 0 {
 		t.Fatalf("status after cancel %+v", cur)
 	}
-	_, err = k.c.RekeyUpdate(ctx, k.keys[1], st.Nonce)
+	_, err = k.c.keyops.RekeyUpdate(ctx, k.keys[1], st.Nonce)
 	wantStatus(t, err, 400, "no barrier rekey in progress")
 
 	// A new attempt starts from zero: the share given before is forgotten.
-	st2, err := k.c.RekeyInit(ctx, RekeyRequest{SecretShares: 2, SecretThreshold: 2})
+	st2, err := k.c.keyops.RekeyInit(ctx, RekeyRequest{SecretShares: 2, SecretThreshold: 2})
 	if err != nil || st2.Nonce == st.Nonce || st2.Progress != 0 {
 		t.Fatalf("second init %+v %v", st2, err)
 	}
-	if res, err := k.c.RekeyUpdate(ctx, k.keys[1], st2.Nonce); err != nil || res != nil {
+	if res, err := k.c.keyops.RekeyUpdate(ctx, k.keys[1], st2.Nonce); err != nil || res != nil {
 		t.Fatalf("one share completed a threshold-2 rekey: %+v %v", res, err)
 	}
 
-	// An old attempt can be cancelled without its nonce.
-	k.c.rekeyMu.Lock()
-	k.c.rekey.created = time.Now().Add(-rekeyCancelGrace - time.Second)
-	k.c.rekeyMu.Unlock()
-	if err := k.c.RekeyCancel(ctx, ""); err != nil {
+	// An old attempt (past Vault's ten-minute grace, on the core's clock)
+	// can be cancelled without its nonce.
+	k.clock.advance(10*time.Minute + time.Second)
+	if err := k.c.keyops.RekeyCancel(ctx, ""); err != nil {
 		t.Fatalf("cancel of an old attempt: %v", err)
 	}
-	if cur, _ := k.c.RekeyStatus(ctx); cur.Started {
+	if cur, _ := k.c.keyops.RekeyStatus(ctx); cur.Started {
 		t.Fatal("old attempt survived cancel")
 	}
 }
@@ -333,17 +355,17 @@ func TestRekeyVerification(t *testing.T) {
 	other := newKeyCore(t, 3, 2)
 	ctx := context.Background()
 	before := storedSeal(t, k)
-	st, err := k.c.RekeyInit(ctx, RekeyRequest{SecretShares: 3, SecretThreshold: 2, RequireVerification: true})
+	st, err := k.c.keyops.RekeyInit(ctx, RekeyRequest{SecretShares: 3, SecretThreshold: 2, RequireVerification: true})
 	if err != nil || !st.VerificationRequired {
 		t.Fatalf("init %+v %v", st, err)
 	}
-	vs, err := k.c.RekeyVerifyStatus(ctx)
+	vs, err := k.c.keyops.RekeyVerifyStatus(ctx)
 	if err != nil || vs.Started || vs.T != 2 || vs.N != 3 {
 		t.Fatalf("verify status before update %+v %v", vs, err)
 	}
 	var res *RekeyResult
 	for _, s := range k.keys[:2] {
-		if res, err = k.c.RekeyUpdate(ctx, s, st.Nonce); err != nil {
+		if res, err = k.c.keyops.RekeyUpdate(ctx, s, st.Nonce); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -353,32 +375,32 @@ func TestRekeyVerification(t *testing.T) {
 	if !maps2Equal(before, storedSeal(t, k)) {
 		t.Fatal("new shares took effect before verification")
 	}
-	cur, _ := k.c.RekeyStatus(ctx)
+	cur, _ := k.c.keyops.RekeyStatus(ctx)
 	if !cur.Started || cur.VerificationNonce != res.VerificationNonce {
 		t.Fatalf("status during verification %+v", cur)
 	}
-	_, err = k.c.RekeyUpdate(ctx, k.keys[2], st.Nonce)
+	_, err = k.c.keyops.RekeyUpdate(ctx, k.keys[2], st.Nonce)
 	wantStatus(t, err, 400, "verification must be performed")
 
 	nonce := res.VerificationNonce
-	_, err = k.c.RekeyVerify(ctx, res.Keys[0], "wrong")
+	_, err = k.c.keyops.RekeyVerify(ctx, res.Keys[0], "wrong")
 	wantStatus(t, err, 400, "incorrect nonce supplied")
 	// Old shares are not the new ones: verification fails, resets and
 	// changes its nonce.
-	if _, err := k.c.RekeyVerify(ctx, res.Keys[0], nonce); err != nil {
+	if _, err := k.c.keyops.RekeyVerify(ctx, res.Keys[0], nonce); err != nil {
 		t.Fatal(err)
 	}
-	_, err = k.c.RekeyVerify(ctx, other.keys[0], nonce)
+	_, err = k.c.keyops.RekeyVerify(ctx, other.keys[0], nonce)
 	wantStatus(t, err, 400, "rekey verification failed")
-	vs, _ = k.c.RekeyVerifyStatus(ctx)
+	vs, _ = k.c.keyops.RekeyVerifyStatus(ctx)
 	if !vs.Started || vs.Progress != 0 || vs.Nonce == nonce {
 		t.Fatalf("verify status after failure %+v", vs)
 	}
 	nonce = vs.Nonce
-	if _, err := k.c.RekeyVerify(ctx, res.Keys[1], nonce); err != nil {
+	if _, err := k.c.keyops.RekeyVerify(ctx, res.Keys[1], nonce); err != nil {
 		t.Fatal(err)
 	}
-	restarted, err := k.c.RekeyVerifyRestart(ctx)
+	restarted, err := k.c.keyops.RekeyVerifyRestart(ctx)
 	if err != nil || restarted.Progress != 0 || restarted.Nonce == nonce {
 		t.Fatalf("restart %+v %v", restarted, err)
 	}
@@ -387,14 +409,14 @@ func TestRekeyVerification(t *testing.T) {
 	}
 	var vr *RekeyVerifyResult
 	for _, s := range res.Keys[1:] {
-		if vr, err = k.c.RekeyVerify(ctx, s, restarted.Nonce); err != nil {
+		if vr, err = k.c.keyops.RekeyVerify(ctx, s, restarted.Nonce); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if vr == nil || !vr.Complete || vr.Nonce != restarted.Nonce {
 		t.Fatalf("verify result %+v", vr)
 	}
-	if _, err := k.c.RekeyVerifyStatus(ctx); err == nil {
+	if _, err := k.c.keyops.RekeyVerifyStatus(ctx); err == nil {
 		t.Fatal("verification still reported after completion")
 	}
 	if err := k.resealWith(t, k.keys[:2]); err == nil {
@@ -416,14 +438,14 @@ func TestRekeyPGPEncryptsShares(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := k.c.RekeyInit(ctx, RekeyRequest{SecretShares: 2, SecretThreshold: 2, PGPKeys: []string{pubA, pubB}})
+	st, err := k.c.keyops.RekeyInit(ctx, RekeyRequest{SecretShares: 2, SecretThreshold: 2, PGPKeys: []string{pubA, pubB}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(st.PGPFingerprints) != 2 || st.PGPFingerprints[0] == st.PGPFingerprints[1] {
 		t.Fatalf("fingerprints %v", st.PGPFingerprints)
 	}
-	res, err := k.c.RekeyUpdate(ctx, k.keys[0], st.Nonce)
+	res, err := k.c.keyops.RekeyUpdate(ctx, k.keys[0], st.Nonce)
 	if err != nil || res == nil {
 		t.Fatalf("update %v %v", res, err)
 	}
@@ -456,31 +478,31 @@ func TestRekeyStateRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.RekeyStatus(ctx)
+	_, err = c.keyops.RekeyStatus(ctx)
 	wantStatus(t, err, 400, "not initialized")
-	_, err = c.GenerateRootStatus(ctx)
+	_, err = c.keyops.GenerateRootStatus(ctx)
 	wantStatus(t, err, 400, "not initialized")
 
 	k := newKeyCore(t, 3, 2)
-	st, err := k.c.RekeyInit(ctx, RekeyRequest{SecretShares: 1, SecretThreshold: 1})
+	st, err := k.c.keyops.RekeyInit(ctx, RekeyRequest{SecretShares: 1, SecretThreshold: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := k.c.RekeyUpdate(ctx, k.keys[0], st.Nonce); err != nil {
+	if _, err := k.c.keyops.RekeyUpdate(ctx, k.keys[0], st.Nonce); err != nil {
 		t.Fatal(err)
 	}
 	if err := k.c.Seal(ctx); err != nil {
 		t.Fatal(err)
 	}
 	for name, call := range map[string]func() error{
-		"status": func() error { _, err := k.c.RekeyStatus(ctx); return err },
+		"status": func() error { _, err := k.c.keyops.RekeyStatus(ctx); return err },
 		"init": func() error {
-			_, err := k.c.RekeyInit(ctx, RekeyRequest{SecretShares: 1, SecretThreshold: 1})
+			_, err := k.c.keyops.RekeyInit(ctx, RekeyRequest{SecretShares: 1, SecretThreshold: 1})
 			return err
 		},
-		"update": func() error { _, err := k.c.RekeyUpdate(ctx, k.keys[1], st.Nonce); return err },
-		"cancel": func() error { return k.c.RekeyCancel(ctx, st.Nonce) },
-		"verify": func() error { _, err := k.c.RekeyVerifyStatus(ctx); return err },
+		"update": func() error { _, err := k.c.keyops.RekeyUpdate(ctx, k.keys[1], st.Nonce); return err },
+		"cancel": func() error { return k.c.keyops.RekeyCancel(ctx, st.Nonce) },
+		"verify": func() error { _, err := k.c.keyops.RekeyVerifyStatus(ctx); return err },
 	} {
 		if err := call(); !errors.Is(err, ErrSealed) {
 			t.Errorf("%s while sealed: %v", name, err)
@@ -490,9 +512,9 @@ func TestRekeyStateRules(t *testing.T) {
 	if err := k.unseal(k.keys[1:]); err != nil {
 		t.Fatal(err)
 	}
-	if cur, _ := k.c.RekeyStatus(ctx); cur.Started || cur.Progress != 0 {
+	if cur, _ := k.c.keyops.RekeyStatus(ctx); cur.Started || cur.Progress != 0 {
 		t.Fatalf("attempt survived a seal: %+v", cur)
 	}
-	_, err = k.c.RekeyUpdate(ctx, k.keys[1], st.Nonce)
+	_, err = k.c.keyops.RekeyUpdate(ctx, k.keys[1], st.Nonce)
 	wantStatus(t, err, 400, "no barrier rekey in progress")
 }

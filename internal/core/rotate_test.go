@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strongbox/strongbox/internal/core/keyops"
 	"github.com/strongbox/strongbox/internal/logical"
 )
 
@@ -25,12 +26,11 @@ func rotationNode(t *testing.T) *sealNode {
 func (n *sealNode) reopenManual(t *testing.T) {
 	t.Helper()
 	c := n.open(t, nil, nil)
-	c.sealWork.tick = time.Hour
-	c.sealWork.rotation.persistEvery = 0
+	c.keyops.SetPace(time.Hour, 0)
 	n.unseal(t, UnsealOptions{}, n.keys[:3])
 	// The active term's setup, whichever of this call and the loop's
 	// first round runs it.
-	c.runSealWork(context.Background())
+	c.keyops.RunWork(context.Background())
 }
 
 func (n *sealNode) term(t *testing.T) uint32 {
@@ -48,6 +48,15 @@ func (n *sealNode) writes(t *testing.T, count int) {
 		n.request(t, logical.UpdateOperation, fmt.Sprintf("kv/w%d", i), map[string]any{"v": i})
 	}
 }
+
+// rotationCount is the stored encryption count of a term, as keyops
+// writes it at rotationCountKey (through the barrier).
+type rotationCount struct {
+	Term        uint32 `json:"term"`
+	Encryptions int64  `json:"encryptions"`
+}
+
+const rotationCountKey = "core/rotation/encryptions"
 
 func (n *sealNode) storedCount(t *testing.T) rotationCount {
 	t.Helper()
@@ -112,25 +121,25 @@ func TestAutoRotation(t *testing.T) {
 	ctx := context.Background()
 	cases := []struct {
 		name   string
-		conf   rotationConfig
+		conf   keyops.RotationConfig
 		writes int
 		rotate bool
 	}{
-		{"max operations exceeded", rotationConfig{MaxOperations: 5}, 10, true},
-		{"below max operations", rotationConfig{MaxOperations: 1000}, 10, false},
-		{"interval passed", rotationConfig{MaxOperations: rotationMaxOperations, Interval: time.Nanosecond}, 0, true},
-		{"disabled", rotationConfig{MaxOperations: 1, Interval: time.Nanosecond, Disabled: true}, 10, false},
+		{"max operations exceeded", keyops.RotationConfig{MaxOperations: 5}, 10, true},
+		{"below max operations", keyops.RotationConfig{MaxOperations: 1000}, 10, false},
+		{"interval passed", keyops.RotationConfig{MaxOperations: 3865470566, Interval: time.Nanosecond}, 0, true},
+		{"disabled", keyops.RotationConfig{MaxOperations: 1, Interval: time.Nanosecond, Disabled: true}, 10, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			n := rotationNode(t)
 			before := n.term(t)
 			// Below Vault's minimum, which only the API enforces.
-			if err := n.c.storeRotationConfig(ctx, tc.conf); err != nil {
+			if err := n.c.keyops.StoreRotationConfig(ctx, tc.conf); err != nil {
 				t.Fatal(err)
 			}
 			n.writes(t, tc.writes)
-			n.c.runSealWork(ctx)
+			n.c.keyops.RunWork(ctx)
 			if rotated := n.term(t) > before; rotated != tc.rotate {
 				t.Fatalf("term %d → %d: rotated %v, want %v", before, n.term(t), rotated, tc.rotate)
 			}
@@ -148,12 +157,12 @@ func TestAutoRotationCountSurvivesRestart(t *testing.T) {
 	ctx := context.Background()
 	n := rotationNode(t)
 	const maxOps = 60
-	if err := n.c.storeRotationConfig(ctx, rotationConfig{MaxOperations: maxOps}); err != nil {
+	if err := n.c.keyops.StoreRotationConfig(ctx, keyops.RotationConfig{MaxOperations: maxOps}); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; ; i++ {
 		n.writes(t, 1)
-		n.c.runSealWork(ctx)
+		n.c.keyops.RunWork(ctx)
 		if n.storedCount(t).Encryptions >= 45 {
 			break
 		}
@@ -172,7 +181,7 @@ func TestAutoRotationCountSurvivesRestart(t *testing.T) {
 			t.Fatalf("no rotation after 30 more writes: the count restarted from %+v", n.storedCount(t))
 		}
 		n.writes(t, 1)
-		n.c.runSealWork(ctx)
+		n.c.keyops.RunWork(ctx)
 	}
 	if rc := n.storedCount(t); rc.Term != n.term(t) || rc.Encryptions > 5 {
 		t.Fatalf("stored count after the rotation: %+v (term %d)", rc, n.term(t))

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/strongbox/strongbox/internal/core/keyops"
 	"github.com/strongbox/strongbox/internal/logical"
 	"github.com/strongbox/strongbox/internal/pgp"
 	"github.com/strongbox/strongbox/internal/seal"
@@ -109,7 +110,7 @@ func (c *Core) Init(ctx context.Context, req InitRequest) (*InitResult, error) {
 		return nil, fmt.Errorf("init: %w", err)
 	}
 	if len(pgpKeys) > 0 {
-		if shares, err = encryptShares(pgpKeys, shares); err != nil {
+		if shares, err = keyops.EncryptShares(pgpKeys, shares); err != nil {
 			return nil, err
 		}
 	}
@@ -400,7 +401,7 @@ func (c *Core) unsealVerified(ctx context.Context, rootKey []byte, check func(co
 		c.haMu.Lock()
 		c.startHA()
 		c.haMu.Unlock()
-		c.startSealWork()
+		c.keyops.StartWork()
 		c.logger.Info("vault is unsealed; following leadership", "cluster_id", c.clusterID)
 		return nil
 	}
@@ -410,7 +411,7 @@ func (c *Core) unsealVerified(ctx context.Context, rootKey []byte, check func(co
 		c.sealed = true
 		return fmt.Errorf("unseal: %w", err)
 	}
-	c.startSealWork()
+	c.keyops.StartWork()
 	c.logger.Info("vault is unsealed", "cluster_id", c.clusterID)
 	return nil
 }
@@ -424,11 +425,11 @@ func (c *Core) Seal(ctx context.Context) error {
 	wait := c.stopHA()
 	c.haMu.Unlock()
 	wait()
-	c.stopSealWork()
+	c.keyops.StopWork()
 	c.stateLock.Lock()
 	defer c.stateLock.Unlock()
 	// A migrate unseal proved the old keys for this unsealed term only.
-	c.sealWork.clearMigration()
+	c.keyops.ClearMigration()
 	if c.sealed {
 		return nil
 	}
@@ -467,24 +468,12 @@ func newUUID() string {
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-// Share lengths accepted by unseal, rekey and generate-root: a share is
-// the 32-byte unseal key plus one byte of x coordinate; 16 leaves room for
-// shorter keys, as Vault does.
+// Share lengths accepted by unseal: a share is the 32-byte unseal key plus
+// one byte of x coordinate; 16 leaves room for shorter keys, as Vault does.
 const (
 	minShareLen = 16
 	maxShareLen = 33
 )
-
-// checkShareLen is rekey's and generate-root's length check, in Vault's words.
-func checkShareLen(key []byte) error {
-	switch {
-	case len(key) < minShareLen:
-		return logical.BadRequest("key is shorter than minimum %d bytes", minShareLen)
-	case len(key) > maxShareLen:
-		return logical.BadRequest("key is longer than maximum %d bytes", maxShareLen)
-	}
-	return nil
-}
 
 func containsShare(shares [][]byte, key []byte) bool {
 	for _, s := range shares {

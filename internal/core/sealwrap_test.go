@@ -35,11 +35,11 @@ func (n *sealNode) storedKeyID(t *testing.T) string {
 func (n *sealNode) autoRestart(t *testing.T, w seal.Wrapper) error {
 	t.Helper()
 	c := n.open(t, w, nil)
-	c.sealWork.tick = time.Hour
+	c.keyops.SetPace(time.Hour, 30*time.Second)
 	if err := c.AutoUnseal(context.Background()); err != nil {
 		return err
 	}
-	c.runSealWork(context.Background())
+	c.keyops.RunWork(context.Background())
 	return nil
 }
 
@@ -146,12 +146,22 @@ func TestRewrapLeavesOtherSealsStorage(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.rotateTo(t, "k2")
-	c := n.c
-	c.stateLock.RLock()
-	done, err := c.rewrapSealBlob(ctx, false)
-	c.stateLock.RUnlock()
-	if err != nil || done {
-		t.Fatalf("re-wrap over shamir storage: %v %v", done, err)
+	// A run that re-wrote the blob would count one entry processed (and
+	// succeeded, or failed on an error): it must process none.
+	n.request(t, logical.UpdateOperation, "sys/sealwrap/rewrap", nil)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st := n.request(t, logical.ReadOperation, "sys/sealwrap/rewrap", nil).Data
+		if st["is_running"] == false {
+			if e := st["entries"].(map[string]any); e["processed"] != 0 || e["failed"] != 0 {
+				t.Fatalf("re-wrap over shamir storage: %v", e)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the re-wrap never finished")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if wrapped, _ := seal.WrappedRootKey(ctx, n.phys); string(wrapped) != "shamir-wrapped" {
 		t.Fatal("the re-wrap overwrote another seal's root key")

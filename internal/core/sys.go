@@ -1,6 +1,8 @@
 package core
 
 import (
+	"slices"
+
 	"github.com/strongbox/strongbox/internal/logical"
 )
 
@@ -21,7 +23,7 @@ func (c *Core) systemBackend() logical.Backend {
 	paths = append(paths, c.autopilotPaths()...)
 	paths = append(paths, c.snapshotPaths()...)
 	paths = append(paths, c.rawSnapshotPaths()...)
-	paths = append(paths, append(c.rotationPaths(), c.sealwrapPaths()...)...)
+	paths = append(paths, c.keyops.Paths()...)
 	if c.ha != nil {
 		paths = append(paths, c.haStatusPaths()...)
 	}
@@ -29,11 +31,11 @@ func (c *Core) systemBackend() logical.Backend {
 		Paths: paths,
 		PathsSpecial: &logical.Paths{
 			Unauthenticated: append(c.mounts.UnauthenticatedPaths(), "storage/raft/bootstrap/*"),
-			Root: append(c.mounts.RootPaths(),
-				"audit", "audit/*", "rotate", "rotate/*", "seal",
-				"step-down", "raw", "raw/*", "config/*", "leases/revoke-prefix/*", "revoke-prefix/*", "storage/raft/remove-peer", "sealwrap/rewrap",
+			Root: slices.Concat(c.mounts.RootPaths(), c.keyops.RootPaths(), []string{
+				"audit", "audit/*", "seal",
+				"step-down", "raw", "raw/*", "config/*", "leases/revoke-prefix/*", "revoke-prefix/*", "storage/raft/remove-peer",
 				"storage/raft/snapshot", "storage/raft/snapshot-force", "storage/raft/snapshot-auto/config", "storage/raft/snapshot-auto/config/*",
-			),
+			}),
 		},
 	}
 }

@@ -24,14 +24,14 @@ func (h *Handler) handleGenerateRootAttempt(w http.ResponseWriter, r *http.Reque
 	ctx := r.Context()
 	switch r.Method {
 	case http.MethodGet:
-		st, err := h.core.GenerateRootStatus(ctx)
+		st, err := h.core.KeyOps().GenerateRootStatus(ctx)
 		if err != nil {
 			h.keyOpErr(w, r, raw, err)
 			return
 		}
 		respondJSON(w, http.StatusOK, genRootStatusBody(st))
 	case http.MethodDelete:
-		if err := h.core.GenerateRootCancel(ctx); err != nil {
+		if err := h.core.KeyOps().GenerateRootCancel(ctx); err != nil {
 			h.keyOpErr(w, r, raw, err)
 			return
 		}
@@ -44,7 +44,7 @@ func (h *Handler) handleGenerateRootAttempt(w http.ResponseWriter, r *http.Reque
 			h.keyOpErr(w, r, raw, err)
 			return
 		}
-		st, err := h.core.GenerateRootInit(ctx, strings.TrimSpace(d.Get("otp").(string)), d.Get("pgp_key").(string))
+		st, err := h.core.KeyOps().GenerateRootInit(ctx, strings.TrimSpace(d.Get("otp").(string)), d.Get("pgp_key").(string))
 		if err != nil {
 			h.keyOpErr(w, r, raw, err)
 			return
@@ -75,7 +75,7 @@ func (h *Handler) handleGenerateRootUpdate(w http.ResponseWriter, r *http.Reques
 		h.keyOpErr(w, r, raw, err)
 		return
 	}
-	res, err := h.core.GenerateRootUpdate(r.Context(), key, nonce)
+	res, err := h.core.KeyOps().GenerateRootUpdate(r.Context(), key, nonce)
 	if err != nil {
 		h.keyOpErr(w, r, raw, err)
 		return

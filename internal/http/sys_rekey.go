@@ -115,12 +115,12 @@ type rekeyOps struct {
 }
 
 func (h *Handler) barrierRekey() rekeyOps {
-	c := h.core
+	c := h.core.KeyOps()
 	return rekeyOps{c.RekeyStatus, c.RekeyInit, c.RekeyCancel, c.RekeyUpdate, c.RekeyVerifyStatus, c.RekeyVerifyRestart, c.RekeyVerify}
 }
 
 func (h *Handler) recoveryRekey() rekeyOps {
-	c := h.core
+	c := h.core.KeyOps()
 	return rekeyOps{c.RecoveryRekeyStatus, c.RecoveryRekeyInit, c.RecoveryRekeyCancel, c.RecoveryRekeyUpdate,
 		c.RecoveryRekeyVerifyStatus, c.RecoveryRekeyVerifyRestart, c.RecoveryRekeyVerify}
 }

@@ -47,7 +47,7 @@ func (m *Mounts) instantiate(ctx context.Context, me *Entry, isAuth bool) (*Rout
 	rt.Backend = be
 	if sp := be.SpecialPaths(); sp != nil && len(sp.SealWrapStorage) > 0 {
 		// Say so rather than let the flag look honoured: the seal wraps
-		// only the root key (core/sealwrap.go), not engine entries.
+		// only the root key (core/keyops/sealwrap.go), not engine entries.
 		logger.Warn("the engine asks for seal-wrapped storage; these entries are protected by the barrier only", "prefixes", sp.SealWrapStorage)
 	}
 	return rt, nil

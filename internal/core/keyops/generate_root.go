@@ -1,4 +1,4 @@
-package core
+package keyops
 
 import (
 	"context"
@@ -57,16 +57,16 @@ func (a *genRootAttempt) wipe() {
 }
 
 // GenerateRootStatus reports the root generation in progress, if any.
-func (c *Core) GenerateRootStatus(ctx context.Context) (*GenerateRootStatus, error) {
-	c.stateLock.RLock()
-	defer c.stateLock.RUnlock()
-	conf, err := c.keyOpConfig(ctx)
+func (o *Ops) GenerateRootStatus(ctx context.Context) (*GenerateRootStatus, error) {
+	o.host.RLockState()
+	defer o.host.RUnlockState()
+	conf, tokens, err := o.keyOpConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c.genRootMu.Lock()
-	defer c.genRootMu.Unlock()
-	return genRootStatusOf(c.genRootLocked(), conf), nil
+	o.genRootMu.Lock()
+	defer o.genRootMu.Unlock()
+	return genRootStatusOf(o.genRootLocked(tokens), conf), nil
 }
 
 func genRootStatusOf(a *genRootAttempt, conf *seal.Config) *GenerateRootStatus {
@@ -84,7 +84,7 @@ func genRootStatusOf(a *genRootAttempt, conf *seal.Config) *GenerateRootStatus {
 // returned masked with otp (GenerateRootOTPLength characters) or encrypted
 // to pgpKey (Vault's pgp_key format); with neither, the server makes an
 // OTP and returns it in the status, once (Vault ≥ 1.10).
-func (c *Core) GenerateRootInit(ctx context.Context, otp, pgpKey string) (*GenerateRootStatus, error) {
+func (o *Ops) GenerateRootInit(ctx context.Context, otp, pgpKey string) (*GenerateRootStatus, error) {
 	a := &genRootAttempt{otp: otp}
 	generated := false
 	switch {
@@ -108,20 +108,20 @@ func (c *Core) GenerateRootInit(ctx context.Context, otp, pgpKey string) (*Gener
 		a.otp, generated = gen, true
 	}
 
-	c.stateLock.RLock()
-	defer c.stateLock.RUnlock()
-	conf, err := c.keyOpConfig(ctx)
+	o.host.RLockState()
+	defer o.host.RUnlockState()
+	conf, tokens, err := o.keyOpConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c.genRootMu.Lock()
-	defer c.genRootMu.Unlock()
-	if c.genRootLocked() != nil {
+	o.genRootMu.Lock()
+	defer o.genRootMu.Unlock()
+	if o.genRootLocked(tokens) != nil {
 		return nil, logical.BadRequest("root generation already in progress")
 	}
-	a.epoch, a.nonce = c.tokens, newUUID()
-	c.genRoot = a
-	c.logger.Info("root generation initialized", "nonce", a.nonce)
+	a.epoch, a.nonce = tokens, newUUID()
+	o.genRoot = a
+	o.logger.Info("root generation initialized", "nonce", a.nonce)
 	st := genRootStatusOf(a, conf)
 	if generated {
 		st.OTP = a.otp
@@ -130,18 +130,19 @@ func (c *Core) GenerateRootInit(ctx context.Context, otp, pgpKey string) (*Gener
 }
 
 // GenerateRootCancel ends the root generation and forgets the shares.
-func (c *Core) GenerateRootCancel(ctx context.Context) error {
-	c.stateLock.RLock()
-	defer c.stateLock.RUnlock()
-	if _, err := c.keyOpConfig(ctx); err != nil {
+func (o *Ops) GenerateRootCancel(ctx context.Context) error {
+	o.host.RLockState()
+	defer o.host.RUnlockState()
+	_, tokens, err := o.keyOpConfig(ctx)
+	if err != nil {
 		return err
 	}
-	c.genRootMu.Lock()
-	defer c.genRootMu.Unlock()
-	if a := c.genRootLocked(); a != nil {
+	o.genRootMu.Lock()
+	defer o.genRootMu.Unlock()
+	if a := o.genRootLocked(tokens); a != nil {
 		a.wipe()
-		c.genRoot = nil
-		c.logger.Info("root generation canceled", "nonce", a.nonce)
+		o.genRoot = nil
+		o.logger.Info("root generation canceled", "nonce", a.nonce)
 	}
 	return nil
 }
@@ -150,19 +151,19 @@ func (c *Core) GenerateRootCancel(ctx context.Context) error {
 // auto seal). At the threshold the shares must prove a quorum (else
 // progress resets and no token is made); then a new root token is created
 // and returned encoded.
-func (c *Core) GenerateRootUpdate(ctx context.Context, key []byte, nonce string) (*GenerateRootResult, error) {
+func (o *Ops) GenerateRootUpdate(ctx context.Context, key []byte, nonce string) (*GenerateRootResult, error) {
 	if err := checkShareLen(key); err != nil {
 		return nil, err
 	}
-	c.stateLock.RLock()
-	defer c.stateLock.RUnlock()
-	conf, err := c.keyOpConfig(ctx)
+	o.host.RLockState()
+	defer o.host.RUnlockState()
+	conf, tokens, err := o.keyOpConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c.genRootMu.Lock()
-	defer c.genRootMu.Unlock()
-	a := c.genRootLocked()
+	o.genRootMu.Lock()
+	defer o.genRootMu.Unlock()
+	a := o.genRootLocked(tokens)
 	switch {
 	case a == nil:
 		return nil, logical.BadRequest("no root generation in progress")
@@ -182,15 +183,15 @@ func (c *Core) GenerateRootUpdate(ctx context.Context, key []byte, nonce string)
 	shares := a.progress
 	a.progress = nil
 	defer wipeShares(shares)
-	if err := c.authorizeShares(ctx, shares); err != nil {
+	if err := o.authorizeShares(ctx, shares); err != nil {
 		if errors.Is(err, seal.ErrInvalidKey) {
-			c.logger.Warn("root generation: key shares are not a quorum; progress reset", "nonce", a.nonce)
-			return nil, logical.BadRequest("root generation aborted: the key shares are not a quorum of the current %s keys; progress was reset", c.authorizingKeys())
+			o.logger.Warn("root generation: key shares are not a quorum; progress reset", "nonce", a.nonce)
+			return nil, logical.BadRequest("root generation aborted: the key shares are not a quorum of the current %s keys; progress was reset", o.authorizingKeys())
 		}
 		return nil, fmt.Errorf("generate root: %w", err)
 	}
 
-	tok, entry, err := c.tokens.CreateRoot(ctx)
+	tok, entry, err := tokens.CreateRoot(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("generate root: create token: %w", err)
 	}
@@ -201,24 +202,25 @@ func (c *Core) GenerateRootUpdate(ctx context.Context, key []byte, nonce string)
 	}
 	if err != nil {
 		// Nobody can use a token nobody can read: take it back.
-		if rerr := c.tokens.RevokeOrphan(ctx, entry); rerr != nil {
-			c.logger.Error("generate root: revoking the unreturned token failed", "error", rerr)
+		if rerr := tokens.RevokeOrphan(ctx, entry); rerr != nil {
+			o.logger.Error("generate root: revoking the unreturned token failed", "error", rerr)
 		}
 		return nil, fmt.Errorf("generate root: encode token: %w", err)
 	}
 	res.Complete = true
 	a.wipe()
-	c.genRoot = nil
-	c.logger.Info("root generation finished", "nonce", a.nonce)
+	o.genRoot = nil
+	o.logger.Info("root generation finished", "nonce", a.nonce)
 	return res, nil
 }
 
 // genRootLocked returns the attempt in progress, dropping one left from an
-// earlier active term. The caller holds stateLock (read) and genRootMu.
-func (c *Core) genRootLocked() *genRootAttempt {
-	if c.genRoot != nil && c.genRoot.epoch != c.tokens {
-		c.genRoot.wipe()
-		c.genRoot = nil
+// earlier active term (tokens is the current one's). The caller holds the
+// state lock (read) and genRootMu.
+func (o *Ops) genRootLocked(tokens *token.Store) *genRootAttempt {
+	if o.genRoot != nil && o.genRoot.epoch != tokens {
+		o.genRoot.wipe()
+		o.genRoot = nil
 	}
-	return c.genRoot
+	return o.genRoot
 }

@@ -1,4 +1,4 @@
-package core
+package keyops
 
 import (
 	"context"
@@ -36,11 +36,15 @@ const (
 // rotationPersistEvery paces writes of the encryption count.
 const rotationPersistEvery = 30 * time.Second
 
-// rotationConfig is sys/rotate/config, as stored.
-type rotationConfig struct {
-	MaxOperations int64         `json:"max_operations"`
-	Interval      time.Duration `json:"interval"`
-	Disabled      bool          `json:"disabled"`
+// RotationConfig is sys/rotate/config, as stored.
+type RotationConfig struct {
+	// MaxOperations is how many encryptions the active term may make
+	// before the key is rotated.
+	MaxOperations int64 `json:"max_operations"`
+	// Interval is the active term's age at which it is rotated (0: never).
+	Interval time.Duration `json:"interval"`
+	// Disabled turns automatic rotation off.
+	Disabled bool `json:"disabled"`
 }
 
 // rotationCount is the stored encryption count of a term.
@@ -56,7 +60,7 @@ type rotationCount struct {
 // update.
 type rotationTracker struct {
 	mu     sync.Mutex
-	config rotationConfig
+	config RotationConfig
 	// minOperations is the smallest max_operations sys/rotate/config
 	// accepts: Vault's, lowered only by tests.
 	minOperations int64
@@ -76,23 +80,23 @@ func (r *rotationTracker) init() {
 	r.persistEvery = rotationPersistEvery
 }
 
-func defaultRotationConfig() rotationConfig {
-	return rotationConfig{MaxOperations: rotationMaxOperations}
+func defaultRotationConfig() RotationConfig {
+	return RotationConfig{MaxOperations: rotationMaxOperations}
 }
 
-func (r *rotationTracker) current() rotationConfig {
+func (r *rotationTracker) current() RotationConfig {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.config
 }
 
-func (r *rotationTracker) set(conf rotationConfig) {
+func (r *rotationTracker) set(conf RotationConfig) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.config = conf
 }
 
-func (c *Core) rotationPaths() []*logical.Path {
+func (o *Ops) rotationPaths() []*logical.Path {
 	return []*logical.Path{{
 		Pattern: "rotate/config",
 		Fields: map[string]*logical.FieldSchema{
@@ -101,14 +105,14 @@ func (c *Core) rotationPaths() []*logical.Path {
 			"enabled":        {Type: logical.TypeBool, Description: "whether automatic rotation runs"},
 		},
 		Operations: map[logical.Operation]logical.OperationFunc{
-			logical.ReadOperation:   c.readRotationConfig,
-			logical.UpdateOperation: c.writeRotationConfig,
+			logical.ReadOperation:   o.readRotationConfig,
+			logical.UpdateOperation: o.writeRotationConfig,
 		},
 	}}
 }
 
-func (c *Core) readRotationConfig(ctx context.Context, _ *logical.Request, _ *logical.FieldData) (*logical.Response, error) {
-	conf, err := c.loadRotationConfig(ctx)
+func (o *Ops) readRotationConfig(ctx context.Context, _ *logical.Request, _ *logical.FieldData) (*logical.Response, error) {
+	conf, err := o.loadRotationConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -121,8 +125,8 @@ func (c *Core) readRotationConfig(ctx context.Context, _ *logical.Request, _ *lo
 
 // writeRotationConfig updates the fields given, in Vault's order and with
 // its messages; out of range values change nothing.
-func (c *Core) writeRotationConfig(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-	conf, err := c.loadRotationConfig(ctx)
+func (o *Ops) writeRotationConfig(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
+	conf, err := o.loadRotationConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -135,17 +139,17 @@ func (c *Core) writeRotationConfig(ctx context.Context, _ *logical.Request, d *l
 	if v, ok := d.GetOk("enabled"); ok {
 		conf.Disabled = !v.(bool)
 	}
-	minOps := c.sealWork.rotation.minimum()
+	minOps := o.work.rotation.minimum()
 	switch {
 	case conf.Interval != 0 && conf.Interval < rotationMinimumInterval:
 		return nil, logical.BadRequest("interval must be greater or equal to %s", rotationMinimumInterval)
 	case conf.MaxOperations < minOps || conf.MaxOperations > rotationMaxOperations:
 		return nil, logical.BadRequest("max_operations must be in the range [%d,%d]", minOps, rotationMaxOperations)
 	}
-	if err := c.storeRotationConfig(ctx, conf); err != nil {
+	if err := o.StoreRotationConfig(ctx, conf); err != nil {
 		return nil, err
 	}
-	c.logger.Info("key rotation configuration updated", "max_operations", conf.MaxOperations,
+	o.logger.Info("key rotation configuration updated", "max_operations", conf.MaxOperations,
 		"interval", conf.Interval.String(), "enabled", !conf.Disabled)
 	return nil, nil
 }
@@ -158,48 +162,49 @@ func (r *rotationTracker) minimum() int64 {
 
 // loadRotationConfig reads the stored configuration (Vault's defaults when
 // none was written).
-func (c *Core) loadRotationConfig(ctx context.Context) (rotationConfig, error) {
-	e, err := c.barrier.Get(ctx, rotationConfigKey)
+func (o *Ops) loadRotationConfig(ctx context.Context) (RotationConfig, error) {
+	e, err := o.barrier.Get(ctx, rotationConfigKey)
 	if err != nil {
-		return rotationConfig{}, fmt.Errorf("read key rotation config: %w", err)
+		return RotationConfig{}, fmt.Errorf("read key rotation config: %w", err)
 	}
 	conf := defaultRotationConfig()
 	if e == nil {
 		return conf, nil
 	}
 	if err := json.Unmarshal(e.Value, &conf); err != nil {
-		return rotationConfig{}, fmt.Errorf("decode key rotation config: %w", err)
+		return RotationConfig{}, fmt.Errorf("decode key rotation config: %w", err)
 	}
 	return conf, nil
 }
 
-// storeRotationConfig writes conf and makes it the one the active node
-// checks against.
-func (c *Core) storeRotationConfig(ctx context.Context, conf rotationConfig) error {
+// StoreRotationConfig writes conf through the barrier and makes it the
+// one the active node checks against. Unlike sys/rotate/config it applies
+// no bounds (tests use values below Vault's minimum).
+func (o *Ops) StoreRotationConfig(ctx context.Context, conf RotationConfig) error {
 	raw, err := json.Marshal(&conf)
 	if err != nil {
 		return err
 	}
-	if err := c.barrier.Put(ctx, &physical.Entry{Key: rotationConfigKey, Value: raw}); err != nil {
+	if err := o.barrier.Put(ctx, &physical.Entry{Key: rotationConfigKey, Value: raw}); err != nil {
 		return fmt.Errorf("store key rotation config: %w", err)
 	}
-	c.sealWork.rotation.set(conf)
+	o.work.rotation.set(conf)
 	return nil
 }
 
 // rotationActivate loads the configuration and the stored count when the
-// node becomes active. Caller: runSealWork (stateLock read, active).
-func (c *Core) rotationActivate(ctx context.Context) error {
-	conf, err := c.loadRotationConfig(ctx)
+// node becomes active. Caller: RunWork (state lock read, active).
+func (o *Ops) rotationActivate(ctx context.Context) error {
+	conf, err := o.loadRotationConfig(ctx)
 	if err != nil {
 		return err
 	}
-	ks, err := c.barrier.KeyStatus()
+	ks, err := o.barrier.KeyStatus()
 	if err != nil {
 		return err
 	}
 	var stored rotationCount
-	e, err := c.barrier.Get(ctx, rotationCountKey)
+	e, err := o.barrier.Get(ctx, rotationCountKey)
 	if err != nil {
 		return fmt.Errorf("read key rotation count: %w", err)
 	}
@@ -208,7 +213,7 @@ func (c *Core) rotationActivate(ctx context.Context) error {
 			return fmt.Errorf("decode key rotation count: %w", err)
 		}
 	}
-	r := &c.sealWork.rotation
+	r := &o.work.rotation
 	r.set(conf)
 	r.term, r.base, r.mark = ks.Term, 0, ks.Encryptions
 	if stored.Term == ks.Term {
@@ -219,10 +224,10 @@ func (c *Core) rotationActivate(ctx context.Context) error {
 }
 
 // rotationCheck rotates the barrier key when it is due and now and then
-// stores the count. Caller: runSealWork (stateLock read, active).
-func (c *Core) rotationCheck(ctx context.Context) {
-	r := &c.sealWork.rotation
-	ks, err := c.barrier.KeyStatus()
+// stores the count. Caller: RunWork (state lock read, active).
+func (o *Ops) rotationCheck(ctx context.Context) {
+	r := &o.work.rotation
+	ks, err := o.barrier.KeyStatus()
 	if err != nil {
 		return
 	}
@@ -244,30 +249,30 @@ func (c *Core) rotationCheck(ctx context.Context) {
 		reason = "interval"
 	}
 	if reason != "" {
-		term, err := c.barrier.Rotate(ctx)
+		term, err := o.barrier.Rotate(ctx)
 		if err != nil {
-			c.logger.Error("automatic key rotation failed", "error", err)
+			o.logger.Error("automatic key rotation failed", "error", err)
 			return
 		}
-		c.logger.Info("rotated the barrier key automatically", "reason", reason, "term", term,
+		o.logger.Info("rotated the barrier key automatically", "reason", reason, "term", term,
 			"encryptions", count, "max_operations", conf.MaxOperations, "interval", conf.Interval.String())
 		r.term, r.base, r.mark = term, 0, 0
-		c.persistRotationCount(ctx, 0)
+		o.persistRotationCount(ctx, 0)
 		return
 	}
 	if count != r.persisted && time.Since(r.persistedAt) >= r.persistEvery {
-		c.persistRotationCount(ctx, count)
+		o.persistRotationCount(ctx, count)
 	}
 }
 
-func (c *Core) persistRotationCount(ctx context.Context, count int64) {
-	r := &c.sealWork.rotation
+func (o *Ops) persistRotationCount(ctx context.Context, count int64) {
+	r := &o.work.rotation
 	raw, err := json.Marshal(&rotationCount{Term: r.term, Encryptions: count})
 	if err != nil {
 		return
 	}
-	if err := c.barrier.Put(ctx, &physical.Entry{Key: rotationCountKey, Value: raw}); err != nil {
-		c.logger.Warn("storing the key rotation count failed", "error", err)
+	if err := o.barrier.Put(ctx, &physical.Entry{Key: rotationCountKey, Value: raw}); err != nil {
+		o.logger.Warn("storing the key rotation count failed", "error", err)
 		return
 	}
 	r.persisted, r.persistedAt = count, time.Now()

@@ -1,12 +1,9 @@
-package core
+package keyops
 
 import (
 	"context"
-	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/strongbox/strongbox/internal/core/token"
@@ -123,7 +120,7 @@ type stagedKeys interface {
 
 // shamirStaged is a staged rekey of the Shamir unseal keys.
 type shamirStaged struct {
-	c  *Core
+	o  *Ops
 	st *seal.Staged
 }
 
@@ -133,7 +130,7 @@ func (s shamirStaged) matches(shares [][]byte) error {
 		return err
 	}
 	defer wipe(root)
-	return s.c.matchesBarrier(root)
+	return s.o.matchesBarrier(root)
 }
 
 func (s shamirStaged) commit(ctx context.Context) error { return s.st.Commit(ctx) }
@@ -149,22 +146,22 @@ func (a *rekeyAttempt) wipe() {
 }
 
 // RekeyStatus reports the rekey attempt in progress, if any.
-func (c *Core) RekeyStatus(ctx context.Context) (*RekeyStatus, error) {
-	return c.rekeyStatus(ctx, barrierTarget)
+func (o *Ops) RekeyStatus(ctx context.Context) (*RekeyStatus, error) {
+	return o.rekeyStatus(ctx, barrierTarget)
 }
 
 // RekeyInit starts a rekey. Only one can be in progress. Under an auto
 // seal the recovery keys authorize it and it re-wraps the root key with
 // the seal: Vault's rules apply (one share, no PGP keys, no backup, no
 // verification) and no shares come back.
-func (c *Core) RekeyInit(ctx context.Context, req RekeyRequest) (*RekeyStatus, error) {
-	return c.rekeyInit(ctx, req, barrierTarget)
+func (o *Ops) RekeyInit(ctx context.Context, req RekeyRequest) (*RekeyStatus, error) {
+	return o.rekeyInit(ctx, req, barrierTarget)
 }
 
 // RekeyCancel ends the rekey attempt and forgets the shares given. The
 // nonce must match unless the attempt is older than ten minutes.
-func (c *Core) RekeyCancel(ctx context.Context, nonce string) error {
-	return c.rekeyCancel(ctx, nonce, barrierTarget)
+func (o *Ops) RekeyCancel(ctx context.Context, nonce string) error {
+	return o.rekeyCancel(ctx, nonce, barrierTarget)
 }
 
 // RekeyUpdate adds one current share (a recovery key share under an auto
@@ -172,38 +169,38 @@ func (c *Core) RekeyCancel(ctx context.Context, nonce string) error {
 // shares must prove a quorum (else progress resets and nothing changes);
 // then the new shares are made and, unless verification is required,
 // replace the old ones at once.
-func (c *Core) RekeyUpdate(ctx context.Context, key []byte, nonce string) (*RekeyResult, error) {
-	return c.rekeyUpdate(ctx, key, nonce, barrierTarget)
+func (o *Ops) RekeyUpdate(ctx context.Context, key []byte, nonce string) (*RekeyResult, error) {
+	return o.rekeyUpdate(ctx, key, nonce, barrierTarget)
 }
 
 // RekeyVerifyStatus reports the verification of the new shares.
-func (c *Core) RekeyVerifyStatus(ctx context.Context) (*RekeyVerifyStatus, error) {
-	return c.rekeyVerifyStatus(ctx, barrierTarget)
+func (o *Ops) RekeyVerifyStatus(ctx context.Context) (*RekeyVerifyStatus, error) {
+	return o.rekeyVerifyStatus(ctx, barrierTarget)
 }
 
 // RekeyVerifyRestart discards the new shares given for verification and
 // issues a new verification nonce.
-func (c *Core) RekeyVerifyRestart(ctx context.Context) (*RekeyVerifyStatus, error) {
-	return c.rekeyVerifyRestart(ctx, barrierTarget)
+func (o *Ops) RekeyVerifyRestart(ctx context.Context) (*RekeyVerifyStatus, error) {
+	return o.rekeyVerifyRestart(ctx, barrierTarget)
 }
 
 // RekeyVerify adds one NEW share. At the new threshold the shares must
 // rebuild the new key; then they replace the old shares. A failed
 // verification resets its progress and changes its nonce.
-func (c *Core) RekeyVerify(ctx context.Context, key []byte, nonce string) (*RekeyVerifyResult, error) {
-	return c.rekeyVerify(ctx, key, nonce, barrierTarget)
+func (o *Ops) RekeyVerify(ctx context.Context, key []byte, nonce string) (*RekeyVerifyResult, error) {
+	return o.rekeyVerify(ctx, key, nonce, barrierTarget)
 }
 
-func (c *Core) rekeyStatus(ctx context.Context, t rekeyTarget) (*RekeyStatus, error) {
-	c.stateLock.RLock()
-	defer c.stateLock.RUnlock()
-	conf, err := c.keyOpConfig(ctx)
+func (o *Ops) rekeyStatus(ctx context.Context, t rekeyTarget) (*RekeyStatus, error) {
+	o.host.RLockState()
+	defer o.host.RUnlockState()
+	conf, tokens, err := o.keyOpConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c.rekeyMu.Lock()
-	defer c.rekeyMu.Unlock()
-	return rekeyStatusOf(c.rekeyLocked(t), conf), nil
+	o.rekeyMu.Lock()
+	defer o.rekeyMu.Unlock()
+	return rekeyStatusOf(o.rekeyLocked(t, tokens), conf), nil
 }
 
 func rekeyStatusOf(a *rekeyAttempt, current *seal.Config) *RekeyStatus {
@@ -222,7 +219,7 @@ func rekeyStatusOf(a *rekeyAttempt, current *seal.Config) *RekeyStatus {
 	return st
 }
 
-func (c *Core) rekeyInit(ctx context.Context, req RekeyRequest, t rekeyTarget) (*RekeyStatus, error) {
+func (o *Ops) rekeyInit(ctx context.Context, req RekeyRequest, t rekeyTarget) (*RekeyStatus, error) {
 	switch {
 	case req.Backup && len(req.PGPKeys) == 0:
 		return nil, logical.BadRequest("cannot request a backup of the new keys without providing PGP keys for encryption")
@@ -234,7 +231,7 @@ func (c *Core) rekeyInit(ctx context.Context, req RekeyRequest, t rekeyTarget) (
 	conf := seal.Config{Type: "shamir", SecretShares: req.SecretShares, SecretThreshold: req.SecretThreshold}
 	what := "rekey seal"
 	switch {
-	case t == barrierTarget && c.autoSeal != nil:
+	case t == barrierTarget && o.autoSeal != nil:
 		// Vault's rules for a seal that stores the key.
 		switch {
 		case len(req.PGPKeys) > 0:
@@ -244,7 +241,7 @@ func (c *Core) rekeyInit(ctx context.Context, req RekeyRequest, t rekeyTarget) (
 		case req.RequireVerification:
 			return nil, logical.BadRequest("requiring verification not supported when rekeying the barrier key with recovery keys")
 		}
-		conf = seal.Config{Type: c.autoSeal.Type(), SecretShares: 1, SecretThreshold: 1}
+		conf = seal.Config{Type: o.autoSeal.Type(), SecretShares: 1, SecretThreshold: 1}
 	case t == recoveryTarget && req.StoredShares > 0:
 		return nil, logical.BadRequest("stored shares not supported by recovery key")
 	case req.Backup:
@@ -265,40 +262,41 @@ func (c *Core) rekeyInit(ctx context.Context, req RekeyRequest, t rekeyTarget) (
 		fps = append(fps, k.Fingerprint)
 	}
 
-	c.stateLock.RLock()
-	defer c.stateLock.RUnlock()
-	current, err := c.keyOpConfig(ctx)
+	o.host.RLockState()
+	defer o.host.RUnlockState()
+	current, tokens, err := o.keyOpConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c.rekeyMu.Lock()
-	defer c.rekeyMu.Unlock()
-	if c.rekeyLocked(t) != nil {
+	o.rekeyMu.Lock()
+	defer o.rekeyMu.Unlock()
+	if o.rekeyLocked(t, tokens) != nil {
 		return nil, logical.BadRequest("rekey already in progress")
 	}
 	a := &rekeyAttempt{
-		epoch: c.tokens, nonce: newUUID(), created: c.now(), config: conf,
+		epoch: tokens, nonce: newUUID(), created: o.now(), config: conf,
 		pgpKeys: keys, fingerprints: fps, verify: req.RequireVerification,
 	}
-	*c.rekeySlot(t) = a
-	c.logger.Info("rekey initialized", "target", t.String(), "nonce", a.nonce, "shares", conf.SecretShares,
+	*o.rekeySlot(t) = a
+	o.logger.Info("rekey initialized", "target", t.String(), "nonce", a.nonce, "shares", conf.SecretShares,
 		"threshold", conf.SecretThreshold, "verification_required", req.RequireVerification)
 	return rekeyStatusOf(a, current), nil
 }
 
-func (c *Core) rekeyCancel(ctx context.Context, nonce string, t rekeyTarget) error {
-	c.stateLock.RLock()
-	defer c.stateLock.RUnlock()
-	if _, err := c.keyOpConfig(ctx); err != nil {
+func (o *Ops) rekeyCancel(ctx context.Context, nonce string, t rekeyTarget) error {
+	o.host.RLockState()
+	defer o.host.RUnlockState()
+	_, tokens, err := o.keyOpConfig(ctx)
+	if err != nil {
 		return err
 	}
-	c.rekeyMu.Lock()
-	defer c.rekeyMu.Unlock()
-	a := c.rekeyLocked(t)
+	o.rekeyMu.Lock()
+	defer o.rekeyMu.Unlock()
+	a := o.rekeyLocked(t, tokens)
 	if a == nil {
 		return nil
 	}
-	if age := c.now().Sub(a.created); nonce != a.nonce && age < rekeyCancelGrace {
+	if age := o.now().Sub(a.created); nonce != a.nonce && age < rekeyCancelGrace {
 		// Vault 1.20+ (CVE-2025-4656): a fresh attempt can only be
 		// cancelled by whoever holds its nonce.
 		if nonce == "" {
@@ -312,24 +310,24 @@ func (c *Core) rekeyCancel(ctx context.Context, nonce string, t rekeyTarget) err
 		return logical.BadRequest("invalid request: the nonce does not match the rekey in progress")
 	}
 	a.wipe()
-	*c.rekeySlot(t) = nil
-	c.logger.Info("rekey canceled", "target", t.String(), "nonce", a.nonce)
+	*o.rekeySlot(t) = nil
+	o.logger.Info("rekey canceled", "target", t.String(), "nonce", a.nonce)
 	return nil
 }
 
-func (c *Core) rekeyUpdate(ctx context.Context, key []byte, nonce string, t rekeyTarget) (*RekeyResult, error) {
+func (o *Ops) rekeyUpdate(ctx context.Context, key []byte, nonce string, t rekeyTarget) (*RekeyResult, error) {
 	if err := checkShareLen(key); err != nil {
 		return nil, err
 	}
-	c.stateLock.RLock()
-	defer c.stateLock.RUnlock()
-	current, err := c.keyOpConfig(ctx)
+	o.host.RLockState()
+	defer o.host.RUnlockState()
+	current, tokens, err := o.keyOpConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c.rekeyMu.Lock()
-	defer c.rekeyMu.Unlock()
-	a := c.rekeyLocked(t)
+	o.rekeyMu.Lock()
+	defer o.rekeyMu.Unlock()
+	a := o.rekeyLocked(t, tokens)
 	switch {
 	case a == nil:
 		return nil, logical.BadRequest("no %s rekey in progress", t.String())
@@ -347,24 +345,24 @@ func (c *Core) rekeyUpdate(ctx context.Context, key []byte, nonce string, t reke
 	shares := a.progress
 	a.progress = nil
 	defer wipeShares(shares)
-	if err := c.authorizeShares(ctx, shares); err != nil {
+	if err := o.authorizeShares(ctx, shares); err != nil {
 		if errors.Is(err, seal.ErrInvalidKey) {
-			c.logger.Warn("rekey: key shares are not a quorum; progress reset", "target", t.String(), "nonce", a.nonce)
-			return nil, logical.BadRequest("rekey failed: the key shares are not a quorum of the current %s keys; progress was reset", c.authorizingKeys())
+			o.logger.Warn("rekey: key shares are not a quorum; progress reset", "target", t.String(), "nonce", a.nonce)
+			return nil, logical.BadRequest("rekey failed: the key shares are not a quorum of the current %s keys; progress was reset", o.authorizingKeys())
 		}
 		return nil, fmt.Errorf("rekey: %w", err)
 	}
-	if t == barrierTarget && c.autoSeal != nil {
-		return c.rewrapRootKey(ctx, a)
+	if t == barrierTarget && o.autoSeal != nil {
+		return o.rewrapRootKey(ctx, a)
 	}
 
-	staged, newShares, err := c.stageRekey(a.config, t)
+	staged, newShares, err := o.stageRekey(a.config, t)
 	if err != nil {
 		return nil, fmt.Errorf("rekey: %w", err)
 	}
 	res := &RekeyResult{Nonce: a.nonce, Keys: newShares, PGPFingerprints: a.fingerprints, VerificationRequired: a.verify}
 	if len(a.pgpKeys) > 0 {
-		enc, err := encryptShares(a.pgpKeys, newShares)
+		enc, err := EncryptShares(a.pgpKeys, newShares)
 		if err != nil {
 			staged.wipe()
 			return nil, err
@@ -374,65 +372,52 @@ func (c *Core) rekeyUpdate(ctx context.Context, key []byte, nonce string, t reke
 	if a.verify {
 		a.staged, a.verifyNonce = staged, newUUID()
 		res.VerificationNonce = a.verifyNonce
-		c.logger.Info("rekey: new shares issued; waiting for verification", "target", t.String(), "nonce", a.nonce)
+		o.logger.Info("rekey: new shares issued; waiting for verification", "target", t.String(), "nonce", a.nonce)
 		return res, nil
 	}
 	defer staged.wipe()
 	if err := staged.commit(ctx); err != nil {
 		return nil, fmt.Errorf("rekey: %w", err)
 	}
-	*c.rekeySlot(t) = nil
-	c.logger.Info("keys rekeyed", "target", t.String(), "nonce", a.nonce, "shares", a.config.SecretShares, "threshold", a.config.SecretThreshold)
+	*o.rekeySlot(t) = nil
+	o.logger.Info("keys rekeyed", "target", t.String(), "nonce", a.nonce, "shares", a.config.SecretShares, "threshold", a.config.SecretThreshold)
 	return res, nil
 }
 
 // stageRekey makes the new key and its shares for a target, storing
 // nothing.
-func (c *Core) stageRekey(conf seal.Config, t rekeyTarget) (stagedKeys, [][]byte, error) {
+func (o *Ops) stageRekey(conf seal.Config, t rekeyTarget) (stagedKeys, [][]byte, error) {
 	if t == recoveryTarget {
-		return c.stageRecoveryRekey(conf)
+		return o.stageRecoveryRekey(conf)
 	}
-	root, err := c.barrier.RootKey()
+	root, err := o.barrier.RootKey()
 	if err != nil {
 		return nil, nil, err
 	}
 	defer wipe(root)
-	st, shares, err := c.seal.Stage(&conf, root)
+	st, shares, err := o.shamir.Stage(&conf, root)
 	if err != nil {
 		return nil, nil, err
 	}
-	return shamirStaged{c: c, st: st}, shares, nil
+	return shamirStaged{o: o, st: st}, shares, nil
 }
 
-// encryptShares encrypts each share, hex-encoded as Vault does, to its PGP
-// key, and wipes the plain shares.
-func encryptShares(keys []*pgp.PublicKey, shares [][]byte) ([][]byte, error) {
-	defer wipeShares(shares)
-	enc := make([][]byte, len(shares))
-	for i, s := range shares {
-		var err error
-		if enc[i], err = keys[i].Encrypt([]byte(hex.EncodeToString(s))); err != nil {
-			return nil, logical.Errorf(http.StatusInternalServerError, "failed to encrypt shares: %v", err)
-		}
-	}
-	return enc, nil
-}
-
-func (c *Core) rekeyVerifyStatus(ctx context.Context, t rekeyTarget) (*RekeyVerifyStatus, error) {
-	return c.withVerifyAttempt(ctx, t, func(*rekeyAttempt) {})
+func (o *Ops) rekeyVerifyStatus(ctx context.Context, t rekeyTarget) (*RekeyVerifyStatus, error) {
+	return o.withVerifyAttempt(ctx, t, func(*rekeyAttempt) {})
 }
 
 // withVerifyAttempt runs fn on the target's rekey attempt under the locks a
 // verification needs, and reports the verification status afterwards.
-func (c *Core) withVerifyAttempt(ctx context.Context, t rekeyTarget, fn func(a *rekeyAttempt)) (*RekeyVerifyStatus, error) {
-	c.stateLock.RLock()
-	defer c.stateLock.RUnlock()
-	if _, err := c.keyOpConfig(ctx); err != nil {
+func (o *Ops) withVerifyAttempt(ctx context.Context, t rekeyTarget, fn func(a *rekeyAttempt)) (*RekeyVerifyStatus, error) {
+	o.host.RLockState()
+	defer o.host.RUnlockState()
+	_, tokens, err := o.keyOpConfig(ctx)
+	if err != nil {
 		return nil, err
 	}
-	c.rekeyMu.Lock()
-	defer c.rekeyMu.Unlock()
-	a := c.rekeyLocked(t)
+	o.rekeyMu.Lock()
+	defer o.rekeyMu.Unlock()
+	a := o.rekeyLocked(t, tokens)
 	if a == nil {
 		return nil, logical.BadRequest("no rekey configuration found")
 	}
@@ -448,8 +433,8 @@ func verifyStatusOf(a *rekeyAttempt) *RekeyVerifyStatus {
 	return st
 }
 
-func (c *Core) rekeyVerifyRestart(ctx context.Context, t rekeyTarget) (*RekeyVerifyStatus, error) {
-	return c.withVerifyAttempt(ctx, t, func(a *rekeyAttempt) {
+func (o *Ops) rekeyVerifyRestart(ctx context.Context, t rekeyTarget) (*RekeyVerifyStatus, error) {
+	return o.withVerifyAttempt(ctx, t, func(a *rekeyAttempt) {
 		if a.staged != nil {
 			wipeShares(a.verifyProgress)
 			a.verifyProgress, a.verifyNonce = nil, newUUID()
@@ -457,18 +442,19 @@ func (c *Core) rekeyVerifyRestart(ctx context.Context, t rekeyTarget) (*RekeyVer
 	})
 }
 
-func (c *Core) rekeyVerify(ctx context.Context, key []byte, nonce string, t rekeyTarget) (*RekeyVerifyResult, error) {
+func (o *Ops) rekeyVerify(ctx context.Context, key []byte, nonce string, t rekeyTarget) (*RekeyVerifyResult, error) {
 	if err := checkShareLen(key); err != nil {
 		return nil, err
 	}
-	c.stateLock.RLock()
-	defer c.stateLock.RUnlock()
-	if _, err := c.keyOpConfig(ctx); err != nil {
+	o.host.RLockState()
+	defer o.host.RUnlockState()
+	_, tokens, err := o.keyOpConfig(ctx)
+	if err != nil {
 		return nil, err
 	}
-	c.rekeyMu.Lock()
-	defer c.rekeyMu.Unlock()
-	a := c.rekeyLocked(t)
+	o.rekeyMu.Lock()
+	defer o.rekeyMu.Unlock()
+	a := o.rekeyLocked(t, tokens)
 	switch {
 	case a == nil:
 		return nil, logical.BadRequest("no rekey in progress")
@@ -489,7 +475,7 @@ func (c *Core) rekeyVerify(ctx context.Context, key []byte, nonce string, t reke
 	if err := a.staged.matches(shares); err != nil {
 		a.verifyNonce = newUUID()
 		if errors.Is(err, seal.ErrInvalidKey) {
-			c.logger.Warn("rekey verification failed: incorrect key shares", "target", t.String(), "nonce", a.nonce)
+			o.logger.Warn("rekey verification failed: incorrect key shares", "target", t.String(), "nonce", a.nonce)
 			return nil, logical.BadRequest("rekey verification failed; incorrect key shares supplied")
 		}
 		return nil, fmt.Errorf("rekey verify: %w", err)
@@ -499,18 +485,10 @@ func (c *Core) rekeyVerify(ctx context.Context, key []byte, nonce string, t reke
 		return nil, fmt.Errorf("rekey verify: %w", err)
 	}
 	a.wipe()
-	*c.rekeySlot(t) = nil
-	c.logger.Info("keys rekeyed after verification", "target", t.String(), "nonce", a.nonce,
+	*o.rekeySlot(t) = nil
+	o.logger.Info("keys rekeyed after verification", "target", t.String(), "nonce", a.nonce,
 		"shares", a.config.SecretShares, "threshold", a.config.SecretThreshold)
 	return &RekeyVerifyResult{Complete: true, Nonce: a.verifyNonce}, nil
-}
-
-// now is the core's clock (Config.Now, or time.Now).
-func (c *Core) now() time.Time {
-	if c.conf.Now != nil {
-		return c.conf.Now()
-	}
-	return time.Now()
 }
 
 func (t rekeyTarget) String() string {
@@ -521,99 +499,21 @@ func (t rekeyTarget) String() string {
 }
 
 // rekeySlot is where the attempt for a target lives (under rekeyMu).
-func (c *Core) rekeySlot(t rekeyTarget) **rekeyAttempt {
+func (o *Ops) rekeySlot(t rekeyTarget) **rekeyAttempt {
 	if t == recoveryTarget {
-		return &c.recoveryRekey
+		return &o.recoveryRekey
 	}
-	return &c.rekey
+	return &o.rekey
 }
 
 // rekeyLocked returns the attempt in progress for a target, dropping one
-// left from an earlier active term. The caller holds stateLock (read) and
-// rekeyMu.
-func (c *Core) rekeyLocked(t rekeyTarget) *rekeyAttempt {
-	slot := c.rekeySlot(t)
-	if a := *slot; a != nil && a.epoch != c.tokens {
+// left from an earlier active term (tokens is the current one's). The
+// caller holds the state lock (read) and rekeyMu.
+func (o *Ops) rekeyLocked(t rekeyTarget, tokens *token.Store) *rekeyAttempt {
+	slot := o.rekeySlot(t)
+	if a := *slot; a != nil && a.epoch != tokens {
 		a.wipe()
 		*slot = nil
 	}
 	return *slot
-}
-
-// keyOpConfig checks what sys/rekey and sys/generate-root need, in Vault's
-// order (initialized: 400, unsealed: 503, active: forwarded), and returns
-// the configuration of the keys that authorize them: the seal's, or under
-// an auto seal the recovery key's. The caller holds stateLock (read).
-func (c *Core) keyOpConfig(ctx context.Context) (*seal.Config, error) {
-	conf, err := seal.LoadConfig(ctx, c.physical)
-	switch {
-	case errors.Is(err, seal.ErrNotInitialized):
-		return nil, logical.BadRequest("%s", ErrNotInitialized.Error())
-	case err != nil:
-		return nil, err
-	case c.sealed:
-		return nil, ErrSealed
-	case c.standby || c.tokens == nil:
-		return nil, ErrStandby
-	case conf.Type != c.SealType():
-		// A node left running with the old seal's configuration after a
-		// seal migration must not rewrite the seal's keys.
-		return nil, logical.BadRequest("storage is under the %q seal but this node is configured with the %q seal (a seal migration is pending or was done without it): restart it with the new seal configuration",
-			conf.Type, c.SealType())
-	case c.autoSeal != nil:
-		return c.recoveryConfig(ctx)
-	}
-	return conf, nil
-}
-
-// authorizeShares checks that shares are a quorum of the keys that
-// authorize key operations: the unseal keys under the Shamir seal, the
-// recovery keys under an auto seal. A mismatch is seal.ErrInvalidKey.
-func (c *Core) authorizeShares(ctx context.Context, shares [][]byte) error {
-	if c.autoSeal != nil {
-		return c.verifyRecoveryShares(ctx, shares)
-	}
-	root, err := c.rootKeyFromShares(ctx, shares)
-	if err != nil {
-		return err
-	}
-	wipe(root)
-	return nil
-}
-
-// authorizingKeys names the keys authorizeShares takes, for messages.
-func (c *Core) authorizingKeys() string {
-	if c.autoSeal != nil {
-		return "recovery"
-	}
-	return "unseal"
-}
-
-// rootKeyFromShares unwraps the stored root key with a threshold of
-// current shares and checks it is the key the barrier runs on, so a
-// quorum of shares (never anything less) authorizes the operation.
-func (c *Core) rootKeyFromShares(ctx context.Context, shares [][]byte) ([]byte, error) {
-	root, err := c.seal.RootKey(ctx, shares)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.matchesBarrier(root); err != nil {
-		wipe(root)
-		return nil, err
-	}
-	return root, nil
-}
-
-// matchesBarrier compares a candidate root key with the barrier's, in
-// constant time; a mismatch is seal.ErrInvalidKey.
-func (c *Core) matchesBarrier(root []byte) error {
-	live, err := c.barrier.RootKey()
-	if err != nil {
-		return fmt.Errorf("read root key: %w", err)
-	}
-	defer wipe(live)
-	if subtle.ConstantTimeCompare(root, live) != 1 {
-		return seal.ErrInvalidKey
-	}
-	return nil
 }

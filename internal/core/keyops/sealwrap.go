@@ -1,4 +1,4 @@
-package core
+package keyops
 
 import (
 	"context"
@@ -56,15 +56,15 @@ func (r *rewrapState) end(processed, succeeded int) {
 	r.processed, r.succeeded, r.failed = processed, succeeded, processed-succeeded
 }
 
-func (c *Core) sealwrapPaths() []*logical.Path {
+func (o *Ops) sealwrapPaths() []*logical.Path {
 	return []*logical.Path{{
 		Pattern: "sealwrap/rewrap",
 		Operations: map[logical.Operation]logical.OperationFunc{
 			logical.ReadOperation: func(context.Context, *logical.Request, *logical.FieldData) (*logical.Response, error) {
-				return &logical.Response{Data: c.sealWork.rewrapRun.status()}, nil
+				return &logical.Response{Data: o.work.rewrapRun.status()}, nil
 			},
 			logical.UpdateOperation: func(context.Context, *logical.Request, *logical.FieldData) (*logical.Response, error) {
-				c.startRewrap()
+				o.startRewrap()
 				return nil, nil
 			},
 		},
@@ -73,33 +73,33 @@ func (c *Core) sealwrapPaths() []*logical.Path {
 
 // startRewrap re-wraps in the background unless a run is in progress; the
 // log and GET sys/sealwrap/rewrap tell how it went.
-func (c *Core) startRewrap() {
-	if !c.sealWork.rewrapRun.begin() {
+func (o *Ops) startRewrap() {
+	if !o.work.rewrapRun.begin() {
 		return
 	}
-	c.logger.Info("seal re-wrap started")
+	o.logger.Info("seal re-wrap started")
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), sealCallTimeout)
 		defer cancel()
-		processed, succeeded := c.rewrapNow(ctx)
-		c.sealWork.rewrapRun.end(processed, succeeded)
+		processed, succeeded := o.rewrapNow(ctx)
+		o.work.rewrapRun.end(processed, succeeded)
 	}()
 }
 
 // rewrapNow re-wraps every seal-wrapped value (the root key blob) with the
 // seal's current key, on the active node only, and returns how many values
 // it processed and how many succeeded.
-func (c *Core) rewrapNow(ctx context.Context) (processed, succeeded int) {
-	c.stateLock.RLock()
-	defer c.stateLock.RUnlock()
-	if c.sealed || c.standby || c.tokens == nil {
-		c.logger.Warn("seal re-wrap skipped: the node is not active")
+func (o *Ops) rewrapNow(ctx context.Context) (processed, succeeded int) {
+	o.host.RLockState()
+	defer o.host.RUnlockState()
+	if _, err := o.host.Active(); err != nil {
+		o.logger.Warn("seal re-wrap skipped: the node is not active")
 		return 0, 0
 	}
-	done, err := c.rewrapSealBlob(ctx, false)
+	done, err := o.rewrapSealBlob(ctx, false)
 	switch {
 	case err != nil:
-		c.logger.Error("seal re-wrap failed", "error", err)
+		o.logger.Error("seal re-wrap failed", "error", err)
 		return 1, 0
 	case done:
 		return 1, 1
@@ -108,13 +108,13 @@ func (c *Core) rewrapNow(ctx context.Context) (processed, succeeded int) {
 }
 
 // rewrapIfStale re-wraps the root key when the key that wrapped it is not
-// the seal's current one. Caller: runSealWork (stateLock read, active).
-func (c *Core) rewrapIfStale(ctx context.Context) {
-	if c.autoSeal == nil {
+// the seal's current one. Caller: RunWork (state lock read, active).
+func (o *Ops) rewrapIfStale(ctx context.Context) {
+	if o.autoSeal == nil {
 		return
 	}
-	if _, err := c.rewrapSealBlob(ctx, true); err != nil {
-		c.logger.Error("seal re-wrap of the root key failed; the old key must stay available", "error", err)
+	if _, err := o.rewrapSealBlob(ctx, true); err != nil {
+		o.logger.Error("seal re-wrap of the root key failed; the old key must stay available", "error", err)
 	}
 }
 
@@ -123,46 +123,46 @@ func (c *Core) rewrapIfStale(ctx context.Context) {
 // stored blob already names the current key. It reports whether it wrote.
 // It never writes over storage that another seal owns (a pending or a
 // completed migration), nor under the Shamir seal, which wraps nothing
-// with a key service. The caller holds stateLock (read) on the active node.
-func (c *Core) rewrapSealBlob(ctx context.Context, onlyIfStale bool) (bool, error) {
-	if c.autoSeal == nil {
+// with a key service. The caller holds the state lock (read) on the active node.
+func (o *Ops) rewrapSealBlob(ctx context.Context, onlyIfStale bool) (bool, error) {
+	if o.autoSeal == nil {
 		return false, nil
 	}
-	conf, err := seal.LoadConfig(ctx, c.physical)
+	conf, err := seal.LoadConfig(ctx, o.physical)
 	if err != nil {
 		return false, fmt.Errorf("seal re-wrap: %w", err)
 	}
-	pending, err := c.migrationPending(ctx, conf)
+	pending, err := o.MigrationPending(ctx, conf)
 	if err != nil {
 		return false, fmt.Errorf("seal re-wrap: %w", err)
 	}
-	if pending || conf.Type != c.autoSeal.Type() {
+	if pending || conf.Type != o.autoSeal.Type() {
 		return false, nil
 	}
-	stored, ok, err := c.autoSeal.StoredKeyID(ctx)
+	stored, ok, err := o.autoSeal.StoredKeyID(ctx)
 	if err != nil {
 		return false, fmt.Errorf("seal re-wrap: %w", err)
 	}
 	if !ok {
-		return false, fmt.Errorf("seal re-wrap: the stored root key is not a %s blob", c.autoSeal.Type())
+		return false, fmt.Errorf("seal re-wrap: the stored root key is not a %s blob", o.autoSeal.Type())
 	}
-	current, err := c.autoSeal.KeyID(ctx)
+	current, err := o.autoSeal.KeyID(ctx)
 	if err != nil {
 		return false, fmt.Errorf("seal re-wrap: %w", err)
 	}
 	if onlyIfStale && stored == current {
 		return false, nil
 	}
-	root, err := c.barrier.RootKey()
+	root, err := o.barrier.RootKey()
 	if err != nil {
 		return false, fmt.Errorf("seal re-wrap: %w", err)
 	}
 	defer wipe(root)
 	start := time.Now()
-	if err := c.autoSeal.Rewrap(ctx, root); err != nil {
+	if err := o.autoSeal.Rewrap(ctx, root); err != nil {
 		return false, fmt.Errorf("seal re-wrap: %w", err)
 	}
-	c.logger.Info("seal re-wrap completed", "seal", c.autoSeal.Type(), "entries", 1,
+	o.logger.Info("seal re-wrap completed", "seal", o.autoSeal.Type(), "entries", 1,
 		"from_key_id", stored, "to_key_id", current, "took", time.Since(start).String())
 	return true, nil
 }
