@@ -9,6 +9,7 @@ import (
 
 	"github.com/strongbox/strongbox/internal/audit"
 	"github.com/strongbox/strongbox/internal/barrier"
+	"github.com/strongbox/strongbox/internal/core/ha"
 	"github.com/strongbox/strongbox/internal/core/policy"
 	"github.com/strongbox/strongbox/internal/core/token"
 	"github.com/strongbox/strongbox/internal/logical"
@@ -111,20 +112,12 @@ type Core struct {
 	migrations migrations
 	acls       aclCache
 
-	// HA: set when the storage elects a leader. standby is guarded by
-	// stateLock; the rest by haMu.
-	ha            HAStorage
-	standby       bool
-	haMu          sync.Mutex
-	haStop        context.CancelFunc
-	haDone        chan struct{}
-	stepDownUntil time.Time
-	ownAdvert     *Advertisement
-	echoes        map[string]NodeEcho
-	ctls          clusterTLS
-
-	// peerAdvertCache is guarded by haMu.
-	peerAdvertCache
+	// HA: ha is set when the storage elects a leader; standby is guarded
+	// by stateLock. haNode follows leadership (core/ha).
+	ha      HAStorage
+	standby bool
+	haNode  *ha.Node
+	ctls    clusterTLS
 
 	// snaps is raft snapshot state: restores, the snapshot key, the
 	// automated snapshot scheduler (snapshot.go, snapshot_auto.go).
@@ -167,6 +160,10 @@ func New(conf Config) (*Core, error) {
 		c.ha = ha
 	}
 	c.ctls.c = c
+	c.haNode = ha.New(haHost{c}, ha.Config{
+		Storage: c.ha, Barrier: c.barrier, Logger: c.logger,
+		APIAddr: conf.APIAddr, ClusterAddr: conf.ClusterAddr, Version: conf.Version,
+	})
 	return c, nil
 }
 

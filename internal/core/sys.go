@@ -25,7 +25,7 @@ func (c *Core) systemBackend() logical.Backend {
 	paths = append(paths, c.rawSnapshotPaths()...)
 	paths = append(paths, append(c.rotationPaths(), c.sealwrapPaths()...)...)
 	if c.ha != nil {
-		paths = append(paths, c.haStatusPaths()...)
+		paths = append(paths, c.haNode.Paths()...)
 	}
 	return &logical.FrameworkBackend{
 		Paths: paths,
