@@ -156,8 +156,8 @@ func New(conf Config) (*Core, error) {
 		c.autoSeal = seal.NewAutoSeal(conf.Physical, conf.Seal)
 	}
 	c.sealWork.init(conf)
-	if ha, ok := conf.Physical.(HAStorage); ok {
-		c.ha = ha
+	if hs, ok := conf.Physical.(HAStorage); ok {
+		c.ha = hs
 	}
 	c.ctls.c = c
 	c.haNode = ha.New(haHost{c}, ha.Config{
