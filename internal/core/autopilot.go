@@ -361,10 +361,9 @@ func (a autopilotApp) AutopilotSelf() AutopilotFollower {
 }
 
 func (a autopilotApp) AutopilotFollowers() map[string]AutopilotFollower {
-	a.c.haMu.Lock()
-	defer a.c.haMu.Unlock()
-	out := make(map[string]AutopilotFollower, len(a.c.echoes))
-	for id, e := range a.c.echoes {
+	echoes := a.c.haNode.Echoes()
+	out := make(map[string]AutopilotFollower, len(echoes))
+	for id, e := range echoes {
 		out[id] = followerOf(e, e.LastEcho)
 	}
 	return out

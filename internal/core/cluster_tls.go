@@ -171,9 +171,7 @@ func (t *clusterTLS) ServerConfig(proto string) (*tls.Config, error) {
 		conf.VerifyConnection = t.verifyMember
 		return conf, nil
 	case cluster.ProtoForwarding:
-		t.c.haMu.Lock()
-		adv := t.c.ownAdvert
-		t.c.haMu.Unlock()
+		adv := t.c.haNode.OwnAdvert()
 		if adv == nil || t.c.Standby() {
 			return nil, errors.New("request forwarding: this node is not active")
 		}

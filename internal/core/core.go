@@ -9,6 +9,7 @@ import (
 
 	"github.com/strongbox/strongbox/internal/audit"
 	"github.com/strongbox/strongbox/internal/barrier"
+	"github.com/strongbox/strongbox/internal/core/ha"
 	"github.com/strongbox/strongbox/internal/core/keyops"
 	"github.com/strongbox/strongbox/internal/core/mount"
 	"github.com/strongbox/strongbox/internal/core/policy"
@@ -103,20 +104,12 @@ type Core struct {
 	activeTime time.Time
 	acls       aclCache
 
-	// HA: set when the storage elects a leader. standby is guarded by
-	// stateLock; the rest by haMu.
-	ha            HAStorage
-	standby       bool
-	haMu          sync.Mutex
-	haStop        context.CancelFunc
-	haDone        chan struct{}
-	stepDownUntil time.Time
-	ownAdvert     *Advertisement
-	echoes        map[string]NodeEcho
-	ctls          clusterTLS
-
-	// peerAdvertCache is guarded by haMu.
-	peerAdvertCache
+	// HA: ha is set when the storage elects a leader; standby is guarded
+	// by stateLock. haNode follows leadership (core/ha).
+	ha      HAStorage
+	standby bool
+	haNode  *ha.Node
+	ctls    clusterTLS
 
 	// snaps is raft snapshot state: restores, the snapshot key, the
 	// automated snapshot scheduler (snapshot.go, snapshot_auto.go).
@@ -158,10 +151,14 @@ func New(conf Config) (*Core, error) {
 		Physical: conf.Physical, Barrier: c.barrier, Shamir: c.seal, AutoSeal: c.autoSeal,
 		MigrationSeal: conf.MigrationSeal, Logger: conf.Logger, Now: conf.Now,
 	})
-	if ha, ok := conf.Physical.(HAStorage); ok {
-		c.ha = ha
+	if hs, ok := conf.Physical.(HAStorage); ok {
+		c.ha = hs
 	}
 	c.ctls.c = c
+	c.haNode = ha.New(haHost{c}, ha.Config{
+		Storage: c.ha, Barrier: c.barrier, Logger: c.logger,
+		APIAddr: conf.APIAddr, ClusterAddr: conf.ClusterAddr, Version: conf.Version,
+	})
 	c.mounts = mount.New(mountHost{c}, mount.Options{
 		Storage:       c.barrier,
 		SecretEngines: conf.SecretEngines, AuthMethods: conf.AuthMethods,

@@ -208,9 +208,7 @@ func TestPeriodicRunsOnActiveOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	stoppedB := pb.runs.Load()
-	a.haMu.Lock()
-	a.stepDownUntil = time.Time{}
-	a.haMu.Unlock()
+	a.haNode.EndStepDownHold()
 	g.setLeader("a")
 	waitFor(t, 20*time.Second, "a active again", func() bool { return !a.Standby() })
 	waitFor(t, 20*time.Second, "periodic runs resume on a", func() bool { return pa.runs.Load() >= stoppedA+3 })

@@ -233,9 +233,7 @@ func TestRaftNodeIdentity(t *testing.T) {
 		defer conn.Close()
 		_, _ = io.Copy(io.Discard, conn)
 	}))
-	n1.c.haMu.Lock()
-	adv := n1.c.ownAdvert
-	n1.c.haMu.Unlock()
+	adv := n1.c.haNode.OwnAdvert()
 	if adv == nil {
 		t.Fatal("n1 advertises no forwarding certificate")
 	}

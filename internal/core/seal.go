@@ -398,9 +398,8 @@ func (c *Core) unsealVerified(ctx context.Context, rootKey []byte, check func(co
 	c.ResetUnseal()
 	if c.ha != nil {
 		// The node serves as a standby until it leads.
-		c.haMu.Lock()
-		c.startHA()
-		c.haMu.Unlock()
+		c.standby = true
+		c.haNode.Start()
 		c.keyops.StartWork()
 		c.logger.Info("vault is unsealed; following leadership", "cluster_id", c.clusterID)
 		return nil
@@ -421,10 +420,7 @@ func (c *Core) unsealVerified(ctx context.Context, rootKey []byte, check func(co
 func (c *Core) Seal(ctx context.Context) error {
 	// The leadership and seal upkeep loops take stateLock themselves: stop
 	// them before taking it.
-	c.haMu.Lock()
-	wait := c.stopHA()
-	c.haMu.Unlock()
-	wait()
+	c.haNode.Stop()()
 	c.keyops.StopWork()
 	c.stateLock.Lock()
 	defer c.stateLock.Unlock()
@@ -438,19 +434,12 @@ func (c *Core) Seal(ctx context.Context) error {
 	}
 	c.barrier.Seal()
 	c.sealed, c.standby = true, false
-	c.haMu.Lock()
-	c.ownAdvert = nil
-	c.haMu.Unlock()
+	// A sealed node must not stay the raft leader (the cluster would have
+	// no active node) nor win a later election: hand leadership over, then
+	// drop the raft TLS keyring so the node takes no part in raft until it
+	// is unsealed again.
+	c.haNode.AfterSeal(ctx)
 	if c.ha != nil {
-		// A sealed node must not stay the raft leader (the cluster would
-		// have no active node) nor win a later election: hand leadership
-		// over, then drop the raft TLS keyring so the node takes no part
-		// in raft until it is unsealed again.
-		if c.ha.IsLeader() {
-			if err := c.ha.TransferLeadership(ctx); err != nil {
-				c.logger.Warn("sealing: leadership transfer failed", "error", err)
-			}
-		}
 		c.ctls.clear()
 	}
 	c.logger.Info("vault is sealed")

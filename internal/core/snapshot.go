@@ -322,7 +322,7 @@ func (c *Core) resumeActive(ctx context.Context) error {
 		err = c.postUnseal(ctx)
 	}
 	if err == nil {
-		err = c.advertise(ctx)
+		err = c.haNode.Advertise(ctx, haLocked{c})
 	}
 	if err != nil {
 		c.teardown(ctx)

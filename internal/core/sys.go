@@ -25,7 +25,7 @@ func (c *Core) systemBackend() logical.Backend {
 	paths = append(paths, c.rawSnapshotPaths()...)
 	paths = append(paths, c.keyops.Paths()...)
 	if c.ha != nil {
-		paths = append(paths, c.haStatusPaths()...)
+		paths = append(paths, c.haNode.Paths()...)
 	}
 	return &logical.FrameworkBackend{
 		Paths: paths,

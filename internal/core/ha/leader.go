@@ -1,4 +1,4 @@
-package core
+package ha
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/strongbox/strongbox/internal/cluster"
+	"github.com/strongbox/strongbox/internal/logical"
 	"github.com/strongbox/strongbox/internal/physical"
 )
 
@@ -26,75 +27,83 @@ type Advertisement struct {
 	ActiveTime  time.Time `json:"active_time"`
 }
 
-// advertise writes this node's advertisement. Called while becoming active.
-func (c *Core) advertise(ctx context.Context) error {
+// Advertise writes this node's advertisement and records, through s, the
+// time it became active. Called while becoming active (and by core when a
+// restore reloads the active state), under the state lock.
+func (n *Node) Advertise(ctx context.Context, s Locked) error {
 	host := "localhost"
-	if u, err := url.Parse(c.conf.ClusterAddr); err == nil && u.Hostname() != "" {
+	if u, err := url.Parse(n.conf.ClusterAddr); err == nil && u.Hostname() != "" {
 		host = u.Hostname()
 	}
-	certPEM, keyPEM, err := cluster.GenerateCert("strongbox-active-"+c.ha.NodeID(), []string{host})
+	certPEM, keyPEM, err := cluster.GenerateCert("strongbox-active-"+n.st.NodeID(), []string{host})
 	if err != nil {
 		return fmt.Errorf("advertise: certificate: %w", err)
 	}
 	adv := &Advertisement{
-		NodeID: c.ha.NodeID(), APIAddr: c.conf.APIAddr, ClusterAddr: c.conf.ClusterAddr,
+		NodeID: n.st.NodeID(), APIAddr: n.conf.APIAddr, ClusterAddr: n.conf.ClusterAddr,
 		CertPEM: certPEM, KeyPEM: keyPEM, ActiveTime: time.Now().UTC(),
 	}
 	raw, err := json.Marshal(adv)
 	if err != nil {
 		return err
 	}
-	if err := c.barrier.Put(ctx, &physical.Entry{Key: leaderPrefix + adv.NodeID, Value: raw}); err != nil {
+	if err := n.b.Put(ctx, &physical.Entry{Key: leaderPrefix + adv.NodeID, Value: raw}); err != nil {
 		return fmt.Errorf("advertise: %w", err)
 	}
-	c.haMu.Lock()
-	c.ownAdvert = adv
-	c.haMu.Unlock()
-	c.activeTime = adv.ActiveTime
+	n.mu.Lock()
+	n.ownAdvert = adv
+	n.mu.Unlock()
+	s.SetActiveTime(adv.ActiveTime)
 	return nil
+}
+
+// OwnAdvert returns the advertisement this node published when it last
+// became active, or nil (never active, or sealed since). It holds the key
+// pair the forwarding listener serves with.
+func (n *Node) OwnAdvert() *Advertisement {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.ownAdvert
 }
 
 // ActiveAdvertisement returns the current active node's advertisement, or
 // nil when no node is active yet (an election or a step-down under way).
-// On the active node it is its own.
-func (c *Core) ActiveAdvertisement(ctx context.Context) (*Advertisement, error) {
-	if c.ha == nil {
+// On the active node it is its own. It returns nil without HA storage and
+// logical.ErrSealed when sealed. Core calls it without the state lock.
+func (n *Node) ActiveAdvertisement(ctx context.Context) (*Advertisement, error) {
+	if n.st == nil {
 		return nil, nil
 	}
-	c.stateLock.RLock()
-	sealed, standby := c.sealed, c.standby
-	c.stateLock.RUnlock()
+	sealed, standby := n.host.State()
 	if sealed {
-		return nil, ErrSealed
+		return nil, logical.ErrSealed
 	}
-	c.haMu.Lock()
-	own := c.ownAdvert
-	c.haMu.Unlock()
-	if !standby && own != nil && c.ha.IsLeader() {
+	own := n.OwnAdvert()
+	if !standby && own != nil && n.st.IsLeader() {
 		return own, nil
 	}
-	id := c.ha.LeaderID()
-	if id == "" || id == c.ha.NodeID() {
+	id := n.st.LeaderID()
+	if id == "" || id == n.st.NodeID() {
 		// The leader is unknown, or it is this node that has not finished
 		// becoming active (or just stepped down): no one to forward to yet.
 		return nil, nil
 	}
-	e, err := c.barrier.Get(ctx, leaderPrefix+id)
+	e, err := n.b.Get(ctx, leaderPrefix+id)
 	if err != nil || e == nil {
 		return nil, err
 	}
 	// Standbys ask on every request: decode only when the stored
 	// advertisement changed, and hand out the same value meanwhile (the
 	// forwarder keeps its connection for as long as it sees it).
-	c.haMu.Lock()
-	defer c.haMu.Unlock()
-	if c.peerAdvert != nil && bytes.Equal(c.peerAdvertRaw, e.Value) {
-		return c.peerAdvert, nil
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.peerAdvert != nil && bytes.Equal(n.peerAdvertRaw, e.Value) {
+		return n.peerAdvert, nil
 	}
 	var adv Advertisement
 	if err := json.Unmarshal(e.Value, &adv); err != nil {
 		return nil, fmt.Errorf("decode leader advertisement: %w", err)
 	}
-	c.peerAdvert, c.peerAdvertRaw = &adv, e.Value
+	n.peerAdvert, n.peerAdvertRaw = &adv, e.Value
 	return &adv, nil
 }
