@@ -1,5 +1,8 @@
-// Package core is Strongbox's request pipeline and state machine: seal state,
-// init and unseal, the mount and auth tables, the router, token and ACL
-// checks, audit, and the sys/ endpoints that need core state. The HTTP layer
-// calls it; it calls logical engines, the barrier, the seal, and audit.
+// Package core is Strongbox's kernel: the seal state machine (init, unseal,
+// seal), the request pipeline (token, ACL, audit, router, backend), the
+// post-unseal setup and teardown, the periodic runner, and the small sys/
+// endpoints that need kernel state. The HTTP layer calls it; it calls
+// logical engines, the barrier, the seal and audit. Larger concerns live in
+// rooms beneath it (core/mount, core/keyops, core/raftops, core/ha), each
+// declaring the Host interface it needs; none imports core.
 package core
