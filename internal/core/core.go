@@ -10,6 +10,7 @@ import (
 	"github.com/strongbox/strongbox/internal/audit"
 	"github.com/strongbox/strongbox/internal/barrier"
 	"github.com/strongbox/strongbox/internal/core/policy"
+	"github.com/strongbox/strongbox/internal/core/raftops"
 	"github.com/strongbox/strongbox/internal/core/token"
 	"github.com/strongbox/strongbox/internal/logical"
 	"github.com/strongbox/strongbox/internal/physical"
@@ -82,9 +83,7 @@ type Core struct {
 	unsealMu     sync.Mutex
 	unsealShares [][]byte
 	unsealNonce  string
-	join         *pendingJoin
-	challenges   challenges
-	joinRetry    joinRetry
+	join         *raftops.PendingJoin
 
 	// Rekey and root-generation attempts (rekey.go, generate_root.go). Each
 	// mutex is taken after stateLock; an attempt belongs to one active term
@@ -121,14 +120,13 @@ type Core struct {
 	stepDownUntil time.Time
 	ownAdvert     *Advertisement
 	echoes        map[string]NodeEcho
-	ctls          clusterTLS
 
 	// peerAdvertCache is guarded by haMu.
 	peerAdvertCache
 
-	// snaps is raft snapshot state: restores, the snapshot key, the
-	// automated snapshot scheduler (snapshot.go, snapshot_auto.go).
-	snaps snapshotState
+	// raftops runs integrated raft: join, raft TLS, autopilot, snapshots
+	// (core/raftops, host_raftops.go).
+	raftops *raftops.Ops
 
 	// cors caches sys/config/cors (sys_cors.go).
 	cors corsCache
@@ -166,7 +164,10 @@ func New(conf Config) (*Core, error) {
 	if ha, ok := conf.Physical.(HAStorage); ok {
 		c.ha = ha
 	}
-	c.ctls.c = c
+	c.raftops = raftops.New(raftopsHost{c}, raftops.Config{
+		Physical: conf.Physical, Barrier: c.barrier, Logger: conf.Logger,
+		ClusterAddr: conf.ClusterAddr, Version: conf.Version,
+	})
 	return c, nil
 }
 

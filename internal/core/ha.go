@@ -107,7 +107,7 @@ func (c *Core) followLeadership(ctx context.Context) {
 			return
 		case <-ch:
 		case <-tick.C:
-			c.raftTLSTick(ctx)
+			c.raftops.TLSTick(ctx)
 		}
 	}
 }

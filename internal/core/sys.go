@@ -1,6 +1,7 @@
 package core
 
 import (
+	"github.com/strongbox/strongbox/internal/core/raftops"
 	"github.com/strongbox/strongbox/internal/logical"
 )
 
@@ -18,11 +19,7 @@ func (c *Core) systemBackend() logical.Backend {
 	paths = append(paths, c.leasePaths()...)
 	paths = append(paths, c.uiPaths()...)
 	paths = append(paths, c.corsPaths()...)
-	paths = append(paths, c.raftJoinPaths()...)
-	paths = append(paths, c.raftPaths()...)
-	paths = append(paths, c.autopilotPaths()...)
-	paths = append(paths, c.snapshotPaths()...)
-	paths = append(paths, c.rawSnapshotPaths()...)
+	paths = append(paths, c.raftops.Paths()...)
 	paths = append(paths, append(c.rotationPaths(), c.sealwrapPaths()...)...)
 	if c.ha != nil {
 		paths = append(paths, c.haStatusPaths()...)
@@ -30,12 +27,11 @@ func (c *Core) systemBackend() logical.Backend {
 	return &logical.FrameworkBackend{
 		Paths: paths,
 		PathsSpecial: &logical.Paths{
-			Unauthenticated: []string{"internal/ui/mounts", "internal/ui/mounts/*", "storage/raft/bootstrap/*"},
-			Root: []string{
+			Unauthenticated: append([]string{"internal/ui/mounts", "internal/ui/mounts/*"}, raftops.UnauthenticatedPaths...),
+			Root: append([]string{
 				"audit", "audit/*", "auth/*", "rotate", "rotate/*", "seal",
-				"step-down", "raw", "raw/*", "remount", "config/*", "leases/revoke-prefix/*", "revoke-prefix/*", "storage/raft/remove-peer", "sealwrap/rewrap",
-				"storage/raft/snapshot", "storage/raft/snapshot-force", "storage/raft/snapshot-auto/config", "storage/raft/snapshot-auto/config/*",
-			},
+				"step-down", "raw", "raw/*", "remount", "config/*", "leases/revoke-prefix/*", "revoke-prefix/*", "sealwrap/rewrap",
+			}, raftops.RootPaths...),
 		},
 	}
 }
