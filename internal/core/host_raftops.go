@@ -14,111 +14,11 @@ import (
 	"github.com/strongbox/strongbox/internal/snapshot"
 )
 
-// The raft room's types and errors, under the names internal/http,
-// internal/server and the tests use.
-type (
-	// RaftPeer is one server of the raft configuration.
-	RaftPeer = raftops.RaftPeer
-	// RaftStorage is integrated raft storage as the core drives it.
-	RaftStorage = raftops.RaftStorage
-	// JoinRequest is sys/storage/raft/join's input (and a retry_join block's).
-	JoinRequest = raftops.JoinRequest
-	// ClusterListener is what the core needs of the cluster port.
-	ClusterListener = raftops.ClusterListener
-	// SnapshotStorage is storage that snapshots and restores all its data.
-	SnapshotStorage = raftops.SnapshotStorage
-	// AutopilotConfig is autopilot's configuration.
-	AutopilotConfig = raftops.AutopilotConfig
-	// AutopilotFollower is one node's heartbeat as autopilot reads it.
-	AutopilotFollower = raftops.AutopilotFollower
-	// AutopilotLocal is what raft storage tells this node's heartbeats.
-	AutopilotLocal = raftops.AutopilotLocal
-	// AutopilotApp is what autopilot asks of the core.
-	AutopilotApp = raftops.AutopilotApp
-	// AutopilotStorage is raft storage running hashicorp/raft-autopilot.
-	AutopilotStorage = raftops.AutopilotStorage
-)
-
-var (
-	// ErrSnapshotKeyMismatch is the 400 a restore answers for another
-	// cluster's snapshot.
-	ErrSnapshotKeyMismatch = raftops.ErrSnapshotKeyMismatch
-	// ErrNotRaftMember refuses a cluster peer outside the raft configuration.
-	ErrNotRaftMember = raftops.ErrNotRaftMember
-)
-
-// DefaultRaftTLSRotation is how long a raft TLS CA issues certificates
-// before the active node rotates it.
-const DefaultRaftTLSRotation = raftops.DefaultRaftTLSRotation
-
-// CheckJoinRequest validates req as a join would, without contacting the
-// leader.
-func CheckJoinRequest(req JoinRequest) error { return raftops.CheckJoinRequest(req) }
-
-// JoinRaft asks the cluster at req.LeaderAPIAddr for a join challenge
-// (raftops.Ops.JoinRaft).
-func (c *Core) JoinRaft(ctx context.Context, req JoinRequest) error {
-	return c.raftops.JoinRaft(ctx, req)
-}
-
-// StartRetryJoin runs the one retry_join loop in the background
-// (raftops.Ops.StartRetryJoin).
-func (c *Core) StartRetryJoin(ctx context.Context, targets []JoinRequest) {
-	c.raftops.StartRetryJoin(ctx, targets)
-}
-
-// RetryJoin tries the targets in turn until one answers a challenge or ctx
-// ends (raftops.Ops.RetryJoin).
-func (c *Core) RetryJoin(ctx context.Context, targets []JoinRequest) {
-	c.raftops.RetryJoin(ctx, targets)
-}
-
-// SetRaftTLSRotation sets how often the raft TLS CA is rotated (0 keeps
-// the default). Call before unsealing.
-func (c *Core) SetRaftTLSRotation(d time.Duration) { c.raftops.SetTLSRotation(d) }
-
-// ClusterTLS returns the TLS provider for the cluster port.
-func (c *Core) ClusterTLS() cluster.TLSProvider { return c.raftops.ClusterTLS() }
-
-// SetClusterListener lets the core close a removed node's established
-// cluster connections (raftops.Ops.SetClusterListener).
-func (c *Core) SetClusterListener(l ClusterListener) { c.raftops.SetClusterListener(l) }
-
-// ForwardingClientCertificate returns what a standby presents when it
-// forwards to the active node (raftops.Ops.ForwardingClientCertificate).
-func (c *Core) ForwardingClientCertificate(fallback tls.Certificate) func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-	return c.raftops.ForwardingClientCertificate(fallback)
-}
-
-// ConfigureSnapshots sets where restores are spooled and subscribes the
-// core to the snapshots raft installs (raftops.Ops.ConfigureSnapshots).
-func (c *Core) ConfigureSnapshots(spoolDir string) { c.raftops.ConfigureSnapshots(spoolDir) }
-
-// WriteSnapshot streams a consistent snapshot of all data to w
-// (raftops.Ops.WriteSnapshot).
-func (c *Core) WriteSnapshot(ctx context.Context, w io.Writer) (snapshot.Meta, error) {
-	return c.raftops.WriteSnapshot(ctx, w)
-}
-
-// RestoreSnapshot replaces all data, on every node, with the snapshot read
-// from r (raftops.Ops.RestoreSnapshot).
-func (c *Core) RestoreSnapshot(ctx context.Context, r io.Reader, force bool) error {
-	return c.raftops.RestoreSnapshot(ctx, r, force)
-}
-
-// fillAutopilotEcho adds what autopilot needs to a heartbeat: raft indexes,
-// redundancy zone, upgrade version (the binary's by default), suffrage.
-func (c *Core) fillAutopilotEcho(e *NodeEcho) {
-	l, ok := c.raftops.AutopilotLocal()
-	if !ok {
-		return
-	}
-	e.AppliedIndex, e.Term = l.AppliedIndex, l.Term
-	e.RedundancyZone, e.NonVoter = l.RedundancyZone, l.NonVoter
-	e.UpgradeVersion = l.UpgradeVersion
-}
-
-// raftopsHost is the core as the raft room's Host.
+// raftopsHost is the core as the raft room's Host (core/raftops): the
+// state under the state lock, the pending join beside the unseal progress,
+// the auto seal, snapshot installs under the state lock, the unlocked
+// request phase, the forwarding advertisement and the heartbeats. The
+// core's raft API further down hands each call to the room.
 type raftopsHost struct{ c *Core }
 
 var _ raftops.Host = raftopsHost{}
@@ -330,4 +230,108 @@ func (c *Core) reloadBarrier(ctx context.Context) error {
 	defer wipe(rootKey)
 	c.barrier.Seal()
 	return c.barrier.Unseal(ctx, rootKey)
+}
+
+// The raft room's types and errors, under the names internal/http,
+// internal/server and the tests use.
+type (
+	// RaftPeer is one server of the raft configuration.
+	RaftPeer = raftops.RaftPeer
+	// RaftStorage is integrated raft storage as the core drives it.
+	RaftStorage = raftops.RaftStorage
+	// JoinRequest is sys/storage/raft/join's input (and a retry_join block's).
+	JoinRequest = raftops.JoinRequest
+	// ClusterListener is what the core needs of the cluster port.
+	ClusterListener = raftops.ClusterListener
+	// SnapshotStorage is storage that snapshots and restores all its data.
+	SnapshotStorage = raftops.SnapshotStorage
+	// AutopilotConfig is autopilot's configuration.
+	AutopilotConfig = raftops.AutopilotConfig
+	// AutopilotFollower is one node's heartbeat as autopilot reads it.
+	AutopilotFollower = raftops.AutopilotFollower
+	// AutopilotLocal is what raft storage tells this node's heartbeats.
+	AutopilotLocal = raftops.AutopilotLocal
+	// AutopilotApp is what autopilot asks of the core.
+	AutopilotApp = raftops.AutopilotApp
+	// AutopilotStorage is raft storage running hashicorp/raft-autopilot.
+	AutopilotStorage = raftops.AutopilotStorage
+)
+
+var (
+	// ErrSnapshotKeyMismatch is the 400 a restore answers for another
+	// cluster's snapshot.
+	ErrSnapshotKeyMismatch = raftops.ErrSnapshotKeyMismatch
+	// ErrNotRaftMember refuses a cluster peer outside the raft configuration.
+	ErrNotRaftMember = raftops.ErrNotRaftMember
+)
+
+// DefaultRaftTLSRotation is how long a raft TLS CA issues certificates
+// before the active node rotates it.
+const DefaultRaftTLSRotation = raftops.DefaultRaftTLSRotation
+
+// CheckJoinRequest validates req as a join would, without contacting the
+// leader.
+func CheckJoinRequest(req JoinRequest) error { return raftops.CheckJoinRequest(req) }
+
+// JoinRaft asks the cluster at req.LeaderAPIAddr for a join challenge
+// (raftops.Ops.JoinRaft).
+func (c *Core) JoinRaft(ctx context.Context, req JoinRequest) error {
+	return c.raftops.JoinRaft(ctx, req)
+}
+
+// StartRetryJoin runs the one retry_join loop in the background
+// (raftops.Ops.StartRetryJoin).
+func (c *Core) StartRetryJoin(ctx context.Context, targets []JoinRequest) {
+	c.raftops.StartRetryJoin(ctx, targets)
+}
+
+// RetryJoin tries the targets in turn until one answers a challenge or ctx
+// ends (raftops.Ops.RetryJoin).
+func (c *Core) RetryJoin(ctx context.Context, targets []JoinRequest) {
+	c.raftops.RetryJoin(ctx, targets)
+}
+
+// SetRaftTLSRotation sets how often the raft TLS CA is rotated (0 keeps
+// the default). Call before unsealing.
+func (c *Core) SetRaftTLSRotation(d time.Duration) { c.raftops.SetTLSRotation(d) }
+
+// ClusterTLS returns the TLS provider for the cluster port.
+func (c *Core) ClusterTLS() cluster.TLSProvider { return c.raftops.ClusterTLS() }
+
+// SetClusterListener lets the core close a removed node's established
+// cluster connections (raftops.Ops.SetClusterListener).
+func (c *Core) SetClusterListener(l ClusterListener) { c.raftops.SetClusterListener(l) }
+
+// ForwardingClientCertificate returns what a standby presents when it
+// forwards to the active node (raftops.Ops.ForwardingClientCertificate).
+func (c *Core) ForwardingClientCertificate(fallback tls.Certificate) func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	return c.raftops.ForwardingClientCertificate(fallback)
+}
+
+// ConfigureSnapshots sets where restores are spooled and subscribes the
+// core to the snapshots raft installs (raftops.Ops.ConfigureSnapshots).
+func (c *Core) ConfigureSnapshots(spoolDir string) { c.raftops.ConfigureSnapshots(spoolDir) }
+
+// WriteSnapshot streams a consistent snapshot of all data to w
+// (raftops.Ops.WriteSnapshot).
+func (c *Core) WriteSnapshot(ctx context.Context, w io.Writer) (snapshot.Meta, error) {
+	return c.raftops.WriteSnapshot(ctx, w)
+}
+
+// RestoreSnapshot replaces all data, on every node, with the snapshot read
+// from r (raftops.Ops.RestoreSnapshot).
+func (c *Core) RestoreSnapshot(ctx context.Context, r io.Reader, force bool) error {
+	return c.raftops.RestoreSnapshot(ctx, r, force)
+}
+
+// fillAutopilotEcho adds what autopilot needs to a heartbeat: raft indexes,
+// redundancy zone, upgrade version (the binary's by default), suffrage.
+func (c *Core) fillAutopilotEcho(e *NodeEcho) {
+	l, ok := c.raftops.AutopilotLocal()
+	if !ok {
+		return
+	}
+	e.AppliedIndex, e.Term = l.AppliedIndex, l.Term
+	e.RedundancyZone, e.NonVoter = l.RedundancyZone, l.NonVoter
+	e.UpgradeVersion = l.UpgradeVersion
 }
