@@ -61,11 +61,11 @@ func (h raftopsHost) JoinPending() bool {
 }
 
 // AutoSealType implements raftops.Host.
-func (h raftopsHost) AutoSealType() string {
+func (h raftopsHost) AutoSealType() (string, bool) {
 	if h.c.autoSeal == nil {
-		return ""
+		return "", false
 	}
-	return h.c.autoSeal.Type()
+	return h.c.autoSeal.Type(), true
 }
 
 // AutoSealUnwrap implements raftops.Host.

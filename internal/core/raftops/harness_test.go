@@ -61,7 +61,7 @@ func (activeHost) StateLocked() State                              { return Stat
 func (activeHost) Initialized(context.Context) (bool, error)       { return true, nil }
 func (activeHost) SetPendingJoin(*PendingJoin)                     {}
 func (activeHost) JoinPending() bool                               { return false }
-func (activeHost) AutoSealType() string                            { return "" }
+func (activeHost) AutoSealType() (string, bool)                    { return "", false }
 func (activeHost) UnsealWithRootKey(context.Context, []byte) error { return nil }
 func (activeHost) Seal(context.Context) error                      { return nil }
 func (activeHost) ForwardingAdvert() ([]byte, []byte)              { return nil, nil }

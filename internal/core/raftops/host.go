@@ -41,8 +41,9 @@ type Host interface {
 	SetPendingJoin(pj *PendingJoin)
 	// JoinPending reports whether a join awaits the operator's unseal.
 	JoinPending() bool
-	// AutoSealType is the type of the core's auto seal, "" under Shamir.
-	AutoSealType() string
+	// AutoSealType is the type of the core's auto seal; ok is false under
+	// the Shamir seal.
+	AutoSealType() (sealType string, ok bool)
 	// AutoSealUnwrap decrypts a wrapped root key with the auto seal's key
 	// service (only under an auto seal). The caller wipes the result.
 	AutoSealUnwrap(ctx context.Context, wrapped []byte) ([]byte, error)

@@ -152,7 +152,7 @@ func (o *Ops) JoinRaft(ctx context.Context, req JoinRequest) error {
 		return fmt.Errorf("raft join %s: bad challenge: %w", req.LeaderAPIAddr, err)
 	}
 	pj := &PendingJoin{leader: t, config: out.SealConfig, challenge: ch, wrapped: wrapped, nonVoter: req.NonVoter}
-	if o.host.AutoSealType() != "" {
+	if _, auto := o.host.AutoSealType(); auto {
 		return o.joinWithSeal(ctx, req.LeaderAPIAddr, pj)
 	}
 	if out.SealConfig.Type != "" && out.SealConfig.Type != "shamir" {
@@ -167,7 +167,7 @@ func (o *Ops) JoinRaft(ctx context.Context, req JoinRequest) error {
 // cluster's wrapped root key from the challenge, which answers it; once the
 // cluster's data has arrived the node unseals.
 func (o *Ops) joinWithSeal(ctx context.Context, leader string, pj *PendingJoin) error {
-	sealType := o.host.AutoSealType()
+	sealType, _ := o.host.AutoSealType()
 	if pj.config.Type != sealType {
 		return logical.BadRequest("the cluster at %s uses the %q seal but this node is configured with the %q seal; both must use the same seal",
 			leader, pj.config.Type, sealType)
