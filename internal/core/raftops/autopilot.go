@@ -325,11 +325,13 @@ func (o *Ops) autopilotConfigWrite(ctx context.Context, _ *logical.Request, d *l
 // autopilotApp is the core as autopilot's application.
 type autopilotApp struct{ o *Ops }
 
+// AutopilotActive implements AutopilotApp.
 func (a autopilotApp) AutopilotActive() (active bool) {
 	a.o.host.ReadState(func(st State) { active = !st.Sealed && !st.Standby })
 	return active
 }
 
+// LoadAutopilot implements AutopilotApp.
 func (a autopilotApp) LoadAutopilot(ctx context.Context) (AutopilotConfig, []byte, error) {
 	s, err := a.o.loadStoredAutopilotConfig(ctx)
 	if err != nil {
@@ -346,6 +348,7 @@ func (a autopilotApp) LoadAutopilot(ctx context.Context) (AutopilotConfig, []byt
 	return s.effective(), records, nil
 }
 
+// SaveAutopilotServers implements AutopilotApp.
 func (a autopilotApp) SaveAutopilotServers(ctx context.Context, records []byte) error {
 	if a.o.sealed() {
 		return errors.New("save autopilot server records: sealed")
@@ -356,8 +359,10 @@ func (a autopilotApp) SaveAutopilotServers(ctx context.Context, records []byte) 
 	return nil
 }
 
+// AutopilotSelf implements AutopilotApp.
 func (a autopilotApp) AutopilotSelf() AutopilotFollower { return a.o.host.AutopilotSelf() }
 
+// AutopilotFollowers implements AutopilotApp.
 func (a autopilotApp) AutopilotFollowers() map[string]AutopilotFollower {
 	return a.o.host.AutopilotFollowers()
 }
