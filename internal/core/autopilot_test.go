@@ -290,10 +290,10 @@ func TestAutopilotStateAndLifecycle(t *testing.T) {
 
 	// Joining servers go through autopilot.
 	ctx := context.Background()
-	if err := p.c.addRaftPeer(ctx, p.st, "node1", "127.0.0.1:1", false); err != nil {
+	if err := p.c.raftops.AddPeer(ctx, "node1", "127.0.0.1:1", false); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.c.addRaftPeer(ctx, p.st, "node2", "127.0.0.1:2", true); err != nil {
+	if err := p.c.raftops.AddPeer(ctx, "node2", "127.0.0.1:2", true); err != nil {
 		t.Fatal(err)
 	}
 	p.st.mu.Lock()

@@ -279,23 +279,3 @@ func (c *Core) unsealRecovery(ctx context.Context, key []byte) error {
 	c.logger.Info("unsealed with recovery keys and the seal's key service", "seal", c.autoSeal.Type())
 	return nil
 }
-
-// joinWithSeal completes a raft join by itself: the seal decrypts the
-// cluster's wrapped root key from the challenge, which answers it; once the
-// cluster's data has arrived the node unseals.
-func (c *Core) joinWithSeal(ctx context.Context, leader string, pj *pendingJoin) error {
-	if pj.config.Type != c.autoSeal.Type() {
-		return logical.BadRequest("the cluster at %s uses the %q seal but this node is configured with the %q seal; both must use the same seal",
-			leader, pj.config.Type, c.autoSeal.Type())
-	}
-	root, err := c.autoSeal.Unwrap(ctx, pj.wrapped)
-	if err != nil {
-		return fmt.Errorf("raft join %s: %w", leader, err)
-	}
-	defer wipe(root)
-	if _, err := c.finishJoin(ctx, pj, root); err != nil {
-		return err
-	}
-	c.logger.Info("raft join completed with the seal; unsealing", "leader", leader, "seal", c.autoSeal.Type())
-	return c.unsealWithRootKey(ctx, root)
-}

@@ -13,6 +13,7 @@ import (
 	"github.com/strongbox/strongbox/internal/core/keyops"
 	"github.com/strongbox/strongbox/internal/core/mount"
 	"github.com/strongbox/strongbox/internal/core/policy"
+	"github.com/strongbox/strongbox/internal/core/raftops"
 	"github.com/strongbox/strongbox/internal/core/token"
 	"github.com/strongbox/strongbox/internal/logical"
 	"github.com/strongbox/strongbox/internal/physical"
@@ -85,9 +86,7 @@ type Core struct {
 	unsealMu     sync.Mutex
 	unsealShares [][]byte
 	unsealNonce  string
-	join         *pendingJoin
-	challenges   challenges
-	joinRetry    joinRetry
+	join         *raftops.PendingJoin
 
 	// mounts is the mount room: tables, router, sys/mounts (core/mount).
 	// Its tables and router are loaded on unseal, dropped on seal.
@@ -109,11 +108,10 @@ type Core struct {
 	ha      HAStorage
 	standby bool
 	haNode  *ha.Node
-	ctls    clusterTLS
 
-	// snaps is raft snapshot state: restores, the snapshot key, the
-	// automated snapshot scheduler (snapshot.go, snapshot_auto.go).
-	snaps snapshotState
+	// raftops runs integrated raft: join, raft TLS, autopilot, snapshots
+	// (core/raftops, host_raftops.go).
+	raftops *raftops.Ops
 
 	// cors caches sys/config/cors (sys_cors.go).
 	cors corsCache
@@ -154,7 +152,10 @@ func New(conf Config) (*Core, error) {
 	if hs, ok := conf.Physical.(HAStorage); ok {
 		c.ha = hs
 	}
-	c.ctls.c = c
+	c.raftops = raftops.New(raftopsHost{c}, raftops.Config{
+		Physical: conf.Physical, Barrier: c.barrier, Logger: conf.Logger,
+		ClusterAddr: conf.ClusterAddr, Version: conf.Version,
+	})
 	c.haNode = ha.New(haHost{c}, ha.Config{
 		Storage: c.ha, Barrier: c.barrier, Logger: c.logger,
 		APIAddr: conf.APIAddr, ClusterAddr: conf.ClusterAddr, Version: conf.Version,

@@ -27,7 +27,7 @@ func (h haHost) Exclusive(fn func(s ha.Locked)) {
 }
 
 // Tick runs the raft TLS upkeep once.
-func (h haHost) Tick(ctx context.Context) { h.c.raftTLSTick(ctx) }
+func (h haHost) Tick(ctx context.Context) { h.c.raftops.TLSTick(ctx) }
 
 // FillEcho adds autopilot's facts to a heartbeat.
 func (h haHost) FillEcho(e *ha.NodeEcho) { h.c.fillAutopilotEcho(e) }

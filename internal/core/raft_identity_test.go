@@ -18,26 +18,56 @@ import (
 
 	"github.com/strongbox/strongbox/internal/builtin"
 	"github.com/strongbox/strongbox/internal/cluster"
+	"github.com/strongbox/strongbox/internal/core/raftops"
 	"github.com/strongbox/strongbox/internal/logical"
 	"github.com/strongbox/strongbox/internal/physical/raft"
 )
 
 // lateProvider lets the cluster listener exist before the core, as the
 // server wires it.
-type lateProvider struct{ p atomic.Pointer[clusterTLS] }
+type lateProvider struct{ p atomic.Value } // cluster.TLSProvider
+
+func (l *lateProvider) provider() cluster.TLSProvider {
+	p, _ := l.p.Load().(cluster.TLSProvider)
+	return p
+}
 
 func (l *lateProvider) ServerConfig(proto string) (*tls.Config, error) {
-	if p := l.p.Load(); p != nil {
+	if p := l.provider(); p != nil {
 		return p.ServerConfig(proto)
 	}
-	return nil, errNoRaftTLS
+	return nil, raftops.ErrNoRaftTLS
 }
 
 func (l *lateProvider) ClientConfig(proto, name string) (*tls.Config, error) {
-	if p := l.p.Load(); p != nil {
+	if p := l.provider(); p != nil {
 		return p.ClientConfig(proto, name)
 	}
-	return nil, errNoRaftTLS
+	return nil, raftops.ErrNoRaftTLS
+}
+
+// storedKeyring reads the raft TLS keyring (with the CA keys) as the active
+// node stored it in the barrier; nil if none.
+func storedKeyring(ctx context.Context, c *Core) (*cluster.Keyring, error) {
+	e, err := c.barrier.Get(ctx, "core/raft/tls")
+	if err != nil || e == nil {
+		return nil, err
+	}
+	return cluster.ParseKeyring(e.Value)
+}
+
+// storedNodeCert reads node id's raft certificate as the active node
+// stored it in the barrier; nil if none or unusable.
+func storedNodeCert(ctx context.Context, c *Core, id string) (*cluster.NodeCert, error) {
+	e, err := c.barrier.Get(ctx, "core/raft/tls-node/"+id)
+	if err != nil || e == nil {
+		return nil, err
+	}
+	nc, err := cluster.ParseNodeCert(e.Value)
+	if err != nil {
+		return nil, nil
+	}
+	return nc, nil
 }
 
 // clusterNode is a core on raft storage carried over a real cluster port.
@@ -71,7 +101,7 @@ func newClusterNode(t *testing.T, id string) *clusterNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lp.p.Store(&c.ctls)
+	lp.p.Store(c.ClusterTLS())
 	c.SetClusterListener(l)
 	t.Cleanup(func() {
 		_ = c.Seal(context.Background())
@@ -191,9 +221,7 @@ func TestRaftNodeIdentity(t *testing.T) {
 
 	// Followers hold the CA certificates and their own pair only.
 	for _, n := range []*clusterNode{n1, n2} {
-		n.c.ctls.mu.RLock()
-		k, cert := n.c.ctls.keyring, n.c.ctls.nodeCert
-		n.c.ctls.mu.RUnlock()
+		k, cert, _ := n.c.raftops.InstalledTLS()
 		if k == nil || cert == nil {
 			t.Fatalf("%s: no raft TLS installed", n.id)
 		}
@@ -206,12 +234,11 @@ func TestRaftNodeIdentity(t *testing.T) {
 		}
 	}
 
-	n2.c.ctls.mu.RLock()
-	n2Cert, pool := *n2.c.ctls.nodeCert, n2.c.ctls.pool
-	n2.c.ctls.mu.RUnlock()
+	_, n2CertP, pool := n2.c.raftops.InstalledTLS()
+	n2Cert := *n2CertP
 
 	// A certificate from the cluster CA for an id that is not a member.
-	full, err := n1.c.readRaftKeyring(ctx)
+	full, err := storedKeyring(ctx, n1.c)
 	if err != nil || full == nil {
 		t.Fatalf("keyring: %v", err)
 	}
@@ -281,7 +308,7 @@ func TestRaftNodeIdentity(t *testing.T) {
 	if !refused(cluster.DialTLS(ctx, n1.l.Addr().String(), cluster.ProtoForwarding, fwConf)) {
 		t.Fatal("removed node's new forwarding connection accepted")
 	}
-	if nc, err := n1.c.readNodeCert(ctx, "n2"); err != nil || nc != nil {
+	if nc, err := storedNodeCert(ctx, n1.c, "n2"); err != nil || nc != nil {
 		t.Errorf("removed node's certificate still stored (%v)", err)
 	}
 }
@@ -292,7 +319,7 @@ func TestRaftNodeIdentity(t *testing.T) {
 func TestRaftTLSRotationReissuesNodeCerts(t *testing.T) {
 	ctx := context.Background()
 	n1, n2, _ := twoNodeCluster(t)
-	first, err := n1.c.readRaftKeyring(ctx)
+	first, err := storedKeyring(ctx, n1.c)
 	if err != nil || first == nil {
 		t.Fatalf("keyring: %v", err)
 	}
@@ -300,18 +327,15 @@ func TestRaftTLSRotationReissuesNodeCerts(t *testing.T) {
 		n.c.SetRaftTLSRotation(time.Second)
 	}
 	waitFor(t, 60*time.Second, "n2 presenting a certificate from a promoted new CA", func() bool {
-		k, err := n1.c.readRaftKeyring(ctx)
+		k, err := storedKeyring(ctx, n1.c)
 		if err != nil || k == nil || k.Current.ID == first.Current.ID {
 			return false
 		}
-		n2.c.ctls.mu.RLock()
-		cert := n2.c.ctls.nodeCert
-		n2.c.ctls.mu.RUnlock()
+		_, cert, _ := n2.c.raftops.InstalledTLS()
 		return cert != nil && cert.Leaf.Issuer.CommonName == "strongbox raft CA "+k.Current.ID
 	})
-	n2.c.ctls.mu.RLock()
-	cert, pool := *n2.c.ctls.nodeCert, n2.c.ctls.pool
-	n2.c.ctls.mu.RUnlock()
+	_, certP, pool := n2.c.raftops.InstalledTLS()
+	cert := *certP
 	if refused(dialRaft(n1, cert, pool)) {
 		t.Fatal("n1 refused n2's reissued certificate")
 	}

@@ -154,7 +154,7 @@ func encryptRootToken(k *pgp.PublicKey, root string) (string, error) {
 // afterwards, as Vault's init leaves the node sealed. The caller holds
 // stateLock.
 func (c *Core) initBarrier(ctx context.Context, rootKey []byte, inBarrier func(context.Context) error) (string, error) {
-	if err := c.bootstrapRaft(ctx); err != nil {
+	if err := c.raftops.Bootstrap(ctx); err != nil {
 		return "", fmt.Errorf("init: %w", err)
 	}
 	if err := c.barrier.Initialize(ctx, rootKey); err != nil {
@@ -165,7 +165,7 @@ func (c *Core) initBarrier(ctx context.Context, rootKey []byte, inBarrier func(c
 	}
 	root, err := c.firstSetup(ctx)
 	if err == nil {
-		err = c.createRaftTLS(ctx)
+		err = c.raftops.CreateTLS(ctx)
 	}
 	if err == nil && inBarrier != nil {
 		err = inBarrier(ctx)
@@ -288,7 +288,7 @@ func (c *Core) unsealKey(ctx context.Context, key []byte) error {
 	c.unsealMu.Unlock()
 	switch {
 	case errors.Is(err, seal.ErrNotInitialized) && join != nil:
-		conf = &join.config
+		conf = join.SealConfig()
 	case errors.Is(err, seal.ErrNotInitialized):
 		return logical.BadRequest("Vault is not initialized")
 	case err != nil:
@@ -308,7 +308,7 @@ func (c *Core) unsealKey(ctx context.Context, key []byte) error {
 
 	var rootKey []byte
 	if join != nil && !c.barrierInitialized(ctx) {
-		rootKey, err = c.completeJoin(ctx, join, shares)
+		rootKey, err = c.raftops.CompleteJoin(ctx, join, shares)
 		if err == nil {
 			c.unsealMu.Lock()
 			c.join = nil
@@ -388,7 +388,7 @@ func (c *Core) unsealVerified(ctx context.Context, rootKey []byte, check func(co
 		c.barrier.Seal()
 		return fmt.Errorf("unseal: %w", err)
 	}
-	if err := c.loadRaftTLS(ctx); err != nil {
+	if err := c.raftops.LoadTLS(ctx); err != nil {
 		c.barrier.Seal()
 		return fmt.Errorf("unseal: %w", err)
 	}
@@ -440,7 +440,7 @@ func (c *Core) Seal(ctx context.Context) error {
 	// is unsealed again.
 	c.haNode.AfterSeal(ctx)
 	if c.ha != nil {
-		c.ctls.clear()
+		c.raftops.ClearTLS()
 	}
 	c.logger.Info("vault is sealed")
 	return nil

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,77 +10,8 @@ import (
 	"time"
 
 	"github.com/strongbox/strongbox/internal/logical"
+	"github.com/strongbox/strongbox/internal/physical"
 )
-
-func TestAutoConfigValidation(t *testing.T) {
-	dir := t.TempDir()
-	base := func() map[string]any {
-		return map[string]any{"interval": "1h", "path_prefix": dir, "storage_type": "local"}
-	}
-	with := func(k string, v any) map[string]any {
-		m := base()
-		if v == nil {
-			delete(m, k)
-		} else {
-			m[k] = v
-		}
-		return m
-	}
-	s3 := map[string]any{"interval": 60, "path_prefix": "p/", "storage_type": "aws-s3", "aws_s3_bucket": "b", "aws_s3_region": "r"}
-	cases := []struct {
-		name string
-		raw  map[string]any
-		ok   bool
-	}{
-		{"local", base(), true},
-		{"integer seconds", with("interval", 30), true},
-		{"no interval", with("interval", nil), false},
-		{"zero interval", with("interval", 0), false},
-		{"relative directory", with("path_prefix", "snaps"), false},
-		{"no path", with("path_prefix", nil), false},
-		{"zero retain", with("retain", 0), false},
-		{"file prefix with slash", with("file_prefix", "a/b"), false},
-		{"hidden file prefix", with("file_prefix", ".x"), false},
-		{"negative space", with("local_max_space", -1), false},
-		{"no storage type", with("storage_type", nil), false},
-		{"azure", with("storage_type", "azure-blob"), false},
-		{"s3", s3, true},
-		{"s3 without bucket", func() map[string]any { m := cloneMap(s3); delete(m, "aws_s3_bucket"); return m }(), false},
-		{"s3 half a key", func() map[string]any { m := cloneMap(s3); m["aws_access_key_id"] = "x"; return m }(), false},
-		{"s3 two encryptions", func() map[string]any {
-			m := cloneMap(s3)
-			m["aws_s3_enable_kms"], m["aws_s3_server_side_encryption"] = true, true
-			return m
-		}(), false},
-	}
-	for _, c := range cases {
-		d := &logical.FieldData{Raw: c.raw, Schema: autoConfigFields}
-		cfg := &autoConfig{Name: "x", Retain: 1, FilePrefix: defaultFilePrefix}
-		err := d.Validate()
-		if err == nil {
-			cfg.apply(d)
-			err = cfg.validate()
-		}
-		if (err == nil) != c.ok {
-			t.Errorf("%s: err = %v, want ok=%v", c.name, err, c.ok)
-		}
-	}
-	// An update keeps what it does not send.
-	cfg := &autoConfig{Name: "x", Retain: 1, FilePrefix: defaultFilePrefix}
-	cfg.apply(&logical.FieldData{Raw: base(), Schema: autoConfigFields})
-	cfg.apply(&logical.FieldData{Raw: map[string]any{"retain": 5}, Schema: autoConfigFields})
-	if cfg.Retain != 5 || cfg.Interval != 3600 || cfg.PathPrefix != dir || cfg.FilePrefix != defaultFilePrefix {
-		t.Fatalf("merged config %+v", cfg)
-	}
-}
-
-func cloneMap(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
 
 // status reads a configuration's status through the API.
 func (r *raftCore) autoStatus(t *testing.T, name string) map[string]any {
@@ -110,7 +42,12 @@ func TestAutoScheduleResumesFromStoredState(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	recorded := time.Now().UTC()
-	if err := putJSON(ctx, r.c.barrier, autoStatusPrefix+"daily", &autoStatus{LastStart: recorded}); err != nil {
+	// The status another active node recorded, as stored.
+	raw, err := json.Marshal(map[string]any{"last_snapshot_start": recorded})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.c.barrier.Put(ctx, &physical.Entry{Key: "core/snapshot-auto/status/daily", Value: raw}); err != nil {
 		t.Fatal(err)
 	}
 	r.must(t, logical.UpdateOperation, "sys/storage/raft/snapshot-auto/config/daily", map[string]any{
@@ -162,9 +99,7 @@ func TestAutoSchedulerStopsWithActivation(t *testing.T) {
 		"interval": 1, "path_prefix": t.TempDir(), "storage_type": "local",
 	})
 	running := func() bool {
-		r.c.snaps.auto.mu.Lock()
-		defer r.c.snaps.auto.mu.Unlock()
-		return r.c.snaps.auto.cancel != nil
+		return r.c.raftops.AutoSnapshotsRunning()
 	}
 	if !running() {
 		t.Fatal("no scheduler on the active node")

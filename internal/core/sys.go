@@ -3,6 +3,7 @@ package core
 import (
 	"slices"
 
+	"github.com/strongbox/strongbox/internal/core/raftops"
 	"github.com/strongbox/strongbox/internal/logical"
 )
 
@@ -18,11 +19,7 @@ func (c *Core) systemBackend() logical.Backend {
 	paths = append(paths, c.capabilityPaths()...)
 	paths = append(paths, c.leasePaths()...)
 	paths = append(paths, c.corsPaths()...)
-	paths = append(paths, c.raftJoinPaths()...)
-	paths = append(paths, c.raftPaths()...)
-	paths = append(paths, c.autopilotPaths()...)
-	paths = append(paths, c.snapshotPaths()...)
-	paths = append(paths, c.rawSnapshotPaths()...)
+	paths = append(paths, c.raftops.Paths()...)
 	paths = append(paths, c.keyops.Paths()...)
 	if c.ha != nil {
 		paths = append(paths, c.haNode.Paths()...)
@@ -30,11 +27,9 @@ func (c *Core) systemBackend() logical.Backend {
 	return &logical.FrameworkBackend{
 		Paths: paths,
 		PathsSpecial: &logical.Paths{
-			Unauthenticated: append(c.mounts.UnauthenticatedPaths(), "storage/raft/bootstrap/*"),
-			Root: slices.Concat(c.mounts.RootPaths(), c.keyops.RootPaths(), []string{
-				"audit", "audit/*", "seal",
-				"step-down", "raw", "raw/*", "config/*", "leases/revoke-prefix/*", "revoke-prefix/*", "storage/raft/remove-peer",
-				"storage/raft/snapshot", "storage/raft/snapshot-force", "storage/raft/snapshot-auto/config", "storage/raft/snapshot-auto/config/*",
+			Unauthenticated: slices.Concat(c.mounts.UnauthenticatedPaths(), raftops.UnauthenticatedPaths),
+			Root: slices.Concat(c.mounts.RootPaths(), c.keyops.RootPaths(), raftops.RootPaths, []string{
+				"audit", "audit/*", "seal", "step-down", "raw", "raw/*", "config/*", "leases/revoke-prefix/*", "revoke-prefix/*",
 			}),
 		},
 	}

@@ -1,4 +1,4 @@
-package core
+package raftops
 
 import (
 	"context"
@@ -17,8 +17,8 @@ import (
 const raftNodeCertPrefix = "core/raft/tls-node/"
 
 // readRaftKeyring returns the full keyring (with the CA keys), nil if none.
-func (c *Core) readRaftKeyring(ctx context.Context) (*cluster.Keyring, error) {
-	e, err := c.barrier.Get(ctx, raftTLSKey)
+func (o *Ops) readRaftKeyring(ctx context.Context) (*cluster.Keyring, error) {
+	e, err := o.barrier.Get(ctx, raftTLSKey)
 	if err != nil {
 		return nil, fmt.Errorf("read raft TLS keyring: %w", err)
 	}
@@ -28,20 +28,20 @@ func (c *Core) readRaftKeyring(ctx context.Context) (*cluster.Keyring, error) {
 	return cluster.ParseKeyring(e.Value)
 }
 
-func (c *Core) storeRaftKeyring(ctx context.Context, k *cluster.Keyring) error {
+func (o *Ops) storeRaftKeyring(ctx context.Context, k *cluster.Keyring) error {
 	raw, err := json.Marshal(k)
 	if err != nil {
 		return err
 	}
-	if err := c.barrier.Put(ctx, &physical.Entry{Key: raftTLSKey, Value: raw}); err != nil {
+	if err := o.barrier.Put(ctx, &physical.Entry{Key: raftTLSKey, Value: raw}); err != nil {
 		return fmt.Errorf("store raft TLS keyring: %w", err)
 	}
 	return nil
 }
 
 // readNodeCert returns node id's stored certificate, nil if none or unusable.
-func (c *Core) readNodeCert(ctx context.Context, id string) (*cluster.NodeCert, error) {
-	e, err := c.barrier.Get(ctx, raftNodeCertPrefix+id)
+func (o *Ops) readNodeCert(ctx context.Context, id string) (*cluster.NodeCert, error) {
+	e, err := o.barrier.Get(ctx, raftNodeCertPrefix+id)
 	if err != nil {
 		return nil, fmt.Errorf("read raft node certificate of %q: %w", id, err)
 	}
@@ -50,7 +50,7 @@ func (c *Core) readNodeCert(ctx context.Context, id string) (*cluster.NodeCert, 
 	}
 	nc, err := cluster.ParseNodeCert(e.Value)
 	if err != nil {
-		c.logger.Warn("stored raft node certificate is invalid; a new one will be issued", "node_id", id, "error", err)
+		o.logger.Warn("stored raft node certificate is invalid; a new one will be issued", "node_id", id, "error", err)
 		return nil, nil
 	}
 	return nc, nil
@@ -58,20 +58,20 @@ func (c *Core) readNodeCert(ctx context.Context, id string) (*cluster.NodeCert, 
 
 // issueNodeCert issues node id a certificate from k's current CA and stores
 // it. Active node only (k must hold the CA key).
-func (c *Core) issueNodeCert(ctx context.Context, k *cluster.Keyring, id string) (*cluster.NodeCert, error) {
+func (o *Ops) issueNodeCert(ctx context.Context, k *cluster.Keyring, id string) (*cluster.NodeCert, error) {
 	nc, err := k.IssueNode(id, nil)
 	if err != nil {
 		return nil, fmt.Errorf("issue raft node certificate for %q: %w", id, err)
 	}
-	if err := c.storeNodeCert(ctx, nc); err != nil {
+	if err := o.storeNodeCert(ctx, nc); err != nil {
 		return nil, err
 	}
 	return nc, nil
 }
 
 // deleteNodeCert forgets a removed node's certificate.
-func (c *Core) deleteNodeCert(ctx context.Context, id string) error {
-	if err := c.barrier.Delete(ctx, raftNodeCertPrefix+id); err != nil {
+func (o *Ops) deleteNodeCert(ctx context.Context, id string) error {
+	if err := o.barrier.Delete(ctx, raftNodeCertPrefix+id); err != nil {
 		return fmt.Errorf("delete raft node certificate of %q: %w", id, err)
 	}
 	return nil
@@ -80,23 +80,23 @@ func (c *Core) deleteNodeCert(ctx context.Context, id string) error {
 // ensureNodeCerts gives every server of the raft configuration a certificate
 // from k's current CA (active node only): after a rotation, the followers
 // find their new certificates here and pick them up on their next poll.
-func (c *Core) ensureNodeCerts(ctx context.Context, k *cluster.Keyring) error {
-	peers, err := c.raftStorage().Peers(ctx)
+func (o *Ops) ensureNodeCerts(ctx context.Context, k *cluster.Keyring) error {
+	peers, err := o.raftStorage().Peers(ctx)
 	if err != nil {
 		return err
 	}
 	for _, p := range peers {
-		nc, err := c.readNodeCert(ctx, p.ID)
+		nc, err := o.readNodeCert(ctx, p.ID)
 		if err != nil {
 			return err
 		}
 		if nc != nil && nc.CAID == k.Current.ID {
 			continue
 		}
-		if _, err := c.issueNodeCert(ctx, k, p.ID); err != nil {
+		if _, err := o.issueNodeCert(ctx, k, p.ID); err != nil {
 			return err
 		}
-		c.logger.Info("issued raft node certificate", "node_id", p.ID, "ca", k.Current.ID)
+		o.logger.Info("issued raft node certificate", "node_id", p.ID, "ca", k.Current.ID)
 	}
 	return nil
 }
@@ -106,9 +106,10 @@ func (c *Core) ensureNodeCerts(ctx context.Context, k *cluster.Keyring) error {
 // version that shared the CA, a restored snapshot) issues itself one for
 // now, without storing it unless it is the active node; the active's next
 // poll stores one for every member.
-func (c *Core) installRaftTLS(ctx context.Context, k *cluster.Keyring) error {
-	id := c.ha.NodeID()
-	nc, err := c.readNodeCert(ctx, id)
+func (o *Ops) installRaftTLS(ctx context.Context, k *cluster.Keyring) error {
+	r := o.raftStorage()
+	id := r.NodeID()
+	nc, err := o.readNodeCert(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -119,22 +120,22 @@ func (c *Core) installRaftTLS(ctx context.Context, k *cluster.Keyring) error {
 		if nc, err = k.IssueNode(id, nil); err != nil {
 			return err
 		}
-		if c.ha.IsLeader() {
-			if err := c.storeNodeCert(ctx, nc); err != nil {
-				c.logger.Warn("storing this node's raft certificate", "error", err)
+		if r.IsLeader() {
+			if err := o.storeNodeCert(ctx, nc); err != nil {
+				o.logger.Warn("storing this node's raft certificate", "error", err)
 			}
 		}
 	}
-	return c.ctls.install(k, nc)
+	return o.ctls.install(k, nc)
 }
 
 // storeNodeCert writes a node's certificate (active node only).
-func (c *Core) storeNodeCert(ctx context.Context, nc *cluster.NodeCert) error {
+func (o *Ops) storeNodeCert(ctx context.Context, nc *cluster.NodeCert) error {
 	raw, err := json.Marshal(nc)
 	if err != nil {
 		return err
 	}
-	if err := c.barrier.Put(ctx, &physical.Entry{Key: raftNodeCertPrefix + nc.NodeID, Value: raw}); err != nil {
+	if err := o.barrier.Put(ctx, &physical.Entry{Key: raftNodeCertPrefix + nc.NodeID, Value: raw}); err != nil {
 		return fmt.Errorf("store raft node certificate of %q: %w", nc.NodeID, err)
 	}
 	return nil

@@ -1,4 +1,4 @@
-package core
+package raftops
 
 import (
 	"bytes"
@@ -123,14 +123,15 @@ func (t *joinTarget) call(ctx context.Context, path string, body any, out any) e
 }
 
 // JoinRaft asks the cluster at req.LeaderAPIAddr for a join challenge. The
-// node then completes the join when an operator unseals it.
-func (c *Core) JoinRaft(ctx context.Context, req JoinRequest) error {
-	if c.raftStorage() == nil {
+// node then completes the join when an operator unseals it; under an auto
+// seal it completes the join and unseals at once.
+func (o *Ops) JoinRaft(ctx context.Context, req JoinRequest) error {
+	if o.raftStorage() == nil {
 		return logical.BadRequest("raft join requires raft storage")
 	}
-	if inited, err := c.Initialized(ctx); err != nil {
+	if inited, err := o.host.Initialized(ctx); err != nil {
 		return err
-	} else if inited || c.raftStorage().HasState() {
+	} else if inited || o.raftStorage().HasState() {
 		return logical.BadRequest("node is already part of a cluster (or initialized)")
 	}
 	t, err := newJoinTarget(req)
@@ -142,7 +143,7 @@ func (c *Core) JoinRaft(ctx context.Context, req JoinRequest) error {
 		SealConfig     seal.Config `json:"seal_config"`
 		WrappedRootKey string      `json:"wrapped_root_key"`
 	}
-	if err := t.call(ctx, "sys/storage/raft/bootstrap/challenge", map[string]any{"server_id": c.ha.NodeID()}, &out); err != nil {
+	if err := t.call(ctx, "sys/storage/raft/bootstrap/challenge", map[string]any{"server_id": o.raftStorage().NodeID()}, &out); err != nil {
 		return fmt.Errorf("raft join %s: %w", req.LeaderAPIAddr, err)
 	}
 	ch, err1 := base64.StdEncoding.DecodeString(out.Challenge)
@@ -150,19 +151,43 @@ func (c *Core) JoinRaft(ctx context.Context, req JoinRequest) error {
 	if err := errors.Join(err1, err2, out.SealConfig.Validate()); err != nil {
 		return fmt.Errorf("raft join %s: bad challenge: %w", req.LeaderAPIAddr, err)
 	}
-	pj := &pendingJoin{leader: t, config: out.SealConfig, challenge: ch, wrapped: wrapped, nonVoter: req.NonVoter}
-	if c.autoSeal != nil {
-		return c.joinWithSeal(ctx, req.LeaderAPIAddr, pj)
+	pj := &PendingJoin{leader: t, config: out.SealConfig, challenge: ch, wrapped: wrapped, nonVoter: req.NonVoter}
+	if _, auto := o.host.AutoSealType(); auto {
+		return o.joinWithSeal(ctx, req.LeaderAPIAddr, pj)
 	}
 	if out.SealConfig.Type != "" && out.SealConfig.Type != "shamir" {
 		return logical.BadRequest("the cluster at %s uses the %q seal: configure the same seal on this node to join it", req.LeaderAPIAddr, out.SealConfig.Type)
 	}
-	c.unsealMu.Lock()
-	c.join = pj
-	c.unsealShares, c.unsealNonce = nil, ""
-	c.unsealMu.Unlock()
-	c.logger.Info("raft join challenge received; unseal this node to complete the join", "leader", req.LeaderAPIAddr)
+	o.host.SetPendingJoin(pj)
+	o.logger.Info("raft join challenge received; unseal this node to complete the join", "leader", req.LeaderAPIAddr)
 	return nil
+}
+
+// joinWithSeal completes a raft join by itself: the seal decrypts the
+// cluster's wrapped root key from the challenge, which answers it; once the
+// cluster's data has arrived the node unseals.
+func (o *Ops) joinWithSeal(ctx context.Context, leader string, pj *PendingJoin) error {
+	sealType, _ := o.host.AutoSealType()
+	if pj.config.Type != sealType {
+		return logical.BadRequest("the cluster at %s uses the %q seal but this node is configured with the %q seal; both must use the same seal",
+			leader, pj.config.Type, sealType)
+	}
+	root, err := o.host.AutoSealUnwrap(ctx, pj.wrapped)
+	if err != nil {
+		return fmt.Errorf("raft join %s: %w", leader, err)
+	}
+	defer wipe(root)
+	if _, err := o.finishJoin(ctx, pj, root); err != nil {
+		return err
+	}
+	o.logger.Info("raft join completed with the seal; unsealing", "leader", leader, "seal", sealType)
+	return o.host.UnsealWithRootKey(ctx, root)
+}
+
+func wipe(b []byte) {
+	for i := range b {
+		b[i] = 0
+	}
 }
 
 // joinRetry is the one retry_join loop a node runs at a time.
@@ -176,8 +201,8 @@ type joinRetry struct {
 // the loop a previous call or the configuration started: however often
 // sys/storage/raft/join is called with retry, one loop runs. The loop ends
 // with ctx, once a join challenge is received, or when replaced.
-func (c *Core) StartRetryJoin(ctx context.Context, targets []JoinRequest) {
-	r := &c.joinRetry
+func (o *Ops) StartRetryJoin(ctx context.Context, targets []JoinRequest) {
+	r := &o.joinRetry
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.cancel != nil {
@@ -197,27 +222,27 @@ func (c *Core) StartRetryJoin(ctx context.Context, targets []JoinRequest) {
 				return
 			}
 		}
-		c.RetryJoin(rctx, targets)
+		o.RetryJoin(rctx, targets)
 	}()
 }
 
 // RetryJoin tries the targets in turn, with backoff, until one answers a
 // challenge or ctx ends. Used for retry_join blocks and join with retry.
-func (c *Core) RetryJoin(ctx context.Context, targets []JoinRequest) {
+func (o *Ops) RetryJoin(ctx context.Context, targets []JoinRequest) {
 	backoff := time.Second
 	for {
 		for _, t := range targets {
-			if c.joinPending() {
+			if o.host.JoinPending() {
 				return
 			}
-			if inited, _ := c.Initialized(ctx); inited {
+			if inited, _ := o.host.Initialized(ctx); inited {
 				return
 			}
-			err := c.JoinRaft(ctx, t)
+			err := o.JoinRaft(ctx, t)
 			if err == nil {
 				return
 			}
-			c.logger.Info("raft retry_join attempt failed", "leader", t.LeaderAPIAddr, "error", err)
+			o.logger.Info("raft retry_join attempt failed", "leader", t.LeaderAPIAddr, "error", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -228,10 +253,4 @@ func (c *Core) RetryJoin(ctx context.Context, targets []JoinRequest) {
 			backoff *= 2
 		}
 	}
-}
-
-func (c *Core) joinPending() bool {
-	c.unsealMu.Lock()
-	defer c.unsealMu.Unlock()
-	return c.join != nil
 }

@@ -1,4 +1,4 @@
-package core
+package raftops
 
 import (
 	"context"
@@ -7,8 +7,8 @@ import (
 )
 
 // raftPaths serve sys/storage/raft/configuration and remove-peer.
-func (c *Core) raftPaths() []*logical.Path {
-	r := c.raftStorage()
+func (o *Ops) raftPaths() []*logical.Path {
+	r := o.raftStorage()
 	if r == nil {
 		return nil
 	}
@@ -28,7 +28,7 @@ func (c *Core) raftPaths() []*logical.Path {
 							"voter": p.Voter, "protocol_version": "3",
 						})
 					}
-					committed, _ := c.RaftIndexes()
+					committed := o.committedIndex()
 					return &logical.Response{Data: map[string]any{
 						"config": map[string]any{"servers": servers, "index": committed},
 					}}, nil
@@ -58,13 +58,13 @@ func (c *Core) raftPaths() []*logical.Path {
 					if err := r.RemovePeer(ctx, id); err != nil {
 						return nil, err
 					}
-					c.logger.Info("removed raft peer", "server_id", id)
+					o.logger.Info("removed raft peer", "server_id", id)
 					// The removed node's certificate is no use to anyone
 					// now, and its established cluster connections end here.
-					if err := c.deleteNodeCert(ctx, id); err != nil {
-						c.logger.Warn("forgetting a removed node's raft certificate", "server_id", id, "error", err)
+					if err := o.deleteNodeCert(ctx, id); err != nil {
+						o.logger.Warn("forgetting a removed node's raft certificate", "server_id", id, "error", err)
 					}
-					c.recheckCluster()
+					o.recheckCluster()
 					return nil, nil
 				},
 			},

@@ -1,4 +1,4 @@
-package core
+package raftops
 
 import (
 	"context"
@@ -34,7 +34,7 @@ type snapshotInstallNotifier interface {
 	OnSnapshotInstalled(fn func())
 }
 
-// snapshotState is the core's snapshot machinery: where restores are
+// snapshotState is the room's snapshot machinery: where restores are
 // spooled, the lock serializing restores, and the automated snapshot
 // scheduler (snapshot_auto.go).
 type snapshotState struct {
@@ -51,14 +51,14 @@ type snapshotState struct {
 const snapshotKeyPath = "core/snapshot/key"
 
 // ConfigureSnapshots sets where restores are spooled (a directory on the
-// data volume; os.TempDir when empty) and subscribes the core to the
+// data volume; os.TempDir when empty) and subscribes the node to the
 // snapshots its raft storage installs, so a standby reloads its keyring
 // when the active restores a snapshot. The server calls it once, before
 // unsealing.
-func (c *Core) ConfigureSnapshots(spoolDir string) {
+func (o *Ops) ConfigureSnapshots(spoolDir string) {
 	if spoolDir != "" {
 		if err := os.MkdirAll(spoolDir, 0o700); err != nil {
-			c.logger.Warn("snapshot spool directory; using the system's temporary directory", "dir", spoolDir, "error", err)
+			o.logger.Warn("snapshot spool directory; using the system's temporary directory", "dir", spoolDir, "error", err)
 			spoolDir = ""
 		} else {
 			// Spools left by a crash in the middle of a restore or an upload.
@@ -70,25 +70,25 @@ func (c *Core) ConfigureSnapshots(spoolDir string) {
 			}
 		}
 	}
-	c.snaps.mu.Lock()
-	c.snaps.spoolDir = spoolDir
-	c.snaps.mu.Unlock()
-	if n, ok := c.physical.(snapshotInstallNotifier); ok {
-		n.OnSnapshotInstalled(c.snapshotInstalled)
+	o.snaps.mu.Lock()
+	o.snaps.spoolDir = spoolDir
+	o.snaps.mu.Unlock()
+	if n, ok := o.physical.(snapshotInstallNotifier); ok {
+		n.OnSnapshotInstalled(o.snapshotInstalled)
 	}
 }
 
-func (c *Core) snapshotSpoolDir() string {
-	c.snaps.mu.Lock()
-	defer c.snaps.mu.Unlock()
-	if c.snaps.spoolDir == "" {
+func (o *Ops) snapshotSpoolDir() string {
+	o.snaps.mu.Lock()
+	defer o.snaps.mu.Unlock()
+	if o.snaps.spoolDir == "" {
 		return os.TempDir()
 	}
-	return c.snaps.spoolDir
+	return o.snaps.spoolDir
 }
 
-func (c *Core) snapshotStorage() SnapshotStorage {
-	s, _ := c.physical.(SnapshotStorage)
+func (o *Ops) snapshotStorage() SnapshotStorage {
+	s, _ := o.physical.(SnapshotStorage)
 	return s
 }
 
@@ -103,23 +103,24 @@ type snapshotSource struct {
 }
 
 // snapshotSourceLocked captures a snapshotSource, creating the snapshot
-// key on the first snapshot. The caller holds stateLock (read or write).
-func (c *Core) snapshotSourceLocked(ctx context.Context) (*snapshotSource, error) {
-	ss := c.snapshotStorage()
+// key on the first snapshot. The caller holds stateLock (read or write);
+// st is the state under it.
+func (o *Ops) snapshotSourceLocked(ctx context.Context, st State) (*snapshotSource, error) {
+	ss := o.snapshotStorage()
 	if ss == nil {
 		return nil, errNoSnapshotStorage
 	}
-	if c.sealed {
-		return nil, ErrSealed
+	if st.Sealed {
+		return nil, logical.ErrSealed
 	}
-	if c.standby {
-		return nil, ErrStandby
+	if st.Standby {
+		return nil, logical.ErrStandby
 	}
-	key, err := c.snapshotKey(ctx, true)
+	key, err := o.snapshotKey(ctx, true)
 	if err != nil {
 		return nil, err
 	}
-	return &snapshotSource{storage: ss, key: key, clusterID: c.clusterID}, nil
+	return &snapshotSource{storage: ss, key: key, clusterID: st.ClusterID}, nil
 }
 
 // write streams the snapshot archive to w.
@@ -136,10 +137,10 @@ func (s *snapshotSource) write(ctx context.Context, w io.Writer) (snapshot.Meta,
 // serves it (ErrStandby). Nothing is written to w when it fails before the
 // stream starts; a failure after that leaves w with a truncated archive
 // that no restore accepts.
-func (c *Core) WriteSnapshot(ctx context.Context, w io.Writer) (snapshot.Meta, error) {
-	c.stateLock.RLock()
-	src, err := c.snapshotSourceLocked(ctx)
-	c.stateLock.RUnlock()
+func (o *Ops) WriteSnapshot(ctx context.Context, w io.Writer) (snapshot.Meta, error) {
+	var src *snapshotSource
+	var err error
+	o.host.ReadState(func(st State) { src, err = o.snapshotSourceLocked(ctx, st) })
 	if err != nil {
 		return snapshot.Meta{}, err
 	}
@@ -148,9 +149,9 @@ func (c *Core) WriteSnapshot(ctx context.Context, w io.Writer) (snapshot.Meta, e
 
 // snapshotKey reads the cluster's snapshot key from the barrier, creating
 // it when create is set and there is none (nil, nil otherwise).
-func (c *Core) snapshotKey(ctx context.Context, create bool) (*snapshot.Key, error) {
+func (o *Ops) snapshotKey(ctx context.Context, create bool) (*snapshot.Key, error) {
 	read := func() (*snapshot.Key, error) {
-		e, err := c.barrier.Get(ctx, snapshotKeyPath)
+		e, err := o.barrier.Get(ctx, snapshotKeyPath)
 		if err != nil || e == nil {
 			return nil, err
 		}
@@ -164,8 +165,8 @@ func (c *Core) snapshotKey(ctx context.Context, create bool) (*snapshot.Key, err
 	if err != nil || k != nil || !create {
 		return k, err
 	}
-	c.snaps.keyMu.Lock()
-	defer c.snaps.keyMu.Unlock()
+	o.snaps.keyMu.Lock()
+	defer o.snaps.keyMu.Unlock()
 	if k, err := read(); err != nil || k != nil {
 		return k, err
 	}
@@ -176,7 +177,7 @@ func (c *Core) snapshotKey(ctx context.Context, create bool) (*snapshot.Key, err
 	if err != nil {
 		return nil, err
 	}
-	if err := c.barrier.Put(ctx, &physical.Entry{Key: snapshotKeyPath, Value: raw}); err != nil {
+	if err := o.barrier.Put(ctx, &physical.Entry{Key: snapshotKeyPath, Value: raw}); err != nil {
 		return nil, fmt.Errorf("store snapshot key: %w", err)
 	}
 	return k, nil
@@ -201,17 +202,17 @@ var ErrSnapshotKeyMismatch = logical.BadRequest("could not verify the snapshot's
 // restore of another cluster's snapshot, or one taken before a rekey), the
 // node seals: unseal it with the snapshot's keys. Standbys reload through
 // snapshotInstalled.
-func (c *Core) RestoreSnapshot(ctx context.Context, r io.Reader, force bool) error {
-	ss := c.snapshotStorage()
+func (o *Ops) RestoreSnapshot(ctx context.Context, r io.Reader, force bool) error {
+	ss := o.snapshotStorage()
 	if ss == nil {
 		return errNoSnapshotStorage
 	}
-	if err := c.activeCheck(); err != nil {
+	if err := o.activeCheck(); err != nil {
 		return err
 	}
-	c.snaps.restoreMu.Lock()
-	defer c.snaps.restoreMu.Unlock()
-	f, err := os.CreateTemp(c.snapshotSpoolDir(), "snapshot-restore-*")
+	o.snaps.restoreMu.Lock()
+	defer o.snaps.restoreMu.Unlock()
+	f, err := os.CreateTemp(o.snapshotSpoolDir(), "snapshot-restore-*")
 	if err != nil {
 		return fmt.Errorf("restore: spool snapshot: %w", err)
 	}
@@ -227,9 +228,9 @@ func (c *Core) RestoreSnapshot(ctx context.Context, r io.Reader, force bool) err
 		return fmt.Errorf("restore: %w", err)
 	}
 	if !force {
-		c.stateLock.RLock()
-		key, err := c.snapshotKey(ctx, false)
-		c.stateLock.RUnlock()
+		var key *snapshot.Key
+		var err error
+		o.host.ReadState(func(State) { key, err = o.snapshotKey(ctx, false) })
 		if err != nil {
 			return fmt.Errorf("restore: %w", err)
 		}
@@ -240,164 +241,86 @@ func (c *Core) RestoreSnapshot(ctx context.Context, r io.Reader, force bool) err
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
-	c.logger.Info("restoring snapshot", "index", arch.Meta.Index, "term", arch.Meta.Term,
+	o.logger.Info("restoring snapshot", "index", arch.Meta.Index, "term", arch.Meta.Term,
 		"bytes", arch.Meta.Size, "cluster_id", arch.Meta.ClusterID, "forced", force)
-	return c.installSnapshot(ctx, ss, f)
+	return o.installSnapshot(ctx, ss, f)
 }
 
-func (c *Core) activeCheck() error {
-	c.stateLock.RLock()
-	defer c.stateLock.RUnlock()
-	switch {
-	case c.sealed:
-		return ErrSealed
-	case c.standby:
-		return ErrStandby
-	}
-	return nil
+func (o *Ops) activeCheck() (err error) {
+	o.host.ReadState(func(st State) {
+		switch {
+		case st.Sealed:
+			err = logical.ErrSealed
+		case st.Standby:
+			err = logical.ErrStandby
+		}
+	})
+	return err
 }
 
-// installSnapshot hands the verified stream to raft and reloads the core
-// from the restored data.
-func (c *Core) installSnapshot(ctx context.Context, ss SnapshotStorage, stream io.Reader) error {
+// installSnapshot hands the verified stream to raft; the core reloads
+// itself from the restored data (Host.InstallSnapshot).
+func (o *Ops) installSnapshot(ctx context.Context, ss SnapshotStorage, stream io.Reader) error {
 	// Once started, the restore runs to its end whatever the client does.
 	ctx = context.WithoutCancel(ctx)
 	// Automated snapshots in flight hold a read of the old data that raft
 	// would wait for; they are cancelled and the scheduler restarts with
 	// the reloaded core.
-	c.stopAutoSnapshots(0)
-	c.stateLock.Lock()
-	if err := c.activeCheckLocked(); err != nil {
-		c.stateLock.Unlock()
-		return err
-	}
-	c.teardown(ctx)
-	if err := ss.Restore(ctx, stream); err != nil {
+	o.stopAutoSnapshots(0)
+	var restoreErr error
+	err := o.host.InstallSnapshot(ctx, func(ctx context.Context) error {
+		restoreErr = ss.Restore(ctx, stream)
+		return restoreErr
+	})
+	if restoreErr != nil {
 		// Raft refuses a bad stream before touching any data: the node
 		// serves the old data again.
-		rerr := c.resumeActive(ctx)
-		c.stateLock.Unlock()
-		if rerr != nil {
-			c.sealAfterRestore(ctx, rerr)
+		if errors.Is(restoreErr, physical.ErrInvalidSnapshot) {
+			return logical.BadRequest("%s", restoreErr)
 		}
-		if errors.Is(err, physical.ErrInvalidSnapshot) {
-			return logical.BadRequest("%s", err)
-		}
-		return fmt.Errorf("restore: %w", err)
-	}
-	if err := c.reloadBarrier(ctx); err != nil {
-		c.stateLock.Unlock()
-		c.logger.Warn("the restored snapshot's keyring does not open with this node's root key; sealing: unseal with the snapshot's unseal keys", "error", err)
-		c.sealAfterRestore(ctx, nil)
-		return nil
-	}
-	err := c.resumeActive(ctx)
-	c.stateLock.Unlock()
-	if err != nil {
-		c.sealAfterRestore(ctx, err)
-		return fmt.Errorf("restore: the snapshot was installed but this node could not load it, and sealed: %w", err)
-	}
-	c.logger.Info("snapshot restored; active state reloaded")
-	return nil
-}
-
-func (c *Core) activeCheckLocked() error {
-	switch {
-	case c.sealed:
-		return ErrSealed
-	case c.standby:
-		return ErrStandby
-	}
-	return nil
-}
-
-// resumeActive runs the active setup again after the data changed under
-// it (or a restore failed after teardown). Called under stateLock.
-func (c *Core) resumeActive(ctx context.Context) error {
-	err := c.loadClusterInfo(ctx)
-	if err == nil {
-		err = c.loadRaftTLS(ctx)
-	}
-	if err == nil {
-		err = c.postUnseal(ctx)
-	}
-	if err == nil {
-		err = c.haNode.Advertise(ctx, haLocked{c})
-	}
-	if err != nil {
-		c.teardown(ctx)
+		return fmt.Errorf("restore: %w", restoreErr)
 	}
 	return err
-}
-
-// sealAfterRestore seals a node whose state no longer matches its data.
-func (c *Core) sealAfterRestore(ctx context.Context, cause error) {
-	if cause != nil {
-		c.logger.Error("reloading after a snapshot restore failed; sealing", "error", cause)
-	}
-	if err := c.Seal(ctx); err != nil {
-		c.logger.Error("sealing after a snapshot restore", "error", err)
-	}
-}
-
-// reloadBarrier replaces the barrier's keyring with the restored one. It
-// opens with the root key in memory when the snapshot came from this
-// cluster; under an auto seal the stored root key is unwrapped again, in
-// case the snapshot carried another one the key service still opens.
-// Called under stateLock; on error the barrier may be sealed and the
-// caller must seal the core.
-func (c *Core) reloadBarrier(ctx context.Context) error {
-	err := c.barrier.ReloadKeyring(ctx)
-	if err == nil || c.autoSeal == nil {
-		return err
-	}
-	rootKey, aerr := c.autoSeal.RootKey(ctx)
-	if aerr != nil {
-		return errors.Join(err, aerr)
-	}
-	defer wipe(rootKey)
-	c.barrier.Seal()
-	return c.barrier.Unseal(ctx, rootKey)
 }
 
 // snapshotInstalled runs when raft installed a snapshot on this node. On a
 // standby (the active restored a snapshot, or a lagging follower caught
 // up) the barrier reloads its keyring and the cluster identity from the
-// new data; if the keyring no longer opens, the node seals. The active
-// node reloads itself in installSnapshot. It runs on raft's FSM goroutine,
-// so the work is done in another.
-func (c *Core) snapshotInstalled() {
+// new data (Host.ReloadStandby); if the keyring no longer opens, the node
+// seals. The active node reloads itself in installSnapshot. It runs on
+// raft's FSM goroutine, so the work is done in another.
+func (o *Ops) snapshotInstalled() {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		c.stateLock.Lock()
-		if c.sealed || !c.standby {
-			c.stateLock.Unlock()
+		reloaded, err := o.host.ReloadStandby(ctx)
+		if !reloaded && err == nil {
 			return
 		}
-		err := c.reloadBarrier(ctx)
-		if err == nil {
-			err = c.loadClusterInfo(ctx)
-		}
-		c.stateLock.Unlock()
 		if err != nil {
-			c.logger.Warn("a snapshot was installed whose keyring this node cannot open; sealing once the leader lets go: unseal with the snapshot's unseal keys", "error", err)
+			o.logger.Warn("a snapshot was installed whose keyring this node cannot open; sealing once the leader lets go: unseal with the snapshot's unseal keys", "error", err)
 			// Sealing drops the raft TLS keyring, which takes the node out of
 			// raft; the leader that installed the snapshot still needs it to
 			// commit the restore. It seals too (it cannot open the keyring
 			// either), then this node follows.
-			leader := c.ha.LeaderID()
-			for leader != "" && c.ha.LeaderID() == leader && ctx.Err() == nil {
+			leaderID := func() string {
+				if r := o.raftStorage(); r != nil {
+					return r.LeaderID()
+				}
+				return ""
+			}
+			leader := leaderID()
+			for leader != "" && leaderID() == leader && ctx.Err() == nil {
 				select {
 				case <-ctx.Done():
 				case <-time.After(100 * time.Millisecond):
 				}
 			}
-			if serr := c.Seal(context.WithoutCancel(ctx)); serr != nil {
-				c.logger.Error("sealing after a snapshot install", "error", serr)
+			if serr := o.host.Seal(context.WithoutCancel(ctx)); serr != nil {
+				o.logger.Error("sealing after a snapshot install", "error", serr)
 			}
 			return
 		}
-		c.logger.Info("snapshot installed; keyring reloaded")
+		o.logger.Info("snapshot installed; keyring reloaded")
 	}()
 }

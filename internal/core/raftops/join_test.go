@@ -1,4 +1,4 @@
-package core
+package raftops
 
 import (
 	"context"
@@ -14,9 +14,9 @@ import (
 
 // challenge asks r's active node for a join challenge for id and returns its
 // nonce and the decrypted value (as a joiner holding the root key would).
-func challenge(t *testing.T, r *raftCore, id string) (nonce, answer string) {
+func challenge(t *testing.T, r *activeNode, id string) (nonce, answer string) {
 	t.Helper()
-	res, err := r.do(t, "", logical.UpdateOperation, "sys/storage/raft/bootstrap/challenge", map[string]any{"server_id": id})
+	res, err := r.do("storage/raft/bootstrap/challenge", map[string]any{"server_id": id})
 	if err != nil {
 		t.Fatalf("challenge: %v", err)
 	}
@@ -24,11 +24,7 @@ func challenge(t *testing.T, r *raftCore, id string) (nonce, answer string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, err := r.c.barrier.RootKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	value, err := barrier.Decrypt(root, challengeAAD(id), ct)
+	value, err := barrier.Decrypt(r.root, challengeAAD(id), ct)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,9 +32,9 @@ func challenge(t *testing.T, r *raftCore, id string) (nonce, answer string) {
 	return nonce, base64.StdEncoding.EncodeToString(value)
 }
 
-func answer(t *testing.T, r *raftCore, id, nonce, value string) error {
+func answer(t *testing.T, r *activeNode, id, nonce, value string) error {
 	t.Helper()
-	_, err := r.do(t, "", logical.UpdateOperation, "sys/storage/raft/bootstrap/answer", map[string]any{
+	_, err := r.do("storage/raft/bootstrap/answer", map[string]any{
 		"server_id": id, "nonce": nonce, "answer": value,
 		"cluster_addr": "https://127.0.0.1:1", "non_voter": true,
 	})
@@ -56,14 +52,14 @@ func statusOf(err error) int {
 // Another caller asking for a challenge in a joiner's name does not replace
 // the joiner's: the joiner still answers its own.
 func TestJoinChallengeNotReplaceable(t *testing.T) {
-	r := newRaftCore(t)
+	r := newActiveNode(t)
 	nonce, value := challenge(t, r, "n2")
 	challenge(t, r, "n2") // someone else, in n2's name
 	if err := answer(t, r, "n2", nonce, value); err != nil {
 		t.Fatalf("the joiner's answer was refused after another challenge in its name: %v", err)
 	}
 	// The answer handed n2 its own certificate, stored for it.
-	nc, err := r.c.readNodeCert(context.Background(), "n2")
+	nc, err := r.o.readNodeCert(context.Background(), "n2")
 	if err != nil || nc == nil {
 		t.Fatalf("no certificate stored for the joiner (%v)", err)
 	}
@@ -82,11 +78,11 @@ func TestJoinChallengeNotReplaceable(t *testing.T) {
 
 // The pending challenges are bounded in number and in time.
 func TestJoinChallengesBounded(t *testing.T) {
-	r := newRaftCore(t)
+	r := newActiveNode(t)
 	for i := range maxPendingChallenges + 50 {
 		challenge(t, r, fmt.Sprintf("node-%d", i))
 	}
-	if n := r.c.challenges.len(); n != maxPendingChallenges {
+	if n := r.o.challenges.len(); n != maxPendingChallenges {
 		t.Fatalf("%d pending challenges, want the bound %d", n, maxPendingChallenges)
 	}
 	// The newest survive; the oldest went first.

@@ -1,4 +1,4 @@
-package core
+package raftops
 
 import (
 	"context"
@@ -103,45 +103,46 @@ type AutopilotStorage interface {
 	JoinPeer(ctx context.Context, id, addr string, nonVoter bool) error
 }
 
-func (c *Core) autopilotStorage() AutopilotStorage {
-	s, _ := c.physical.(AutopilotStorage)
+func (o *Ops) autopilotStorage() AutopilotStorage {
+	s, _ := o.physical.(AutopilotStorage)
 	return s
 }
 
-// addRaftPeer adds a server that answered the join challenge.
-func (c *Core) addRaftPeer(ctx context.Context, r RaftStorage, id, addr string, nonVoter bool) error {
-	if s := c.autopilotStorage(); s != nil {
+// AddPeer adds a server that answered the join challenge: through
+// autopilot when the storage runs it (a voter starts as a non-voter), else
+// straight into the raft configuration.
+func (o *Ops) AddPeer(ctx context.Context, id, addr string, nonVoter bool) error {
+	if s := o.autopilotStorage(); s != nil {
 		return s.JoinPeer(ctx, id, addr, nonVoter)
 	}
-	return r.AddPeer(ctx, id, addr, !nonVoter)
+	return o.raftStorage().AddPeer(ctx, id, addr, !nonVoter)
 }
 
-// fillAutopilotEcho adds what autopilot needs to a heartbeat: raft indexes,
-// redundancy zone, upgrade version (the binary's by default), suffrage.
-func (c *Core) fillAutopilotEcho(e *NodeEcho) {
-	s := c.autopilotStorage()
+// AutopilotLocal is what this node's heartbeats tell autopilot: raft
+// indexes, redundancy zone, upgrade version (the binary's by default),
+// suffrage. False without autopilot storage.
+func (o *Ops) AutopilotLocal() (AutopilotLocal, bool) {
+	s := o.autopilotStorage()
 	if s == nil {
-		return
+		return AutopilotLocal{}, false
 	}
 	l := s.AutopilotLocal()
-	e.AppliedIndex, e.Term = l.AppliedIndex, l.Term
-	e.RedundancyZone, e.NonVoter = l.RedundancyZone, l.NonVoter
-	e.UpgradeVersion = l.UpgradeVersion
-	if e.UpgradeVersion == "" {
-		e.UpgradeVersion = c.conf.Version
+	if l.UpgradeVersion == "" {
+		l.UpgradeVersion = o.conf.Version
 	}
+	return l, true
 }
 
 // autopilotPaths serve sys/storage/raft/autopilot/{state,configuration}.
 // The sys backend is built each time this node becomes active, which is
 // when autopilot learns of the core; from then on autopilot follows raft
 // leadership and the core's active state by itself.
-func (c *Core) autopilotPaths() []*logical.Path {
-	s := c.autopilotStorage()
+func (o *Ops) autopilotPaths() []*logical.Path {
+	s := o.autopilotStorage()
 	if s == nil {
 		return nil
 	}
-	s.EnableAutopilot(autopilotApp{c})
+	s.EnableAutopilot(autopilotApp{o})
 	dur := func(desc string) *logical.FieldSchema {
 		return &logical.FieldSchema{Type: logical.TypeDurationSecond, Description: desc}
 	}
@@ -173,8 +174,8 @@ func (c *Core) autopilotPaths() []*logical.Path {
 				"dr_operation_token":                 str("unused: no DR secondaries"),
 			},
 			Operations: map[logical.Operation]logical.OperationFunc{
-				logical.ReadOperation:   c.autopilotConfigRead,
-				logical.UpdateOperation: c.autopilotConfigWrite,
+				logical.ReadOperation:   o.autopilotConfigRead,
+				logical.UpdateOperation: o.autopilotConfigWrite,
 			},
 			HelpSynopsis: "Returns or sets the autopilot configuration.",
 		},
@@ -218,9 +219,9 @@ func (s storedAutopilotConfig) effective() AutopilotConfig {
 	return c
 }
 
-func (c *Core) loadStoredAutopilotConfig(ctx context.Context) (storedAutopilotConfig, error) {
+func (o *Ops) loadStoredAutopilotConfig(ctx context.Context) (storedAutopilotConfig, error) {
 	var s storedAutopilotConfig
-	e, err := c.barrier.Get(ctx, autopilotConfigKey)
+	e, err := o.barrier.Get(ctx, autopilotConfigKey)
 	if err != nil {
 		return s, fmt.Errorf("read autopilot configuration: %w", err)
 	}
@@ -233,8 +234,8 @@ func (c *Core) loadStoredAutopilotConfig(ctx context.Context) (storedAutopilotCo
 	return s, nil
 }
 
-func (c *Core) autopilotConfigRead(ctx context.Context, _ *logical.Request, _ *logical.FieldData) (*logical.Response, error) {
-	s, err := c.loadStoredAutopilotConfig(ctx)
+func (o *Ops) autopilotConfigRead(ctx context.Context, _ *logical.Request, _ *logical.FieldData) (*logical.Response, error) {
+	s, err := o.loadStoredAutopilotConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -253,8 +254,8 @@ func (c *Core) autopilotConfigRead(ctx context.Context, _ *logical.Request, _ *l
 // autopilotConfigWrite stores the fields given over the ones stored before
 // and applies the result at once. As in Vault, a zero number or duration
 // leaves its field as it was. Nothing changes when a value is invalid.
-func (c *Core) autopilotConfigWrite(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-	s, err := c.loadStoredAutopilotConfig(ctx)
+func (o *Ops) autopilotConfigWrite(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
+	s, err := o.loadStoredAutopilotConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -307,10 +308,10 @@ func (c *Core) autopilotConfigWrite(ctx context.Context, _ *logical.Request, d *
 	if err != nil {
 		return nil, err
 	}
-	if err := c.barrier.Put(ctx, &physical.Entry{Key: autopilotConfigKey, Value: raw}); err != nil {
+	if err := o.barrier.Put(ctx, &physical.Entry{Key: autopilotConfigKey, Value: raw}); err != nil {
 		return nil, fmt.Errorf("store autopilot configuration: %w", err)
 	}
-	if st := c.autopilotStorage(); st != nil {
+	if st := o.autopilotStorage(); st != nil {
 		st.SetAutopilotConfig(conf)
 	}
 	if conf.CleanupDeadServers && conf.DeadServerLastContactThreshold < minDeadServerThreshold {
@@ -322,20 +323,21 @@ func (c *Core) autopilotConfigWrite(ctx context.Context, _ *logical.Request, d *
 }
 
 // autopilotApp is the core as autopilot's application.
-type autopilotApp struct{ c *Core }
+type autopilotApp struct{ o *Ops }
 
-func (a autopilotApp) AutopilotActive() bool {
-	a.c.stateLock.RLock()
-	defer a.c.stateLock.RUnlock()
-	return !a.c.sealed && !a.c.standby
+// AutopilotActive implements AutopilotApp.
+func (a autopilotApp) AutopilotActive() (active bool) {
+	a.o.host.ReadState(func(st State) { active = !st.Sealed && !st.Standby })
+	return active
 }
 
+// LoadAutopilot implements AutopilotApp.
 func (a autopilotApp) LoadAutopilot(ctx context.Context) (AutopilotConfig, []byte, error) {
-	s, err := a.c.loadStoredAutopilotConfig(ctx)
+	s, err := a.o.loadStoredAutopilotConfig(ctx)
 	if err != nil {
 		return AutopilotConfig{}, nil, err
 	}
-	e, err := a.c.barrier.Get(ctx, autopilotServersKey)
+	e, err := a.o.barrier.Get(ctx, autopilotServersKey)
 	if err != nil {
 		return AutopilotConfig{}, nil, fmt.Errorf("read autopilot server records: %w", err)
 	}
@@ -346,32 +348,21 @@ func (a autopilotApp) LoadAutopilot(ctx context.Context) (AutopilotConfig, []byt
 	return s.effective(), records, nil
 }
 
+// SaveAutopilotServers implements AutopilotApp.
 func (a autopilotApp) SaveAutopilotServers(ctx context.Context, records []byte) error {
-	if a.c.Sealed() {
+	if a.o.sealed() {
 		return errors.New("save autopilot server records: sealed")
 	}
-	if err := a.c.barrier.Put(ctx, &physical.Entry{Key: autopilotServersKey, Value: records}); err != nil {
+	if err := a.o.barrier.Put(ctx, &physical.Entry{Key: autopilotServersKey, Value: records}); err != nil {
 		return fmt.Errorf("save autopilot server records: %w", err)
 	}
 	return nil
 }
 
-func (a autopilotApp) AutopilotSelf() AutopilotFollower {
-	return followerOf(a.c.LocalEcho(), time.Now())
-}
+// AutopilotSelf implements AutopilotApp.
+func (a autopilotApp) AutopilotSelf() AutopilotFollower { return a.o.host.AutopilotSelf() }
 
+// AutopilotFollowers implements AutopilotApp.
 func (a autopilotApp) AutopilotFollowers() map[string]AutopilotFollower {
-	echoes := a.c.haNode.Echoes()
-	out := make(map[string]AutopilotFollower, len(echoes))
-	for id, e := range echoes {
-		out[id] = followerOf(e, e.LastEcho)
-	}
-	return out
-}
-
-func followerOf(e NodeEcho, at time.Time) AutopilotFollower {
-	return AutopilotFollower{
-		NodeID: e.NodeID, LastHeartbeat: at, AppliedIndex: e.AppliedIndex, Term: e.Term,
-		Version: e.Version, UpgradeVersion: e.UpgradeVersion, RedundancyZone: e.RedundancyZone, NonVoter: e.NonVoter,
-	}
+	return a.o.host.AutopilotFollowers()
 }

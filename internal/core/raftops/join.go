@@ -1,4 +1,4 @@
-package core
+package raftops
 
 import (
 	"context"
@@ -113,8 +113,8 @@ type joinTLS struct {
 	Node    *cluster.NodeCert `json:"node"`
 }
 
-func (c *Core) raftJoinPaths() []*logical.Path {
-	if c.raftStorage() == nil {
+func (o *Ops) raftJoinPaths() []*logical.Path {
+	if o.raftStorage() == nil {
 		return nil
 	}
 	return []*logical.Path{
@@ -122,7 +122,7 @@ func (c *Core) raftJoinPaths() []*logical.Path {
 			Pattern: "storage/raft/bootstrap/challenge",
 			Fields:  map[string]*logical.FieldSchema{"server_id": str("joining node id")},
 			Operations: map[logical.Operation]logical.OperationFunc{
-				logical.UpdateOperation: c.raftChallenge,
+				logical.UpdateOperation: o.raftChallenge,
 			},
 		},
 		{
@@ -133,18 +133,18 @@ func (c *Core) raftJoinPaths() []*logical.Path {
 				"cluster_addr": str("joining node's cluster address"), "non_voter": {Type: logical.TypeBool},
 			},
 			Operations: map[logical.Operation]logical.OperationFunc{
-				logical.UpdateOperation: c.raftAnswer,
+				logical.UpdateOperation: o.raftAnswer,
 			},
 		},
 	}
 }
 
-func (c *Core) raftChallenge(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
+func (o *Ops) raftChallenge(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
 	id := d.Get("server_id").(string)
 	if id == "" {
 		return nil, logical.BadRequest("server_id is required")
 	}
-	root, err := c.barrier.RootKey()
+	root, err := o.barrier.RootKey()
 	if err != nil {
 		return nil, err
 	}
@@ -156,15 +156,15 @@ func (c *Core) raftChallenge(ctx context.Context, _ *logical.Request, d *logical
 	if err != nil {
 		return nil, err
 	}
-	conf, err := seal.LoadConfig(ctx, c.physical)
+	conf, err := seal.LoadConfig(ctx, o.physical)
 	if err != nil {
 		return nil, err
 	}
-	wrapped, err := seal.WrappedRootKey(ctx, c.physical)
+	wrapped, err := seal.WrappedRootKey(ctx, o.physical)
 	if err != nil {
 		return nil, err
 	}
-	nonce := c.challenges.add(id, value, time.Now())
+	nonce := o.challenges.add(id, value, time.Now())
 	return &logical.Response{Data: map[string]any{
 		"nonce":            nonce,
 		"challenge":        base64.StdEncoding.EncodeToString(ct),
@@ -173,7 +173,7 @@ func (c *Core) raftChallenge(ctx context.Context, _ *logical.Request, d *logical
 	}}, nil
 }
 
-func (c *Core) raftAnswer(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
+func (o *Ops) raftAnswer(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
 	id := d.Get("server_id").(string)
 	answer, err := base64.StdEncoding.DecodeString(d.Get("answer").(string))
 	if err != nil || id == "" {
@@ -187,37 +187,37 @@ func (c *Core) raftAnswer(ctx context.Context, _ *logical.Request, d *logical.Fi
 	if nonce == "" {
 		return nil, logical.BadRequest("nonce is required: answer with the nonce that came with the challenge")
 	}
-	pc, ok := c.challenges.take(nonce, id, time.Now())
+	pc, ok := o.challenges.take(nonce, id, time.Now())
 	if !ok {
 		return nil, logical.BadRequest("no pending challenge %q for server %q; ask for a new one", nonce, id)
 	}
 	if subtle.ConstantTimeCompare(pc.value, answer) != 1 {
-		c.logger.Warn("raft join refused: wrong challenge answer", "server_id", id)
+		o.logger.Warn("raft join refused: wrong challenge answer", "server_id", id)
 		return nil, logical.Errorf(403, "invalid challenge answer")
 	}
-	r := c.raftStorage()
-	k, err := c.readRaftKeyring(ctx)
+	r := o.raftStorage()
+	k, err := o.readRaftKeyring(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if k == nil {
-		return nil, errNoRaftTLS
+		return nil, ErrNoRaftTLS
 	}
 	// The certificate is stored before the node enters the configuration,
 	// so every node that learns of the new member can find it.
-	nc, err := c.issueNodeCert(ctx, k, id)
+	nc, err := o.issueNodeCert(ctx, k, id)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.addRaftPeer(ctx, r, id, addr, d.Get("non_voter").(bool)); err != nil {
+	if err := o.AddPeer(ctx, id, addr, d.Get("non_voter").(bool)); err != nil {
 		return nil, fmt.Errorf("add raft peer %s: %w", id, err)
 	}
-	c.logger.Info("raft peer joined", "server_id", id, "address", addr, "voter", !d.Get("non_voter").(bool))
+	o.logger.Info("raft peer joined", "server_id", id, "address", addr, "voter", !d.Get("non_voter").(bool))
 	raw, err := json.Marshal(joinTLS{Keyring: k.Public(), Node: nc})
 	if err != nil {
 		return nil, err
 	}
-	root, err := c.barrier.RootKey()
+	root, err := o.barrier.RootKey()
 	if err != nil {
 		return nil, err
 	}
@@ -236,8 +236,9 @@ func (c *Core) raftAnswer(ctx context.Context, _ *logical.Request, d *logical.Fi
 	return &logical.Response{Data: map[string]any{"peers": list, "node_tls": base64.StdEncoding.EncodeToString(sealed)}}, nil
 }
 
-// pendingJoin is a joiner's state between the challenge and its unseal.
-type pendingJoin struct {
+// PendingJoin is a joiner's state between the challenge and its unseal.
+// The core keeps it with its unseal progress (Host.SetPendingJoin).
+type PendingJoin struct {
 	leader    *joinTarget
 	config    seal.Config
 	challenge []byte
@@ -245,23 +246,29 @@ type pendingJoin struct {
 	nonVoter  bool
 }
 
-// completeJoin answers the challenge with the root key the operator's
+// SealConfig is the cluster's seal configuration, as the challenge gave
+// it: its threshold is how many shares complete the join.
+func (pj *PendingJoin) SealConfig() *seal.Config { return &pj.config }
+
+// CompleteJoin answers the challenge with the root key the operator's
 // shares unwrapped, installs the raft TLS keyring and waits until raft has
-// brought this node the cluster's data.
-func (c *Core) completeJoin(ctx context.Context, pj *pendingJoin, shares [][]byte) ([]byte, error) {
+// brought this node the cluster's data. It returns the root key, which the
+// core unseals with (and wipes). The core calls it from its unseal, without
+// the state lock.
+func (o *Ops) CompleteJoin(ctx context.Context, pj *PendingJoin, shares [][]byte) ([]byte, error) {
 	root, err := seal.UnwrapRootKey(shares, pj.wrapped)
 	if err != nil {
 		return nil, err
 	}
-	return c.finishJoin(ctx, pj, root)
+	return o.finishJoin(ctx, pj, root)
 }
 
-// finishJoin is completeJoin once the root key is known: from the
+// finishJoin is CompleteJoin once the root key is known: from the
 // operator's shares, or from this node's auto seal (joinWithSeal). It asks
 // for a fresh challenge and answers it at once, so the time the operator took
 // to unseal does not count against the challenge's short life.
-func (c *Core) finishJoin(ctx context.Context, pj *pendingJoin, root []byte) ([]byte, error) {
-	id := c.ha.NodeID()
+func (o *Ops) finishJoin(ctx context.Context, pj *PendingJoin, root []byte) ([]byte, error) {
+	id := o.raftStorage().NodeID()
 	var ch struct {
 		Nonce     string `json:"nonce"`
 		Challenge string `json:"challenge"`
@@ -285,7 +292,7 @@ func (c *Core) finishJoin(ctx context.Context, pj *pendingJoin, root []byte) ([]
 	}
 	if err := pj.leader.call(ctx, "sys/storage/raft/bootstrap/answer", map[string]any{
 		"server_id": id, "answer": base64.StdEncoding.EncodeToString(value), "nonce": ch.Nonce,
-		"cluster_addr": c.conf.ClusterAddr, "non_voter": pj.nonVoter,
+		"cluster_addr": o.conf.ClusterAddr, "non_voter": pj.nonVoter,
 	}, &out); err != nil {
 		return nil, fmt.Errorf("raft join: answer: %w", err)
 	}
@@ -310,16 +317,16 @@ func (c *Core) finishJoin(ctx context.Context, pj *pendingJoin, root []byte) ([]
 	}
 	// Until raft brings the configuration, the members the answer named
 	// are the peers this node accepts on its cluster port.
-	c.ctls.setJoinPeers(ids)
-	if err := c.ctls.install(jt.Keyring, jt.Node); err != nil {
+	o.ctls.setJoinPeers(ids)
+	if err := o.ctls.install(jt.Keyring, jt.Node); err != nil {
 		return nil, fmt.Errorf("raft join: %w", err)
 	}
 	// The data arrives through raft; unsealing needs the keyring from it.
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		inited, err := c.barrier.Initialized(ctx)
+		inited, err := o.barrier.Initialized(ctx)
 		if err == nil && inited {
-			if _, err := seal.LoadConfig(ctx, c.physical); err == nil {
+			if _, err := seal.LoadConfig(ctx, o.physical); err == nil {
 				return root, nil
 			}
 		}

@@ -1,4 +1,4 @@
-package core
+package raftops
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 // with sudo, leader check, audit of request and response). Their bodies
 // are streams: the HTTP layer hands them over in req.ResponseWriter and
 // req.Body, and the stream itself runs once the state lock is released.
-func (c *Core) rawSnapshotPaths() []*logical.Path {
-	if c.snapshotStorage() == nil {
+func (o *Ops) rawSnapshotPaths() []*logical.Path {
+	if o.snapshotStorage() == nil {
 		return nil
 	}
 	restore := func(force bool) logical.OperationFunc {
@@ -22,8 +22,8 @@ func (c *Core) rawSnapshotPaths() []*logical.Path {
 				return nil, logical.BadRequest("a snapshot restore takes the snapshot file as the request body")
 			}
 			body := req.Body
-			whenUnlocked(ctx, func(ctx context.Context) (*logical.Response, error) {
-				return nil, c.RestoreSnapshot(ctx, body, force)
+			o.host.WhenUnlocked(ctx, func(ctx context.Context) (*logical.Response, error) {
+				return nil, o.RestoreSnapshot(ctx, body, force)
 			})
 			return nil, nil
 		}
@@ -37,15 +37,15 @@ func (c *Core) rawSnapshotPaths() []*logical.Path {
 						return nil, logical.BadRequest("a snapshot is a stream: GET it as /v1/sys/storage/raft/snapshot")
 					}
 					// Called with stateLock held by the pipeline.
-					src, err := c.snapshotSourceLocked(ctx)
+					src, err := o.snapshotSourceLocked(ctx, o.host.StateLocked())
 					if err != nil {
 						return nil, err
 					}
 					w := req.ResponseWriter
-					whenUnlocked(ctx, func(ctx context.Context) (*logical.Response, error) {
+					o.host.WhenUnlocked(ctx, func(ctx context.Context) (*logical.Response, error) {
 						meta, err := src.write(ctx, w)
 						if err == nil {
-							c.logger.Info("snapshot streamed", "index", meta.Index, "term", meta.Term, "bytes", meta.Size)
+							o.logger.Info("snapshot streamed", "index", meta.Index, "term", meta.Term, "bytes", meta.Size)
 						}
 						return nil, err
 					})

@@ -1,4 +1,4 @@
-package core
+package raftops
 
 import (
 	"context"
@@ -20,7 +20,7 @@ import (
 // advertised; under raft, a forwarding standby presents its node certificate
 // and must be a member too.
 type clusterTLS struct {
-	c *Core
+	o *Ops
 
 	mu sync.RWMutex
 	// keyring is the public copy (CA certificates only): only the active
@@ -38,7 +38,7 @@ type clusterTLS struct {
 	lastPoll  time.Time
 }
 
-// ClusterListener is what the core needs of the cluster port: closing the
+// ClusterListener is what the room needs of the cluster port: closing the
 // established connections of peers that lost their membership.
 type ClusterListener interface {
 	// Recheck judges established connections again and closes those the
@@ -47,31 +47,40 @@ type ClusterListener interface {
 }
 
 // ClusterTLS returns the TLS provider for the cluster port.
-func (c *Core) ClusterTLS() cluster.TLSProvider { return &c.ctls }
+func (o *Ops) ClusterTLS() cluster.TLSProvider { return &o.ctls }
 
-// SetClusterListener lets the core close a removed node's established
+// InstalledTLS returns the raft TLS state in use: the keyring's public copy
+// (CA certificates only), this node's certificate and the pool of trusted
+// CAs; nils while sealed or before a join.
+func (o *Ops) InstalledTLS() (*cluster.Keyring, *tls.Certificate, *x509.CertPool) {
+	o.ctls.mu.RLock()
+	defer o.ctls.mu.RUnlock()
+	return o.ctls.keyring, o.ctls.nodeCert, o.ctls.pool
+}
+
+// SetClusterListener lets the node close a removed node's established
 // cluster connections at once (at remove-peer, and on each leadership tick
 // for removals a node learns through raft).
-func (c *Core) SetClusterListener(l ClusterListener) {
-	c.ctls.mu.Lock()
-	defer c.ctls.mu.Unlock()
+func (o *Ops) SetClusterListener(l ClusterListener) {
+	o.ctls.mu.Lock()
+	defer o.ctls.mu.Unlock()
 	if l == nil {
-		c.ctls.recheck = nil
+		o.ctls.recheck = nil
 		return
 	}
-	c.ctls.recheck = l.Recheck
+	o.ctls.recheck = l.Recheck
 }
 
 // recheckCluster closes the cluster connections of non-members.
-func (c *Core) recheckCluster() {
-	c.ctls.mu.RLock()
-	f := c.ctls.recheck
-	c.ctls.mu.RUnlock()
+func (o *Ops) recheckCluster() {
+	o.ctls.mu.RLock()
+	f := o.ctls.recheck
+	o.ctls.mu.RUnlock()
 	if f == nil {
 		return
 	}
 	if n := f(); n > 0 {
-		c.logger.Info("closed cluster connections of nodes no longer in the raft configuration", "connections", n)
+		o.logger.Info("closed cluster connections of nodes no longer in the raft configuration", "connections", n)
 	}
 }
 
@@ -115,7 +124,8 @@ func (t *clusterTLS) installed() (term uint64, nodePEM string) {
 }
 
 var (
-	errNoRaftTLS = errors.New("raft TLS keyring not loaded: the node is sealed or has not joined")
+	// ErrNoRaftTLS: the cluster port has no raft TLS configuration yet.
+	ErrNoRaftTLS = errors.New("raft TLS keyring not loaded: the node is sealed or has not joined")
 	// ErrNotRaftMember refuses a cluster peer whose node id is not in the
 	// raft configuration (a removed node, or a certificate for a made-up id).
 	ErrNotRaftMember = errors.New("cluster peer is not a member of the raft configuration")
@@ -129,7 +139,7 @@ func (t *clusterTLS) verifyMember(cs tls.ConnectionState) error {
 	if err != nil {
 		return err
 	}
-	if !t.c.raftMember(id) {
+	if !t.o.raftMember(id) {
 		return fmt.Errorf("%w: %q", ErrNotRaftMember, id)
 	}
 	return nil
@@ -139,8 +149,8 @@ func (t *clusterTLS) verifyMember(cs tls.ConnectionState) error {
 // includes a server being added, so the active can reach a joiner). A node
 // whose configuration is still empty (it has just joined) trusts the members
 // the join answer named.
-func (c *Core) raftMember(id string) bool {
-	r := c.raftStorage()
+func (o *Ops) raftMember(id string) bool {
+	r := o.raftStorage()
 	if r == nil || id == "" {
 		return false
 	}
@@ -153,9 +163,9 @@ func (c *Core) raftMember(id string) bool {
 		}
 		return false
 	}
-	c.ctls.mu.RLock()
-	defer c.ctls.mu.RUnlock()
-	return slices.Contains(c.ctls.joinPeers, id)
+	o.ctls.mu.RLock()
+	defer o.ctls.mu.RUnlock()
+	return slices.Contains(o.ctls.joinPeers, id)
 }
 
 // ServerConfig implements cluster.TLSProvider.
@@ -165,35 +175,35 @@ func (t *clusterTLS) ServerConfig(proto string) (*tls.Config, error) {
 		t.mu.RLock()
 		defer t.mu.RUnlock()
 		if t.nodeCert == nil {
-			return nil, errNoRaftTLS
+			return nil, ErrNoRaftTLS
 		}
 		conf := cluster.MutualTLSServerConfig(*t.nodeCert, t.pool)
 		conf.VerifyConnection = t.verifyMember
 		return conf, nil
 	case cluster.ProtoForwarding:
-		adv := t.c.haNode.OwnAdvert()
-		if adv == nil || t.c.Standby() {
+		certPEM, keyPEM := t.o.host.ForwardingAdvert()
+		if certPEM == nil {
 			return nil, errors.New("request forwarding: this node is not active")
 		}
-		cert, err := tls.X509KeyPair(adv.CertPEM, adv.KeyPEM)
+		cert, err := tls.X509KeyPair(certPEM, keyPEM)
 		if err != nil {
 			return nil, fmt.Errorf("request forwarding: %w", err)
 		}
-		if t.c.raftStorage() != nil {
+		if t.o.raftStorage() != nil {
 			// Standbys present their node certificate: only members
 			// may have requests served.
 			t.mu.RLock()
 			pool := t.pool
 			t.mu.RUnlock()
 			if pool == nil {
-				return nil, errNoRaftTLS
+				return nil, ErrNoRaftTLS
 			}
 			conf := cluster.MutualTLSServerConfig(cert, pool)
 			conf.VerifyConnection = t.verifyMember
 			return conf, nil
 		}
 		pool := x509.NewCertPool()
-		pool.AppendCertsFromPEM(adv.CertPEM)
+		pool.AppendCertsFromPEM(certPEM)
 		return cluster.MutualTLSServerConfig(cert, pool), nil
 	}
 	return nil, cluster.ErrNoTLSConfig
@@ -209,7 +219,7 @@ func (t *clusterTLS) ClientConfig(proto, _ string) (*tls.Config, error) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	if t.nodeCert == nil {
-		return nil, errNoRaftTLS
+		return nil, ErrNoRaftTLS
 	}
 	conf := cluster.MutualTLSClientConfig(*t.nodeCert, t.pool, cluster.KeyringServerName)
 	conf.VerifyConnection = t.verifyMember
@@ -220,17 +230,17 @@ func (t *clusterTLS) ClientConfig(proto, _ string) (*tls.Config, error) {
 // forwards to the active node: under raft its own node certificate (the
 // active checks it is a member), otherwise the active's advertised pair given
 // as fallback.
-func (c *Core) ForwardingClientCertificate(fallback tls.Certificate) func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+func (o *Ops) ForwardingClientCertificate(fallback tls.Certificate) func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
 	return func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-		if c.raftStorage() == nil {
+		if o.raftStorage() == nil {
 			return &fallback, nil
 		}
-		c.ctls.mu.RLock()
-		defer c.ctls.mu.RUnlock()
-		if c.ctls.nodeCert == nil {
-			return nil, errNoRaftTLS
+		o.ctls.mu.RLock()
+		defer o.ctls.mu.RUnlock()
+		if o.ctls.nodeCert == nil {
+			return nil, ErrNoRaftTLS
 		}
-		cert := *c.ctls.nodeCert
+		cert := *o.ctls.nodeCert
 		return &cert, nil
 	}
 }
