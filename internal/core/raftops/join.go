@@ -148,6 +148,7 @@ func (o *Ops) raftChallenge(ctx context.Context, _ *logical.Request, d *logical.
 	if err != nil {
 		return nil, err
 	}
+	defer wipe(root)
 	value := make([]byte, 32)
 	if _, err := rand.Read(value); err != nil {
 		return nil, err
@@ -217,10 +218,13 @@ func (o *Ops) raftAnswer(ctx context.Context, _ *logical.Request, d *logical.Fie
 	if err != nil {
 		return nil, err
 	}
+	// raw holds the joiner's private key in the clear.
+	defer wipe(raw)
 	root, err := o.barrier.RootKey()
 	if err != nil {
 		return nil, err
 	}
+	defer wipe(root)
 	sealed, err := barrier.Encrypt(root, keyringAAD(id), raw)
 	if err != nil {
 		return nil, err

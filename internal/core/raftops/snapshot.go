@@ -289,6 +289,10 @@ func (o *Ops) installSnapshot(ctx context.Context, ss SnapshotStorage, stream io
 // new data (Host.ReloadStandby); if the keyring no longer opens, the node
 // seals. The active node reloads itself in installSnapshot. It runs on
 // raft's FSM goroutine, so the work is done in another.
+// sealHold bounds how long a standby that cannot open a restored keyring
+// waits for the leader to let go before it seals.
+const sealHold = 10 * time.Second
+
 func (o *Ops) snapshotInstalled() {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -302,7 +306,9 @@ func (o *Ops) snapshotInstalled() {
 			// Sealing drops the raft TLS keyring, which takes the node out of
 			// raft; the leader that installed the snapshot still needs it to
 			// commit the restore. It seals too (it cannot open the keyring
-			// either), then this node follows.
+			// either), then this node follows: once leadership moves, or
+			// after sealHold at the latest, since the same node may win the
+			// next election and the leader ID then never changes.
 			leaderID := func() string {
 				if r := o.raftStorage(); r != nil {
 					return r.LeaderID()
@@ -310,9 +316,11 @@ func (o *Ops) snapshotInstalled() {
 				return ""
 			}
 			leader := leaderID()
-			for leader != "" && leaderID() == leader && ctx.Err() == nil {
+			hold, stop := context.WithTimeout(ctx, sealHold)
+			defer stop()
+			for leader != "" && leaderID() == leader && hold.Err() == nil {
 				select {
-				case <-ctx.Done():
+				case <-hold.Done():
 				case <-time.After(100 * time.Millisecond):
 				}
 			}
