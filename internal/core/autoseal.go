@@ -48,7 +48,7 @@ func (c *Core) initAuto(ctx context.Context, req InitRequest) (*InitResult, erro
 		return nil, logical.BadRequest("incorrect number of PGP keys for recovery")
 	}
 	if err := rconf.Validate(); err != nil {
-		return nil, logical.BadRequest("invalid recovery configuration: %s", trimSealErr(err))
+		return nil, logical.BadRequest("invalid recovery configuration: %s", seal.ConfigMessage(err))
 	}
 	pgpKeys, err := pgp.ParsePublicKeys(req.RecoveryPGPKeys)
 	if err != nil {
@@ -65,7 +65,7 @@ func (c *Core) initAuto(ctx context.Context, req InitRequest) (*InitResult, erro
 	if err != nil {
 		return nil, err
 	}
-	defer wipe(rootKey)
+	defer clear(rootKey)
 	if res.RootToken, err = encryptRootToken(rootPGP, res.RootToken); err != nil {
 		return nil, err
 	}
@@ -89,7 +89,7 @@ func (c *Core) initAutoLocked(ctx context.Context, rconf *seal.Config, pgpKeys [
 		return nil, nil, err
 	}
 	fail := func(err error) (*InitResult, []byte, error) {
-		wipe(rootKey)
+		clear(rootKey)
 		return nil, nil, err
 	}
 	wrapped, err := c.autoSeal.Wrap(ctx, rootKey)
@@ -100,7 +100,7 @@ func (c *Core) initAutoLocked(ctx context.Context, rconf *seal.Config, pgpKeys [
 	if err != nil {
 		return fail(fmt.Errorf("init: %w", err))
 	}
-	defer wipe(recKey)
+	defer clear(recKey)
 	if len(pgpKeys) > 0 {
 		// Encrypt before storing anything: keys nobody can read are worse
 		// than no init at all.
@@ -157,7 +157,7 @@ func (c *Core) AutoUnseal(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("auto-unseal: %w", err)
 	}
-	defer wipe(root)
+	defer clear(root)
 	if err := c.unsealWithRootKey(ctx, root); err != nil {
 		if errors.Is(err, barrier.ErrInvalidKey) {
 			return fmt.Errorf("auto-unseal: %w: the key the %s seal decrypted does not open the barrier", seal.ErrInvalidKey, c.autoSeal.Type())
@@ -248,13 +248,13 @@ func (c *Core) unsealRecovery(ctx context.Context, key []byte) error {
 	if !ok {
 		return nil
 	}
-	defer wipeShares(shares)
+	defer seal.WipeShares(shares)
 	combined, err := seal.CombineShares(shares)
 	if err != nil {
 		c.logger.Warn("unseal with recovery keys failed: the shares do not combine")
 		return logical.BadRequest("invalid key: the recovery key shares do not combine; progress was reset")
 	}
-	defer wipe(combined)
+	defer clear(combined)
 	root, err := c.autoSeal.RootKey(ctx)
 	if err != nil {
 		c.logger.Warn("unseal with recovery keys failed: the seal's key service did not decrypt the root key",
@@ -263,7 +263,7 @@ func (c *Core) unsealRecovery(ctx context.Context, key []byte) error {
 			"unseal with recovery keys failed: the %s seal's key service could not decrypt the root key: %v; recovery keys only authorize the unseal, the key service must decrypt the root key (progress was reset)",
 			c.autoSeal.Type(), err)
 	}
-	defer wipe(root)
+	defer clear(root)
 	err = c.unsealVerified(ctx, root, func(ctx context.Context) error {
 		return c.keyops.MatchRecoveryKey(ctx, combined)
 	})

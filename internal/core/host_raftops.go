@@ -224,7 +224,7 @@ func (c *Core) reloadBarrier(ctx context.Context) error {
 	if aerr != nil {
 		return errors.Join(err, aerr)
 	}
-	defer wipe(rootKey)
+	defer clear(rootKey)
 	c.barrier.Seal()
 	return c.barrier.Unseal(ctx, rootKey)
 }

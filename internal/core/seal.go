@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -80,7 +79,7 @@ func (c *Core) Init(ctx context.Context, req InitRequest) (*InitResult, error) {
 	}
 	conf := &seal.Config{SecretShares: req.SecretShares, SecretThreshold: req.SecretThreshold}
 	if err := conf.Validate(); err != nil {
-		return nil, logical.BadRequest("%s", trimSealErr(err))
+		return nil, logical.BadRequest("%s", seal.ConfigMessage(err))
 	}
 	if len(req.PGPKeys) > 0 && len(req.PGPKeys) != conf.SecretShares {
 		return nil, logical.BadRequest("incorrect number of PGP keys")
@@ -99,7 +98,7 @@ func (c *Core) Init(ctx context.Context, req InitRequest) (*InitResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer wipe(rootKey)
+	defer clear(rootKey)
 	root, err := c.initBarrier(ctx, rootKey, nil)
 	if err != nil {
 		return nil, err
@@ -175,15 +174,6 @@ func (c *Core) initBarrier(ctx context.Context, rootKey []byte, inBarrier func(c
 		return "", fmt.Errorf("init: %w", err)
 	}
 	return root, nil
-}
-
-func trimSealErr(err error) string {
-	msg := err.Error()
-	prefix := seal.ErrInvalidConfig.Error() + ": "
-	if len(msg) > len(prefix) && msg[:len(prefix)] == prefix {
-		return msg[len(prefix):]
-	}
-	return msg
 }
 
 func (c *Core) generateKey() ([]byte, error) {
@@ -265,7 +255,7 @@ func (c *Core) RecoverySeal() bool { return c.autoSeal != nil }
 func (c *Core) ResetUnseal() {
 	c.unsealMu.Lock()
 	defer c.unsealMu.Unlock()
-	wipeShares(c.unsealShares)
+	seal.WipeShares(c.unsealShares)
 	c.unsealShares, c.unsealNonce = nil, ""
 }
 
@@ -304,7 +294,7 @@ func (c *Core) unsealKey(ctx context.Context, key []byte) error {
 	if !ok {
 		return nil
 	}
-	defer wipeShares(shares)
+	defer seal.WipeShares(shares)
 
 	var rootKey []byte
 	if join != nil && !c.barrierInitialized(ctx) {
@@ -324,7 +314,7 @@ func (c *Core) unsealKey(ctx context.Context, key []byte) error {
 		}
 		return fmt.Errorf("unseal: %w", err)
 	}
-	defer wipe(rootKey)
+	defer clear(rootKey)
 	return c.unsealWithRootKey(ctx, rootKey)
 }
 
@@ -341,7 +331,7 @@ func checkUnsealKeyLen(key []byte) error {
 func (c *Core) addUnsealShare(key []byte, threshold int) ([][]byte, bool) {
 	c.unsealMu.Lock()
 	defer c.unsealMu.Unlock()
-	if containsShare(c.unsealShares, key) {
+	if seal.ContainsShare(c.unsealShares, key) {
 		return nil, false // a share entered twice counts once
 	}
 	if c.unsealNonce == "" {
@@ -463,24 +453,3 @@ const (
 	minShareLen = 16
 	maxShareLen = 33
 )
-
-func containsShare(shares [][]byte, key []byte) bool {
-	for _, s := range shares {
-		if subtle.ConstantTimeCompare(s, key) == 1 {
-			return true
-		}
-	}
-	return false
-}
-
-func wipe(b []byte) {
-	for i := range b {
-		b[i] = 0
-	}
-}
-
-func wipeShares(shares [][]byte) {
-	for _, s := range shares {
-		wipe(s)
-	}
-}

@@ -94,9 +94,9 @@ func (c *Core) unsealMigrate(ctx context.Context, key []byte, conf *seal.Config)
 		return nil
 	}
 	combined, err := seal.CombineShares(shares)
-	wipeShares(shares)
+	seal.WipeShares(shares)
 	if err != nil {
-		return logical.BadRequest("failed to compute combined key: %s; progress was reset", trimSealErr(err))
+		return logical.BadRequest("failed to compute combined key: %s; progress was reset", seal.ConfigMessage(err))
 	}
 	if err := c.keyops.MigrateUnseal(ctx, combined); err != nil {
 		return err

@@ -52,7 +52,7 @@ type genRootAttempt struct {
 }
 
 func (a *genRootAttempt) wipe() {
-	wipeShares(a.progress)
+	seal.WipeShares(a.progress)
 	a.progress, a.otp = nil, ""
 }
 
@@ -169,7 +169,7 @@ func (o *Ops) GenerateRootUpdate(ctx context.Context, key []byte, nonce string) 
 		return nil, logical.BadRequest("no root generation in progress")
 	case nonce != a.nonce:
 		return nil, logical.BadRequest("incorrect nonce supplied; nonce for this root generation operation is %q", a.nonce)
-	case containsShare(a.progress, key):
+	case seal.ContainsShare(a.progress, key):
 		return nil, logical.BadRequest("given key has already been provided during this generation operation")
 	}
 	a.progress = append(a.progress, append([]byte(nil), key...))
@@ -182,7 +182,7 @@ func (o *Ops) GenerateRootUpdate(ctx context.Context, key []byte, nonce string) 
 	}
 	shares := a.progress
 	a.progress = nil
-	defer wipeShares(shares)
+	defer seal.WipeShares(shares)
 	if err := o.authorizeShares(ctx, shares); err != nil {
 		if errors.Is(err, seal.ErrInvalidKey) {
 			o.logger.Warn("root generation: key shares are not a quorum; progress reset", "nonce", a.nonce)

@@ -57,7 +57,7 @@ func (o *Ops) authorizeShares(ctx context.Context, shares [][]byte) error {
 	if err != nil {
 		return err
 	}
-	wipe(root)
+	clear(root)
 	return nil
 }
 
@@ -78,7 +78,7 @@ func (o *Ops) rootKeyFromShares(ctx context.Context, shares [][]byte) ([]byte, e
 		return nil, err
 	}
 	if err := o.matchesBarrier(root); err != nil {
-		wipe(root)
+		clear(root)
 		return nil, err
 	}
 	return root, nil
@@ -91,7 +91,7 @@ func (o *Ops) matchesBarrier(root []byte) error {
 	if err != nil {
 		return fmt.Errorf("read root key: %w", err)
 	}
-	defer wipe(live)
+	defer clear(live)
 	if subtle.ConstantTimeCompare(root, live) != 1 {
 		return seal.ErrInvalidKey
 	}
@@ -121,7 +121,7 @@ func checkShareLen(key []byte) error {
 // key (keys[i] for shares[i]), and wipes the plain shares. Init uses it
 // too.
 func EncryptShares(keys []*pgp.PublicKey, shares [][]byte) ([][]byte, error) {
-	defer wipeShares(shares)
+	defer seal.WipeShares(shares)
 	enc := make([][]byte, len(shares))
 	for i, s := range shares {
 		var err error
@@ -130,13 +130,4 @@ func EncryptShares(keys []*pgp.PublicKey, shares [][]byte) ([][]byte, error) {
 		}
 	}
 	return enc, nil
-}
-
-func trimSealErr(err error) string {
-	msg := err.Error()
-	prefix := seal.ErrInvalidConfig.Error() + ": "
-	if len(msg) > len(prefix) && msg[:len(prefix)] == prefix {
-		return msg[len(prefix):]
-	}
-	return msg
 }

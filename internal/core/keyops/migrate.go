@@ -109,7 +109,7 @@ func (w *sealWork) init(conf Config) {
 func (w *sealWork) setMigration(key []byte) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	wipe(w.migrateKey)
+	clear(w.migrateKey)
 	w.migrateKey, w.migrateReady = key, true
 }
 
@@ -124,7 +124,7 @@ func (w *sealWork) migration() ([]byte, bool) {
 func (w *sealWork) clearMigration() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	wipe(w.migrateKey)
+	clear(w.migrateKey)
 	w.migrateKey, w.migrateReady = nil, false
 }
 

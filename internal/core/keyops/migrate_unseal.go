@@ -35,7 +35,7 @@ func (o *Ops) MigrateUnseal(ctx context.Context, combined []byte) error {
 		err = o.unsealMigrateShamir(ctx, combined)
 	} else {
 		err = o.unsealMigrateAuto(ctx, old, combined)
-		wipe(combined)
+		clear(combined)
 	}
 	if err != nil {
 		return err
@@ -50,14 +50,14 @@ func (o *Ops) MigrateUnseal(ctx context.Context, combined []byte) error {
 func (o *Ops) unsealMigrateShamir(ctx context.Context, combined []byte) error {
 	root, err := o.shamir.RootKey(ctx, [][]byte{combined})
 	if err != nil {
-		wipe(combined)
+		clear(combined)
 		if errors.Is(err, seal.ErrInvalidKey) {
 			o.logger.Warn("migrate unseal failed: key shares do not unwrap the root key")
 			return logical.BadRequest("invalid key: the key shares do not unseal this Vault; progress was reset")
 		}
 		return fmt.Errorf("unseal: %w", err)
 	}
-	defer wipe(root)
+	defer clear(root)
 	// Kept before the node unseals: its background work may migrate as
 	// soon as it is active.
 	o.work.setMigration(combined)
@@ -76,7 +76,7 @@ func (o *Ops) unsealMigrateAuto(ctx context.Context, old *seal.AutoSeal, combine
 		o.logger.Warn("migrate unseal refused: the old seal cannot decrypt the root key", "seal", old.Type(), "error", err)
 		return logical.BadRequest("failed to verify recovery key: the %s seal cannot decrypt the root key: %v", old.Type(), err)
 	}
-	defer wipe(root)
+	defer clear(root)
 	o.work.setMigration(nil)
 	err = o.host.Unseal(ctx, root, func(ctx context.Context) error {
 		return o.MatchRecoveryKey(ctx, combined)
@@ -109,7 +109,7 @@ func (o *Ops) migrateSeal(ctx context.Context) error {
 		return fmt.Errorf("seal migration: %w", err)
 	}
 	key, ready := o.work.migration()
-	defer wipe(key)
+	defer clear(key)
 	if !pending {
 		if ready {
 			o.logger.Info("seal migration is already complete", "barrier_type", conf.Type)
@@ -127,7 +127,7 @@ func (o *Ops) migrateSeal(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("seal migration: %w", err)
 	}
-	defer wipe(root)
+	defer clear(root)
 	sw, err := o.sealSwitch(ctx, conf, key, root)
 	if err != nil {
 		return fmt.Errorf("seal migration from %s to %s: %w", from, to, err)
@@ -174,7 +174,7 @@ func (o *Ops) sealSwitch(ctx context.Context, conf *seal.Config, key, root []byt
 		if err != nil {
 			return nil, err
 		}
-		defer wipe(rec.Key)
+		defer clear(rec.Key)
 		wrapped, err := seal.WrapWithUnsealKey(rec.Key, root)
 		if err != nil {
 			return nil, err
@@ -188,7 +188,7 @@ func (o *Ops) sealSwitch(ctx context.Context, conf *seal.Config, key, root []byt
 		if err != nil {
 			return nil, err
 		}
-		wipe(rec.Key)
+		clear(rec.Key)
 		wrapped, err := o.autoSeal.Wrap(ctx, root)
 		if err != nil {
 			return nil, err

@@ -1,7 +1,6 @@
 package keyops
 
 import (
-	"crypto/subtle"
 	"log/slog"
 	"sync"
 	"time"
@@ -83,25 +82,4 @@ func newUUID() string {
 		panic(err) // crypto/rand never fails on Linux; a broken RNG must not go unnoticed
 	}
 	return id
-}
-
-func containsShare(shares [][]byte, key []byte) bool {
-	for _, s := range shares {
-		if subtle.ConstantTimeCompare(s, key) == 1 {
-			return true
-		}
-	}
-	return false
-}
-
-func wipe(b []byte) {
-	for i := range b {
-		b[i] = 0
-	}
-}
-
-func wipeShares(shares [][]byte) {
-	for _, s := range shares {
-		wipe(s)
-	}
 }

@@ -47,7 +47,7 @@ func (o *Ops) MatchRecoveryKey(ctx context.Context, combined []byte) error {
 	if err != nil {
 		return err
 	}
-	defer wipe(rec.Key)
+	defer clear(rec.Key)
 	return seal.MatchRecoveryKey(combined, rec.Key)
 }
 
@@ -57,7 +57,7 @@ func (o *Ops) putRecoveryRecord(ctx context.Context, rec *recoveryRecord) error 
 	if err != nil {
 		return err
 	}
-	defer wipe(raw)
+	defer clear(raw)
 	if err := o.barrier.Put(ctx, &physical.Entry{Key: seal.RecoveryKeyPath, Value: raw}); err != nil {
 		return fmt.Errorf("store recovery key: %w", err)
 	}
@@ -74,7 +74,7 @@ func (o *Ops) getRecoveryRecord(ctx context.Context) (*recoveryRecord, error) {
 	if e == nil {
 		return nil, errors.New("read recovery key: no recovery key is stored")
 	}
-	defer wipe(e.Value)
+	defer clear(e.Value)
 	var rec recoveryRecord
 	if err := json.Unmarshal(e.Value, &rec); err != nil {
 		return nil, fmt.Errorf("decode recovery key: %w", err)
@@ -90,7 +90,7 @@ func (o *Ops) recoveryConfig(ctx context.Context) (*seal.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	wipe(rec.Key)
+	clear(rec.Key)
 	conf := rec.config()
 	clearConf, err := seal.LoadRecoveryConfig(ctx, o.physical)
 	if err != nil || clearConf.SecretShares != conf.SecretShares || clearConf.SecretThreshold != conf.SecretThreshold {
@@ -107,7 +107,7 @@ func (o *Ops) verifyRecoveryShares(ctx context.Context, shares [][]byte) error {
 	if err != nil {
 		return err
 	}
-	defer wipe(combined)
+	defer clear(combined)
 	return o.MatchRecoveryKey(ctx, combined)
 }
 
@@ -130,7 +130,7 @@ func (s *recoveryStaged) matches(shares [][]byte) error {
 	if err != nil {
 		return err
 	}
-	defer wipe(combined)
+	defer clear(combined)
 	return seal.MatchRecoveryKey(combined, s.rec.Key)
 }
 
@@ -141,7 +141,7 @@ func (s *recoveryStaged) commit(ctx context.Context) error {
 	return seal.StoreRecoveryConfig(ctx, s.o.physical, s.rec.config())
 }
 
-func (s *recoveryStaged) wipe() { wipe(s.rec.Key) }
+func (s *recoveryStaged) wipe() { clear(s.rec.Key) }
 
 // rewrapRootKey finishes a barrier rekey under an auto seal: the root key
 // is wrapped anew with the key service's current key and no shares are
@@ -153,7 +153,7 @@ func (o *Ops) rewrapRootKey(ctx context.Context, a *rekeyAttempt) (*RekeyResult,
 	if err != nil {
 		return nil, fmt.Errorf("rekey: %w", err)
 	}
-	defer wipe(root)
+	defer clear(root)
 	if err := o.autoSeal.Rewrap(ctx, root); err != nil {
 		return nil, fmt.Errorf("rekey: %w", err)
 	}

@@ -129,7 +129,7 @@ func (s shamirStaged) matches(shares [][]byte) error {
 	if err != nil {
 		return err
 	}
-	defer wipe(root)
+	defer clear(root)
 	return s.o.matchesBarrier(root)
 }
 
@@ -137,8 +137,8 @@ func (s shamirStaged) commit(ctx context.Context) error { return s.st.Commit(ctx
 func (s shamirStaged) wipe()                            {}
 
 func (a *rekeyAttempt) wipe() {
-	wipeShares(a.progress)
-	wipeShares(a.verifyProgress)
+	seal.WipeShares(a.progress)
+	seal.WipeShares(a.verifyProgress)
 	if a.staged != nil {
 		a.staged.wipe()
 	}
@@ -251,7 +251,7 @@ func (o *Ops) rekeyInit(ctx context.Context, req RekeyRequest, t rekeyTarget) (*
 		what = "recovery"
 	}
 	if err := conf.Validate(); err != nil {
-		return nil, logical.BadRequest("invalid %s configuration: %s", what, trimSealErr(err))
+		return nil, logical.BadRequest("invalid %s configuration: %s", what, seal.ConfigMessage(err))
 	}
 	keys, err := pgp.ParsePublicKeys(req.PGPKeys)
 	if err != nil {
@@ -335,7 +335,7 @@ func (o *Ops) rekeyUpdate(ctx context.Context, key []byte, nonce string, t rekey
 		return nil, logical.BadRequest("rekey operation already finished; verification must be performed; nonce for the verification operation is %q", a.verifyNonce)
 	case nonce != a.nonce:
 		return nil, logical.BadRequest("incorrect nonce supplied; nonce for this rekey operation is %q", a.nonce)
-	case containsShare(a.progress, key):
+	case seal.ContainsShare(a.progress, key):
 		return nil, logical.BadRequest("given key has already been provided during this rekey operation")
 	}
 	a.progress = append(a.progress, append([]byte(nil), key...))
@@ -344,7 +344,7 @@ func (o *Ops) rekeyUpdate(ctx context.Context, key []byte, nonce string, t rekey
 	}
 	shares := a.progress
 	a.progress = nil
-	defer wipeShares(shares)
+	defer seal.WipeShares(shares)
 	if err := o.authorizeShares(ctx, shares); err != nil {
 		if errors.Is(err, seal.ErrInvalidKey) {
 			o.logger.Warn("rekey: key shares are not a quorum; progress reset", "target", t.String(), "nonce", a.nonce)
@@ -394,7 +394,7 @@ func (o *Ops) stageRekey(conf seal.Config, t rekeyTarget) (stagedKeys, [][]byte,
 	if err != nil {
 		return nil, nil, err
 	}
-	defer wipe(root)
+	defer clear(root)
 	st, shares, err := o.shamir.Stage(&conf, root)
 	if err != nil {
 		return nil, nil, err
@@ -436,7 +436,7 @@ func verifyStatusOf(a *rekeyAttempt) *RekeyVerifyStatus {
 func (o *Ops) rekeyVerifyRestart(ctx context.Context, t rekeyTarget) (*RekeyVerifyStatus, error) {
 	return o.withVerifyAttempt(ctx, t, func(a *rekeyAttempt) {
 		if a.staged != nil {
-			wipeShares(a.verifyProgress)
+			seal.WipeShares(a.verifyProgress)
 			a.verifyProgress, a.verifyNonce = nil, newUUID()
 		}
 	})
@@ -462,7 +462,7 @@ func (o *Ops) rekeyVerify(ctx context.Context, key []byte, nonce string, t rekey
 		return nil, logical.BadRequest("no rekey verification in progress")
 	case nonce != a.verifyNonce:
 		return nil, logical.BadRequest("incorrect nonce supplied; nonce for this verify operation is %q", a.verifyNonce)
-	case containsShare(a.verifyProgress, key):
+	case seal.ContainsShare(a.verifyProgress, key):
 		return nil, logical.BadRequest("given key has already been provided during this verify operation")
 	}
 	a.verifyProgress = append(a.verifyProgress, append([]byte(nil), key...))
@@ -471,7 +471,7 @@ func (o *Ops) rekeyVerify(ctx context.Context, key []byte, nonce string, t rekey
 	}
 	shares := a.verifyProgress
 	a.verifyProgress = nil
-	defer wipeShares(shares)
+	defer seal.WipeShares(shares)
 	if err := a.staged.matches(shares); err != nil {
 		a.verifyNonce = newUUID()
 		if errors.Is(err, seal.ErrInvalidKey) {

@@ -157,7 +157,7 @@ func (o *Ops) rewrapSealBlob(ctx context.Context, onlyIfStale bool) (bool, error
 	if err != nil {
 		return false, fmt.Errorf("seal re-wrap: %w", err)
 	}
-	defer wipe(root)
+	defer clear(root)
 	start := time.Now()
 	if err := o.autoSeal.Rewrap(ctx, root); err != nil {
 		return false, fmt.Errorf("seal re-wrap: %w", err)

@@ -148,7 +148,7 @@ func (o *Ops) raftChallenge(ctx context.Context, _ *logical.Request, d *logical.
 	if err != nil {
 		return nil, err
 	}
-	defer wipe(root)
+	defer clear(root)
 	value := make([]byte, 32)
 	if _, err := rand.Read(value); err != nil {
 		return nil, err
@@ -219,12 +219,12 @@ func (o *Ops) raftAnswer(ctx context.Context, _ *logical.Request, d *logical.Fie
 		return nil, err
 	}
 	// raw holds the joiner's private key in the clear.
-	defer wipe(raw)
+	defer clear(raw)
 	root, err := o.barrier.RootKey()
 	if err != nil {
 		return nil, err
 	}
-	defer wipe(root)
+	defer clear(root)
 	sealed, err := barrier.Encrypt(root, keyringAAD(id), raw)
 	if err != nil {
 		return nil, err

@@ -176,18 +176,12 @@ func (o *Ops) joinWithSeal(ctx context.Context, leader string, pj *PendingJoin) 
 	if err != nil {
 		return fmt.Errorf("raft join %s: %w", leader, err)
 	}
-	defer wipe(root)
+	defer clear(root)
 	if _, err := o.finishJoin(ctx, pj, root); err != nil {
 		return err
 	}
 	o.logger.Info("raft join completed with the seal; unsealing", "leader", leader, "seal", sealType)
 	return o.host.UnsealWithRootKey(ctx, root)
-}
-
-func wipe(b []byte) {
-	for i := range b {
-		b[i] = 0
-	}
 }
 
 // joinRetry is the one retry_join loop a node runs at a time.
