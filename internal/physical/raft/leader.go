@@ -198,7 +198,7 @@ func (b *Backend) VerifyLeader(ctx context.Context) error {
 		return fmt.Errorf("raft storage: verify leader: %w", ErrNotLeader)
 	}
 	if err := b.verifies.do(ctx, func() error {
-		return b.waitFuture(context.Background(), b.raft.VerifyLeader())
+		return b.confirmLeadership()
 	}); err != nil {
 		return fmt.Errorf("raft storage: verify leader: %w", err)
 	}

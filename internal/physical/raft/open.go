@@ -51,6 +51,9 @@ type Backend struct {
 	leaders  *leaderWatch
 	barriers *barrierGroup
 	verifies *barrierGroup
+	// acks records which followers accepted this leader's RPCs, and when
+	// they were sent (readindex.go).
+	acks *ackTransport
 
 	leaderMu  sync.Mutex // orders leadership changes
 	leaderGen uint64     // bumped by each raft notification
@@ -127,7 +130,8 @@ func New(ctx context.Context, conf Config) (*Backend, error) {
 	notify := make(chan bool, 1)
 	rc := conf.raftConfig(b.nodeID, notify)
 	b.heartbeatTimeout = rc.HeartbeatTimeout
-	b.raft, err = raft.NewRaft(rc, b.fsm, b.wal, b.wal, b.snaps, b.trans)
+	b.acks = newAckTransport(b.trans)
+	b.raft, err = raft.NewRaft(rc, b.fsm, b.wal, b.wal, b.snaps, b.acks)
 	if err != nil {
 		return nil, fmt.Errorf("raft storage: start raft: %w", err)
 	}
