@@ -185,6 +185,15 @@ func (m *Mounts) mountEnable(auth bool) logical.OperationFunc {
 		if len(opts) == 0 {
 			opts = nil
 		}
+		// Accepted flags must do something: seal wrapping needs a seal that
+		// wraps engine entries (Strongbox's wraps only the root key) and
+		// external entropy needs an entropy source; neither exists.
+		if d.Get("seal_wrap").(bool) {
+			return nil, logical.BadRequest("seal_wrap is not supported: the seal protects only the root key; mount entries are protected by the barrier")
+		}
+		if d.Get("external_entropy_access").(bool) {
+			return nil, logical.BadRequest("external_entropy_access is not supported: no external entropy source is configured")
+		}
 		prefix := "mount"
 		if auth {
 			prefix = "auth"

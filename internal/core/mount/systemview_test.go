@@ -2,6 +2,8 @@ package mount
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -57,4 +59,28 @@ func TestSystemViewAndStorageFlags(t *testing.T) {
 	check("tuned", time.Hour)
 	do(t, m, logical.UpdateOperation, "sys/remount", map[string]any{"from": "w", "to": "moved"})
 	check("remounted", time.Hour)
+}
+
+// TestUnsupportedMountFlagsRefused: seal_wrap and external_entropy_access
+// would be accepted and do nothing; true is refused with a 400 naming the
+// flag and no mount is made. false, what clients send by default, is fine.
+func TestUnsupportedMountFlagsRefused(t *testing.T) {
+	m := newTestMounts(t, io.Discard, nil)
+	for _, base := range []string{"sys/mounts/", "sys/auth/"} {
+		for _, flag := range []string{"seal_wrap", "external_entropy_access"} {
+			typ := "kv"
+			if base == "sys/auth/" {
+				typ = "userpass"
+			}
+			_, err := try(m, logical.UpdateOperation, base+"x", map[string]any{"type": typ, flag: true})
+			st, msg := logical.StatusOf(err)
+			if st != http.StatusBadRequest || !strings.Contains(msg, flag) {
+				t.Fatalf("%sx %s=true: %d %q, want a 400 naming it", base, flag, st, msg)
+			}
+		}
+	}
+	if rt, _ := m.Router().Match("x/y"); rt != nil && rt.Mount == "x/" {
+		t.Fatal("a refused mount was made at x/")
+	}
+	do(t, m, logical.UpdateOperation, "sys/mounts/ok", map[string]any{"type": "kv", "seal_wrap": false, "external_entropy_access": false})
 }
