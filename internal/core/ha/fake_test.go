@@ -1,7 +1,6 @@
 package ha
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"sync"
@@ -10,24 +9,6 @@ import (
 
 	"github.com/strongbox/strongbox/internal/physical/inmem"
 )
-
-// lockedLog is a log sink tests read while the loop writes.
-type lockedLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
 
 // fakeHost is core as the room sees it: the state lock and flags, and
 // counts of what the room asked for.

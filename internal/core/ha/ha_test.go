@@ -9,11 +9,12 @@ import (
 	"time"
 
 	"github.com/strongbox/strongbox/internal/physical/inmem"
+	"github.com/strongbox/strongbox/internal/testlog"
 )
 
 // startNode builds a node over st and starts following leadership as core
 // does on unseal (standby first).
-func startNode(t *testing.T, h *fakeHost, st *fakeStorage, logs *lockedLog) *Node {
+func startNode(t *testing.T, h *fakeHost, st *fakeStorage, logs *testlog.Buffer) *Node {
 	t.Helper()
 	h.standby = true
 	n := New(h, Config{
@@ -32,7 +33,7 @@ func TestFailedTransferIsLogged(t *testing.T) {
 	st := newFakeStorage("node0", "node0")
 	st.readErr = errors.New("apply of earlier entries timed out")
 	st.transfer = errNoVoter
-	h, logs := &fakeHost{}, &lockedLog{}
+	h, logs := &fakeHost{}, &testlog.Buffer{}
 	startNode(t, h, st, logs)
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(logs.String(), "leadership transfer after a failed activation failed") {
@@ -58,7 +59,7 @@ func TestFailedTransferIsLogged(t *testing.T) {
 func TestActivateAndDemote(t *testing.T) {
 	st := newFakeStorage("node0", "")
 	h := &fakeHost{}
-	n := startNode(t, h, st, &lockedLog{})
+	n := startNode(t, h, st, &testlog.Buffer{})
 	st.setLeader("node0")
 	waitFor(t, 10*time.Second, "active", func() bool { _, standby := h.State(); return !standby })
 	posts, teardowns, at := h.counts()
@@ -102,7 +103,7 @@ func TestActivateAndDemote(t *testing.T) {
 func TestFailedActivationTearsDown(t *testing.T) {
 	st := newFakeStorage("node0", "node0")
 	h := &fakeHost{postErr: errors.New("mount table unreadable")}
-	logs := &lockedLog{}
+	logs := &testlog.Buffer{}
 	n := startNode(t, h, st, logs)
 	waitFor(t, 10*time.Second, "the transfer", func() bool {
 		st.mu.Lock()
@@ -129,7 +130,7 @@ func TestStepDown(t *testing.T) {
 	ctx := context.Background()
 	st := newFakeStorage("node0", "node0")
 	h := &fakeHost{}
-	n := startNode(t, h, st, &lockedLog{})
+	n := startNode(t, h, st, &testlog.Buffer{})
 	waitFor(t, 10*time.Second, "active", func() bool { _, standby := h.State(); return !standby })
 
 	st.mu.Lock()

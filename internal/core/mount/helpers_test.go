@@ -1,12 +1,10 @@
 package mount
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -31,24 +29,6 @@ func (h *fakeHost) TokenBackend() logical.Backend { return &logical.FrameworkBac
 
 func (h *fakeHost) HasAccessUnder(_ context.Context, policies []string, _ string) (bool, error) {
 	return slices.Contains(policies, "root"), nil
-}
-
-// lockedLog is a log sink tests read while the room writes.
-type lockedLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 // newTestMounts is a loaded room over inmem storage with the default rows

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/strongbox/strongbox/internal/logical"
+	"github.com/strongbox/strongbox/internal/testlog"
 )
 
 // TestSystemViewAndStorageFlags: the system view a mount's engine gets
@@ -28,7 +29,7 @@ func TestSystemViewAndStorageFlags(t *testing.T) {
 		mu.Unlock()
 		return &logical.FrameworkBackend{PathsSpecial: &logical.Paths{SealWrapStorage: []string{"keys/"}, LocalStorage: []string{"wal/"}}}, nil
 	}
-	logs := &lockedLog{}
+	logs := &testlog.Buffer{}
 	m := newTestMounts(t, logs, map[string]logical.Factory{"wrapped": wrapped})
 	do(t, m, logical.UpdateOperation, "sys/mounts/w", map[string]any{"type": "wrapped", "local": true})
 	info := do(t, m, logical.ReadOperation, "sys/mounts/w", nil).Data
