@@ -25,7 +25,8 @@ type ackTransport struct {
 
 	mu      sync.Mutex
 	acks    map[raft.ServerID]ack
-	changed chan struct{} // closed and replaced on every new ack
+	waiters int           // waitQuorum calls blocked on changed
+	changed chan struct{} // closed and replaced on a new ack while someone waits
 }
 
 type ack struct {
@@ -45,8 +46,12 @@ func (t *ackTransport) AppendEntries(id raft.ServerID, target raft.ServerAddress
 		t.mu.Lock()
 		if a := t.acks[id]; args.Term > a.term || (args.Term == a.term && sent.After(a.sent)) {
 			t.acks[id] = ack{term: args.Term, sent: sent}
-			close(t.changed)
-			t.changed = make(chan struct{})
+			// Every replication RPC passes here: wake waiters (and pay
+			// for a new channel) only when a check is waiting.
+			if t.waiters > 0 {
+				close(t.changed)
+				t.changed = make(chan struct{})
+			}
 		}
 		t.mu.Unlock()
 	}
@@ -79,15 +84,24 @@ func (t *ackTransport) waitQuorum(ctx context.Context, conf raft.Configuration, 
 				got++
 			}
 		}
-		changed := t.changed
-		t.mu.Unlock()
 		if got >= need {
+			t.mu.Unlock()
 			return nil
 		}
+		t.waiters++
+		changed := t.changed
+		t.mu.Unlock()
+		var err error
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w: %d of %d voters acknowledged this leader since the check began", ErrNotLeader, got, need)
+			err = fmt.Errorf("%w: %d of %d voters acknowledged this leader since the check began", ErrNotLeader, got, need)
 		case <-changed:
+		}
+		t.mu.Lock()
+		t.waiters--
+		t.mu.Unlock()
+		if err != nil {
+			return err
 		}
 	}
 }

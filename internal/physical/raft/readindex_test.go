@@ -51,6 +51,11 @@ func TestWaitQuorumCountsOnlyFreshAcks(t *testing.T) {
 	tr := newAckTransport(nil)
 	done := make(chan error, 1)
 	go func() { done <- tr.waitQuorum(context.Background(), conf, "a", 5, since) }()
+	waitFor(t, "waitQuorum to block", func() bool {
+		tr.mu.Lock()
+		defer tr.mu.Unlock()
+		return tr.waiters > 0
+	})
 	tr.mu.Lock()
 	tr.acks["b"] = ack{term: 5, sent: since.Add(time.Millisecond)}
 	close(tr.changed)
