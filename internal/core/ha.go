@@ -31,12 +31,6 @@ func (c *Core) Standby() bool {
 // HAEnabled reports whether the storage elects a leader.
 func (c *Core) HAEnabled() bool { return c.ha != nil }
 
-func (c *Core) isStandby() bool {
-	c.stateLock.RLock()
-	defer c.stateLock.RUnlock()
-	return c.standby
-}
-
 // StepDown gives up active duty: in-flight requests finish first, then the
 // node becomes a standby and hands raft leadership to another voter.
 func (c *Core) StepDown(ctx context.Context) error { return c.haNode.StepDown(ctx) }
