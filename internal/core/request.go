@@ -106,6 +106,9 @@ func (c *Core) handle(ctx context.Context, req *logical.Request) (*Result, error
 	req.Storage = rt.Storage
 	res := &Result{MountType: rt.Entry.Type}
 
+	if err := c.wrapper().Verify(ctx, fullPath, req); err != nil {
+		return nil, err
+	}
 	unauth := matchesAny(rt.Special.Unauthenticated, rel)
 	var te *token.Entry
 	if req.ClientToken != "" || !unauth {

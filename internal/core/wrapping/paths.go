@@ -183,3 +183,37 @@ func (m *Manager) read(ctx context.Context, id, key string, into any) error {
 	}
 	return nil
 }
+
+// tokenPaths are the endpoints that take a wrapping token.
+var tokenPaths = map[string]bool{
+	"sys/wrapping/lookup": true, "sys/wrapping/unwrap": true, "sys/wrapping/rewrap": true,
+}
+
+// Verify refuses, before any token or ACL check, a request to unwrap,
+// look up or rewrap that names no valid wrapping token ("token" in the
+// body, else the request's token), as Vault does: such a request answers
+// ErrInvalidToken (400), not a 403. path is the request's full path.
+func (m *Manager) Verify(ctx context.Context, path string, req *logical.Request) error {
+	if !tokenPaths[path] {
+		return nil
+	}
+	raw := req.ClientToken
+	if v, ok := req.Data["token"]; ok && v != nil && v != "" {
+		s, ok := v.(string)
+		if !ok {
+			return ErrInvalidToken
+		}
+		raw = s
+	}
+	if raw == "" {
+		return logical.BadRequest(`missing "token" value in input`)
+	}
+	tok, err := m.host.LookupToken(ctx, raw)
+	if err != nil {
+		return fmt.Errorf("look up wrapping token: %w", err)
+	}
+	if tok == nil || !tok.Wrapping {
+		return ErrInvalidToken
+	}
+	return nil
+}
