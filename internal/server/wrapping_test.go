@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -575,5 +576,59 @@ func TestEngineResponseWrapData(t *testing.T) {
 	assertStatus(t, err, http.StatusBadRequest)
 	if s.accessors() != n {
 		t.Fatal("a refused wrap left a token behind")
+	}
+}
+
+// TestWrapAudited: the audit log records a wrapped response's wrap_info
+// with the token HMAC'd, never the token or the wrapped secret in clear,
+// and the unwrap that reads it back.
+func TestWrapAudited(t *testing.T) {
+	s := startWrapServer(t)
+	logPath := t.TempDir() + "/audit.log"
+	if err := s.root.Sys().EnableAuditWithOptions("file", &vault.EnableAuditOptions{Type: "file", Options: map[string]string{"file_path": logPath}}); err != nil {
+		t.Fatal(err)
+	}
+	sec, err := wrapping(t, s.root, "5m").Logical().Read("secret/foo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.root.Logical().Unwrap(sec.WrapInfo.Token); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw, []byte(sec.WrapInfo.Token)) {
+		t.Fatal("the audit log holds the wrapping token in clear")
+	}
+	var found bool
+	for _, line := range bytes.Split(bytes.TrimSpace(raw), []byte("\n")) {
+		var e struct {
+			Type     string
+			Request  struct{ Path string }
+			Response struct {
+				Data     map[string]any `json:"data"`
+				WrapInfo *struct {
+					Token        string `json:"token"`
+					TTL          int    `json:"ttl"`
+					CreationPath string `json:"creation_path"`
+				} `json:"wrap_info"`
+			}
+		}
+		if err := json.Unmarshal(line, &e); err != nil {
+			t.Fatalf("audit line %s: %v", line, err)
+		}
+		if e.Type != "response" || e.Request.Path != "secret/foo" {
+			continue
+		}
+		found = true
+		w := e.Response.WrapInfo
+		if w == nil || !strings.HasPrefix(w.Token, "hmac-sha256:") || w.TTL != 300 || w.CreationPath != "secret/foo" || e.Response.Data != nil {
+			t.Fatalf("audited wrapped response: %s", line)
+		}
+	}
+	if !found {
+		t.Fatalf("no response entry for the wrapped read in\n%s", raw)
 	}
 }
