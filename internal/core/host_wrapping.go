@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/strongbox/strongbox/internal/audit"
+	"github.com/strongbox/strongbox/internal/core/mount"
 	"github.com/strongbox/strongbox/internal/core/token"
 	"github.com/strongbox/strongbox/internal/core/wrapping"
 	"github.com/strongbox/strongbox/internal/logical"
@@ -63,6 +64,14 @@ func (h wrappingHost) SpendToken(ctx context.Context, raw string) (func(context.
 func (h wrappingHost) Cubbyhole(tokenID string) logical.Storage {
 	return h.c.mounts.CubbyholeStorage(tokenID)
 }
+
+// KeyStorage implements wrapping.Host: core/wrapping/ in the barrier.
+func (h wrappingHost) KeyStorage() logical.Storage {
+	return mount.NewView(h.c.barrier, "core/wrapping/")
+}
+
+// APIAddr implements wrapping.Host.
+func (h wrappingHost) APIAddr() string { return h.c.conf.APIAddr }
 
 func wrappingToken(e *token.Entry) *wrapping.Token {
 	return &wrapping.Token{ID: e.ID, Accessor: e.Accessor, CreationTime: e.CreationTime, Wrapping: e.IsWrapping()}

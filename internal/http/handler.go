@@ -265,11 +265,9 @@ func requestWrapInfo(r *http.Request) (*logical.RequestWrapInfo, error) {
 	}
 	format := r.Header.Get("X-Vault-Wrap-Format")
 	switch format {
-	case "", logical.WrapFormatUUID:
-	case logical.WrapFormatJWT:
-		return nil, errors.New(`wrapping format "jwt" is not supported; use "uuid"`)
+	case "", logical.WrapFormatUUID, logical.WrapFormatJWT:
 	default:
-		return nil, fmt.Errorf("invalid X-Vault-Wrap-Format %q: must be \"uuid\"", format)
+		return nil, fmt.Errorf(`invalid X-Vault-Wrap-Format %q: must be "uuid" or "jwt"`, format)
 	}
 	if ttl == 0 {
 		return nil, nil

@@ -20,8 +20,8 @@ var ErrWrappingUnavailable = errors.New("response wrapping is not available")
 type RequestWrapInfo struct {
 	// TTL is the wrapping token's lifetime; zero asks for no wrapping.
 	TTL time.Duration
-	// Format is "" or WrapFormatUUID (an opaque token); the core refuses
-	// WrapFormatJWT.
+	// Format is "" or WrapFormatUUID (an opaque token), or WrapFormatJWT
+	// (the token inside a JWT the node signs).
 	Format string
 }
 

@@ -40,4 +40,10 @@ type Host interface {
 	// Cubbyhole is the storage of the token's cubbyhole, nil when no
 	// cubbyhole is mounted.
 	Cubbyhole(tokenID string) logical.Storage
+	// KeyStorage is the room's own storage, inside the barrier (the JWT
+	// signing key).
+	KeyStorage() logical.Storage
+	// APIAddr is the address the node advertises to clients, named in
+	// JWT wrapping tokens ("" when unknown).
+	APIAddr() string
 }

@@ -11,8 +11,8 @@ import (
 )
 
 // UnauthenticatedPaths are the room's sys/ paths served without a token:
-// anyone holding a wrapping token may look it up.
-var UnauthenticatedPaths = []string{"wrapping/lookup"}
+// anyone holding a wrapping token may look it up, and check a JWT one.
+var UnauthenticatedPaths = []string{"wrapping/lookup", "wrapping/pubkey"}
 
 // Paths are the room's sys/ endpoints (patterns relative to sys/).
 func (m *Manager) Paths() []*logical.Path {
@@ -39,6 +39,11 @@ func (m *Manager) Paths() []*logical.Path {
 				logical.ReadOperation:   m.handleLookup,
 			},
 			HelpSynopsis: "Looks up a wrapping token's creation TTL, time and path.",
+		},
+		{
+			Pattern:      "wrapping/pubkey",
+			Operations:   map[logical.Operation]logical.OperationFunc{logical.ReadOperation: m.handlePubKey},
+			HelpSynopsis: "The public key JWT wrapping tokens are signed with (ES512, P-521).",
 		},
 		{
 			Pattern:      "wrapping/rewrap",
@@ -193,20 +198,36 @@ var tokenPaths = map[string]bool{
 // look up or rewrap that names no valid wrapping token ("token" in the
 // body, else the request's token), as Vault does: such a request answers
 // ErrInvalidToken (400), not a 403. path is the request's full path.
+//
+// A JWT wrapping token is checked (signature, expiry) and replaced, in the
+// body or as the request's token, by the wrapping token it carries: the
+// only place a JWT stands for a token.
 func (m *Manager) Verify(ctx context.Context, path string, req *logical.Request) error {
 	if !tokenPaths[path] {
 		return nil
 	}
-	raw := req.ClientToken
+	raw, inBody := req.ClientToken, false
 	if v, ok := req.Data["token"]; ok && v != nil && v != "" {
 		s, ok := v.(string)
 		if !ok {
 			return ErrInvalidToken
 		}
-		raw = s
+		raw, inBody = s, true
 	}
 	if raw == "" {
 		return logical.BadRequest(`missing "token" value in input`)
+	}
+	if isJWT(raw) {
+		inner, err := m.openJWT(ctx, raw)
+		if err != nil {
+			return err
+		}
+		if inBody {
+			req.Data["token"] = inner
+		} else {
+			req.ClientToken = inner
+		}
+		raw = inner
 	}
 	tok, err := m.host.LookupToken(ctx, raw)
 	if err != nil {

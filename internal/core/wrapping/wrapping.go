@@ -94,9 +94,13 @@ func (m *Manager) Wrap(ctx context.Context, req *logical.Request, resp *logical.
 		}
 		return resp, nil
 	}
-	if (req.WrapInfo != nil && req.WrapInfo.Format == logical.WrapFormatJWT) ||
-		(resp.WrapInfo != nil && resp.WrapInfo.Format == logical.WrapFormatJWT) {
-		return nil, errJWT
+	jwt := (req.WrapInfo != nil && req.WrapInfo.Format == logical.WrapFormatJWT) ||
+		(resp.WrapInfo != nil && resp.WrapInfo.Format == logical.WrapFormatJWT)
+	if req.Path == wrapPath && mountType == "system" {
+		// Nobody may mint a JWT wrapping token of their choosing: a JWT
+		// one then always holds a response the node produced (Vault's
+		// rule for sys/wrapping/wrap).
+		jwt = false
 	}
 	var body stored
 	switch {
@@ -122,37 +126,34 @@ func (m *Manager) Wrap(ctx context.Context, req *logical.Request, resp *logical.
 		}
 		body.Response = string(raw)
 	}
-	wi, err := m.store(ctx, ttl, path, body)
+	wrappedAccessor := ""
+	if resp.Auth != nil {
+		wrappedAccessor = resp.Auth.Accessor
+	}
+	wi, err := m.store(ctx, ttl, path, body, jwt, wrappedAccessor)
 	if err != nil {
 		return nil, err
-	}
-	if resp.Auth != nil {
-		wi.WrappedAccessor = resp.Auth.Accessor
 	}
 	return &logical.Response{WrapInfo: wi}, nil
 }
 
-var errJWT = logical.BadRequest(`wrapping format "jwt" is not supported; use "uuid"`)
-
 // WrapData wraps data as sys/wrapping/wrap does (engines call it through
 // their SystemView).
 func (m *Manager) WrapData(ctx context.Context, requestID string, data map[string]any, ttl time.Duration, jwt bool) (*logical.ResponseWrapInfo, error) {
-	switch {
-	case jwt:
-		return nil, errJWT
-	case ttl <= 0:
+	if ttl <= 0 {
 		return nil, logical.BadRequest("wrapping TTL must be positive")
 	}
 	raw, err := json.Marshal(logical.EnvelopeOf(requestID, &logical.Response{Data: data}, "system"))
 	if err != nil {
 		return nil, fmt.Errorf("wrap: encode data: %w", err)
 	}
-	return m.store(ctx, ttl, wrapPath, stored{Response: string(raw)})
+	return m.store(ctx, ttl, wrapPath, stored{Response: string(raw)}, jwt, "")
 }
 
 // store creates the wrapping token and fills its cubbyhole. A token whose
 // cubbyhole could not be written is revoked before the error returns.
-func (m *Manager) store(ctx context.Context, ttl time.Duration, path string, body stored) (*logical.ResponseWrapInfo, error) {
+// With jwt, the token handed out is the wrapping token in a signed JWT.
+func (m *Manager) store(ctx context.Context, ttl time.Duration, path string, body stored, jwt bool, wrappedAccessor string) (*logical.ResponseWrapInfo, error) {
 	// Tokens live whole seconds; the TTL reported is the token's own.
 	if r := ttl % time.Second; r != 0 {
 		ttl += time.Second - r
@@ -170,6 +171,14 @@ func (m *Manager) store(ctx context.Context, ttl time.Duration, path string, bod
 		CreationTime: created.UTC().Format(time.RFC3339Nano),
 		CreationPath: path,
 	})
+	wi := &logical.ResponseWrapInfo{
+		Token: raw, Accessor: tok.Accessor, TTL: ttl, CreationTime: created,
+		CreationPath: path, WrappedAccessor: wrappedAccessor, Format: logical.WrapFormatUUID,
+	}
+	if err == nil && jwt {
+		wi.Token, err = m.signJWT(ctx, raw, created, ttl, wrappedAccessor)
+		wi.Format = logical.WrapFormatJWT
+	}
 	if err != nil {
 		// A token that cannot carry its response is revoked at once.
 		if revoke, ok, serr := m.host.SpendToken(ctx, raw); serr == nil && ok {
@@ -177,10 +186,7 @@ func (m *Manager) store(ctx context.Context, ttl time.Duration, path string, bod
 		}
 		return nil, fmt.Errorf("wrap: store response: %w", err)
 	}
-	return &logical.ResponseWrapInfo{
-		Token: raw, Accessor: tok.Accessor, TTL: ttl, CreationTime: created,
-		CreationPath: path, Format: logical.WrapFormatUUID,
-	}, nil
+	return wi, nil
 }
 
 func (m *Manager) fill(ctx context.Context, id string, body stored, in info) error {

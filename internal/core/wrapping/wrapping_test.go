@@ -18,6 +18,7 @@ type fakeHost struct {
 	n       int
 	tokens  map[string]*fakeToken // by raw value
 	cubbies map[string]logical.Storage
+	keys    logical.Storage
 	failPut bool
 }
 
@@ -80,6 +81,17 @@ func (h *fakeHost) Cubbyhole(id string) logical.Storage {
 	}
 	return h.cubbies[id]
 }
+
+func (h *fakeHost) KeyStorage() logical.Storage {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.keys == nil {
+		h.keys = logical.NewInmemStorage()
+	}
+	return h.keys
+}
+
+func (h *fakeHost) APIAddr() string { return "https://node1:8200" }
 
 type failingStorage struct{ logical.Storage }
 
