@@ -112,12 +112,11 @@ func (m *Manager) handleUnwrap(ctx context.Context, req *logical.Request, d *log
 	if err := m.read(ctx, tok.ID, responseKey, &body); err != nil {
 		return nil, err
 	}
+	// The body goes back verbatim: exactly what the client would have
+	// had, with the status and type of a raw response.
 	status, ct := body.Status, body.ContentType
 	if status == 0 {
 		status, ct = http.StatusOK, "application/json"
-	}
-	if body.Response == "" && body.Status == 0 {
-		return &logical.Response{RawStatus: http.StatusNoContent}, nil
 	}
 	return &logical.Response{Raw: []byte(body.Response), RawStatus: status, RawContentType: ct}, nil
 }
