@@ -740,3 +740,70 @@ func TestWrapJWT(t *testing.T) {
 		t.Fatalf("sys/wrapping/wrap minted a JWT: %s", sec.WrapInfo.Token)
 	}
 }
+
+// TestWrapAcrossFailover: responses wrapped through a standby (forwarded,
+// header and all) unwrap on the node that becomes active after a
+// step-down, JWT ones included: the signing key is the cluster's, not the
+// node's.
+func TestWrapAcrossFailover(t *testing.T) {
+	g := &haGroup{nodes: []string{"a", "b"}, subs: map[string][]chan bool{}, leader: "a"}
+	storage := inmem.New()
+	a := startHANode(t, g, "a", storage)
+	b := startHANode(t, g, "b", storage)
+	ctx := context.Background()
+	res, err := a.core.Init(ctx, core.InitRequest{SecretShares: 1, SecretThreshold: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []*haTestNode{a, b} {
+		if err := n.core.Unseal(ctx, res.Keys[0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitHealth(t, a, 200)
+	waitHealth(t, b, 429)
+	cb := b.client(t, res.RootToken)
+	if err := cb.Sys().Mount("secret", &vault.MountInput{Type: "kv"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cb.Logical().Write("secret/foo", map[string]any{"a": "b"}); err != nil {
+		t.Fatal(err)
+	}
+	plain, err := wrapping(t, cb, "5m").Logical().Read("secret/foo")
+	if err != nil || plain.WrapInfo == nil {
+		t.Fatalf("wrapped read through the standby: %v %+v", err, plain)
+	}
+	jw := wrapping(t, cb, "5m")
+	jw.AddHeader("X-Vault-Wrap-Format", "jwt")
+	jwt, err := jw.Logical().Read("secret/foo")
+	if err != nil || jwt.WrapInfo == nil || strings.Count(jwt.WrapInfo.Token, ".") != 2 {
+		t.Fatalf("JWT-wrapped read through the standby: %v %+v", err, jwt)
+	}
+
+	if err := cb.Sys().StepDown(); err != nil {
+		t.Fatalf("step-down: %v", err)
+	}
+	waitHealth(t, b, 200)
+	waitHealth(t, a, 429)
+
+	ca := a.client(t, res.RootToken)
+	for _, tok := range []string{plain.WrapInfo.Token, jwt.WrapInfo.Token} {
+		look, err := anonClient(t, a).Logical().Write("sys/wrapping/lookup", map[string]any{"token": tok})
+		if err != nil || look.Data["creation_path"] != "secret/foo" {
+			t.Fatalf("lookup after failover: %v %v", err, look)
+		}
+		got, err := ca.Logical().Unwrap(tok)
+		if err != nil || got.Data["a"] != "b" {
+			t.Fatalf("unwrap after failover: %v %v", err, got)
+		}
+		_, err = b.client(t, res.RootToken).Logical().Unwrap(tok)
+		assertInvalidWrapping(t, err)
+	}
+}
+
+// anonClient is a client of n without a token.
+func anonClient(t *testing.T, n *haTestNode) *vault.Client {
+	c := n.client(t, "")
+	c.ClearToken()
+	return c
+}
