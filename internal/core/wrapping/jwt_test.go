@@ -79,3 +79,34 @@ func TestJWTRoundTrip(t *testing.T) {
 		t.Errorf("expired: %v", err)
 	}
 }
+
+// FuzzOpenJWT: whatever a client sends as a JWT wrapping token, openJWT
+// either refuses it as an invalid wrapping token or, only for a JWT this
+// node signed, returns the token inside.
+func FuzzOpenJWT(f *testing.F) {
+	ctx := context.Background()
+	m := New(newFakeHost())
+	if err := m.EnsureKey(ctx); err != nil {
+		f.Fatal(err)
+	}
+	valid, err := m.signJWT(ctx, "hvs.inner", time.Now(), time.Hour, "")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(valid)
+	f.Add(valid[:len(valid)-2])
+	f.Add("a.b.c")
+	f.Add(jwtHeader + "..")
+	f.Add("hvs.x")
+	f.Fuzz(func(t *testing.T, token string) {
+		got, err := m.openJWT(ctx, token)
+		switch {
+		case err == nil && (token != valid || got != "hvs.inner"):
+			// ECDSA signatures are not unique, but only the key's holder
+			// can make another one: any other input must fail.
+			t.Fatalf("accepted %q as %q", token, got)
+		case err != nil && !errors.Is(err, ErrInvalidToken):
+			t.Fatalf("%q: %v", token, err)
+		}
+	})
+}
