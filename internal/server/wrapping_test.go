@@ -501,6 +501,8 @@ func TestWrapBadInput(t *testing.T) {
 		{"X-Vault-Wrap-TTL": "soon"},
 		{"X-Vault-Wrap-TTL": "-5"},
 		{"X-Vault-Wrap-TTL": "-1m"},
+		{"X-Vault-Wrap-TTL": "10000000000"}, // seconds past what a duration holds
+		{"X-Vault-Wrap-TTL": "300000000d"},
 		{"X-Vault-Wrap-TTL": "5m", "X-Vault-Wrap-Format": "bogus"},
 	} {
 		code, body := s.raw("PUT", "/v1/secret/bar", s.root.Token(), h, `{"x":"y"}`)
