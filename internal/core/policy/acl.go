@@ -72,6 +72,8 @@ func (r Result) CheckWrapTTL(wrapTTL time.Duration) bool {
 	if r.Root {
 		return true
 	}
+	// Anything not positive wraps nothing.
+	wrapTTL = max(wrapTTL, 0)
 	if r.MaxWrappingTTL > 0 && (wrapTTL == 0 || wrapTTL > r.MaxWrappingTTL) {
 		return false
 	}

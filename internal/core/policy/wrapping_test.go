@@ -35,7 +35,7 @@ func TestWrappingTTLBounds(t *testing.T) {
 		{"min only", []string{wrapRule("secret/*", "1m", "")}, "secret/a", time.Minute, 0,
 			[]time.Duration{time.Minute, time.Hour}, []time.Duration{0, 59 * time.Second}},
 		{"max only", []string{wrapRule("secret/a", "", "10m")}, "secret/a", 0, 10 * time.Minute,
-			[]time.Duration{time.Second, 10 * time.Minute}, []time.Duration{0, 11 * time.Minute}},
+			[]time.Duration{time.Second, 10 * time.Minute}, []time.Duration{0, -time.Second, 11 * time.Minute}},
 		{"both", []string{wrapRule("secret/+", "1m", "10m")}, "secret/a", time.Minute, 10 * time.Minute,
 			[]time.Duration{time.Minute, 10 * time.Minute}, []time.Duration{0, 30 * time.Second, time.Hour}},
 		{"merged: lower of each", []string{wrapRule("secret/*", "2m", "20m"), wrapRule("secret/*", "1m", "10m")}, "secret/a",
