@@ -55,14 +55,14 @@ func wrapEngine(_ context.Context, conf *logical.BackendConfig) (logical.Backend
 }
 
 type wrapServer struct {
-	t    *testing.T
+	t    testing.TB
 	url  string
 	root *vault.Client
 }
 
 // startWrapServer serves a core (with the wrap engine mounted at wrapper/
 // and KV v1 at secret/) over HTTP on 127.0.0.1, initialized and unsealed.
-func startWrapServer(t *testing.T) *wrapServer {
+func startWrapServer(t testing.TB) *wrapServer {
 	t.Helper()
 	t.Setenv("VAULT_WRAP_TTL", "")
 	engines := builtin.SecretEngines()
@@ -122,7 +122,7 @@ func (s *wrapServer) client(token string) *vault.Client {
 }
 
 // wrapping returns a clone of c that asks for ttl wrapping on every call.
-func wrapping(t *testing.T, c *vault.Client, ttl string) *vault.Client {
+func wrapping(t testing.TB, c *vault.Client, ttl string) *vault.Client {
 	t.Helper()
 	w, err := c.Clone()
 	if err != nil {
