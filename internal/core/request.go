@@ -106,6 +106,9 @@ func (c *Core) handle(ctx context.Context, req *logical.Request) (*Result, error
 	req.Storage = rt.Storage
 	res := &Result{MountType: rt.Entry.Type}
 
+	if err := c.wrapper().Verify(ctx, fullPath, req); err != nil {
+		return nil, err
+	}
 	unauth := matchesAny(rt.Special.Unauthenticated, rel)
 	var te *token.Entry
 	if req.ClientToken != "" || !unauth {
@@ -147,7 +150,10 @@ func (c *Core) handle(ctx context.Context, req *logical.Request) (*Result, error
 		}
 		allowed := acl.Allowed(fullPath, req.Operation)
 		rootPath := matchesAny(rt.Special.Root, rel)
-		if !allowed.Allowed || (rootPath && !allowed.Sudo) {
+		// A path whose rules set min/max_wrapping_ttl is refused like any
+		// other unallowed request (Vault's 403) unless the request asks
+		// for wrapping within them.
+		if !allowed.Allowed || (rootPath && !allowed.Sudo) || !allowed.CheckWrapTTL(wrapTTLOf(req)) {
 			return nil, c.deny(ctx, req, res, te, logical.ErrPermissionDenied)
 		}
 		req.Sudo = allowed.Sudo || allowed.Root
@@ -157,7 +163,9 @@ func (c *Core) handle(ctx context.Context, req *logical.Request) (*Result, error
 		c.logger.Error("audit request failed; refusing the request", "path", fullPath, "error", err)
 		return nil, logical.Errorf(http.StatusInternalServerError, "internal error")
 	}
-	if te != nil && te.NumUses > 0 {
+	// A token presented on an unauthenticated path (sys/wrapping/lookup
+	// with the wrapping token) is not spent, as in Vault.
+	if te != nil && te.NumUses > 0 && !unauth {
 		used, err := c.tokens.UseToken(ctx, te)
 		if err != nil {
 			return nil, fmt.Errorf("use token: %w", err)
@@ -179,6 +187,14 @@ func (c *Core) handle(ctx context.Context, req *logical.Request) (*Result, error
 	req.Operation = r.Operation
 	if err == nil && resp != nil && resp.Auth != nil && rt.IsAuth && rt.Entry.Type != "token" {
 		err = c.issueLoginToken(ctx, rt, req, resp)
+	}
+	// Lease registration (the expiration manager) belongs here, before
+	// wrapping: a wrapped response carries its lease inside.
+	if err == nil && resp != nil {
+		// Wrapping comes last: the response is kept whole in the wrapping
+		// token's cubbyhole, and the client gets only the wrap info.
+		// Errors are never wrapped.
+		resp, err = c.wrapResponse(ctx, req, resp, rt.Entry.Type, in)
 	}
 	if st, ok := ctx.Value(requestStateKey{}).(*requestState); ok && st.unlocked != nil && err == nil {
 		// The handler's work goes on once the state lock is released; the

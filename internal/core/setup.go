@@ -100,6 +100,9 @@ func (c *Core) postUnseal(ctx context.Context) error {
 	if err := c.mounts.Load(ctx); err != nil {
 		return err
 	}
+	if err := c.wrapper().EnsureKey(ctx); err != nil {
+		return err
+	}
 	for _, me := range c.auditTable.List() {
 		dev, conf, err := c.newAuditDevice(ctx, me)
 		if err != nil {

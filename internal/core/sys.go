@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/strongbox/strongbox/internal/core/raftops"
+	"github.com/strongbox/strongbox/internal/core/wrapping"
 	"github.com/strongbox/strongbox/internal/logical"
 )
 
@@ -21,13 +22,14 @@ func (c *Core) systemBackend() logical.Backend {
 	paths = append(paths, c.corsPaths()...)
 	paths = append(paths, c.raftops.Paths()...)
 	paths = append(paths, c.keyops.Paths()...)
+	paths = append(paths, c.wrapper().Paths()...)
 	if c.ha != nil {
 		paths = append(paths, c.haNode.Paths()...)
 	}
 	return &logical.FrameworkBackend{
 		Paths: paths,
 		PathsSpecial: &logical.Paths{
-			Unauthenticated: slices.Concat(c.mounts.UnauthenticatedPaths(), raftops.UnauthenticatedPaths),
+			Unauthenticated: slices.Concat(c.mounts.UnauthenticatedPaths(), raftops.UnauthenticatedPaths, wrapping.UnauthenticatedPaths),
 			Root: slices.Concat(c.mounts.RootPaths(), c.keyops.RootPaths(), raftops.RootPaths, []string{
 				"audit", "audit/*", "seal", "step-down", "raw", "raw/*", "config/*", "leases/revoke-prefix/*", "revoke-prefix/*",
 			}),

@@ -207,8 +207,9 @@ func (h *Handler) buildRequest(r *http.Request, body []byte) (*logical.Request, 
 	if ns := strings.Trim(r.Header.Get("X-Vault-Namespace"), "/"); ns != "" && ns != "root" {
 		return nil, http.StatusBadRequest, fmt.Errorf("namespaces are not supported yet: %q", ns)
 	}
-	if wt := r.Header.Get("X-Vault-Wrap-TTL"); wt != "" {
-		return nil, http.StatusBadRequest, errors.New("response wrapping is not supported yet")
+	wrap, err := requestWrapInfo(r)
+	if err != nil {
+		return nil, http.StatusBadRequest, err
 	}
 	var op logical.Operation
 	switch r.Method {
@@ -247,7 +248,31 @@ func (h *Handler) buildRequest(r *http.Request, body []byte) (*logical.Request, 
 		ClientToken: clientToken(r),
 		Headers:     r.Header,
 		Connection:  &logical.Connection{RemoteAddr: remote, ConnState: r.TLS},
+		WrapInfo:    wrap,
 	}, 0, nil
+}
+
+// requestWrapInfo reads X-Vault-Wrap-TTL (seconds or a duration string) and
+// X-Vault-Wrap-Format; nil when the request asks for no wrapping.
+func requestWrapInfo(r *http.Request) (*logical.RequestWrapInfo, error) {
+	raw := r.Header.Get("X-Vault-Wrap-TTL")
+	if raw == "" {
+		return nil, nil
+	}
+	ttl, err := logical.ParseDuration(raw)
+	if err != nil {
+		return nil, fmt.Errorf("invalid X-Vault-Wrap-TTL: %w", err)
+	}
+	format := r.Header.Get("X-Vault-Wrap-Format")
+	switch format {
+	case "", logical.WrapFormatUUID, logical.WrapFormatJWT:
+	default:
+		return nil, fmt.Errorf(`invalid X-Vault-Wrap-Format %q: must be "uuid" or "jwt"`, format)
+	}
+	if ttl == 0 {
+		return nil, nil
+	}
+	return &logical.RequestWrapInfo{TTL: ttl, Format: format}, nil
 }
 
 // readBody reads the request body within the handler's size limit.

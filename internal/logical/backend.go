@@ -62,6 +62,12 @@ type SystemView interface {
 	LocalMount() bool
 	// ReplicationState is the node's replication role.
 	ReplicationState() ReplicationState
+	// ResponseWrapData wraps data as sys/wrapping/wrap would: a new
+	// single-use wrapping token living ttl whose cubbyhole holds the
+	// data, returned as its wrap info (an engine hands the token out and
+	// the recipient unwraps it). jwt hands the token out inside a JWT the
+	// node signs (sys/wrapping/pubkey); a ttl of zero or less is a 400.
+	ResponseWrapData(ctx context.Context, data map[string]any, ttl time.Duration, jwt bool) (*ResponseWrapInfo, error)
 }
 
 // BackendConfig is handed to a Factory at mount time.

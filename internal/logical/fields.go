@@ -222,6 +222,8 @@ func toBool(v any) (bool, error) {
 
 // ParseDuration accepts a Go duration string ("72h", "30m"), an integer
 // number of seconds as a number or string, or a number with a unit "d".
+// A number of seconds or days past what a time.Duration holds (about 292
+// years) is an error, never a wrapped-around value.
 func ParseDuration(v any) (time.Duration, error) {
 	switch x := v.(type) {
 	case nil:
@@ -229,20 +231,20 @@ func ParseDuration(v any) (time.Duration, error) {
 	case time.Duration:
 		return x, nil
 	case int:
-		return time.Duration(x) * time.Second, nil
+		return seconds(int64(x), v)
 	case int64:
-		return time.Duration(x) * time.Second, nil
+		return seconds(x, v)
 	case float64:
-		return time.Duration(x * float64(time.Second)), nil
+		return floatSeconds(x, v)
 	case json.Number:
 		if i, err := x.Int64(); err == nil {
-			return time.Duration(i) * time.Second, nil
+			return seconds(i, v)
 		}
 		f, err := x.Float64()
 		if err != nil {
 			return 0, fmt.Errorf("invalid duration %q", x)
 		}
-		return time.Duration(f * float64(time.Second)), nil
+		return floatSeconds(f, v)
 	case string:
 		s := strings.TrimSpace(x)
 		if s == "" {
@@ -252,10 +254,13 @@ func ParseDuration(v any) (time.Duration, error) {
 			if i < 0 {
 				return 0, fmt.Errorf("invalid duration %q: negative", x)
 			}
-			return time.Duration(i) * time.Second, nil
+			return seconds(i, v)
 		}
 		if strings.HasSuffix(s, "d") {
 			if i, err := strconv.ParseInt(strings.TrimSuffix(s, "d"), 10, 64); err == nil && i >= 0 {
+				if i > maxDurationSeconds/(24*60*60) {
+					return 0, fmt.Errorf("invalid duration %q: too long", x)
+				}
 				return time.Duration(i) * 24 * time.Hour, nil
 			}
 		}
@@ -269,6 +274,23 @@ func ParseDuration(v any) (time.Duration, error) {
 		return d, nil
 	}
 	return 0, fmt.Errorf("invalid duration of type %T", v)
+}
+
+// maxDurationSeconds is the most whole seconds a time.Duration holds.
+const maxDurationSeconds = math.MaxInt64 / int64(time.Second)
+
+func seconds(n int64, v any) (time.Duration, error) {
+	if n > maxDurationSeconds || n < -maxDurationSeconds {
+		return 0, fmt.Errorf("invalid duration %v: too long", v)
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+func floatSeconds(f float64, v any) (time.Duration, error) {
+	if math.IsNaN(f) || math.Abs(f) > float64(maxDurationSeconds) {
+		return 0, fmt.Errorf("invalid duration %v: too long", v)
+	}
+	return time.Duration(f * float64(time.Second)), nil
 }
 
 func toStringSlice(v any, trim bool) ([]string, error) {

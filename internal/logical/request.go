@@ -95,6 +95,9 @@ type Request struct {
 	// Sudo reports whether the caller's ACL grants sudo on this path (root
 	// tokens always have it).
 	Sudo bool
+	// WrapInfo is the client's ask to have the response wrapped; nil for
+	// none. Engines may read it (sys/wrapping/wrap requires it).
+	WrapInfo *RequestWrapInfo
 
 	Headers    http.Header
 	Connection *Connection
@@ -159,6 +162,10 @@ type Response struct {
 	Raw            []byte
 	RawContentType string
 	RawStatus      int
+	// WrapInfo is set by the core on a wrapped response (the rest of the
+	// response is then empty: it sits in the wrapping token's cubbyhole).
+	// A backend may set its TTL and CreationPath to ask for wrapping.
+	WrapInfo *ResponseWrapInfo
 }
 
 // AddWarning appends a warning to the response.

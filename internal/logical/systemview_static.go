@@ -1,6 +1,9 @@
 package logical
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // StaticSystemView is a SystemView with fixed answers, for engines tested
 // without a core (the core gives each mount a live one).
@@ -32,3 +35,8 @@ func (s StaticSystemView) LocalMount() bool { return s.LocalMountVal }
 
 // ReplicationState implements SystemView.
 func (s StaticSystemView) ReplicationState() ReplicationState { return s.ReplicationStateVal }
+
+// ResponseWrapData implements SystemView: there is no core to wrap with.
+func (s StaticSystemView) ResponseWrapData(context.Context, map[string]any, time.Duration, bool) (*ResponseWrapInfo, error) {
+	return nil, ErrWrappingUnavailable
+}

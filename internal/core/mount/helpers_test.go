@@ -31,6 +31,10 @@ func (h *fakeHost) HasAccessUnder(_ context.Context, policies []string, _ string
 	return slices.Contains(policies, "root"), nil
 }
 
+func (h *fakeHost) ResponseWrapData(context.Context, map[string]any, time.Duration, bool) (*logical.ResponseWrapInfo, error) {
+	return nil, logical.ErrWrappingUnavailable
+}
+
 // newTestMounts is a loaded room over inmem storage with the default rows
 // (cubbyhole/, sys/, auth/token/) and the builtin engines plus extra ones.
 func newTestMounts(t *testing.T, log io.Writer, extra map[string]logical.Factory) *Mounts {

@@ -2,6 +2,7 @@ package mount
 
 import (
 	"context"
+	"time"
 
 	"github.com/strongbox/strongbox/internal/logical"
 )
@@ -20,4 +21,8 @@ type Host interface {
 	// at or below path (a mount path such as "secret/"). Only called on
 	// an unsealed, active core, from a request handler.
 	HasAccessUnder(ctx context.Context, policies []string, path string) (bool, error)
+	// ResponseWrapData is what an engine's SystemView.ResponseWrapData
+	// calls: wrap data in a new wrapping token as sys/wrapping/wrap does.
+	// Called from engine handlers, during a request (state lock held).
+	ResponseWrapData(ctx context.Context, data map[string]any, ttl time.Duration, jwt bool) (*logical.ResponseWrapInfo, error)
 }

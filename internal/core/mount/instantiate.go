@@ -59,10 +59,11 @@ type systemView struct {
 	table              *Table
 	entry              *Entry // the row at mount time, if the table loses it
 	sysDefault, sysMax time.Duration
+	host               Host
 }
 
 func (m *Mounts) newSystemView(me *Entry, isAuth bool) systemView {
-	return systemView{table: m.table(isAuth), entry: me, sysDefault: m.opts.DefaultLeaseTTL, sysMax: m.opts.MaxLeaseTTL}
+	return systemView{table: m.table(isAuth), entry: me, sysDefault: m.opts.DefaultLeaseTTL, sysMax: m.opts.MaxLeaseTTL, host: m.host}
 }
 
 func (s systemView) current() *Entry {
@@ -101,6 +102,14 @@ func (s systemView) LocalMount() bool { return s.current().Local }
 // replication yet.
 func (s systemView) ReplicationState() logical.ReplicationState {
 	return logical.ReplicationUnknown
+}
+
+// ResponseWrapData implements logical.SystemView through the Host.
+func (s systemView) ResponseWrapData(ctx context.Context, data map[string]any, ttl time.Duration, jwt bool) (*logical.ResponseWrapInfo, error) {
+	if s.host == nil {
+		return nil, logical.ErrWrappingUnavailable
+	}
+	return s.host.ResponseWrapData(ctx, data, ttl, jwt)
 }
 
 // storagePathsInfo adds to a sys/mounts/<path> answer the storage prefixes

@@ -135,6 +135,17 @@ func (m *Mounts) DestroyCubbyhole(ctx context.Context, tokenID string) error {
 	return rt.Storage.Sub(tokenID + "/").Clear(ctx)
 }
 
+// CubbyholeStorage is the cubbyhole of the token with the given ID (what
+// cubbyhole/ requests of that token see), or nil outside an activation or
+// when no cubbyhole is mounted.
+func (m *Mounts) CubbyholeStorage(tokenID string) logical.Storage {
+	rt := m.cubbyholeRoute()
+	if rt == nil {
+		return nil
+	}
+	return rt.Storage.Sub(tokenID + "/")
+}
+
 func (m *Mounts) cubbyholeRoute() *Route {
 	if m.router == nil {
 		return nil

@@ -14,8 +14,8 @@ func (a *ACL) HasAccessUnder(prefix string) bool {
 	if a.root {
 		return true
 	}
-	for key, caps := range a.exact {
-		if caps.grants() && strings.HasPrefix(key, prefix) {
+	for key, p := range a.exact {
+		if p.caps.grants() && strings.HasPrefix(key, prefix) {
 			return true
 		}
 	}

@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/strongbox/strongbox/internal/logical"
 )
@@ -12,15 +13,38 @@ import (
 type ACL struct {
 	root bool
 	// exact holds exact patterns by path.
-	exact map[string]capSet
+	exact map[string]perms
 	// globs holds prefix and segment-wildcard patterns, one per distinct
 	// pattern (identical patterns from several policies are merged).
 	globs []*aclRule
 }
 
 type aclRule struct {
-	pat  pattern
+	pat pattern
+	perms
+}
+
+// perms is what a path's rules grant once merged: capabilities, and the
+// wrapping TTL bounds a request must meet.
+type perms struct {
 	caps capSet
+	// minWrap and maxWrap are the rules' min_wrapping_ttl and
+	// max_wrapping_ttl; zero is no bound.
+	minWrap, maxWrap time.Duration
+}
+
+// merge combines the rules of one pattern from several policies. Deny on
+// either side wins over every capability; of two wrapping bounds the lower
+// one is kept, for the minimum and the maximum alike (as Vault merges them).
+func (p perms) merge(o perms) perms {
+	p.caps = p.caps.merge(o.caps)
+	if o.minWrap > 0 && (p.minWrap == 0 || o.minWrap < p.minWrap) {
+		p.minWrap = o.minWrap
+	}
+	if o.maxWrap > 0 && (p.maxWrap == 0 || o.maxWrap < p.maxWrap) {
+		p.maxWrap = o.maxWrap
+	}
+	return p
 }
 
 // Result is the answer of ACL.Allowed.
@@ -33,6 +57,30 @@ type Result struct {
 	Sudo bool
 	// Root is true for a root ACL.
 	Root bool
+	// MinWrappingTTL and MaxWrappingTTL are the matching rule's
+	// min_wrapping_ttl and max_wrapping_ttl (zero: no bound). A request
+	// that is allowed must also ask for its response to be wrapped within
+	// them; the request pipeline enforces that (CheckWrapTTL).
+	MinWrappingTTL, MaxWrappingTTL time.Duration
+}
+
+// CheckWrapTTL reports whether a request asking for wrapTTL (zero for no
+// wrapping) meets the rule's wrapping bounds. As in Vault, a request
+// that does not is refused like any other the ACL does not allow, and so
+// is every request on a path whose merged bounds contradict each other.
+func (r Result) CheckWrapTTL(wrapTTL time.Duration) bool {
+	if r.Root {
+		return true
+	}
+	// Anything not positive wraps nothing.
+	wrapTTL = max(wrapTTL, 0)
+	if r.MaxWrappingTTL > 0 && (wrapTTL == 0 || wrapTTL > r.MaxWrappingTTL) {
+		return false
+	}
+	if r.MinWrappingTTL > 0 && (wrapTTL == 0 || wrapTTL < r.MinWrappingTTL) {
+		return false
+	}
+	return r.MinWrappingTTL == 0 || r.MaxWrappingTTL == 0 || r.MaxWrappingTTL >= r.MinWrappingTTL
 }
 
 // NewACL merges policies into an ACL. nil policies are skipped. If any
@@ -41,7 +89,7 @@ type Result struct {
 // hand-built Policy with an invalid path or capability is an error wrapping
 // ErrInvalidPolicy.
 func NewACL(policies ...*Policy) (*ACL, error) {
-	a := &ACL{exact: map[string]capSet{}}
+	a := &ACL{exact: map[string]perms{}}
 	globs := map[string]*aclRule{}
 	for _, p := range policies {
 		if p == nil {
@@ -62,18 +110,19 @@ func NewACL(policies ...*Policy) (*ACL, error) {
 			if err != nil {
 				return nil, fmt.Errorf("policy %q: path %q: %w", p.Name, r.Path, err)
 			}
+			pr := perms{caps: caps, minWrap: r.MinWrappingTTL, maxWrap: r.MaxWrappingTTL}
 			if pat.kind == exactPattern {
 				if old, ok := a.exact[pat.key]; ok {
-					caps = old.merge(caps)
+					pr = old.merge(pr)
 				}
-				a.exact[pat.key] = caps
+				a.exact[pat.key] = pr
 				continue
 			}
 			if g, ok := globs[pat.key]; ok {
-				g.caps = g.caps.merge(caps)
+				g.perms = g.perms.merge(pr)
 				continue
 			}
-			g := &aclRule{pat: pat, caps: caps}
+			g := &aclRule{pat: pat, perms: pr}
 			globs[pat.key] = g
 			a.globs = append(a.globs, g)
 		}
@@ -108,7 +157,7 @@ func (a *ACL) Capabilities(path string) []string {
 	if a.IsRoot() {
 		return []string{CapRoot}
 	}
-	caps := a.lookup(path, true)
+	caps := a.lookup(path, true).caps
 	if !caps.grants() {
 		return []string{CapDeny}
 	}
@@ -123,8 +172,9 @@ func (a *ACL) Allowed(path string, op logical.Operation) Result {
 	if a.IsRoot() {
 		return Result{Allowed: true, Sudo: true, Root: true}
 	}
-	caps := a.lookup(path, op == logical.ListOperation || op == logical.HelpOperation)
-	res := Result{Sudo: caps.has(capSudo)}
+	p := a.lookup(path, op == logical.ListOperation || op == logical.HelpOperation)
+	caps := p.caps
+	res := Result{Sudo: caps.has(capSudo), MinWrappingTTL: p.minWrap, MaxWrappingTTL: p.maxWrap}
 	var need capSet
 	switch op {
 	case logical.ReadOperation:
@@ -156,9 +206,9 @@ func (a *ACL) Allowed(path string, op logical.Operation) Result {
 // without its trailing slash before the path as given (so "secret/+/foo"
 // answers a list of "secret/a/foo/"); otherwise the highest-priority
 // matching pattern applies. No match is the empty set.
-func (a *ACL) lookup(path string, list bool) capSet {
+func (a *ACL) lookup(path string, list bool) perms {
 	if a == nil {
-		return 0
+		return perms{}
 	}
 	path = strings.TrimLeft(path, "/")
 	if caps, ok := a.exact[path]; ok {
@@ -171,14 +221,14 @@ func (a *ACL) lookup(path string, list bool) capSet {
 		}
 		if hadSlash {
 			if r := a.bestGlob(trimmed); r != nil {
-				return r.caps
+				return r.perms
 			}
 		}
 	}
 	if r := a.bestGlob(path); r != nil {
-		return r.caps
+		return r.perms
 	}
-	return 0
+	return perms{}
 }
 
 // bestGlob returns the highest-priority non-exact rule matching path.

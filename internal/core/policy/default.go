@@ -1,5 +1,32 @@
 package policy
 
+import "sync"
+
+// ResponseWrappingName is the built-in policy of response-wrapping tokens.
+// It is never stored, listed, written or deleted, and never assignable to
+// a token by a user (the token store refuses it).
+const ResponseWrappingName = "response-wrapping"
+
+// responseWrappingPolicy grants a wrapping token what Vault's grants:
+// reading (and, for the core's own write, creating) its cubbyhole's
+// response, and unwrapping itself.
+const responseWrappingPolicy = `path "cubbyhole/response" {
+    capabilities = ["create", "read"]
+}
+path "sys/wrapping/unwrap" {
+    capabilities = ["update"]
+}
+`
+
+// ResponseWrapping returns the built-in response-wrapping policy.
+var ResponseWrapping = sync.OnceValue(func() *Policy {
+	p, err := Parse(ResponseWrappingName, responseWrappingPolicy)
+	if err != nil {
+		panic("policy: built-in response-wrapping policy: " + err.Error())
+	}
+	return p
+})
+
 // DefaultPolicy is the text the "default" policy starts with. Like Vault's,
 // it lets every token manage itself and its cubbyhole, wrap and unwrap
 // responses, renew and look up leases, and use the general-purpose tools.

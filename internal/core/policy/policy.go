@@ -122,8 +122,9 @@ type PathRules struct {
 	// Comment is the block's optional `comment` attribute.
 	Comment string
 
-	// The attributes below are parsed, validated and kept, but not enforced
-	// by ACL (it decides on capabilities only). Parameter names are
+	// MinWrappingTTL and MaxWrappingTTL are enforced through ACL.Allowed's
+	// Result (CheckWrapTTL). The other attributes below are parsed,
+	// validated and kept, but not enforced. Parameter names are
 	// lowercased, as Vault does.
 	AllowedParameters   map[string][]any
 	DeniedParameters    map[string][]any

@@ -57,10 +57,12 @@ func (s *Store) Setup(ctx context.Context) error {
 // is sanitized (trimmed, lowercased).
 func (s *Store) Get(ctx context.Context, name string) (*Policy, error) {
 	name = SanitizeName(name)
-	if name == RootName {
+	switch name {
+	case RootName:
 		return Root(), nil
-	}
-	if name == "" {
+	case ResponseWrappingName:
+		return ResponseWrapping(), nil
+	case "":
 		return nil, nil
 	}
 	s.mu.RLock()
@@ -184,8 +186,8 @@ func validName(name string) error {
 	switch {
 	case name == "":
 		return userErrorf(ErrInvalidPolicy, "policy name must be provided in the URL")
-	case name == RootName:
-		return userErrorf(ErrImmutablePolicy, "cannot update %q policy", RootName)
+	case name == RootName, name == ResponseWrappingName:
+		return userErrorf(ErrImmutablePolicy, "cannot update %q policy", name)
 	case strings.HasPrefix(name, "/") || strings.HasSuffix(name, "/") || strings.Contains(name, "//"):
 		return userErrorf(ErrInvalidPolicy, "invalid policy name %q: empty path segment", name)
 	}
@@ -206,6 +208,8 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 		return userErrorf(ErrCannotDelete, "cannot delete %q policy", RootName)
 	case DefaultName:
 		return userErrorf(ErrCannotDelete, "cannot delete default policy")
+	case ResponseWrappingName:
+		return userErrorf(ErrCannotDelete, "cannot delete %q policy", name)
 	case "":
 		return nil
 	}

@@ -10,8 +10,13 @@ import (
 	"github.com/strongbox/strongbox/internal/logical"
 )
 
-// nonAssignablePolicies are internal to Vault and never go on a token.
-var nonAssignablePolicies = []string{"response-wrapping", "control-group"}
+// ResponseWrappingPolicy is the policy of the core's wrapping tokens.
+const ResponseWrappingPolicy = "response-wrapping"
+
+// nonAssignablePolicies are internal to Vault and never go on a token a
+// user asks for; the core's wrapping tokens get theirs through
+// CreateWrapping.
+var nonAssignablePolicies = []string{ResponseWrappingPolicy, "control-group"}
 
 // CreateRequest describes a token to create. The core fills it from a
 // login's logical.Auth; the auth/token/create handler from its fields.
@@ -38,6 +43,40 @@ type CreateRequest struct {
 	DefaultTTL, MaxTTL time.Duration
 	Renewable          bool
 	EntityID           string
+
+	// wrapping marks the core's own wrapping tokens (CreateWrapping), the
+	// only ones allowed the response-wrapping policy.
+	wrapping bool
+}
+
+// CreateWrapping creates a response-wrapping token: an orphan with only
+// the response-wrapping policy, a single use, not renewable, valid for
+// ttl (rounded up to a whole second), created at path. Its cubbyhole is
+// the caller's to fill.
+func (s *Store) CreateWrapping(ctx context.Context, ttl time.Duration, path string) (string, *Entry, error) {
+	if ttl <= 0 {
+		return "", nil, logical.BadRequest("wrapping TTL must be positive")
+	}
+	if r := ttl % time.Second; r != 0 {
+		ttl += time.Second - r
+	}
+	tok, e, _, err := s.create(ctx, CreateRequest{
+		Policies:        []string{ResponseWrappingPolicy},
+		NoDefaultPolicy: true,
+		Path:            path,
+		NumUses:         1,
+		TTL:             ttl,
+		ExplicitMaxTTL:  ttl,
+		DefaultTTL:      ttl,
+		MaxTTL:          ttl,
+		wrapping:        true,
+	})
+	return tok, e, err
+}
+
+// IsWrapping reports whether e is a response-wrapping token.
+func (e *Entry) IsWrapping() bool {
+	return len(e.Policies) == 1 && e.Policies[0] == ResponseWrappingPolicy
 }
 
 // CreateRoot creates a root token: policies ["root"], no parent, never
@@ -72,7 +111,7 @@ func (s *Store) create(ctx context.Context, req CreateRequest) (string, *Entry, 
 	}
 	policies := sanitizePolicies(req.Policies, !req.NoDefaultPolicy)
 	for _, p := range policies {
-		if slices.Contains(nonAssignablePolicies, p) {
+		if slices.Contains(nonAssignablePolicies, p) && !(req.wrapping && p == ResponseWrappingPolicy) {
 			return "", nil, nil, logical.BadRequest("cannot assign policy %q", p)
 		}
 	}
