@@ -147,6 +147,19 @@ type Auth struct {
 	// Increment is the renewal asked for (RenewOperation with req.Auth):
 	// the extra TTL the caller wants, zero for "the token's own TTL".
 	Increment time.Duration
+
+	// IdentityPolicies are the policies the token gets from its entity's
+	// groups (identity), beside TokenPolicies; empty until identity lands.
+	IdentityPolicies []string
+	// MaxTTL caps the token's life from its creation, below the mount's
+	// max TTL (an auth method's token_max_ttl); zero: the mount's.
+	MaxTTL time.Duration
+	// NoDefaultPolicy leaves "default" out of the token's policies.
+	NoDefaultPolicy bool
+	// BoundCIDRs are the addresses (CIDR blocks, or single IPs) the token
+	// may be used from; empty: anywhere. The core refuses (403) a request
+	// whose remote address is outside them.
+	BoundCIDRs []string
 }
 
 // Response is what a backend returns. A nil Response with a nil error means
