@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/strongbox/strongbox/internal/audit"
 	"github.com/strongbox/strongbox/internal/core/mount"
 	"github.com/strongbox/strongbox/internal/core/token"
 	"github.com/strongbox/strongbox/internal/logical"
+	"github.com/strongbox/strongbox/internal/logical/tokenutil"
 )
 
 // Result is HandleRequest's answer with what the HTTP layer needs to render
@@ -120,6 +122,15 @@ func (c *Core) handle(ctx context.Context, req *logical.Request) (*Result, error
 		if te == nil && !unauth {
 			return nil, c.deny(ctx, req, res, nil, logical.ErrPermissionDenied)
 		}
+	}
+	// A token bound to CIDRs is worthless elsewhere: refused before any
+	// ACL or backend sees the request (and audited as such); on a login
+	// path it is ignored as an unknown token would be.
+	if te != nil && !tokenutil.ConnAllowed(req.Connection, te.BoundCIDRs) {
+		if !unauth {
+			return nil, c.deny(ctx, req, res, te, logical.ErrPermissionDenied)
+		}
+		te = nil
 	}
 	if te != nil {
 		fillCaller(req, te)
@@ -270,36 +281,94 @@ func callerAuth(te *token.Entry) *logical.Auth {
 }
 
 // issueLoginToken creates the token an auth method's login response asks
-// for, under the mount's TTLs, and fills the response's auth from it.
+// for, under the mount's TTLs, and fills the response's auth from it. The
+// token's display name is the mount path with "/" turned into "-", then
+// the method's name for the user ("userpass-alice"); its path is the login
+// request's.
 func (c *Core) issueLoginToken(ctx context.Context, rt *mount.Route, req *logical.Request, resp *logical.Response) error {
 	a := resp.Auth
+	switch a.TokenType {
+	case "", tokenutil.TypeDefault, "default-service", tokenutil.TypeService:
+	default:
+		return logical.BadRequest("token type %q is not supported: only service tokens can be issued", a.TokenType)
+	}
 	cfg := rt.Entry.LogicalConfig(c.conf.DefaultLeaseTTL, c.conf.MaxLeaseTTL)
-	name := strings.TrimSuffix(rt.Entry.Path, "/")
-	if a.DisplayName != "" {
-		name += "-" + a.DisplayName
+	maxTTL := cfg.MaxLeaseTTL
+	if a.MaxTTL > 0 && a.MaxTTL < maxTTL {
+		maxTTL = a.MaxTTL
 	}
 	tok, te, err := c.tokens.Create(ctx, token.CreateRequest{
-		Policies:       a.Policies,
-		Meta:           a.Metadata,
-		DisplayName:    name,
-		TTL:            a.LeaseDuration,
-		ExplicitMaxTTL: a.ExplicitMaxTTL,
-		Period:         a.Period,
-		NumUses:        a.NumUses,
-		Renewable:      true,
-		Path:           req.Path,
-		DefaultTTL:     cfg.DefaultLeaseTTL,
-		MaxTTL:         cfg.MaxLeaseTTL,
+		Policies:        a.Policies,
+		NoDefaultPolicy: a.NoDefaultPolicy,
+		Meta:            a.Metadata,
+		DisplayName:     strings.ReplaceAll(rt.Entry.Path, "/", "-") + a.DisplayName,
+		TTL:             a.LeaseDuration,
+		ExplicitMaxTTL:  a.ExplicitMaxTTL,
+		Period:          a.Period,
+		NumUses:         a.NumUses,
+		Renewable:       true,
+		Path:            req.Path,
+		DefaultTTL:      cfg.DefaultLeaseTTL,
+		MaxTTL:          maxTTL,
+		BoundCIDRs:      a.BoundCIDRs,
 	})
 	if err != nil {
 		if errors.Is(err, logical.ErrInvalidRequest) {
 			return err
 		}
+		var ce *logical.CodedError
+		if errors.As(err, &ce) && ce.Status < http.StatusInternalServerError {
+			return err
+		}
 		return fmt.Errorf("issue login token: %w", err)
 	}
 	a.ClientToken, a.Accessor, a.Policies, a.TokenPolicies = tok, te.Accessor, te.Policies, te.Policies
-	a.LeaseDuration, a.Renewable, a.Orphan, a.TokenType = te.TTL, te.Renewable, true, "service"
+	a.LeaseDuration, a.Renewable, a.Orphan, a.TokenType = te.TTL, te.Renewable, true, token.TypeService
+	a.DisplayName, a.NumUses, a.EntityID = te.DisplayName, te.NumUses, te.EntityID
 	return nil
+}
+
+// renewLogin is the token store's OnRenew: it asks the auth method that
+// issued a login token whether the login still holds (its AuthRenew: the
+// user still exists, its policies are the token's), and returns the
+// method's current TTLs within the mount's. Tokens of the token store
+// itself are not asked about.
+func (c *Core) renewLogin(ctx context.Context, e *token.Entry, increment time.Duration) (*token.RenewTerms, error) {
+	if !strings.HasPrefix(e.Path, "auth/") || strings.HasPrefix(e.Path, "auth/token/") {
+		return nil, nil
+	}
+	rt, rel := c.mounts.Router().Match(e.Path)
+	if rt == nil || !rt.IsAuth {
+		return nil, logical.BadRequest("the auth method that issued this token is no longer enabled; not renewing")
+	}
+	if rt.Entry.Type == "token" {
+		return nil, nil
+	}
+	cfg := rt.Entry.LogicalConfig(c.conf.DefaultLeaseTTL, c.conf.MaxLeaseTTL)
+	resp, err := rt.Backend.HandleRequest(ctx, &logical.Request{
+		Operation: logical.RenewOperation, Path: rel, Storage: rt.Storage,
+		MountPoint: rt.Mount, MountType: rt.Entry.Type, MountAccessor: rt.Entry.Accessor, MountConfig: cfg,
+		Auth: &logical.Auth{
+			Accessor: e.Accessor, Policies: e.Policies, TokenPolicies: e.Policies, Metadata: e.Meta,
+			DisplayName: e.DisplayName, EntityID: e.EntityID, LeaseDuration: e.TTL, Period: e.Period,
+			ExplicitMaxTTL: e.ExplicitMaxTTL, NumUses: e.NumUses, Renewable: e.Renewable,
+			BoundCIDRs: e.BoundCIDRs, TokenType: e.Type, Orphan: e.Parent == "", Increment: increment,
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if resp == nil || resp.Auth == nil {
+		return nil, logical.BadRequest("the auth method did not renew the login; not renewing")
+	}
+	terms := &token.RenewTerms{TTL: resp.Auth.LeaseDuration, Period: resp.Auth.Period, MaxTTL: cfg.MaxLeaseTTL}
+	if terms.TTL <= 0 {
+		terms.TTL = cfg.DefaultLeaseTTL
+	}
+	if m := resp.Auth.MaxTTL; m > 0 && m < terms.MaxTTL {
+		terms.MaxTTL = m
+	}
+	return terms, nil
 }
 
 func matchesAny(patterns []string, path string) bool {

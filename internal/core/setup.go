@@ -75,6 +75,7 @@ func (c *Core) newTokenStore(ctx context.Context) (*token.Store, error) {
 		MaxTTL:       c.conf.MaxLeaseTTL,
 		OnRevoke:     c.destroyCubbyhole,
 		CacheEntries: true,
+		OnRenew:      c.renewLogin,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("token store: %w", err)

@@ -19,18 +19,20 @@ type Envelope struct {
 
 // EnvelopeAuth is the envelope's "auth" object.
 type EnvelopeAuth struct {
-	ClientToken    string            `json:"client_token"`
-	Accessor       string            `json:"accessor"`
-	Policies       []string          `json:"policies"`
-	TokenPolicies  []string          `json:"token_policies"`
-	Metadata       map[string]string `json:"metadata"`
-	LeaseDuration  int64             `json:"lease_duration"`
-	Renewable      bool              `json:"renewable"`
-	EntityID       string            `json:"entity_id"`
-	TokenType      string            `json:"token_type"`
-	Orphan         bool              `json:"orphan"`
-	MFARequirement any               `json:"mfa_requirement"`
-	NumUses        int               `json:"num_uses"`
+	ClientToken   string   `json:"client_token"`
+	Accessor      string   `json:"accessor"`
+	Policies      []string `json:"policies"`
+	TokenPolicies []string `json:"token_policies"`
+	// IdentityPolicies are omitted when empty, as Vault does.
+	IdentityPolicies []string          `json:"identity_policies,omitempty"`
+	Metadata         map[string]string `json:"metadata"`
+	LeaseDuration    int64             `json:"lease_duration"`
+	Renewable        bool              `json:"renewable"`
+	EntityID         string            `json:"entity_id"`
+	TokenType        string            `json:"token_type"`
+	Orphan           bool              `json:"orphan"`
+	MFARequirement   any               `json:"mfa_requirement"`
+	NumUses          int               `json:"num_uses"`
 }
 
 // EnvelopeWrap is the envelope's "wrap_info" object.
@@ -75,7 +77,7 @@ func EnvelopeOf(requestID string, resp *Response, mountType string) Envelope {
 	if a := resp.Auth; a != nil {
 		env.Auth = &EnvelopeAuth{
 			ClientToken: a.ClientToken, Accessor: a.Accessor, Policies: a.Policies,
-			TokenPolicies: a.TokenPolicies, Metadata: a.Metadata,
+			TokenPolicies: a.TokenPolicies, IdentityPolicies: a.IdentityPolicies, Metadata: a.Metadata,
 			LeaseDuration: int64(a.LeaseDuration / time.Second), Renewable: a.Renewable,
 			EntityID: a.EntityID, TokenType: a.TokenType, Orphan: a.Orphan, NumUses: a.NumUses,
 		}

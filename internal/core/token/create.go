@@ -44,6 +44,10 @@ type CreateRequest struct {
 	Renewable          bool
 	EntityID           string
 
+	// BoundCIDRs restrict where the token may be used from (a login's
+	// token_bound_cidrs); the core checks them on every request.
+	BoundCIDRs []string
+
 	// wrapping marks the core's own wrapping tokens (CreateWrapping), the
 	// only ones allowed the response-wrapping policy.
 	wrapping bool
@@ -192,6 +196,7 @@ func (s *Store) create(ctx context.Context, req CreateRequest) (string, *Entry, 
 		Type:           TypeService,
 		EntityID:       req.EntityID,
 		MaxTTL:         maxTTL,
+		BoundCIDRs:     slices.Clone(req.BoundCIDRs),
 	}
 	if len(req.Meta) > 0 {
 		e.Meta = make(map[string]string, len(req.Meta))

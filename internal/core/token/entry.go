@@ -59,6 +59,9 @@ type Entry struct {
 	// MaxTTL is the mount maximum the token was issued under; renewals stay
 	// within CreationTime+MaxTTL (periodic tokens excepted).
 	MaxTTL time.Duration
+	// BoundCIDRs are the addresses the token may be used from (CIDR
+	// blocks or single IPs); empty: anywhere.
+	BoundCIDRs []string
 }
 
 // IsRoot reports whether the entry carries the root policy.
@@ -83,6 +86,7 @@ func (e *Entry) RemainingTTL(now time.Time) time.Duration {
 func (e *Entry) clone() *Entry {
 	c := *e
 	c.Policies = slices.Clone(e.Policies)
+	c.BoundCIDRs = slices.Clone(e.BoundCIDRs)
 	if e.Meta != nil {
 		c.Meta = make(map[string]string, len(e.Meta))
 		for k, v := range e.Meta {
@@ -113,6 +117,7 @@ type record struct {
 	ExpireTime      int64             `json:"expire_time,omitempty"`
 	LastRenewalTime int64             `json:"last_renewal_time,omitempty"`
 	MaxTTL          time.Duration     `json:"max_ttl"`
+	BoundCIDRs      []string          `json:"bound_cidrs,omitempty"`
 }
 
 func unixNano(t time.Time) int64 {

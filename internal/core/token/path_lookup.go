@@ -83,6 +83,9 @@ func lookupData(e *Entry, id string, now time.Time) map[string]any {
 	if e.Period > 0 {
 		data["period"] = int64(e.Period / time.Second)
 	}
+	if len(e.BoundCIDRs) > 0 {
+		data["bound_cidrs"] = slices.Clone(e.BoundCIDRs)
+	}
 	if !e.LastRenewalTime.IsZero() {
 		data["last_renewal_time"] = e.LastRenewalTime.Unix()
 		data["last_renewal"] = e.LastRenewalTime.Format(time.RFC3339Nano)

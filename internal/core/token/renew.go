@@ -19,6 +19,10 @@ func (s *Store) Renew(ctx context.Context, e *Entry, increment time.Duration) (*
 	if increment < 0 {
 		return nil, nil, logical.BadRequest("increment must be positive")
 	}
+	terms, err := s.askRenew(ctx, e, increment)
+	if err != nil {
+		return nil, nil, err
+	}
 	mu := s.lockFor(e.ID)
 	mu.Lock()
 	defer mu.Unlock()
@@ -39,8 +43,15 @@ func (s *Store) Renew(ctx context.Context, e *Entry, increment time.Duration) (*
 	if maxTTL <= 0 {
 		maxTTL = s.maxTTL
 	}
+	ownTTL := cur.TTL
+	if terms != nil {
+		ownTTL, cur.Period = terms.TTL, terms.Period
+		if terms.MaxTTL > 0 {
+			maxTTL, cur.MaxTTL = terms.MaxTTL, terms.MaxTTL
+		}
+	}
 	ttl, warnings, err := calculateTTL(ttlInput{
-		now: now, start: cur.CreationTime, increment: increment, ttl: cur.TTL,
+		now: now, start: cur.CreationTime, increment: increment, ttl: ownTTL,
 		period: cur.Period, explicitMax: cur.ExplicitMaxTTL,
 		defaultTTL: min(s.defaultTTL, maxTTL), maxTTL: maxTTL,
 	})
@@ -69,4 +80,20 @@ func (s *Store) Renew(ctx context.Context, e *Entry, increment time.Duration) (*
 		return nil, nil, err
 	}
 	return cur.clone(), warnings, nil
+}
+
+// askRenew consults OnRenew for a token that can be renewed at all (the
+// method is not asked about a token the store refuses anyway).
+func (s *Store) askRenew(ctx context.Context, e *Entry, increment time.Duration) (*RenewTerms, error) {
+	if s.onRenew == nil {
+		return nil, nil
+	}
+	cur, err := s.load(ctx, e.ID)
+	if err != nil {
+		return nil, err
+	}
+	if cur == nil || cur.NumUses < 0 || cur.ExpireTime.IsZero() || !cur.Renewable || cur.Expired(s.now()) {
+		return nil, nil // Renew answers with the store's own message
+	}
+	return s.onRenew(ctx, cur, increment)
 }

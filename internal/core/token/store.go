@@ -54,6 +54,22 @@ type Options struct {
 	// store is the sole writer of its storage; a node that follows another
 	// writer must call InvalidateCache when storage changes under it.
 	CacheEntries bool
+	// OnRenew asks, before a token is renewed, whether the login that
+	// made it still holds (Vault's AuthRenew: the user still exists, its
+	// policies did not change). The core routes it to the auth method
+	// that issued the token. An error refuses the renewal; nil terms keep
+	// the token's own. It is called without the entry's lock held.
+	OnRenew func(ctx context.Context, e *Entry, increment time.Duration) (*RenewTerms, error)
+}
+
+// RenewTerms are an auth method's current settings for the tokens of a
+// login, which a renewal follows (a role's TTLs may have changed since).
+type RenewTerms struct {
+	// TTL is the token's TTL when no increment is asked for.
+	TTL time.Duration
+	// MaxTTL replaces the max TTL the token was issued under (zero keeps
+	// it); Period makes (or stops making) the token periodic.
+	MaxTTL, Period time.Duration
 }
 
 // Store is the token store. All methods are safe for concurrent use.
@@ -80,6 +96,8 @@ type Store struct {
 
 	backendOnce sync.Once
 	backend     *logical.FrameworkBackend
+
+	onRenew func(ctx context.Context, e *Entry, increment time.Duration) (*RenewTerms, error)
 }
 
 // New opens the token store on storage, creating the salt on first start.
@@ -98,6 +116,7 @@ func New(ctx context.Context, storage logical.Storage, opts Options) (*Store, er
 		tidyInterval: opts.TidyInterval,
 		useCache:     opts.CacheEntries,
 		cache:        logical.NewReadCache(maxCachedEntries, (*Entry).clone),
+		onRenew:      opts.OnRenew,
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -183,6 +202,7 @@ func (s *Store) loadStored(ctx context.Context, id string) (*Entry, error) {
 		ExpireTime:      fromUnixNano(r.ExpireTime),
 		LastRenewalTime: fromUnixNano(r.LastRenewalTime),
 		MaxTTL:          r.MaxTTL,
+		BoundCIDRs:      r.BoundCIDRs,
 	}, nil
 }
 
@@ -211,6 +231,7 @@ func (s *Store) save(ctx context.Context, e *Entry) error {
 		ExpireTime:      unixNano(e.ExpireTime),
 		LastRenewalTime: unixNano(e.LastRenewalTime),
 		MaxTTL:          e.MaxTTL,
+		BoundCIDRs:      e.BoundCIDRs,
 	})
 	if err != nil {
 		return fmt.Errorf("token: encode entry: %w", err)
