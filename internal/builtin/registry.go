@@ -1,6 +1,7 @@
 package builtin
 
 import (
+	"github.com/strongbox/strongbox/internal/builtin/credential/userpass"
 	"github.com/strongbox/strongbox/internal/builtin/secrets/cubbyhole"
 	"github.com/strongbox/strongbox/internal/builtin/secrets/kv"
 	"github.com/strongbox/strongbox/internal/logical"
@@ -17,5 +18,7 @@ func SecretEngines() map[string]logical.Factory {
 // AuthMethods returns the builtin auth method factories by type (the token
 // method is part of the core and not listed).
 func AuthMethods() map[string]logical.Factory {
-	return map[string]logical.Factory{}
+	return map[string]logical.Factory{
+		"userpass": userpass.Factory,
+	}
 }
