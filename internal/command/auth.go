@@ -14,6 +14,7 @@ authenticate with one.`,
 		newAuthDisableCommand(a),
 		newAuthListCommand(a),
 		newAuthTuneCommand(a),
+		newAuthHelpCommand(a),
 	)
 }
 

@@ -304,16 +304,17 @@ func TestCLIAgainstRealServer(t *testing.T) {
 	}
 	sb.do("", 0, "policy", "delete", "reader")
 
-	// Audit devices and auth methods (only the token method is built in:
-	// enabling another is refused by the server with its reason).
+	// Audit devices and auth methods (a type the server does not build is
+	// refused with its reason).
 	sb.do("", 0, "audit", "enable", "file", "file_path="+filepath.Join(dir, "audit.log"))
 	sb.do("", 0, "audit", "list")
 	sb.do("", 0, "audit", "disable", "file")
 	sb.do("", 0, "auth", "list")
 	sb.do("", 0, "auth", "tune", "-default-lease-ttl=1h", "token/")
-	if res := sb.do("", 2, "auth", "enable", "userpass"); !strings.Contains(res.stderr, "plugin not found in the catalog: userpass") {
-		t.Errorf("auth enable userpass: %q", res.stderr)
+	if res := sb.do("", 2, "auth", "enable", "github"); !strings.Contains(res.stderr, "plugin not found in the catalog: github") {
+		t.Errorf("auth enable github: %q", res.stderr)
 	}
+	userpassCLI(t, sb, addr1)
 	if res := sb.do("", 2, "auth", "disable", "token"); !strings.Contains(res.stderr, "Error disabling auth method at token/") {
 		t.Errorf("auth disable token: %q", res.stderr)
 	}
@@ -413,4 +414,46 @@ func TestCLIAgainstRealServer(t *testing.T) {
 	if len(missing) > 0 {
 		t.Errorf("listed in realServerCommands but never run against the real server: %v", missing)
 	}
+}
+
+// userpassCLI: enable userpass, create a user, log in with -method=userpass
+// (password as an argument, then read from stdin), through `write
+// auth/userpass/login/...`, and a wrong password; `auth help` by type and
+// by path.
+func userpassCLI(t *testing.T, sb *realCLI, addr string) {
+	t.Helper()
+	sb.do("", 0, "auth", "enable", "-path=people", "userpass")
+	sb.do("", 0, "auth", "tune", "-default-lease-ttl=30m", "people/")
+	sb.do("", 0, "write", "auth/people/users/alice", "password=alice-pw", "token_policies=default", "token_ttl=20m")
+	login := jsonOut(t, sb.do("", 0, "login", "-method=userpass", "-path=people", "-no-store", "-format=json", "username=alice", "password=alice-pw").stdout)
+	auth, _ := login["auth"].(map[string]any)
+	tok, _ := auth["client_token"].(string)
+	if tok == "" || auth["lease_duration"] != float64(1200) {
+		t.Fatalf("login -method=userpass: %v", login)
+	}
+	look := jsonOut(t, sb.as(addr, tok).do("", 0, "token", "lookup", "-format=json").stdout)
+	data, _ := look["data"].(map[string]any)
+	if data["display_name"] != "people-alice" || data["path"] != "auth/people/login/alice" {
+		t.Errorf("token lookup of a userpass login: %v", data)
+	}
+	// Not a terminal: the password is read from stdin.
+	res := sb.do("alice-pw\n", 0, "login", "-method=userpass", "-path=people", "-token-only", "username=alice")
+	if !strings.HasPrefix(res.stdout, "hvs.") {
+		t.Errorf("login with the password on stdin: %q %q", res.stdout, res.stderr)
+	}
+	res = sb.do("", 0, "write", "-format=json", "auth/people/login/alice", "password=alice-pw")
+	if w := jsonOut(t, res.stdout); w["auth"] == nil {
+		t.Errorf("write auth/people/login/alice: %v", w)
+	}
+	res = sb.do("", 2, "login", "-method=userpass", "-path=people", "username=alice", "password=nope")
+	if !strings.Contains(res.stderr, "invalid username or password") || !strings.Contains(res.stderr, "Code: 400") {
+		t.Errorf("wrong password: %q", res.stderr)
+	}
+	if res := sb.do("", 0, "auth", "help", "people/"); !strings.Contains(res.stdout, "login -method=userpass") {
+		t.Errorf("auth help people/: %q", res.stdout)
+	}
+	if res := sb.do("", 1, "auth", "help", "nowhere/"); !strings.Contains(res.stderr, `No auth method available on the server at "nowhere/"`) {
+		t.Errorf("auth help nowhere/: %q", res.stderr)
+	}
+	sb.do("", 0, "auth", "disable", "people/")
 }
