@@ -23,8 +23,16 @@ func main() {
 	secrets := flag.Int("secrets", 100000, "secrets written for the RSS figure (0 skips it)")
 	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the kv-v2 read c=32 scenarios (-audit-profile: the one with audit on) to this file")
 	flag.BoolVar(&auditProfile, "audit-profile", false, "profile the read scenario with the file audit device on")
+	mode := flag.String("mode", "default", `"default": KV, token and audit scenarios; "userpass": userpass logins/s next to the bcrypt ceiling`)
 	flag.Parse()
-	if err := run(*dur, *dir, *secrets); err != nil {
+	runMode := func() error { return run(*dur, *dir, *secrets) }
+	if *mode == "userpass" {
+		runMode = func() error { return runUserpass(*dur, *dir) }
+	} else if *mode != "default" {
+		fmt.Fprintf(os.Stderr, "load: unknown -mode %q\n", *mode)
+		os.Exit(2)
+	}
+	if err := runMode(); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}

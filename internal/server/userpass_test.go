@@ -191,7 +191,7 @@ func TestUserpassEndToEnd(t *testing.T) {
 	_, err = anon.Logical().Write("auth/userpass/login/alice", map[string]any{"password": "alice-pw2"})
 	wantStatus(t, err, 400, "invalid username or password")
 
-	checkLoginAudit(t, auditLog)
+	checkLoginAudit(t, auditLog, a.ClientToken)
 }
 
 // rawLogin logs in over plain HTTP and returns the body's auth block.
@@ -212,12 +212,15 @@ func rawLogin(t *testing.T, addr, user, password string) map[string]any {
 }
 
 // checkLoginAudit: failed logins are in the audit log with their error,
-// and no password appears in clear anywhere in it.
-func checkLoginAudit(t *testing.T, path string) {
+// and no password, nor the token a login gave, appears in clear in it.
+func checkLoginAudit(t *testing.T, path, clientToken string) {
 	t.Helper()
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), clientToken) {
+		t.Fatal("a login's client token is in clear in the audit log")
 	}
 	for _, pw := range []string{"alice-pw", "wrong-pw", "mallory-pw", "bob-pw"} {
 		if strings.Contains(string(raw), `"`+pw+`"`) {
