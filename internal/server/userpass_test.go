@@ -150,6 +150,35 @@ func TestUserpassEndToEnd(t *testing.T) {
 		t.Fatalf("renew with the policies back: %v", err)
 	}
 
+	// The other token_* fields reach the token.
+	if _, err := lg.Write("auth/userpass/users/nodef", map[string]any{
+		"password": "nodef-pw", "token_policies": "dev", "token_no_default_policy": true, "token_num_uses": 3,
+		"token_explicit_max_ttl": "90m", "token_period": "15m",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	nd, err := anon.Logical().Write("auth/userpass/login/nodef", map[string]any{"password": "nodef-pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(nd.Auth.Policies, []string{"dev"}) || nd.Auth.LeaseDuration != 900 {
+		t.Fatalf("no-default-policy login: %+v", nd.Auth)
+	}
+	// Without "default" the token may not even look itself up (a refused
+	// request spends none of its uses).
+	ndc := userpassClient(t, addr, "")
+	ndc.SetToken(nd.Auth.ClientToken)
+	_, err = ndc.Auth().Token().LookupSelf()
+	wantStatus(t, err, 403, "permission denied")
+	ndLook, err := root.Auth().Token().LookupAccessor(nd.Auth.Accessor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ndLook.Data["num_uses"] != json.Number("3") || ndLook.Data["explicit_max_ttl"] != json.Number("5400") ||
+		ndLook.Data["period"] != json.Number("900") {
+		t.Fatalf("lookup of the no-default-policy token: %v", ndLook.Data)
+	}
+
 	// Failed logins: 400 with Vault's message, the same for an unknown user.
 	_, err = anon.Logical().Write("auth/userpass/login/alice", map[string]any{"password": "wrong-pw"})
 	wantStatus(t, err, 400, "invalid username or password")
