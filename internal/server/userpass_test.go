@@ -321,6 +321,16 @@ func TestUserpassBoundCIDRs(t *testing.T) {
 	if _, err := there.Logical().Write("auth/corp/users/login/eve", map[string]any{"password": "eve-pw"}); err == nil {
 		t.Fatal("login from outside the user's CIDRs succeeded")
 	}
+	// Once the method is disabled, its tokens are not renewed (refused, or
+	// gone when disabling revokes them).
+	if err := root.Sys().DisableAuth("corp/users"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = here.Auth().Token().RenewSelf(0)
+	var re *vault.ResponseError
+	if !errors.As(err, &re) || (re.StatusCode != 400 && re.StatusCode != 403) {
+		t.Fatalf("renewal of a token of a disabled method: %v", err)
+	}
 }
 
 func equalJSON(got, want any) bool {
