@@ -150,6 +150,25 @@ func TestUserpassEndToEnd(t *testing.T) {
 		t.Fatalf("renew with the policies back: %v", err)
 	}
 
+	// A wrapped login (as Vault's agent asks for) answers only wrap_info;
+	// unwrapping gives the login's auth.
+	wrapped := userpassClient(t, addr, "")
+	wrapped.SetWrappingLookupFunc(func(string, string) string { return "60s" })
+	w, err := wrapped.Logical().Write("auth/userpass/login/bob", map[string]any{"password": "bob-pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Auth != nil || w.WrapInfo == nil || w.WrapInfo.WrappedAccessor == "" {
+		t.Fatalf("wrapped login: auth %+v wrap_info %+v", w.Auth, w.WrapInfo)
+	}
+	unwrapped, err := anon.Logical().Unwrap(w.WrapInfo.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if unwrapped.Auth == nil || unwrapped.Auth.Accessor != w.WrapInfo.WrappedAccessor || unwrapped.Auth.Metadata["username"] != "bob" {
+		t.Fatalf("unwrapped login: %+v", unwrapped.Auth)
+	}
+
 	// The other token_* fields reach the token.
 	if _, err := lg.Write("auth/userpass/users/nodef", map[string]any{
 		"password": "nodef-pw", "token_policies": "dev", "token_no_default_policy": true, "token_num_uses": 3,
