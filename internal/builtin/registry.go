@@ -1,6 +1,7 @@
 package builtin
 
 import (
+	"github.com/strongbox/strongbox/internal/builtin/credential/approle"
 	"github.com/strongbox/strongbox/internal/builtin/credential/userpass"
 	"github.com/strongbox/strongbox/internal/builtin/secrets/cubbyhole"
 	"github.com/strongbox/strongbox/internal/builtin/secrets/kv"
@@ -20,5 +21,6 @@ func SecretEngines() map[string]logical.Factory {
 func AuthMethods() map[string]logical.Factory {
 	return map[string]logical.Factory{
 		"userpass": userpass.Factory,
+		"approle":  approle.Factory,
 	}
 }

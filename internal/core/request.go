@@ -283,8 +283,9 @@ func callerAuth(te *token.Entry) *logical.Auth {
 // issueLoginToken creates the token an auth method's login response asks
 // for, under the mount's TTLs, and fills the response's auth from it. The
 // token's display name is the mount path with "/" turned into "-", then
-// the method's name for the user ("userpass-alice"); its path is the login
-// request's.
+// the method's name for the user ("userpass-alice"), without a trailing
+// "-" when the method gives no name (AppRole: "approle"); its path is the
+// login request's.
 func (c *Core) issueLoginToken(ctx context.Context, rt *mount.Route, req *logical.Request, resp *logical.Response) error {
 	a := resp.Auth
 	switch a.TokenType {
@@ -301,7 +302,7 @@ func (c *Core) issueLoginToken(ctx context.Context, rt *mount.Route, req *logica
 		Policies:        a.Policies,
 		NoDefaultPolicy: a.NoDefaultPolicy,
 		Meta:            a.Metadata,
-		DisplayName:     strings.ReplaceAll(rt.Entry.Path, "/", "-") + a.DisplayName,
+		DisplayName:     strings.TrimSuffix(strings.ReplaceAll(rt.Entry.Path, "/", "-")+a.DisplayName, "-"),
 		TTL:             a.LeaseDuration,
 		ExplicitMaxTTL:  a.ExplicitMaxTTL,
 		Period:          a.Period,
