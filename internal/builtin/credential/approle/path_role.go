@@ -3,6 +3,7 @@ package approle
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -183,7 +184,11 @@ type roleIDEntry struct {
 // apply sets the fields the request carries on r and checks the result;
 // r is left half-changed on error, so callers apply to a copy.
 func (r *role) apply(d *logical.FieldData, creating bool) error {
-	if err := r.Params.Parse(d); err != nil {
+	// tokenutil reads bound_cidr_list as token_bound_cidrs wherever the
+	// schema has it; here it is the secret ID's, so it hides from Parse.
+	tokenData := &logical.FieldData{Raw: d.Raw, Schema: maps.Clone(d.Schema)}
+	delete(tokenData.Schema, "bound_cidr_list")
+	if err := r.Params.Parse(tokenData); err != nil {
 		return err
 	}
 	if v, ok := d.GetOk("bind_secret_id"); ok {

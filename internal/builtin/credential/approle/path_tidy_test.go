@@ -1,0 +1,63 @@
+package approle
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/strongbox/strongbox/internal/logical"
+)
+
+func TestTidyRemovesExpiredOrphanedAndDangling(t *testing.T) {
+	e := newEnv(t)
+	rid := e.role("r", map[string]any{"secret_id_ttl": 60})
+	expired, _ := e.secretID("r", nil)
+	e.advance(30 * time.Second)
+	live, _ := e.secretID("r", nil)
+	e.advance(40 * time.Second) // the first is expired, the second not
+
+	// A secret ID whose role vanished without its secret IDs (a crash
+	// half-way through a delete), and an accessor whose secret ID is gone.
+	e.role("gone", nil)
+	e.secretID("gone", nil)
+	ctx := context.Background()
+	if err := e.storage.Delete(ctx, "role/gone"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.storage.Put(ctx, &logical.StorageEntry{Key: accessorPrefix + "dangling", Value: []byte(`{"secret_id_key":"secret_id/x/y"}`)}); err != nil {
+		t.Fatal(err)
+	}
+
+	resp := e.ok(logical.UpdateOperation, "tidy/secret-id", nil)
+	if resp.Data["expired_secret_ids"] != 1 || resp.Data["orphaned_secret_ids"] != 1 || resp.Data["dangling_accessors"] != 2 {
+		t.Fatalf("tidy: %v", resp.Data)
+	}
+	secrets, accessors := 0, 0
+	for k := range e.snapshot() {
+		switch {
+		case strings.HasPrefix(k, secretIDPrefix):
+			secrets++
+		case strings.HasPrefix(k, accessorPrefix):
+			accessors++
+		}
+	}
+	if secrets != 1 || accessors != 1 {
+		t.Fatalf("after tidy: %d secret ids, %d accessors; want 1 and 1", secrets, accessors)
+	}
+	if _, err := e.login(rid, live); err != nil {
+		t.Fatalf("the live secret id after tidy: %v", err)
+	}
+	e.fails(logical.UpdateOperation, "login", map[string]any{"role_id": rid, "secret_id": expired}, 400, "invalid role or secret ID")
+
+	// The periodic run tidies too.
+	e.advance(time.Hour)
+	if _, err := e.b.HandleRequest(ctx, &logical.Request{Operation: logical.RollbackOperation, Storage: e.storage}); err != nil {
+		t.Fatal(err)
+	}
+	for k := range e.snapshot() {
+		if strings.HasPrefix(k, secretIDPrefix) || strings.HasPrefix(k, accessorPrefix) {
+			t.Fatalf("periodic tidy left %q", k)
+		}
+	}
+}
