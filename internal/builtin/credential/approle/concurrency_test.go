@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/strongbox/strongbox/internal/logical"
 )
