@@ -315,6 +315,7 @@ func TestCLIAgainstRealServer(t *testing.T) {
 		t.Errorf("auth enable github: %q", res.stderr)
 	}
 	userpassCLI(t, sb, addr1)
+	approleCLI(t, sb, addr1)
 	if res := sb.do("", 2, "auth", "disable", "token"); !strings.Contains(res.stderr, "Error disabling auth method at token/") {
 		t.Errorf("auth disable token: %q", res.stderr)
 	}
@@ -414,6 +415,41 @@ func TestCLIAgainstRealServer(t *testing.T) {
 	if len(missing) > 0 {
 		t.Errorf("listed in realServerCommands but never run against the real server: %v", missing)
 	}
+}
+
+// approleCLI: enable approle, write a role, read its role ID, generate a
+// secret ID, log in with `write auth/approle/login role_id=… secret_id=…`
+// (Vault's documented way) and with `login -method=approle`; a wrong
+// secret ID is refused with Vault's message.
+func approleCLI(t *testing.T, sb *realCLI, addr string) {
+	t.Helper()
+	sb.do("", 0, "auth", "enable", "approle")
+	sb.do("", 0, "write", "auth/approle/role/ci", "token_policies=default", "token_ttl=15m", "secret_id_num_uses=5")
+	roleID := strings.TrimSpace(sb.do("", 0, "read", "-field=role_id", "auth/approle/role/ci/role-id").stdout)
+	secretID := strings.TrimSpace(sb.do("", 0, "write", "-f", "-field=secret_id", "auth/approle/role/ci/secret-id").stdout)
+	if roleID == "" || secretID == "" {
+		t.Fatalf("role id %q secret id %q", roleID, secretID)
+	}
+	login := jsonOut(t, sb.do("", 0, "write", "-format=json", "auth/approle/login", "role_id="+roleID, "secret_id="+secretID).stdout)
+	auth, _ := login["auth"].(map[string]any)
+	tok, _ := auth["client_token"].(string)
+	if tok == "" || auth["lease_duration"] != float64(900) {
+		t.Fatalf("write auth/approle/login: %v", login)
+	}
+	look := jsonOut(t, sb.as(addr, tok).do("", 0, "token", "lookup", "-format=json").stdout)
+	data, _ := look["data"].(map[string]any)
+	if data["display_name"] != "approle" || data["path"] != "auth/approle/login" {
+		t.Errorf("token lookup of an approle login: %v", data)
+	}
+	res := sb.do("", 0, "login", "-method=approle", "-token-only", "role_id="+roleID, "secret_id="+secretID)
+	if !strings.HasPrefix(res.stdout, "hvs.") {
+		t.Errorf("login -method=approle: %q %q", res.stdout, res.stderr)
+	}
+	res = sb.do("", 2, "write", "auth/approle/login", "role_id="+roleID, "secret_id=wrong")
+	if !strings.Contains(res.stderr, "invalid role or secret ID") || !strings.Contains(res.stderr, "Code: 400") {
+		t.Errorf("wrong secret id: %q", res.stderr)
+	}
+	sb.do("", 0, "auth", "disable", "approle/")
 }
 
 // userpassCLI: enable userpass, create a user, log in with -method=userpass
