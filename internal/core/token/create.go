@@ -248,6 +248,9 @@ func (s *Store) persistNew(ctx context.Context, e *Entry, custom bool) error {
 			return logical.BadRequest("cannot create a token with a duplicate ID")
 		}
 	}
+	if txn, ok := s.storage.(logical.Transactional); ok {
+		return s.persistNewTxn(ctx, txn, e)
+	}
 	if e.Parent != "" {
 		if err := s.storage.Put(ctx, &logical.StorageEntry{Key: parentPrefix + e.Parent + "/" + e.ID}); err != nil {
 			return fmt.Errorf("token: write parent index: %w", err)
@@ -260,6 +263,29 @@ func (s *Store) persistNew(ctx context.Context, e *Entry, custom bool) error {
 		return fmt.Errorf("token: write accessor index: %w", err)
 	}
 	return s.save(ctx, e)
+}
+
+// persistNewTxn writes a new token's indexes and entry in one transaction:
+// one durable write (one raft round, one fsync) per token instead of two
+// or three, which is what bounds logins/s and token creates/s on raft.
+func (s *Store) persistNewTxn(ctx context.Context, txn logical.Transactional, e *Entry) error {
+	b, err := s.encode(e)
+	if err != nil {
+		return err
+	}
+	ops := make([]*logical.TxnOp, 0, 3)
+	if e.Parent != "" {
+		ops = append(ops, &logical.TxnOp{Entry: &logical.StorageEntry{Key: parentPrefix + e.Parent + "/" + e.ID}})
+	}
+	ops = append(ops,
+		&logical.TxnOp{Entry: &logical.StorageEntry{Key: accessorPrefix + s.keys.hashAccessor(e.Accessor), Value: []byte(e.ID)}},
+		&logical.TxnOp{Entry: &logical.StorageEntry{Key: idPrefix + e.ID, Value: b}})
+	s.cache.Invalidate(e.ID)
+	if err := txn.Transaction(ctx, ops); err != nil {
+		return fmt.Errorf("token: write entry and indexes: %w", err)
+	}
+	s.cache.Set(e.ID, e)
+	return nil
 }
 
 func checkCustomID(id string) error {

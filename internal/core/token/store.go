@@ -208,9 +208,23 @@ func (s *Store) loadStored(ctx context.Context, id string) (*Entry, error) {
 
 // save writes an entry (not its indexes).
 func (s *Store) save(ctx context.Context, e *Entry) error {
-	sealed, err := s.keys.sealAccessor(s.rnd, e.ID, e.Accessor)
+	b, err := s.encode(e)
 	if err != nil {
 		return err
+	}
+	s.cache.Invalidate(e.ID)
+	if err := s.storage.Put(ctx, &logical.StorageEntry{Key: idPrefix + e.ID, Value: b}); err != nil {
+		return fmt.Errorf("token: write entry: %w", err)
+	}
+	s.cache.Set(e.ID, e)
+	return nil
+}
+
+// encode is an entry as stored, its accessor sealed.
+func (s *Store) encode(e *Entry) ([]byte, error) {
+	sealed, err := s.keys.sealAccessor(s.rnd, e.ID, e.Accessor)
+	if err != nil {
+		return nil, err
 	}
 	b, err := json.Marshal(&record{
 		ID:              e.ID,
@@ -234,14 +248,9 @@ func (s *Store) save(ctx context.Context, e *Entry) error {
 		BoundCIDRs:      e.BoundCIDRs,
 	})
 	if err != nil {
-		return fmt.Errorf("token: encode entry: %w", err)
+		return nil, fmt.Errorf("token: encode entry: %w", err)
 	}
-	s.cache.Invalidate(e.ID)
-	if err := s.storage.Put(ctx, &logical.StorageEntry{Key: idPrefix + e.ID, Value: b}); err != nil {
-		return fmt.Errorf("token: write entry: %w", err)
-	}
-	s.cache.Set(e.ID, e)
-	return nil
+	return b, nil
 }
 
 // Lookup returns the entry of a raw token, or nil, nil when the token is
