@@ -2,6 +2,7 @@ package approle
 
 import (
 	"context"
+	"encoding/json"
 	"maps"
 	"net"
 	"slices"
@@ -13,6 +14,12 @@ import (
 // errInvalidCredentials is Vault's answer to an unknown role ID and to a
 // wrong, expired or used-up secret ID alike.
 var errInvalidCredentials = logical.BadRequest("invalid role or secret ID")
+
+// dummyRole is decoded when the role ID is unknown, as a role would be.
+var dummyRole, _ = json.Marshal(&role{
+	RoleID: "00000000-0000-0000-0000-000000000000", BindSecretID: true,
+	Params: tokenutil.Params{Policies: []string{"default"}, Type: tokenutil.TypeDefault},
+})
 
 func (b *backend) pathLogin() *logical.Path {
 	return &logical.Path{
@@ -49,10 +56,16 @@ func (b *backend) login(ctx context.Context, req *logical.Request, d *logical.Fi
 		}
 	}
 	if r == nil || r.RoleID != roleID {
-		// Spend the reads a known role costs, so that the answer's timing
-		// does not tell role IDs that exist from those that do not.
+		// Spend the reads, the decoding and the lock a known role costs,
+		// so that the answer's timing does not tell role IDs that exist
+		// from those that do not.
 		_, _ = s.Get(ctx, rolePrefix+h.sum("role", roleID))
-		_, _ = s.Get(ctx, secretIDPrefix+h.sum("role", roleID)+"/"+h.sum("secret_id", secretID))
+		var dummy role
+		_ = json.Unmarshal(dummyRole, &dummy)
+		key := secretIDPrefix + h.sum("role", roleID) + "/" + h.sum("secret_id", secretID)
+		unlock := b.lockSecret(key)
+		_, _ = s.Get(ctx, key)
+		unlock()
 		return nil, errInvalidCredentials
 	}
 	name := idx.Name
