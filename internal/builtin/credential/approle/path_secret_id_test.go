@@ -130,3 +130,34 @@ func TestDeleteRoleRemovesItsSecretIDs(t *testing.T) {
 	e.role("r", map[string]any{"role_id": rid})
 	e.fails(logical.UpdateOperation, "login", map[string]any{"role_id": rid, "secret_id": sec}, 400, "invalid role or secret ID")
 }
+
+// A role with local_secret_ids keeps its secret IDs and accessors under
+// the local prefixes the method declares as LocalStorage.
+func TestLocalSecretIDs(t *testing.T) {
+	e := newEnv(t)
+	rid := e.role("loc", map[string]any{"local_secret_ids": true})
+	sec, acc := e.secretID("loc", nil)
+	local := 0
+	for k := range e.snapshot() {
+		if strings.HasPrefix(k, secretIDPrefix) || strings.HasPrefix(k, accessorPrefix) {
+			t.Fatalf("a local secret id stored at %q", k)
+		}
+		if strings.HasPrefix(k, secretIDLocalPrefix) || strings.HasPrefix(k, accessorLocalPrefix) {
+			local++
+		}
+	}
+	if local != 2 {
+		t.Fatalf("%d entries under the local prefixes, want 2", local)
+	}
+	if sp := e.b.SpecialPaths().LocalStorage; !reflect.DeepEqual(sp, []string{secretIDLocalPrefix, accessorLocalPrefix}) {
+		t.Fatalf("LocalStorage = %v", sp)
+	}
+	if _, err := e.login(rid, sec); err != nil {
+		t.Fatal(err)
+	}
+	e.ok(logical.UpdateOperation, "role/loc/secret-id-accessor/destroy", map[string]any{"secret_id_accessor": acc})
+	e.fails(logical.UpdateOperation, "login", map[string]any{"role_id": rid, "secret_id": sec}, 400, "invalid role or secret ID")
+	if got := e.ok(logical.ReadOperation, "role/loc", nil).Data["local_secret_ids"]; got != true {
+		t.Fatalf("local_secret_ids reads %v", got)
+	}
+}
