@@ -264,3 +264,44 @@ func TestAppRoleCIDRs(t *testing.T) {
 	_, err = there.Auth().Token().LookupSelf()
 	wantStatus(t, err, 403, "permission denied")
 }
+
+// TestAppRoleOneUseSecretIDRace: sixteen clients log in at once with a
+// one-use secret ID; exactly one gets a token, the others a 400.
+func TestAppRoleOneUseSecretIDRace(t *testing.T) {
+	root, addr := startEngineServer(t)
+	if err := root.Sys().EnableAuthWithOptions("approle", &vault.EnableAuthOptions{Type: "approle"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.Logical().Write("auth/approle/role/once", map[string]any{"role_id": "once", "secret_id_num_uses": 1}); err != nil {
+		t.Fatal(err)
+	}
+	for round := 0; round < 5; round++ {
+		gen, err := root.Logical().Write("auth/approle/role/once/secret-id", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		creds := map[string]any{"role_id": "once", "secret_id": gen.Data["secret_id"]}
+		errs := make(chan error, 16)
+		start := make(chan struct{})
+		for i := 0; i < 16; i++ {
+			c := userpassClient(t, addr, "")
+			go func() {
+				<-start
+				_, err := c.Logical().Write("auth/approle/login", creds)
+				errs <- err
+			}()
+		}
+		close(start)
+		wins := 0
+		for i := 0; i < 16; i++ {
+			if err := <-errs; err == nil {
+				wins++
+			} else {
+				wantStatus(t, err, 400, "invalid role or secret ID")
+			}
+		}
+		if wins != 1 {
+			t.Fatalf("round %d: %d logins won with a one-use secret id", round, wins)
+		}
+	}
+}

@@ -31,8 +31,8 @@ const (
 )
 
 // nameRe is a role name as Vault accepts it: letters, digits, "_", "-",
-// "." and "@", neither starting nor ending with "-", "." or "@".
-const nameRe = `(?P<role_name>\w(?:[\w.@-]*\w)?)`
+// ".", "@" and spaces, starting and ending with a letter, digit or "_".
+const nameRe = `(?P<role_name>\w(?:[\w .@-]*\w)?)`
 
 // Factory builds the method for a mount. It does no I/O: the mount's salt
 // is read (or made) at the first request that needs it.

@@ -50,6 +50,14 @@ func TestRoleCRUDWithTokenFieldsAndOldNames(t *testing.T) {
 	if keys := e.ok(logical.ListOperation, "role/", nil).Data["keys"]; !reflect.DeepEqual(keys, []string{"old", "web"}) {
 		t.Errorf("LIST role = %v", keys)
 	}
+	// Vault's names take spaces, dots, dashes and "@".
+	for _, name := range []string{"my app", "svc.v2-prod", "ci@example"} {
+		e.role(name, nil)
+		if r := e.ok(logical.ReadOperation, "role/"+name, nil); r == nil {
+			t.Errorf("role %q not found", name)
+		}
+		e.ok(logical.DeleteOperation, "role/"+name, nil)
+	}
 	e.ok(logical.DeleteOperation, "role/web", nil)
 	if r := e.ok(logical.ReadOperation, "role/web", nil); r != nil {
 		t.Errorf("deleted role reads %v", r.Data)
