@@ -153,6 +153,9 @@ type role struct {
 	SecretIDNumUses    int           `json:"secret_id_num_uses"`
 	SecretIDTTL        time.Duration `json:"secret_id_ttl"`
 	LocalSecretIDs     bool          `json:"local_secret_ids"`
+	// SecretIDFolder names the storage folder of the role's secret IDs
+	// (random, set at creation).
+	SecretIDFolder string `json:"secret_id_folder"`
 	// BoundCIDRListLegacy: secret_id_bound_cidrs was last set under its
 	// pre-1.2 name bound_cidr_list, so it reads back under it too.
 	BoundCIDRListLegacy bool `json:"bound_cidr_list_legacy,omitempty"`

@@ -7,7 +7,8 @@
 //
 // Storage (the mount's view): "salt" holds the mount's random HMAC key;
 // role/<name> a role; role_id/<hmac(role ID)> the name of the role owning
-// a role ID; secret_id/<hmac(role name)>/<hmac(secret ID)> a secret ID's
+// a role ID; secret_id/<random folder of the role>/<hmac(secret ID)> a
+// secret ID's
 // entry (its accessor, uses left, expiry, metadata, CIDRs: never the
 // secret ID itself); accessor/<hmac(accessor)> points an accessor at its
 // secret ID. Roles with local_secret_ids keep the last two under

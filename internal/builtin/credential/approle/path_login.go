@@ -78,7 +78,7 @@ func (b *backend) login(ctx context.Context, req *logical.Request, d *logical.Fi
 		if secretID == "" {
 			return nil, logical.BadRequest("missing secret_id")
 		}
-		e, err := b.spendSecretID(ctx, req, r, r.secretKey(h, name, secretID))
+		e, err := b.spendSecretID(ctx, req, r, r.secretKey(h, secretID))
 		if err != nil {
 			return nil, err
 		}

@@ -130,6 +130,11 @@ func (b *backend) writeRole(ctx context.Context, req *logical.Request, d *logica
 			return nil, err
 		}
 	}
+	if old == nil {
+		if next.SecretIDFolder, err = newID(); err != nil {
+			return nil, err
+		}
+	}
 	return nil, b.storeRole(ctx, req.Storage, name, old, next, rid)
 }
 
@@ -269,7 +274,7 @@ func (b *backend) deleteRole(ctx context.Context, req *logical.Request, d *logic
 	if err != nil {
 		return nil, fmt.Errorf("approle: delete role_id: %w", err)
 	}
-	prefix := r.secretPrefix(h, name)
+	prefix := r.secretPrefix()
 	keys, err := req.Storage.List(ctx, prefix)
 	if err != nil {
 		return nil, fmt.Errorf("approle: list secret ids: %w", err)

@@ -139,7 +139,7 @@ func (b *backend) registerSecretID(ctx context.Context, req *logical.Request, d 
 	if ttl > 0 {
 		e.ExpirationTime = now.Add(ttl)
 	}
-	key := r.secretKey(h, name, secretID)
+	key := r.secretKey(h, secretID)
 	unlock := b.lockSecret(key)
 	defer unlock()
 	if old, err := readSecretID(ctx, req.Storage, key); err != nil {
@@ -199,11 +199,7 @@ func (b *backend) listSecretIDs(ctx context.Context, req *logical.Request, d *lo
 	if r == nil {
 		return nil, errNoRole(name)
 	}
-	h, err := b.hasher(ctx, req.Storage)
-	if err != nil {
-		return nil, err
-	}
-	prefix := r.secretPrefix(h, name)
+	prefix := r.secretPrefix()
 	keys, err := req.Storage.List(ctx, prefix)
 	if err != nil {
 		return nil, fmt.Errorf("approle: list secret ids: %w", err)
@@ -271,7 +267,7 @@ func (b *backend) secretIDTarget(ctx context.Context, req *logical.Request, d *l
 	if err != nil {
 		return nil, "", err
 	}
-	return r, r.secretKey(h, name, id), nil
+	return r, r.secretKey(h, id), nil
 }
 
 func (b *backend) lookupSecretID(ctx context.Context, req *logical.Request, d *logical.FieldData) (*logical.Response, error) {
@@ -347,7 +343,7 @@ func (b *backend) accessorTarget(ctx context.Context, req *logical.Request, d *l
 	if err != nil {
 		return nil, "", err
 	}
-	prefix := r.secretPrefix(h, name)
+	prefix := r.secretPrefix()
 	if !ok || len(a.SecretIDKey) <= len(prefix) || a.SecretIDKey[:len(prefix)] != prefix {
 		return nil, "", logical.Errorf(http.StatusNotFound, "failed to find accessor entry for secret_id_accessor: %q", accessor)
 	}

@@ -161,3 +161,17 @@ func TestLocalSecretIDs(t *testing.T) {
 		t.Fatalf("local_secret_ids reads %v", got)
 	}
 }
+
+// A role deleted half-way (its entry gone, its secret IDs left, as after a
+// crash) and made again under the same name and role ID does not accept
+// the old role's secret IDs: each role has its own secret ID folder.
+func TestRemadeRoleDoesNotInheritLeftoverSecretIDs(t *testing.T) {
+	e := newEnv(t)
+	rid := e.role("r", nil)
+	sec, _ := e.secretID("r", nil)
+	if err := e.storage.Delete(t.Context(), rolePrefix+"r"); err != nil {
+		t.Fatal(err)
+	}
+	e.role("r", map[string]any{"role_id": rid})
+	e.fails(logical.UpdateOperation, "login", map[string]any{"role_id": rid, "secret_id": sec}, 400, "invalid role or secret ID")
+}

@@ -44,23 +44,13 @@ type tidyStats struct{ expired, orphaned, accessors int }
 // is safe beside logins.
 func (b *backend) tidy(ctx context.Context, s logical.Storage) (tidyStats, error) {
 	var st tidyStats
-	h, err := b.hasher(ctx, s)
+	// live maps each role's secret ID folder to the role. A folder not in
+	// it may belong to a role made since it was read: it is read again
+	// before a folder counts as orphaned, and roles are always written
+	// before their first secret ID.
+	live, err := b.liveFolders(ctx, s)
 	if err != nil {
 		return st, err
-	}
-	roles, err := s.List(ctx, rolePrefix)
-	if err != nil {
-		return st, fmt.Errorf("approle: tidy: list roles: %w", err)
-	}
-	live := map[string]*role{}
-	for _, name := range roles {
-		r, err := b.role(ctx, s, name)
-		if err != nil {
-			return st, err
-		}
-		if r != nil {
-			live[r.secretPrefix(h, name)] = r
-		}
 	}
 	for _, top := range []string{secretIDPrefix, secretIDLocalPrefix} {
 		folders, err := s.List(ctx, top)
@@ -72,7 +62,13 @@ func (b *backend) tidy(ctx context.Context, s logical.Storage) (tidyStats, error
 				return st, err
 			}
 			prefix := top + strings.TrimSuffix(f, "/") + "/"
-			r := live[prefix]
+			r, ok := live[prefix]
+			if !ok {
+				if live, err = b.liveFolders(ctx, s); err != nil {
+					return st, err
+				}
+				r = live[prefix]
+			}
 			keys, err := s.List(ctx, prefix)
 			if err != nil {
 				return st, fmt.Errorf("approle: tidy: list secret ids: %w", err)
@@ -117,6 +113,24 @@ func (b *backend) tidy(ctx context.Context, s logical.Storage) (tidyStats, error
 		}
 	}
 	return st, nil
+}
+
+func (b *backend) liveFolders(ctx context.Context, s logical.Storage) (map[string]*role, error) {
+	names, err := s.List(ctx, rolePrefix)
+	if err != nil {
+		return nil, fmt.Errorf("approle: tidy: list roles: %w", err)
+	}
+	live := make(map[string]*role, len(names))
+	for _, name := range names {
+		r, err := b.role(ctx, s, name)
+		if err != nil {
+			return nil, err
+		}
+		if r != nil {
+			live[r.secretPrefix()] = r
+		}
+	}
+	return live, nil
 }
 
 // tidyOne removes one secret ID when it expired or its role r is gone

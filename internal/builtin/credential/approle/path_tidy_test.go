@@ -3,6 +3,7 @@ package approle
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,5 +60,44 @@ func TestTidyRemovesExpiredOrphanedAndDangling(t *testing.T) {
 		if strings.HasPrefix(k, secretIDPrefix) || strings.HasPrefix(k, accessorPrefix) {
 			t.Fatalf("periodic tidy left %q", k)
 		}
+	}
+}
+
+// listHook runs once, just before the first listing of prefix.
+type listHook struct {
+	*logical.InmemStorage
+	prefix string
+	once   sync.Once
+	fn     func()
+}
+
+func (l *listHook) List(ctx context.Context, prefix string) ([]string, error) {
+	if prefix == l.prefix {
+		l.once.Do(l.fn)
+	}
+	return l.InmemStorage.List(ctx, prefix)
+}
+
+// A role made while tidy runs (after tidy read the roles, before it swept
+// the secret ID folders) keeps its secret IDs: its folder is not taken
+// for an orphan's.
+func TestTidySparesARoleMadeMeanwhile(t *testing.T) {
+	e := newEnv(t)
+	e.role("early", nil)
+	e.secretID("early", nil)
+	var lateID, lateSecret string
+	hook := &listHook{InmemStorage: e.storage, prefix: secretIDPrefix, fn: func() {
+		lateID = e.role("late", nil)
+		lateSecret, _ = e.secretID("late", nil)
+	}}
+	resp, err := e.b.HandleRequest(context.Background(), &logical.Request{Operation: logical.UpdateOperation, Path: "tidy/secret-id", Storage: hook})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Data["orphaned_secret_ids"] != 0 {
+		t.Fatalf("tidy: %v", resp.Data)
+	}
+	if _, err := e.login(lateID, lateSecret); err != nil {
+		t.Fatalf("the late role's secret id after tidy: %v", err)
 	}
 }

@@ -60,13 +60,15 @@ type accessorEntry struct {
 	SecretIDKey string `json:"secret_id_key"`
 }
 
-// secretPrefix is the storage folder of a role's secret IDs.
-func (r *role) secretPrefix(h hasher, name string) string {
+// secretPrefix is the storage folder of a role's secret IDs: named by a
+// random ID the role gets at creation, so a role deleted and made again
+// under the same name never sees secret IDs the old one left behind.
+func (r *role) secretPrefix() string {
 	p := secretIDPrefix
 	if r.LocalSecretIDs {
 		p = secretIDLocalPrefix
 	}
-	return p + h.sum("role", name) + "/"
+	return p + r.SecretIDFolder + "/"
 }
 
 func (r *role) accessorKey(h hasher, accessor string) string {
@@ -78,8 +80,8 @@ func (r *role) accessorKey(h hasher, accessor string) string {
 }
 
 // secretKey is the storage key of a role's secret ID.
-func (r *role) secretKey(h hasher, name, secretID string) string {
-	return r.secretPrefix(h, name) + h.sum("secret_id", secretID)
+func (r *role) secretKey(h hasher, secretID string) string {
+	return r.secretPrefix() + h.sum("secret_id", secretID)
 }
 
 // readSecretID reads an entry; the caller holds its lock when it goes on
