@@ -9,6 +9,7 @@ import (
 
 	"github.com/strongbox/strongbox/internal/audit"
 	"github.com/strongbox/strongbox/internal/barrier"
+	"github.com/strongbox/strongbox/internal/core/expiration"
 	"github.com/strongbox/strongbox/internal/core/ha"
 	"github.com/strongbox/strongbox/internal/core/keyops"
 	"github.com/strongbox/strongbox/internal/core/mount"
@@ -115,6 +116,11 @@ type Core struct {
 
 	// cors caches sys/config/cors (sys_cors.go).
 	cors corsCache
+
+	// expiration keeps the leases and revokes them at expiry; it runs
+	// between postUnseal and teardown (core/expiration,
+	// host_expiration.go).
+	expiration *expiration.Manager
 }
 
 // New builds a sealed core over the physical storage.
@@ -159,6 +165,9 @@ func New(conf Config) (*Core, error) {
 	c.haNode = ha.New(haHost{c}, ha.Config{
 		Storage: c.ha, Barrier: c.barrier, Logger: c.logger,
 		APIAddr: conf.APIAddr, ClusterAddr: conf.ClusterAddr, Version: conf.Version,
+	})
+	c.expiration = expiration.New(expirationHost{c}, expiration.Config{
+		Logger: c.logger.With("component", "expiration"), Now: conf.Now,
 	})
 	c.mounts = mount.New(mountHost{c}, mount.Options{
 		Storage:       c.barrier,
