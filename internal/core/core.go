@@ -60,6 +60,10 @@ type Config struct {
 	// a RollbackOperation); one minute if zero, as Vault's rollback
 	// manager. Tests shorten it.
 	PeriodicInterval time.Duration
+	// Expiration tunes the expiration manager (workers, horizon, retry
+	// backoff); zero values take its defaults. Logger and Now come from
+	// this Config.
+	Expiration expiration.Config
 	// Now is the clock of the key operations' time rules (the rekey
 	// cancel grace); time.Now when nil. Tests pass a clock they move.
 	Now func() time.Time
@@ -166,9 +170,9 @@ func New(conf Config) (*Core, error) {
 		Storage: c.ha, Barrier: c.barrier, Logger: c.logger,
 		APIAddr: conf.APIAddr, ClusterAddr: conf.ClusterAddr, Version: conf.Version,
 	})
-	c.expiration = expiration.New(expirationHost{c}, expiration.Config{
-		Logger: c.logger.With("component", "expiration"), Now: conf.Now,
-	})
+	ec := conf.Expiration
+	ec.Logger, ec.Now = c.logger.With("component", "expiration"), conf.Now
+	c.expiration = expiration.New(expirationHost{c}, ec)
 	c.mounts = mount.New(mountHost{c}, mount.Options{
 		Storage:       c.barrier,
 		SecretEngines: conf.SecretEngines, AuthMethods: conf.AuthMethods,

@@ -163,7 +163,7 @@ func (m *Manager) loadBucket(ctx context.Context, b int64) (int, error) {
 		return 0, fmt.Errorf("expiration: list bucket: %w", err)
 	}
 	if len(keys) == 0 {
-		if bucketStart(b+1).Before(m.now()) {
+		if bucketStart(b + 1).Before(m.now()) {
 			if err := m.storage.Delete(ctx, bucketMarker(b)); err != nil {
 				return 0, fmt.Errorf("expiration: drop bucket marker: %w", err)
 			}

@@ -25,7 +25,7 @@ const (
 
 // Defaults used when Options leave them zero.
 const (
-	DefaultTTL          = 768 * time.Hour
+	DefaultTTL    = 768 * time.Hour
 	DefaultMaxTTL = 768 * time.Hour
 )
 
@@ -92,16 +92,16 @@ func New(ctx context.Context, storage logical.Storage, opts Options) (*Store, er
 		return nil, errors.New("token: nil storage")
 	}
 	s := &Store{
-		storage:      storage,
-		logger:       opts.Logger,
-		now:          opts.Now,
-		rnd:          rand.Reader,
-		defaultTTL:   opts.DefaultTTL,
-		maxTTL:       opts.MaxTTL,
-		onRevoke:     opts.OnRevoke,
-		onExpiry:     opts.OnExpiry,
-		useCache:     opts.CacheEntries,
-		cache:        logical.NewReadCache(maxCachedEntries, (*Entry).clone),
+		storage:    storage,
+		logger:     opts.Logger,
+		now:        opts.Now,
+		rnd:        rand.Reader,
+		defaultTTL: opts.DefaultTTL,
+		maxTTL:     opts.MaxTTL,
+		onRevoke:   opts.OnRevoke,
+		onExpiry:   opts.OnExpiry,
+		useCache:   opts.CacheEntries,
+		cache:      logical.NewReadCache(maxCachedEntries, (*Entry).clone),
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
