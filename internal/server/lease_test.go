@@ -72,14 +72,35 @@ func (e *leaseEngine) factory(_ context.Context, _ *logical.BackendConfig) (logi
 	}, nil
 }
 
+// loginMethod logs anyone in: login/<user> answers an Auth for a token
+// with the default policy and a one-hour TTL.
+func loginMethod(_ context.Context, _ *logical.BackendConfig) (logical.Backend, error) {
+	return &logical.FrameworkBackend{
+		PathsSpecial: &logical.Paths{Unauthenticated: []string{"login/*"}},
+		Paths: []*logical.Path{{
+			Pattern: "login/(?P<user>.+)",
+			Fields:  map[string]*logical.FieldSchema{"user": {Type: logical.TypeString}},
+			Operations: map[logical.Operation]logical.OperationFunc{
+				logical.UpdateOperation: func(_ context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
+					return &logical.Response{Auth: &logical.Auth{
+						Policies: []string{"default"}, DisplayName: d.Get("user").(string), LeaseDuration: time.Hour,
+					}}, nil
+				},
+			},
+		}},
+	}, nil
+}
+
 func startLeaseServer(t *testing.T) (*vault.Client, *leaseEngine) {
 	t.Helper()
 	eng := &leaseEngine{revoked: map[string]int{}}
 	engines := builtin.SecretEngines()
 	engines["leasy"] = eng.factory
+	auths := builtin.AuthMethods()
+	auths["loginy"] = loginMethod
 	c, err := core.New(core.Config{
 		Physical: inmem.New(), Logger: quietLogger(), StorageType: "inmem",
-		SecretEngines: engines, AuthMethods: builtin.AuthMethods(), AuditDevices: audit.Factories(),
+		SecretEngines: engines, AuthMethods: auths, AuditDevices: audit.Factories(),
 		Expiration: expiration.Config{RetryBase: 50 * time.Millisecond, RetryMax: 100 * time.Millisecond, MaxRevokeAttempts: 3},
 	})
 	if err != nil {
@@ -336,5 +357,51 @@ func TestIrrevocableLeaseRevokeForce(t *testing.T) {
 	}
 	if eng.failed < 3 {
 		t.Fatalf("engine revoke attempts: %d", eng.failed)
+	}
+}
+
+// TestLoginLeasesRevokePrefix: login tokens get leases under their login
+// path, and revoke-prefix auth/<mount>/login logs everyone out.
+func TestLoginLeasesRevokePrefix(t *testing.T) {
+	client, _ := startLeaseServer(t)
+	if err := client.Sys().EnableAuthWithOptions("loginy", &vault.EnableAuthOptions{Type: "loginy"}); err != nil {
+		t.Fatal(err)
+	}
+	var tokens []string
+	for _, u := range []string{"bob", "eve"} {
+		s, err := client.Logical().Write("auth/loginy/login/"+u, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens = append(tokens, s.Auth.ClientToken)
+		list, err := client.Logical().List("sys/leases/lookup/auth/loginy/login/" + u + "/")
+		if err != nil || list == nil || len(list.Data["keys"].([]any)) != 1 {
+			t.Fatalf("login lease of %s: %v %v", u, list, err)
+		}
+	}
+	// Without sudo, refused and nothing revoked.
+	if err := client.Sys().PutPolicy("leases", `path "sys/leases/revoke-prefix/*" { capabilities = ["update"] }`); err != nil {
+		t.Fatal(err)
+	}
+	weak, err := client.Auth().Token().Create(&vault.TokenCreateRequest{Policies: []string{"leases"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wc, _ := client.Clone()
+	wc.SetToken(weak.Auth.ClientToken)
+	wantStatus(t, wc.Sys().RevokePrefix("auth/loginy/login"), http.StatusForbidden, "")
+	if _, err := client.Auth().Token().Lookup(tokens[0]); err != nil {
+		t.Fatalf("a refused revoke-prefix revoked a login: %v", err)
+	}
+	if err := client.Sys().RevokePrefix("auth/loginy/login"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range tokens {
+		if _, err := client.Auth().Token().Lookup(tok); err == nil {
+			t.Fatal("login token survived revoke-prefix auth/loginy/login")
+		}
+	}
+	if list, err := client.Logical().List("sys/leases/lookup/auth/loginy/login/"); err != nil || list != nil {
+		t.Fatalf("login leases left: %v %v", list, err)
 	}
 }
