@@ -346,3 +346,14 @@ func randomID() (string, error) {
 	}
 	return string(out), nil
 }
+
+// InMemory is how many leases the heap holds (those due within the
+// horizon), for metrics and benchmarks.
+func (m *Manager) InMemory() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.q == nil {
+		return 0
+	}
+	return m.q.Len()
+}
