@@ -261,6 +261,9 @@ func (m *Manager) runLoader(ctx context.Context) {
 	}
 }
 
+// maxSleep bounds a worker's wait for the earliest lease.
+const maxSleep = time.Second
+
 // runWorker revokes leases as they come due until ctx ends.
 func (m *Manager) runWorker(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
@@ -276,8 +279,10 @@ func (m *Manager) runWorker(ctx context.Context) {
 			}
 			continue
 		}
-		if wait < 0 {
-			wait = time.Hour
+		// Sleep at most maxSleep: a clock step (NTP, a VM resumed) must
+		// not leave a due lease waiting on a timer set by the old time.
+		if wait < 0 || wait > maxSleep {
+			wait = maxSleep
 		}
 		timer.Reset(wait)
 		select {

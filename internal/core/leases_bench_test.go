@@ -1,0 +1,133 @@
+package core
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/strongbox/strongbox/internal/builtin"
+	"github.com/strongbox/strongbox/internal/core/expiration"
+	"github.com/strongbox/strongbox/internal/logical"
+	"github.com/strongbox/strongbox/internal/physical/inmem"
+)
+
+// benchClock is a clock the benchmark moves.
+type benchClock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+func (c *benchClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.off)
+}
+
+func (c *benchClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.off += d
+	c.mu.Unlock()
+}
+
+// countingEngine issues leased secrets at creds and counts revocations.
+func countingEngine(revoked *atomic.Int64) logical.Factory {
+	return func(context.Context, *logical.BackendConfig) (logical.Backend, error) {
+		return &logical.FrameworkBackend{Secrets: []*logical.SecretType{{
+			Type: "creds",
+			Revoke: func(context.Context, *logical.Request, *logical.FieldData) (*logical.Response, error) {
+				revoked.Add(1)
+				return nil, nil
+			},
+		}}}, nil
+	}
+}
+
+// BenchmarkRevokeWhileReading: KV v2 reads (8 clients) alone, then while
+// the expiration manager revokes 100k expired leases through their engine.
+// It reports both read rates, their ratio and how long the revocations
+// took.
+func BenchmarkRevokeWhileReading(b *testing.B) {
+	const leases = 100_000
+	ctx := context.Background()
+	clock := &benchClock{}
+	var revoked atomic.Int64
+	engines := builtin.SecretEngines()
+	engines["leasy"] = countingEngine(&revoked)
+	c, err := New(Config{
+		Physical: inmem.New(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		SecretEngines: engines, Now: clock.Now,
+		// Every lease within the heap's reach, so the clock jump makes
+		// all of them due at once.
+		Expiration: expiration.Config{Horizon: 3 * time.Hour},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	res, err := c.Init(ctx, InitRequest{SecretShares: 1, SecretThreshold: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := c.Unseal(ctx, res.Keys[0]); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = c.Seal(ctx) }()
+	do := func(op logical.Operation, path string, data map[string]any) {
+		if _, err := c.HandleRequest(ctx, &logical.Request{Operation: op, Path: path, Data: data, ClientToken: res.RootToken}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	do(logical.UpdateOperation, "sys/mounts/secret", map[string]any{"type": "kv", "options": map[string]any{"version": "2"}})
+	do(logical.UpdateOperation, "sys/mounts/leasy", map[string]any{"type": "leasy"})
+	do(logical.UpdateOperation, "secret/data/k", map[string]any{"data": map[string]any{"v": "x"}})
+	mc := logical.MountConfig{DefaultLeaseTTL: time.Hour, MaxLeaseTTL: 2 * time.Hour}
+	for range leases {
+		s := &logical.Secret{LeaseOptions: logical.LeaseOptions{TTL: time.Hour}, InternalData: map[string]any{logical.SecretTypeKey: "creds"}}
+		if err := c.expiration.Register(ctx, "leasy/creds/app", "", "", s, mc); err != nil {
+			b.Fatal(err)
+		}
+	}
+	read := func(stop <-chan struct{}, n *atomic.Int64) {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			do(logical.ReadOperation, "secret/data/k", nil)
+			n.Add(1)
+		}
+	}
+	measure := func(until func() bool) (float64, time.Duration) {
+		var n atomic.Int64
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() { defer wg.Done(); read(stop, &n) }()
+		}
+		t0 := time.Now()
+		for !until() {
+			time.Sleep(10 * time.Millisecond)
+		}
+		close(stop)
+		wg.Wait()
+		d := time.Since(t0)
+		return float64(n.Load()) / d.Seconds(), d
+	}
+	b.ResetTimer()
+	base, _ := measure(func() bool { return sleepFor(3 * time.Second) })
+	clock.Advance(2 * time.Hour)
+	during, took := measure(func() bool { return revoked.Load() >= leases })
+	b.StopTimer()
+	b.ReportMetric(base, "reads/s_alone")
+	b.ReportMetric(during, "reads/s_revoking")
+	b.ReportMetric(during/base, "read_ratio")
+	b.ReportMetric(took.Seconds(), "s_to_revoke_100k")
+}
+
+// sleepFor sleeps d and reports true: a measure window of fixed length.
+func sleepFor(d time.Duration) bool { time.Sleep(d); return true }
