@@ -117,20 +117,31 @@ func (m *Manager) RevokeLater(ctx context.Context, id string) error {
 // fails (what revoke-force is for). A lease already gone is
 // ErrInvalidLease.
 func (m *Manager) revoke(ctx context.Context, id string, force bool) error {
+	return m.revokeIf(ctx, id, force, nil)
+}
+
+// revokeIf is revoke when cond (if set) accepts the lease as read.
+func (m *Manager) revokeIf(ctx context.Context, id string, force bool, cond func(*Lease) error) error {
+	mu := m.lockFor(id)
+	mu.Lock()
 	l, err := m.load(ctx, id)
+	if err == nil && l == nil {
+		err = ErrInvalidLease
+	}
+	if err == nil && cond != nil {
+		err = cond(l)
+	}
 	if err != nil {
+		mu.Unlock()
 		return err
 	}
-	if l == nil {
-		return ErrInvalidLease
-	}
 	if l.IsAuth() {
+		mu.Unlock()
 		// The token store calls TokenRevoked for this token, which deletes
 		// this lease (under its lock): hold no lock across the call.
 		if err := m.host.RevokeToken(ctx, l.TokenID); err != nil && !force {
 			return fmt.Errorf("revoke token: %w", err)
 		}
-		mu := m.lockFor(id)
 		mu.Lock()
 		defer mu.Unlock()
 		if l, err = m.load(ctx, id); err != nil || l == nil {
@@ -138,15 +149,7 @@ func (m *Manager) revoke(ctx context.Context, id string, force bool) error {
 		}
 		return m.deleteLease(ctx, l)
 	}
-	mu := m.lockFor(id)
-	mu.Lock()
 	defer mu.Unlock()
-	if l, err = m.load(ctx, id); err != nil {
-		return err
-	}
-	if l == nil {
-		return ErrInvalidLease
-	}
 	sec := *l.Secret
 	sec.LeaseID = id
 	if _, _, err := m.host.RouteLease(ctx, logical.RevokeOperation, l.Path, &sec); err != nil && !force {
@@ -176,26 +179,28 @@ func (m *Manager) expireNow(ctx context.Context, id string) {
 // expire is a worker's job: revoke the lease if it is (still) due, and
 // record a failure.
 func (m *Manager) expire(ctx context.Context, id string) {
-	l, err := m.load(ctx, id)
-	if err != nil {
-		if ctx.Err() == nil {
-			m.conf.Logger.Warn("reading a due lease failed", "lease_id", id, "error", err)
-		}
-		return
-	}
-	if l == nil || l.Irrevocable {
-		return
-	}
-	if l.ExpireTime.After(m.now()) {
-		// Renewed since it was queued.
-		m.schedule(id, l.ExpireTime)
-		return
-	}
-	err = m.revoke(ctx, id, false)
-	if err == nil || errors.Is(err, ErrInvalidLease) || ctx.Err() != nil {
+	err := m.revokeIf(ctx, id, false, m.due)
+	if err == nil || errors.Is(err, ErrInvalidLease) || errors.Is(err, errNotDue) || ctx.Err() != nil {
 		return
 	}
 	m.recordFailure(ctx, id, err)
+}
+
+// errNotDue: a queued lease was renewed (rescheduled) or made irrevocable
+// since it was queued.
+var errNotDue = errors.New("expiration: lease not due")
+
+// due is the workers' condition: the lease is past its expiry and not
+// given up on; a renewed one goes back in the heap.
+func (m *Manager) due(l *Lease) error {
+	if l.Irrevocable {
+		return errNotDue
+	}
+	if l.ExpireTime.After(m.now()) {
+		m.schedule(l.ID, l.ExpireTime)
+		return errNotDue
+	}
+	return nil
 }
 
 // recordFailure counts a failed revocation on the lease and schedules the
