@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/strongbox/strongbox/internal/core/expiration"
 	"github.com/strongbox/strongbox/internal/core/mount"
@@ -100,5 +101,15 @@ func (c *Core) registerLease(ctx context.Context, rt *mount.Route, req *logical.
 	if te != nil {
 		creator = te.ID
 	}
-	return c.expiration.Register(ctx, req.Path, rt.Entry.Accessor, creator, s, req.MountConfig)
+	err := c.expiration.Register(ctx, req.Path, rt.Entry.Accessor, creator, s, req.MountConfig)
+	if err != nil {
+		// The client never sees a secret nobody would revoke: undo it in
+		// the engine (best effort) and fail the request.
+		if _, _, rerr := (expirationHost{c}).RouteLease(ctx, logical.RevokeOperation, req.Path, s); rerr != nil {
+			c.logger.Error("revoking a secret whose lease could not be stored failed", "path", req.Path, "error", rerr)
+		}
+		resp.Secret, resp.Data = nil, nil
+		return fmt.Errorf("register lease: %w", err)
+	}
+	return nil
 }
