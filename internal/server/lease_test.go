@@ -405,3 +405,39 @@ func TestLoginLeasesRevokePrefix(t *testing.T) {
 		t.Fatalf("login leases left: %v %v", list, err)
 	}
 }
+
+// TestTokenRenewMovesItsLease: renewing a token moves its lease's expiry
+// with it, so the manager never revokes a renewed token at its old time.
+func TestTokenRenewMovesItsLease(t *testing.T) {
+	client, _ := startLeaseServer(t)
+	tok, err := client.Auth().Token().Create(&vault.TokenCreateRequest{TTL: "1h", Policies: []string{"default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := client.Logical().List("sys/leases/lookup/auth/token/create/")
+	if err != nil || list == nil {
+		t.Fatalf("token lease: %v %v", list, err)
+	}
+	id := "auth/token/create/" + list.Data["keys"].([]any)[0].(string)
+	ttlOf := func() int64 {
+		t.Helper()
+		l, err := client.Sys().Lookup(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := l.Data["ttl"].(interface{ Int64() (int64, error) }).Int64()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := ttlOf(); n > 3600 || n < 3500 {
+		t.Fatalf("lease ttl %d, want about 3600", n)
+	}
+	if _, err := client.Auth().Token().Renew(tok.Auth.ClientToken, 7200); err != nil {
+		t.Fatal(err)
+	}
+	if n := ttlOf(); n <= 3600 {
+		t.Fatalf("lease ttl %d after renewing the token for 7200 s", n)
+	}
+}
