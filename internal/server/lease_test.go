@@ -441,3 +441,32 @@ func TestTokenRenewMovesItsLease(t *testing.T) {
 		t.Fatalf("lease ttl %d after renewing the token for 7200 s", n)
 	}
 }
+
+// TestUnmountRevokesLeases: disabling an engine revokes its leases first;
+// when one cannot be revoked, the mount stays (400).
+func TestUnmountRevokesLeases(t *testing.T) {
+	client, eng := startLeaseServer(t)
+	if _, err := client.Logical().Read("leasy/creds/gina"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Logical().Read("leasy/creds/broken"); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, client.Sys().Unmount("leasy"), http.StatusBadRequest, "failed to revoke")
+	mounts, err := client.Sys().ListMounts()
+	if err != nil || mounts["leasy/"] == nil {
+		t.Fatalf("mount gone after a refused unmount: %v", err)
+	}
+	if err := client.Sys().RevokeForce("leasy/creds/broken"); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Sys().Unmount("leasy"); err != nil {
+		t.Fatal(err)
+	}
+	if eng.count("gina") != 1 {
+		t.Fatalf("engine revoke calls for gina: %d", eng.count("gina"))
+	}
+	if list, err := client.Logical().List("sys/leases/lookup/leasy/"); err != nil || list != nil {
+		t.Fatalf("leases left after unmount: %v %v", list, err)
+	}
+}
