@@ -6,6 +6,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
+	"strconv"
 	"runtime"
 	"slices"
 	"sync"
@@ -53,11 +55,20 @@ func countingEngine(revoked *atomic.Int64) logical.Factory {
 
 // BenchmarkRevokeWhileReading: KV v2 reads (8 clients) alone, then while
 // the expiration manager revokes 100k expired leases through their engine
-// (default workers and revocation rate).
+// (default workers; LEASE_BENCH_N, LEASE_BENCH_ROUNDS and
+// LEASE_BENCH_WORKERS change the lease count, rounds and workers).
 // It reports both read rates, their ratio and how long the revocations
 // took.
 func BenchmarkRevokeWhileReading(b *testing.B) {
-	const leases = 100_000
+	leases := int64(100_000)
+	if v, err := strconv.Atoi(os.Getenv("LEASE_BENCH_N")); err == nil {
+		leases = int64(v)
+	}
+	workers, _ := strconv.Atoi(os.Getenv("LEASE_BENCH_WORKERS"))
+	rounds := 3
+	if v, err := strconv.Atoi(os.Getenv("LEASE_BENCH_ROUNDS")); err == nil {
+		rounds = v
+	}
 	ctx := context.Background()
 	clock := &benchClock{}
 	var revoked atomic.Int64
@@ -68,7 +79,7 @@ func BenchmarkRevokeWhileReading(b *testing.B) {
 		SecretEngines: engines, Now: clock.Now,
 		// Every lease within the heap's reach, so the clock jump makes
 		// all of them due at once.
-		Expiration: expiration.Config{Horizon: 3 * time.Hour},
+		Expiration: expiration.Config{Horizon: 3 * time.Hour, Workers: workers},
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -128,13 +139,12 @@ func BenchmarkRevokeWhileReading(b *testing.B) {
 	// revocations take is what the reads lose when the machine is busy).
 	// Each round compares with the mean of the windows just before and
 	// after; the median round is reported.
-	const rounds = 3
 	var wall, cpu []float64
 	var took time.Duration
 	b.ResetTimer()
 	for r := range rounds {
 		b.StopTimer()
-		for range leases {
+		for range int(leases) {
 			s := &logical.Secret{LeaseOptions: logical.LeaseOptions{TTL: time.Hour}, InternalData: map[string]any{logical.SecretTypeKey: "creds"}}
 			if err := c.expiration.Register(ctx, "leasy/creds/app", "", "", s, mc); err != nil {
 				b.Fatal(err)

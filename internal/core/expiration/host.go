@@ -36,13 +36,11 @@ type Config struct {
 	// minutes). Leases due later stay on disk until the loader reaches
 	// their bucket.
 	Horizon time.Duration
-	// Workers bounds concurrent revocations (8): enough to overlap
-	// engines that wait on a remote system (a database dropping a user).
+	// Workers bounds concurrent revocations (2), so expiring a flood of
+	// leases (100k due at once after an outage) leaves the CPU to
+	// requests; raise it when engines wait on remote systems (a database
+	// dropping a user) rather than on the CPU.
 	Workers int
-	// RevokeRate caps revocations started per second across the workers
-	// (1000; negative: no cap), so expiring a flood of leases (100k due
-	// at once after an outage) leaves the CPU to requests.
-	RevokeRate int
 	// MaxRevokeAttempts is how many failed revocations make a lease
 	// irrevocable (6).
 	MaxRevokeAttempts int
@@ -53,8 +51,7 @@ type Config struct {
 
 const (
 	defaultHorizon     = 10 * time.Minute
-	defaultWorkers     = 8
-	defaultRevokeRate  = 1000
+	defaultWorkers     = 2
 	defaultMaxAttempts = 6
 	defaultRetryBase   = time.Second
 	defaultRetryMax    = 5 * time.Minute
@@ -74,9 +71,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Workers <= 0 {
 		c.Workers = defaultWorkers
-	}
-	if c.RevokeRate == 0 {
-		c.RevokeRate = defaultRevokeRate
 	}
 	if c.MaxRevokeAttempts <= 0 {
 		c.MaxRevokeAttempts = defaultMaxAttempts

@@ -22,10 +22,6 @@ type Manager struct {
 	// locks serialise the read-modify-write of one lease; striped by id.
 	locks [256]sync.Mutex
 
-	// paceMu guards nextSlot, when the next revocation may start.
-	paceMu   sync.Mutex
-	nextSlot time.Time
-
 	// mu guards everything below, set by Start and cleared by Stop.
 	mu      sync.Mutex
 	storage logical.Storage

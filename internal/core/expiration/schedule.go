@@ -273,11 +273,6 @@ func (m *Manager) runWorker(ctx context.Context) {
 		id, wait := m.q.popDue(m.now())
 		m.mu.Unlock()
 		if id != "" {
-			if !m.pace(ctx) {
-				// Stopped while waiting: the lease stays due for the
-				// next activation (its index key is still stored).
-				return
-			}
 			m.expire(ctx, id)
 			if ctx.Err() != nil {
 				return
@@ -302,34 +297,5 @@ func (m *Manager) runWorker(ctx context.Context) {
 			default:
 			}
 		}
-	}
-}
-
-// pace waits for the next revocation slot under Config.RevokeRate; false
-// when ctx ended first.
-func (m *Manager) pace(ctx context.Context) bool {
-	if m.conf.RevokeRate < 0 {
-		return true
-	}
-	interval := time.Second / time.Duration(m.conf.RevokeRate)
-	m.paceMu.Lock()
-	now := time.Now()
-	slot := m.nextSlot
-	if slot.Before(now) {
-		slot = now
-	}
-	m.nextSlot = slot.Add(interval)
-	m.paceMu.Unlock()
-	wait := time.Until(slot)
-	if wait <= 0 {
-		return true
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }
