@@ -254,6 +254,25 @@ func TestLeasesEndToEnd(t *testing.T) {
 	if eng.count("dave") != 1 {
 		t.Fatal("legacy sys/revoke did not reach the engine")
 	}
+
+	// sync=false: 202, and the workers revoke it.
+	s, err = client.Logical().Read("leasy/creds/ivy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2 := client.NewRequest(http.MethodPut, "/v1/sys/leases/revoke")
+	if err := r2.SetJSONBody(map[string]any{"lease_id": s.LeaseID, "sync": false}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := client.RawRequest(r2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.Body.Close()
+	if raw.StatusCode != http.StatusAccepted {
+		t.Fatalf("revoke sync=false: %d", raw.StatusCode)
+	}
+	pollUntil(t, "the background revocation", func() bool { return eng.count("ivy") == 1 })
 }
 
 // TestLeaseExpiryRevokes: a 2 s lease is revoked through the engine at its
