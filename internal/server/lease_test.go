@@ -489,3 +489,25 @@ func TestUnmountRevokesLeases(t *testing.T) {
 		t.Fatalf("leases left after unmount: %v %v", list, err)
 	}
 }
+
+// TestRemountRevokesLeases: moving an engine revokes the leases issued at
+// its old path (nothing could revoke them after the move).
+func TestRemountRevokesLeases(t *testing.T) {
+	client, eng := startLeaseServer(t)
+	s, err := client.Logical().Read("leasy/creds/hal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Sys().Remount("leasy", "leasy2"); err != nil {
+		t.Fatal(err)
+	}
+	if eng.count("hal") != 1 {
+		t.Fatalf("engine revoke calls for hal: %d", eng.count("hal"))
+	}
+	_, err = client.Sys().Lookup(s.LeaseID)
+	wantStatus(t, err, http.StatusBadRequest, "invalid lease")
+	s, err = client.Logical().Read("leasy2/creds/hal")
+	if err != nil || !strings.HasPrefix(s.LeaseID, "leasy2/creds/hal/") {
+		t.Fatalf("lease at the new path: %v %v", s, err)
+	}
+}
