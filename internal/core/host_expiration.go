@@ -82,7 +82,7 @@ func (c *Core) tokenRevoked(ctx context.Context, e *token.Entry) error {
 // tokenExpiry is the token store's expiry hook: the token's lease follows
 // its ExpireTime.
 func (c *Core) tokenExpiry(ctx context.Context, e *token.Entry) error {
-	return c.expiration.RegisterToken(ctx, e.Path, e.ID, e.CreationTime, e.ExpireTime)
+	return c.expiration.RegisterToken(ctx, e.Path, e.ID, e.Renewable, e.CreationTime, e.ExpireTime)
 }
 
 // registerLease makes a lease of a secret an engine returned, before the

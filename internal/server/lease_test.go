@@ -453,6 +453,9 @@ func TestTokenRenewMovesItsLease(t *testing.T) {
 	if n := ttlOf(); n > 3600 || n < 3500 {
 		t.Fatalf("lease ttl %d, want about 3600", n)
 	}
+	if l, err := client.Sys().Lookup(id); err != nil || l.Data["renewable"] != true {
+		t.Fatalf("a renewable token's lease: %v %v", l, err)
+	}
 	if _, err := client.Auth().Token().Renew(tok.Auth.ClientToken, 7200); err != nil {
 		t.Fatal(err)
 	}

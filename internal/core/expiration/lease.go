@@ -47,6 +47,9 @@ type Lease struct {
 	Secret *logical.Secret `json:"secret,omitempty"`
 	// TokenID is the store ID of the token this lease is (auth leases).
 	TokenID string `json:"token_id,omitempty"`
+	// TokenRenewable reports whether the token (auth leases) may be
+	// renewed (through auth/token/renew: sys/leases/renew refuses tokens).
+	TokenRenewable bool `json:"token_renewable,omitempty"`
 	// CreatorID is the store ID of the token that created the secret;
 	// its revocation revokes the lease.
 	CreatorID string `json:"creator_id,omitempty"`
@@ -66,7 +69,7 @@ func (l *Lease) IsAuth() bool { return l.TokenID != "" }
 // Renewable reports whether a renewal may be asked for.
 func (l *Lease) Renewable() bool {
 	if l.IsAuth() {
-		return true
+		return l.TokenRenewable
 	}
 	return l.Secret != nil && l.Secret.Renewable
 }

@@ -155,7 +155,7 @@ func (m *Manager) Register(ctx context.Context, path, mountAccessor, creator str
 // RegisterToken makes (or moves) the lease of a token with a TTL: id
 // "<creation path>/<token id>", expiring with the token. Tokens that never
 // expire have no lease.
-func (m *Manager) RegisterToken(ctx context.Context, path, tokenID string, issued, expires time.Time) error {
+func (m *Manager) RegisterToken(ctx context.Context, path, tokenID string, renewable bool, issued, expires time.Time) error {
 	if expires.IsZero() {
 		return nil
 	}
@@ -167,7 +167,7 @@ func (m *Manager) RegisterToken(ctx context.Context, path, tokenID string, issue
 	if err != nil {
 		return err
 	}
-	l := &Lease{ID: id, Path: path, TokenID: tokenID, IssueTime: issued, ExpireTime: expires}
+	l := &Lease{ID: id, Path: path, TokenID: tokenID, TokenRenewable: renewable, IssueTime: issued, ExpireTime: expires}
 	if old != nil {
 		l.IssueTime, l.LastRenewal = old.IssueTime, m.now()
 	}

@@ -297,13 +297,13 @@ func TestTokenLeases(t *testing.T) {
 	now := h.clock.Now()
 	for _, tok := range []string{"t1", "t2"} {
 		h.host.tokens[tok] = "auth/userpass/login/bob"
-		if err := h.m.RegisterToken(h.ctx, "auth/userpass/login/bob", tok, now, now.Add(time.Minute)); err != nil {
+		if err := h.m.RegisterToken(h.ctx, "auth/userpass/login/bob", tok, true, now, now.Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	sec := h.register("db/creds/a", time.Hour, "t1")
 	// A renewal moves the token's lease.
-	if err := h.m.RegisterToken(h.ctx, "auth/userpass/login/bob", "t2", now, now.Add(time.Hour)); err != nil {
+	if err := h.m.RegisterToken(h.ctx, "auth/userpass/login/bob", "t2", true, now, now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	h.clock.Advance(2 * time.Minute)
@@ -332,7 +332,7 @@ func TestTokenLeases(t *testing.T) {
 func TestTidyDropsLeasesOfGoneTokens(t *testing.T) {
 	h := newHarness(t, Config{})
 	now := h.clock.Now()
-	if err := h.m.RegisterToken(h.ctx, "auth/token/create", "ghost", now, now.Add(time.Hour)); err != nil {
+	if err := h.m.RegisterToken(h.ctx, "auth/token/create", "ghost", true, now, now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	h.register("db/creds/a", time.Hour, "ghost")

@@ -115,7 +115,7 @@ func (m *Manager) handleLookup(ctx context.Context, _ *logical.Request, d *logic
 		"issue_time":   l.IssueTime.Format(time.RFC3339Nano),
 		"expire_time":  l.ExpireTime.Format(time.RFC3339Nano),
 		"last_renewal": last,
-		"renewable":    l.Renewable() && !l.IsAuth(),
+		"renewable":    l.Renewable(),
 		"ttl":          int64(l.ExpireTime.Sub(now) / time.Second),
 	}}, nil
 }
