@@ -41,6 +41,10 @@ type Config struct {
 	// requests; raise it when engines wait on remote systems (a database
 	// dropping a user) rather than on the CPU.
 	Workers int
+	// MaxBacklog bounds the leases in memory while overdue ones (expired
+	// while no node was active) are loaded after a restore (50,000):
+	// more are loaded as those are revoked.
+	MaxBacklog int
 	// MaxRevokeAttempts is how many failed revocations make a lease
 	// irrevocable (6).
 	MaxRevokeAttempts int
@@ -52,6 +56,7 @@ type Config struct {
 const (
 	defaultHorizon     = 10 * time.Minute
 	defaultWorkers     = 2
+	defaultMaxBacklog  = 50_000
 	defaultMaxAttempts = 6
 	defaultRetryBase   = time.Second
 	defaultRetryMax    = 5 * time.Minute
@@ -71,6 +76,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Workers <= 0 {
 		c.Workers = defaultWorkers
+	}
+	if c.MaxBacklog <= 0 {
+		c.MaxBacklog = defaultMaxBacklog
 	}
 	if c.MaxRevokeAttempts <= 0 {
 		c.MaxRevokeAttempts = defaultMaxAttempts

@@ -33,9 +33,11 @@ type Manager struct {
 	// loaded: buckets loaded into q, swept once empty and past.
 	marked map[int64]bool
 	loaded map[int64]bool
-	wake   chan struct{}
-	stop   context.CancelFunc
-	done   chan struct{}
+	// backlog: overdue buckets found at restore, not yet loaded.
+	backlog []int64
+	wake    chan struct{}
+	stop    context.CancelFunc
+	done    chan struct{}
 }
 
 // New builds a stopped manager.
@@ -100,7 +102,7 @@ func (m *Manager) Stop() {
 func (m *Manager) clear() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.storage, m.q, m.marked, m.loaded, m.stop, m.done = nil, nil, nil, nil, nil, nil
+	m.storage, m.q, m.marked, m.loaded, m.stop, m.done, m.backlog = nil, nil, nil, nil, nil, nil, nil
 	m.loadedUntil = 0
 }
 

@@ -342,3 +342,39 @@ func TestTidyDropsLeasesOfGoneTokens(t *testing.T) {
 	}
 	pollFor(t, "the orphaned secret revoked", func() bool { return h.host.revokedCount() == 1 }, h.kick)
 }
+
+// TestOverdueBacklogIsBounded: leases that expired while no node was
+// active are loaded a bounded batch at a time, and all get revoked.
+func TestOverdueBacklogIsBounded(t *testing.T) {
+	h := newHarness(t, Config{MaxBacklog: 50})
+	for i := range 200 {
+		h.register(fmt.Sprintf("db/creds/u%d", i), time.Duration(i+1)*time.Minute, "")
+	}
+	h.m.Stop()
+	h.clock.Advance(5 * time.Hour)
+	// The node comes back: the restore loads at most one batch.
+	h.m = New(h.host, h.conf)
+	h.host.m = h.m
+	if err := h.m.restoreOnly(h.ctx, h.storage); err != nil {
+		t.Fatal(err)
+	}
+	if n, left := h.queued(), len(h.m.pendingBacklog()); n != 50 || left != 150 {
+		t.Fatalf("restore loaded %d leases with %d buckets left, want 50 and 150", n, left)
+	}
+	h.m.clear()
+	h.start()
+	pollFor(t, "every overdue lease revoked", func() bool {
+		return h.host.revokedCount() == 200 && len(h.keys(idPrefix+"db/creds/")) == 0
+	}, h.kick)
+}
+
+// restoreOnly is Start without the loader and workers, to look at what a
+// restore loads.
+func (m *Manager) restoreOnly(ctx context.Context, s logical.Storage) error {
+	m.mu.Lock()
+	m.storage, m.q = s, newQueue()
+	m.marked, m.loaded = map[int64]bool{}, map[int64]bool{}
+	m.wake = make(chan struct{}, m.conf.Workers)
+	m.mu.Unlock()
+	return m.restore(ctx)
+}

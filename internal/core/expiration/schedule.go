@@ -107,10 +107,13 @@ func (m *Manager) wakeLocked() {
 
 // restore loads the leases due before now+Horizon after an unseal or a
 // failover: the day markers, the bucket markers of the days due, and the
-// index keys of the buckets due. Past buckets found empty lose their
-// markers.
+// index keys of the buckets due. Buckets already past (leases that expired
+// while no node was active) are a backlog, loaded in order while the heap
+// holds fewer than MaxBacklog leases, so a long outage does not bring
+// every overdue lease into memory at once.
 func (m *Manager) restore(ctx context.Context) error {
-	until := bucketOf(m.now().Add(m.conf.Horizon)) + 1
+	now := m.now()
+	until := bucketOf(now.Add(m.conf.Horizon)) + 1
 	m.mu.Lock()
 	m.loadedUntil = until
 	m.mu.Unlock()
@@ -118,7 +121,7 @@ func (m *Manager) restore(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("expiration: restore: list days: %w", err)
 	}
-	loaded := 0
+	var backlog, current []int64
 	for _, d := range days {
 		var day int64
 		if _, err := fmt.Sscanf(d, "%d", &day); err != nil {
@@ -136,23 +139,67 @@ func (m *Manager) restore(ctx context.Context) error {
 			if _, err := fmt.Sscanf(bs, "%d", &b); err != nil {
 				continue
 			}
-			if b >= until {
-				break
+			switch {
+			case b >= until:
+			case b < bucketOf(now):
+				backlog = append(backlog, b)
+			default:
+				current = append(current, b)
 			}
-			n, err := m.loadBucket(ctx, b)
-			if err != nil {
-				return err
-			}
-			loaded += n
 		}
-		if len(buckets) == 0 && day < dayOf(bucketOf(m.now())) {
+		if len(buckets) == 0 && day < dayOf(bucketOf(now)) {
 			if err := m.storage.Delete(ctx, dayMarker(day)); err != nil {
 				return fmt.Errorf("expiration: restore: drop day marker: %w", err)
 			}
 		}
 	}
-	m.conf.Logger.Info("leases restored", "due_within", m.conf.Horizon, "loaded", loaded)
+	loaded := 0
+	for _, b := range current {
+		n, err := m.loadBucket(ctx, b)
+		if err != nil {
+			return err
+		}
+		loaded += n
+	}
+	m.mu.Lock()
+	m.backlog = backlog
+	m.mu.Unlock()
+	n, err := m.drainBacklog(ctx)
+	if err != nil {
+		return err
+	}
+	m.conf.Logger.Info("leases restored", "due_within", m.conf.Horizon, "loaded", loaded+n, "overdue_buckets_left", len(m.pendingBacklog()))
 	return nil
+}
+
+// drainBacklog loads overdue buckets, oldest first, while the heap holds
+// fewer than MaxBacklog leases; it returns how many leases it loaded.
+func (m *Manager) drainBacklog(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		m.mu.Lock()
+		if len(m.backlog) == 0 || m.q.Len() >= m.conf.MaxBacklog {
+			m.mu.Unlock()
+			return total, nil
+		}
+		b := m.backlog[0]
+		m.backlog = m.backlog[1:]
+		m.mu.Unlock()
+		n, err := m.loadBucket(ctx, b)
+		if err != nil {
+			m.mu.Lock()
+			m.backlog = append([]int64{b}, m.backlog...)
+			m.mu.Unlock()
+			return total, err
+		}
+		total += n
+	}
+}
+
+func (m *Manager) pendingBacklog() []int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.backlog
 }
 
 // loadBucket pushes bucket b's leases into the heap; an empty bucket in
@@ -245,9 +292,10 @@ func (m *Manager) sweepMarkers(ctx context.Context) error {
 	return nil
 }
 
-// runLoader advances the horizon once a bucket until ctx ends.
+// runLoader advances the horizon when a new bucket starts and feeds the
+// overdue backlog to the heap as it drains, until ctx ends.
 func (m *Manager) runLoader(ctx context.Context) {
-	t := time.NewTicker(min(bucketWidth, m.conf.Horizon/2))
+	t := time.NewTicker(loaderTick)
 	defer t.Stop()
 	for {
 		select {
@@ -255,11 +303,24 @@ func (m *Manager) runLoader(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		if _, err := m.drainBacklog(ctx); err != nil && ctx.Err() == nil {
+			m.conf.Logger.Warn("loading overdue leases failed; retrying", "error", err)
+		}
+		m.mu.Lock()
+		due := bucketOf(m.now().Add(m.conf.Horizon))+1 > m.loadedUntil
+		m.mu.Unlock()
+		if !due {
+			continue
+		}
 		if err := m.advance(ctx); err != nil && ctx.Err() == nil {
-			m.conf.Logger.Warn("lease loader failed; retrying next tick", "error", err)
+			m.conf.Logger.Warn("lease loader failed; retrying", "error", err)
 		}
 	}
 }
+
+// loaderTick is how often the loader looks for a new bucket or room in
+// the heap for overdue leases.
+const loaderTick = time.Second
 
 // maxSleep bounds a worker's wait for the earliest lease.
 const maxSleep = time.Second
