@@ -19,7 +19,7 @@ import (
 // benchStore is a barrier over file storage (bbolt) holding n leases
 // written in bulk: due of them within the next 10 minutes, the rest spread
 // over 32 days. It returns the barrier (sealed) and its root key.
-func benchStore(b, parent *testing.B, n, due int) (*barrier.Barrier, []byte, func()) {
+func benchStore(b, parent *testing.B, n, due, overdue int) (*barrier.Barrier, []byte, func()) {
 	b.Helper()
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "leasebench")
@@ -56,7 +56,11 @@ func benchStore(b, parent *testing.B, n, due int) (*barrier.Barrier, []byte, fun
 	span := 32 * 24 * time.Hour
 	for i := range n {
 		var exp time.Time
-		if i < due {
+		if i >= n-overdue {
+			// Expired during an outage of up to two days.
+			k := i - (n - overdue)
+			exp = now.Add(-time.Minute - time.Duration(float64(48*time.Hour)*float64(k)/float64(overdue)))
+		} else if i < due {
 			exp = now.Add(time.Minute + time.Duration(i)*(9*time.Minute)/time.Duration(max(due, 1)))
 		} else {
 			exp = now.Add(15*time.Minute + time.Duration(float64(span)*float64(i)/float64(n)))
@@ -100,20 +104,24 @@ func (idleHost) RevokeToken(context.Context, string) error         { return nil 
 func (idleHost) TokenExists(context.Context, string) (bool, error) { return true, nil }
 
 // BenchmarkRestore: barrier unseal plus the manager's restore, with n
-// leases on disk spread over 32 days (so about n/4600 due within the
-// 10-minute horizon), and with 10k due. It reports the time per unseal,
+// leases on disk spread over 32 days from 15 minutes on (none due within
+// the 10-minute horizon), then with 10k of them due within it, then with
+// 200k overdue (expired during an outage: loaded in batches of
+// MaxBacklog). It reports the time per unseal,
 // the leases loaded and the heap in use by the started manager.
 func BenchmarkRestore(b *testing.B) {
 	parent := b
-	for _, tc := range []struct{ n, due int }{{0, 0}, {100_000, 0}, {1_000_000, 0}, {1_000_000, 10_000}} {
-		b.Run(fmt.Sprintf("leases=%d/due=%d", tc.n, tc.due), func(b *testing.B) {
+	for _, tc := range []struct{ n, due, overdue int }{
+		{0, 0, 0}, {100_000, 0, 0}, {1_000_000, 0, 0}, {1_000_000, 10_000, 0}, {1_000_000, 0, 200_000},
+	} {
+		b.Run(fmt.Sprintf("leases=%d/due=%d/overdue=%d", tc.n, tc.due, tc.overdue), func(b *testing.B) {
 			// Built once per case: the testing package calls this
 			// function more than once (b.N=1 first).
-			name := fmt.Sprint(tc.n, "/", tc.due)
+			name := fmt.Sprint(tc.n, "/", tc.due, "/", tc.overdue)
 			st, ok := benchStores[name]
 			if !ok {
 				t0 := time.Now()
-				st.bar, st.key, _ = benchStore(b, parent, tc.n, tc.due)
+				st.bar, st.key, _ = benchStore(b, parent, tc.n, tc.due, tc.overdue)
 				benchStores[name] = st
 				b.Logf("wrote %d leases in %v", tc.n, time.Since(t0))
 			}
