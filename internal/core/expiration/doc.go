@@ -26,6 +26,8 @@
 // days due, and the buckets due before now+Horizon, and keeps only those
 // leases in an in-memory heap; a loader moves the horizon forward once a
 // bucket. The work is proportional to the leases due soon, not to all.
+// Leases that expired while no node was active (an outage) are loaded in
+// batches, oldest first, as the heap drains below MaxBacklog.
 //
 // Each lease is revoked at its own expiry by a bounded pool of workers that
 // sleep until the earliest one is due. A failed revocation is retried with
