@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -123,8 +124,8 @@ func (m *Manager) restore(ctx context.Context) error {
 	}
 	var backlog, current []int64
 	for _, d := range days {
-		var day int64
-		if _, err := fmt.Sscanf(d, "%d", &day); err != nil {
+		day, err := strconv.ParseInt(strings.TrimSuffix(d, "/"), 10, 64)
+		if err != nil {
 			continue
 		}
 		if day > dayOf(until-1) {
@@ -135,12 +136,15 @@ func (m *Manager) restore(ctx context.Context) error {
 			return fmt.Errorf("expiration: restore: list buckets: %w", err)
 		}
 		for _, bs := range buckets {
-			var b int64
-			if _, err := fmt.Sscanf(bs, "%d", &b); err != nil {
+			b, err := strconv.ParseInt(bs, 10, 64)
+			if err != nil {
 				continue
 			}
+			if b >= until {
+				// Markers list in order: the rest are later still.
+				break
+			}
 			switch {
-			case b >= until:
 			case b < bucketOf(now):
 				backlog = append(backlog, b)
 			default:
