@@ -4,6 +4,6 @@
 // endpoints that need kernel state. The HTTP layer calls it; it calls
 // logical engines, the barrier, the seal and audit. Larger concerns live in
 // rooms beneath it (core/mount, core/keyops, core/raftops, core/ha,
-// core/wrapping), each
-// declaring the Host interface it needs; none imports core.
+// core/wrapping, core/expiration), each declaring the Host interface it
+// needs; none imports core.
 package core

@@ -199,12 +199,14 @@ func (c *Core) handle(ctx context.Context, req *logical.Request) (*Result, error
 	if err == nil && resp != nil && resp.Auth != nil && rt.IsAuth && rt.Entry.Type != "token" {
 		err = c.issueLoginToken(ctx, rt, req, resp)
 	}
-	// Lease registration (the expiration manager) belongs here, before
-	// wrapping: a wrapped response carries its lease inside.
+	if err == nil && resp != nil && resp.Secret != nil {
+		err = c.registerLease(ctx, rt, req, te, resp)
+	}
 	if err == nil && resp != nil {
-		// Wrapping comes last: the response is kept whole in the wrapping
-		// token's cubbyhole, and the client gets only the wrap info.
-		// Errors are never wrapped.
+		// Wrapping comes last, after the lease is registered (a wrapped
+		// response carries its lease inside): the response is kept whole
+		// in the wrapping token's cubbyhole, and the client gets only the
+		// wrap info. Errors are never wrapped.
 		resp, err = c.wrapResponse(ctx, req, resp, rt.Entry.Type, in)
 	}
 	if st, ok := ctx.Value(requestStateKey{}).(*requestState); ok && st.unlocked != nil && err == nil {

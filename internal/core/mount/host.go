@@ -25,4 +25,9 @@ type Host interface {
 	// calls: wrap data in a new wrapping token as sys/wrapping/wrap does.
 	// Called from engine handlers, during a request (state lock held).
 	ResponseWrapData(ctx context.Context, data map[string]any, ttl time.Duration, jwt bool) (*logical.ResponseWrapInfo, error)
+	// RevokeLeases revokes every lease issued under mount ("db/",
+	// "auth/userpass/") through its engine, before the mount is disabled
+	// or moved: an error keeps the mount where it is (the leases could
+	// never be revoked after).
+	RevokeLeases(ctx context.Context, mount string) error
 }
