@@ -85,6 +85,34 @@ func (c *Core) tokenExpiry(ctx context.Context, e *token.Entry) error {
 	return c.expiration.RegisterToken(ctx, e.Path, e.ID, e.Renewable, e.CreationTime, e.ExpireTime)
 }
 
+// persistToken stores a new token (ops, relative to the token store's
+// view) and its lease in one barrier transaction: one durable write per
+// login or token create instead of two.
+func (c *Core) persistToken(ctx context.Context, view *mount.View, e *token.Entry, ops []*logical.TxnOp) error {
+	out, err := view.PhysicalOps(ops)
+	if err != nil {
+		return err
+	}
+	leaseOps, done, err := c.expiration.NewTokenLease(e.Path, e.ID, e.Renewable, e.CreationTime, e.ExpireTime)
+	if err != nil {
+		return fmt.Errorf("token lease: %w", err)
+	}
+	if len(leaseOps) > 0 {
+		lops, err := mount.NewView(c.barrier, expirationView).PhysicalOps(leaseOps)
+		if err != nil {
+			return err
+		}
+		out = append(out, lops...)
+	}
+	if err := c.barrier.Transaction(ctx, out); err != nil {
+		return err
+	}
+	if done != nil {
+		done()
+	}
+	return nil
+}
+
 // registerLease makes a lease of a secret an engine returned, before the
 // response is audited and reaches the client. KV and the cubbyhole show a
 // lease_duration but never make leases, as in Vault.

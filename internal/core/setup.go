@@ -69,12 +69,16 @@ func (c *Core) firstSetup(ctx context.Context) (string, error) {
 }
 
 func (c *Core) newTokenStore(ctx context.Context) (*token.Store, error) {
-	ts, err := token.New(ctx, mount.NewView(c.barrier, systemPrefix+"token/"), token.Options{
-		Logger:       c.logger.With("component", "token"),
-		DefaultTTL:   c.conf.DefaultLeaseTTL,
-		MaxTTL:       c.conf.MaxLeaseTTL,
-		OnRevoke:     c.tokenRevoked,
-		OnExpiry:     c.tokenExpiry,
+	view := mount.NewView(c.barrier, systemPrefix+"token/")
+	ts, err := token.New(ctx, view, token.Options{
+		Logger:     c.logger.With("component", "token"),
+		DefaultTTL: c.conf.DefaultLeaseTTL,
+		MaxTTL:     c.conf.MaxLeaseTTL,
+		OnRevoke:   c.tokenRevoked,
+		OnExpiry:   c.tokenExpiry,
+		PersistNew: func(ctx context.Context, e *token.Entry, ops []*logical.TxnOp) error {
+			return c.persistToken(ctx, view, e, ops)
+		},
 		CacheEntries: true,
 		OnRenew:      c.renewLogin,
 	})

@@ -2,11 +2,13 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,4 +127,23 @@ func unseal(t *testing.T, c *vault.Client, keys []string) {
 	if st.Sealed {
 		t.Fatalf("still sealed after %d keys: %+v", len(keys), st)
 	}
+}
+
+// wantStatus fails unless err is a Vault error response with status, one
+// of whose messages contains msg (any message when msg is empty).
+func wantStatus(t *testing.T, err error, status int, msg string) {
+	t.Helper()
+	var re *vault.ResponseError
+	if !errors.As(err, &re) || re.StatusCode != status {
+		t.Fatalf("error = %v, want HTTP %d", err, status)
+	}
+	if msg == "" {
+		return
+	}
+	for _, e := range re.Errors {
+		if strings.Contains(e, msg) {
+			return
+		}
+	}
+	t.Fatalf("got %d %v, want %d %q", re.StatusCode, re.Errors, status, msg)
 }

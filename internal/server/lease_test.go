@@ -145,17 +145,6 @@ func pollUntil(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func wantStatus(t *testing.T, err error, status int, msg string) {
-	t.Helper()
-	var re *vault.ResponseError
-	if !errors.As(err, &re) || re.StatusCode != status {
-		t.Fatalf("want %d, got %v", status, err)
-	}
-	if msg != "" && !strings.Contains(strings.Join(re.Errors, " "), msg) {
-		t.Fatalf("want error %q, got %v", msg, re.Errors)
-	}
-}
-
 // TestLeasesEndToEnd: a leased secret carries its lease in the envelope;
 // lookup, renew (clamped by the mount's max TTL), revoke and revoke-prefix
 // go through the engine; bad input is a 400 that changes nothing.

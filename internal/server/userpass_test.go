@@ -36,17 +36,6 @@ func userpassClient(t *testing.T, addr, from string) *vault.Client {
 	return c
 }
 
-func wantStatus(t *testing.T, err error, status int, msg string) {
-	t.Helper()
-	var re *vault.ResponseError
-	if !errors.As(err, &re) {
-		t.Fatalf("error = %v, want HTTP %d", err, status)
-	}
-	if re.StatusCode != status || (msg != "" && !slices.Contains(re.Errors, msg)) {
-		t.Fatalf("got %d %v, want %d %q", re.StatusCode, re.Errors, status, msg)
-	}
-}
-
 // TestUserpassEndToEnd drives the userpass method with the official client
 // against a real core and HTTP handler: users with token_* fields and with
 // the old names, login, what token lookup shows, renewal, bound CIDRs,

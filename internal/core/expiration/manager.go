@@ -229,17 +229,21 @@ func (m *Manager) load(ctx context.Context, id string) (*Lease, error) {
 	return decodeLease(e.Value)
 }
 
-// put stores l with its index keys in one transaction, replacing old's
-// (nil for a new lease), and schedules it at its expiry (at, when set: a
-// retry).
-func (m *Manager) put(ctx context.Context, l, old *Lease, at ...time.Time) error {
-	s, err := m.view()
-	if err != nil {
-		return err
-	}
+// pendingPut is a lease write prepared by preparePut, to be finished by
+// committed once its ops are stored.
+type pendingPut struct {
+	l         *Lease
+	newBucket int64
+	when      time.Time
+}
+
+// preparePut returns the writes that store l with its index keys,
+// replacing old's (nil for a new lease).
+func (m *Manager) preparePut(l, old *Lease) ([]*logical.TxnOp, pendingPut, error) {
+	p := pendingPut{l: l, newBucket: -1, when: l.ExpireTime}
 	b, err := encodeLease(l)
 	if err != nil {
-		return err
+		return nil, p, err
 	}
 	ops := []*logical.TxnOp{{Entry: &logical.StorageEntry{Key: idPrefix + l.ID, Value: b}}}
 	if old == nil && l.CreatorID != "" {
@@ -248,7 +252,6 @@ func (m *Manager) put(ctx context.Context, l, old *Lease, at ...time.Time) error
 	if old != nil && !old.Irrevocable && (l.Irrevocable || !old.ExpireTime.Equal(l.ExpireTime)) {
 		ops = append(ops, &logical.TxnOp{Delete: true, Entry: &logical.StorageEntry{Key: timeKey(old)}})
 	}
-	var newBucket int64 = -1
 	if !l.Irrevocable {
 		ops = append(ops, &logical.TxnOp{Entry: &logical.StorageEntry{Key: timeKey(l)}})
 		bk := bucketOf(l.ExpireTime)
@@ -256,7 +259,7 @@ func (m *Manager) put(ctx context.Context, l, old *Lease, at ...time.Time) error
 		known := m.marked[bk]
 		m.mu.Unlock()
 		if !known {
-			newBucket = bk
+			p.newBucket = bk
 			ops = append(ops,
 				&logical.TxnOp{Entry: &logical.StorageEntry{Key: bucketMarker(bk)}},
 				&logical.TxnOp{Entry: &logical.StorageEntry{Key: dayMarker(dayOf(bk))}})
@@ -264,26 +267,63 @@ func (m *Manager) put(ctx context.Context, l, old *Lease, at ...time.Time) error
 	} else {
 		ops = append(ops, &logical.TxnOp{Entry: &logical.StorageEntry{Key: irrevocablePrefix + enc(l.ID)}})
 	}
-	if err := transact(ctx, s, ops); err != nil {
-		return fmt.Errorf("expiration: store lease: %w", err)
-	}
-	if newBucket >= 0 {
+	return ops, p, nil
+}
+
+// committed records what a stored preparePut changed (a new bucket
+// marker) and schedules the lease.
+func (m *Manager) committed(p pendingPut) {
+	if p.newBucket >= 0 {
 		m.mu.Lock()
 		if m.marked != nil {
-			m.marked[newBucket] = true
+			m.marked[p.newBucket] = true
 		}
 		m.mu.Unlock()
 	}
-	if l.Irrevocable {
-		m.unschedule(l.ID)
+	if p.l.Irrevocable {
+		m.unschedule(p.l.ID)
 	} else {
-		when := l.ExpireTime
-		if len(at) > 0 {
-			when = at[0]
-		}
-		m.schedule(l.ID, when)
+		m.schedule(p.l.ID, p.when)
 	}
+}
+
+// put stores l with its index keys in one transaction, replacing old's
+// (nil for a new lease), and schedules it at its expiry (at, when set: a
+// retry).
+func (m *Manager) put(ctx context.Context, l, old *Lease, at ...time.Time) error {
+	s, err := m.view()
+	if err != nil {
+		return err
+	}
+	ops, p, err := m.preparePut(l, old)
+	if err != nil {
+		return err
+	}
+	if len(at) > 0 {
+		p.when = at[0]
+	}
+	if err := transact(ctx, s, ops); err != nil {
+		return fmt.Errorf("expiration: store lease: %w", err)
+	}
+	m.committed(p)
 	return nil
+}
+
+// NewTokenLease returns the writes (keys relative to the manager's
+// storage) that make the lease of a token being created, for the caller
+// to store in the same transaction as the token itself (one durable write
+// per login), and the function to call once they are stored. A token that
+// never expires has no lease: no ops, a nil function.
+func (m *Manager) NewTokenLease(path, tokenID string, renewable bool, issued, expires time.Time) ([]*logical.TxnOp, func(), error) {
+	if expires.IsZero() {
+		return nil, nil, nil
+	}
+	l := &Lease{ID: path + "/" + tokenID, Path: path, TokenID: tokenID, TokenRenewable: renewable, IssueTime: issued, ExpireTime: expires}
+	ops, p, err := m.preparePut(l, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ops, func() { m.committed(p) }, nil
 }
 
 // deleteLease removes l and its index keys in one transaction.

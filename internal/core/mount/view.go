@@ -62,10 +62,21 @@ func (v *View) Transaction(ctx context.Context, ops []*logical.TxnOp) error {
 	if !ok {
 		return errors.New("storage does not support transactions")
 	}
+	out, err := v.PhysicalOps(ops)
+	if err != nil {
+		return err
+	}
+	return tb.Transaction(ctx, out)
+}
+
+// PhysicalOps turns writes relative to the view into writes on the
+// storage below it, so that writes of several views can be applied in one
+// transaction there (a token and its lease).
+func (v *View) PhysicalOps(ops []*logical.TxnOp) ([]*physical.TxnOp, error) {
 	out := make([]*physical.TxnOp, 0, len(ops))
 	for _, op := range ops {
 		if op == nil || op.Entry == nil || op.Entry.Key == "" || strings.Contains(op.Entry.Key, "..") {
-			return logical.BadRequest("invalid transaction operation")
+			return nil, logical.BadRequest("invalid transaction operation")
 		}
 		e := &physical.Entry{Key: v.prefix + op.Entry.Key, Value: op.Entry.Value}
 		if op.Delete {
@@ -74,7 +85,7 @@ func (v *View) Transaction(ctx context.Context, ops []*logical.TxnOp) error {
 			out = append(out, &physical.TxnOp{Op: physical.PutOp, Entry: e})
 		}
 	}
-	return tb.Transaction(ctx, out)
+	return out, nil
 }
 
 // Clear deletes every key below the view, depth first.

@@ -211,10 +211,11 @@ func (s *Store) create(ctx context.Context, req CreateRequest) (string, *Entry, 
 		e.ExpireTime = now.Add(ttl)
 	}
 
-	if err := s.persistNew(ctx, e, req.ID != ""); err != nil {
+	leased, err := s.persistNew(ctx, e, req.ID != "")
+	if err != nil {
 		return "", nil, nil, err
 	}
-	if s.onExpiry != nil && !e.ExpireTime.IsZero() {
+	if s.onExpiry != nil && !leased && !e.ExpireTime.IsZero() {
 		if err := s.onExpiry(ctx, e.clone()); err != nil {
 			if rerr := s.revokeTreeID(ctx, e.ID); rerr != nil {
 				s.logger.Warn("revoking a token whose lease failed failed", "error", rerr)
@@ -242,40 +243,42 @@ func (s *Store) create(ctx context.Context, req CreateRequest) (string, *Entry, 
 }
 
 // persistNew writes the indexes before the entry: a crash in between leaves
-// a dangling index (Tidy removes it), never a token outside the tree.
-func (s *Store) persistNew(ctx context.Context, e *Entry, custom bool) error {
+// a dangling index (Tidy removes it), never a token outside the tree. It
+// reports whether the PersistNew hook stored the token's lease with it.
+func (s *Store) persistNew(ctx context.Context, e *Entry, custom bool) (bool, error) {
 	mu := s.lockFor(e.ID)
 	mu.Lock()
 	defer mu.Unlock()
 	if custom {
 		old, err := s.load(ctx, e.ID)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if old != nil {
-			return logical.BadRequest("cannot create a token with a duplicate ID")
+			return false, logical.BadRequest("cannot create a token with a duplicate ID")
 		}
 	}
 	if txn, ok := s.storage.(logical.Transactional); ok {
-		return s.persistNewTxn(ctx, txn, e)
+		return s.persistHook != nil, s.persistNewTxn(ctx, txn, e)
 	}
 	if e.Parent != "" {
 		if err := s.storage.Put(ctx, &logical.StorageEntry{Key: parentPrefix + e.Parent + "/" + e.ID}); err != nil {
-			return fmt.Errorf("token: write parent index: %w", err)
+			return false, fmt.Errorf("token: write parent index: %w", err)
 		}
 	}
 	if err := s.storage.Put(ctx, &logical.StorageEntry{
 		Key:   accessorPrefix + s.keys.hashAccessor(e.Accessor),
 		Value: []byte(e.ID),
 	}); err != nil {
-		return fmt.Errorf("token: write accessor index: %w", err)
+		return false, fmt.Errorf("token: write accessor index: %w", err)
 	}
-	return s.save(ctx, e)
+	return false, s.save(ctx, e)
 }
 
-// persistNewTxn writes a new token's indexes and entry in one transaction:
-// one durable write (one raft round, one fsync) per token instead of two
-// or three, which is what bounds logins/s and token creates/s on raft.
+// persistNewTxn writes a new token's indexes and entry in one transaction
+// (with its lease, through the PersistNew hook): one durable write (one
+// raft round, one fsync) per token instead of several, which is what
+// bounds logins/s and token creates/s on raft.
 func (s *Store) persistNewTxn(ctx context.Context, txn logical.Transactional, e *Entry) error {
 	b, err := s.encode(e)
 	if err != nil {
@@ -289,7 +292,12 @@ func (s *Store) persistNewTxn(ctx context.Context, txn logical.Transactional, e 
 		&logical.TxnOp{Entry: &logical.StorageEntry{Key: accessorPrefix + s.keys.hashAccessor(e.Accessor), Value: []byte(e.ID)}},
 		&logical.TxnOp{Entry: &logical.StorageEntry{Key: idPrefix + e.ID, Value: b}})
 	s.cache.Invalidate(e.ID)
-	if err := txn.Transaction(ctx, ops); err != nil {
+	if s.persistHook != nil {
+		err = s.persistHook(ctx, e.clone(), ops)
+	} else {
+		err = txn.Transaction(ctx, ops)
+	}
+	if err != nil {
 		return fmt.Errorf("token: write entry and indexes: %w", err)
 	}
 	s.cache.Set(e.ID, e)

@@ -54,6 +54,12 @@ type Options struct {
 	// revokes the token; a token past its ExpireTime is invalid whether
 	// or not that has happened yet.
 	OnExpiry func(ctx context.Context, e *Entry) error
+	// PersistNew, when set, stores a new token over transactional
+	// storage: ops are its entry and indexes (keys relative to the
+	// store's storage), which the hook stores in one transaction together
+	// with the token's lease, so a login is one durable write. OnExpiry is
+	// then not called for the creation. Nil: the store writes them itself.
+	PersistNew func(ctx context.Context, e *Entry, ops []*logical.TxnOp) error
 	// CacheEntries keeps decoded entries in memory. Only valid while this
 	// store is the sole writer of its storage; a node that follows another
 	// writer must call InvalidateCache when storage changes under it.
@@ -87,6 +93,7 @@ type Store struct {
 	defaultTTL, maxTTL time.Duration
 	onRevoke           func(ctx context.Context, e *Entry) error
 	onExpiry           func(ctx context.Context, e *Entry) error
+	persistHook        func(ctx context.Context, e *Entry, ops []*logical.TxnOp) error
 
 	// locks serialise read-modify-write of one entry; striped by ID.
 	locks [256]sync.RWMutex
@@ -110,17 +117,18 @@ func New(ctx context.Context, storage logical.Storage, opts Options) (*Store, er
 		return nil, errors.New("token: nil storage")
 	}
 	s := &Store{
-		storage:    storage,
-		logger:     opts.Logger,
-		now:        opts.Now,
-		rnd:        rand.Reader,
-		defaultTTL: opts.DefaultTTL,
-		maxTTL:     opts.MaxTTL,
-		onRevoke:   opts.OnRevoke,
-		onExpiry:   opts.OnExpiry,
-		useCache:   opts.CacheEntries,
-		cache:      logical.NewReadCache(maxCachedEntries, (*Entry).clone),
-		onRenew:    opts.OnRenew,
+		storage:     storage,
+		logger:      opts.Logger,
+		now:         opts.Now,
+		rnd:         rand.Reader,
+		defaultTTL:  opts.DefaultTTL,
+		maxTTL:      opts.MaxTTL,
+		onRevoke:    opts.OnRevoke,
+		onExpiry:    opts.OnExpiry,
+		persistHook: opts.PersistNew,
+		useCache:    opts.CacheEntries,
+		cache:       logical.NewReadCache(maxCachedEntries, (*Entry).clone),
+		onRenew:     opts.OnRenew,
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
