@@ -40,6 +40,7 @@ var realServerCommands = []string{
 	"policy delete", "policy list", "policy read", "policy write",
 	"secrets disable", "secrets enable", "secrets list", "secrets move", "secrets tune",
 	"token capabilities", "token create", "token lookup", "token renew", "token revoke",
+	"lease lookup", "lease renew", "lease revoke", "unwrap",
 }
 
 // leafName is the command path (without "strongbox ") that args run.
@@ -303,6 +304,9 @@ func TestCLIAgainstRealServer(t *testing.T) {
 		t.Error("token revoke -self left the token alive")
 	}
 	sb.do("", 0, "policy", "delete", "reader")
+
+	// Leases and response wrapping.
+	leaseAndWrapCases(t, sb, addr1)
 
 	// Audit devices and auth methods (only the token method is built in:
 	// enabling another is refused by the server with its reason).
