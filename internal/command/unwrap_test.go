@@ -220,12 +220,20 @@ func TestWrapTTLWrapsWhatCommandsPrint(t *testing.T) {
 	if r := f.only("GET /v1/secret/data/app"); r.Header.Get("X-Vault-Wrap-Ttl") != "" {
 		t.Errorf("unwrapped read sent %q", r.Header.Get("X-Vault-Wrap-Ttl"))
 	}
+	c.run("", "read", "-wrap-ttl=0", "secret/data/app").want(t, 0)
+	c.env["VAULT_WRAP_TTL"] = "0s"
+	c.run("", "read", "secret/data/app").want(t, 0)
+	for _, r := range f.requests("GET /v1/secret/data/app") {
+		if v := r.Header.Get("X-Vault-Wrap-Ttl"); v != "" {
+			t.Errorf("a zero wrap TTL sent %q", v)
+		}
+	}
 	c.run("", "read", "-wrap-ttl=-1s", "secret/data/app").want(t, 1)
 	c.env["VAULT_WRAP_TTL"] = "later"
 	if res := c.run("", "read", "secret/data/app").want(t, 1); !strings.Contains(res.stderr, "VAULT_WRAP_TTL") {
 		t.Errorf("bad VAULT_WRAP_TTL: %q", res.stderr)
 	}
-	if n := len(f.requests("GET /v1/secret/data/app")); n != 1 {
-		t.Errorf("bad wrap TTLs sent %d requests", n-1)
+	if n := len(f.requests("GET /v1/secret/data/app")); n != 3 {
+		t.Errorf("bad wrap TTLs sent %d requests", n-3)
 	}
 }
