@@ -38,7 +38,6 @@ func tokenAlive(sb *realCLI, addr, tok string) bool {
 // token helper) with KV v2 at secret/. Only built-in engines run there, so
 // the leases are token leases (auth/token/create/<id>).
 func leaseAndWrapCases(t *testing.T, sb *realCLI, addr string) {
-	t.Helper()
 	const tokenLeases = "auth/token/create/"
 	// newLease creates a token with a TTL and finds its lease among those
 	// under auth/token/create.
@@ -182,7 +181,8 @@ func leaseAndWrapCases(t *testing.T, sb *realCLI, addr string) {
 	}
 	listed := jsonOut(t, withEnv.do("", 0, "list", "-format=json", "secret/metadata").stdout)
 	lw, _ := listed["wrap_info"].(map[string]any)
-	if lw == nil || lw["ttl"] != 60.0 || lw["creation_path"] != "secret/metadata" {
+	// A LIST's path ends in "/" on the server, as in Vault.
+	if lw == nil || lw["ttl"] != 60.0 || lw["creation_path"] != "secret/metadata/" {
 		t.Fatalf("list with VAULT_WRAP_TTL: %v", listed)
 	}
 	if res := sb.do("", 0, "unwrap", lw["token"].(string)); !regexp.MustCompile(`(?m)^wrapme$`).MatchString(res.stdout) {
