@@ -28,6 +28,28 @@ func leaseKeys(t *testing.T, sb *realCLI, prefix string) []string {
 	return keys
 }
 
+// tokenLeases is where token create's leases are: auth/token/create/<id>.
+const tokenLeases = "auth/token/create/"
+
+// createLeasedToken creates a token with a TTL through r and finds its
+// lease among those under auth/token/create.
+func createLeasedToken(t *testing.T, r *realCLI, args ...string) (tok, leaseID string) {
+	t.Helper()
+	before := leaseKeys(t, r, tokenLeases)
+	out := jsonOut(t, r.do("", 0, append([]string{"token", "create", "-format=json", "-ttl=1h"}, args...)...).stdout)
+	tok = out["auth"].(map[string]any)["client_token"].(string)
+	var added []string
+	for _, k := range leaseKeys(t, r, tokenLeases) {
+		if !slices.Contains(before, k) && !strings.HasSuffix(k, "/") {
+			added = append(added, k)
+		}
+	}
+	if len(added) != 1 {
+		t.Fatalf("token create added leases %v under %s, want one", added, tokenLeases)
+	}
+	return tok, tokenLeases + added[0]
+}
+
 // tokenAlive reports whether tok still authenticates.
 func tokenAlive(sb *realCLI, addr, tok string) bool {
 	return sb.as(addr, tok).run("", "token", "lookup").code == exitOK
@@ -38,28 +60,8 @@ func tokenAlive(sb *realCLI, addr, tok string) bool {
 // token helper) with KV v2 at secret/. Only built-in engines run there, so
 // the leases are token leases (auth/token/create/<id>).
 func leaseAndWrapCases(t *testing.T, sb *realCLI, addr string) {
-	const tokenLeases = "auth/token/create/"
-	// newLease creates a token with a TTL and finds its lease among those
-	// under auth/token/create.
-	newLease := func(args ...string) (tok, leaseID string) {
-		t.Helper()
-		before := leaseKeys(t, sb, tokenLeases)
-		out := jsonOut(t, sb.do("", 0, append([]string{"token", "create", "-format=json", "-ttl=1h"}, args...)...).stdout)
-		tok = out["auth"].(map[string]any)["client_token"].(string)
-		var added []string
-		for _, k := range leaseKeys(t, sb, tokenLeases) {
-			if !slices.Contains(before, k) && !strings.HasSuffix(k, "/") {
-				added = append(added, k)
-			}
-		}
-		if len(added) != 1 {
-			t.Fatalf("token create added leases %v under %s, want one", added, tokenLeases)
-		}
-		return tok, tokenLeases + added[0]
-	}
-
 	// lookup
-	tokA, idA := newLease("-policy=default")
+	tokA, idA := createLeasedToken(t, sb, "-policy=default")
 	look := jsonOut(t, sb.do("", 0, "lease", "lookup", "-format=json", idA).stdout)
 	data, _ := look["data"].(map[string]any)
 	if ttl, _ := data["ttl"].(float64); data["id"] != idA || ttl <= 0 || ttl > 3600 || data["expire_time"] == nil || data["issue_time"] == nil {
@@ -94,7 +96,7 @@ func leaseAndWrapCases(t *testing.T, sb *realCLI, addr string) {
 	}
 
 	// revoke (queued): gone soon after.
-	tokB, idB := newLease()
+	tokB, idB := createLeasedToken(t, sb)
 	if res := sb.do("", 0, "lease", "revoke", idB); res.stdout != "All revocation operations queued successfully!\n" {
 		t.Errorf("lease revoke: %q", res.stdout)
 	}
@@ -108,8 +110,8 @@ func leaseAndWrapCases(t *testing.T, sb *realCLI, addr string) {
 
 	// revoke -prefix needs sudo: a default-policy token is refused and
 	// nothing is revoked.
-	tokC, _ := newLease("-policy=default")
-	tokD, _ := newLease()
+	tokC, _ := createLeasedToken(t, sb, "-policy=default")
+	tokD, _ := createLeasedToken(t, sb)
 	if res := sb.as(addr, tokC).do("", 2, "lease", "revoke", "-prefix", "-sync", "auth/token/create"); !strings.Contains(res.stderr, "permission denied") {
 		t.Errorf("revoke-prefix without sudo: %q", res.stderr)
 	}
@@ -127,7 +129,7 @@ func leaseAndWrapCases(t *testing.T, sb *realCLI, addr string) {
 	}
 
 	// revoke -force -prefix (and -force alone is refused before any request).
-	tokE, _ := newLease()
+	tokE, _ := createLeasedToken(t, sb)
 	sb.do("", 1, "lease", "revoke", "-force", "auth/token/create")
 	res := sb.do("", 0, "lease", "revoke", "-force", "-prefix", "auth/token/create")
 	if res.stdout != "Success! Force revoked any leases with prefix: auth/token/create\n" || !strings.Contains(res.stderr, "Warning! Force-removing leases") {
@@ -189,4 +191,41 @@ func leaseAndWrapCases(t *testing.T, sb *realCLI, addr string) {
 		t.Errorf("unwrap of a LIST:\n%s", res.stdout)
 	}
 	sb.do("", 0, "kv", "metadata", "delete", "secret/wrapme")
+}
+
+// leaseAndWrapOnStandby sends lease and wrapping requests to a standby
+// (which forwards them to the active node) and checks their effect through
+// the active node.
+func leaseAndWrapOnStandby(t *testing.T, active, standby *realCLI, activeAddr string) {
+	deadline := time.Now().Add(60 * time.Second)
+	for res := standby.run("", "token", "lookup"); res.code != exitOK; res = standby.run("", "token", "lookup") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the standby never served a request:\n%s%s", res.stdout, res.stderr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	tok, id := createLeasedToken(t, standby)
+	look := jsonOut(t, standby.do("", 0, "lease", "lookup", "-format=json", id).stdout)
+	if d, _ := look["data"].(map[string]any); d == nil || d["id"] != id {
+		t.Errorf("lease lookup through the standby: %v", look)
+	}
+	standby.do("", 0, "lease", "revoke", "-sync", id)
+	if tokenAlive(active, activeAddr, tok) {
+		t.Error("lease revoke through the standby left the token alive")
+	}
+
+	standby.do("", 0, "kv", "put", "secret/standby", "v=1")
+	wt := standby.do("", 0, "kv", "get", "-wrap-ttl=1m", "-field=wrapping_token", "secret/standby").stdout
+	if res := active.do("", 0, "unwrap", "-format=json", wt); !strings.Contains(res.stdout, `"v": "1"`) {
+		t.Errorf("unwrap on the active node of a response wrapped through the standby:\n%s", res.stdout)
+	}
+	out := jsonOut(t, active.do("", 0, "token", "create", "-wrap-ttl=1m", "-format=json").stdout)
+	wi, _ := out["wrap_info"].(map[string]any)
+	if wi == nil {
+		t.Fatalf("token create -wrap-ttl: %v", out)
+	}
+	if res := standby.do("", 0, "unwrap", "-field=token_accessor", wi["token"].(string)); res.stdout != wi["wrapped_accessor"] {
+		t.Errorf("unwrap through the standby: accessor %q, want %v", res.stdout, wi["wrapped_accessor"])
+	}
+	active.do("", 0, "kv", "metadata", "delete", "secret/standby")
 }

@@ -372,6 +372,7 @@ func TestCLIAgainstRealServer(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	leaseAndWrapOnStandby(t, sb, n2, addr1)
 	sb.do("", 0, "operator", "raft", "autopilot", "state")
 	sb.do("", 0, "operator", "raft", "autopilot", "get-config")
 	sb.do("", 0, "operator", "raft", "autopilot", "set-config", "-cleanup-dead-servers=false")
