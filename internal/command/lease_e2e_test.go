@@ -159,6 +159,14 @@ func leaseAndWrapCases(t *testing.T, sb *realCLI, addr string) {
 		t.Errorf("second unwrap: %q", res.stderr)
 	}
 
+	// sys/wrapping/wrap wraps what it is given, for 5m unless told.
+	res = sb.do("", 0, "write", "-format=json", "sys/wrapping/wrap", "pass=given")
+	if wi, _ := jsonOut(t, res.stdout)["wrap_info"].(map[string]any); wi == nil || wi["ttl"] != 300.0 {
+		t.Errorf("write sys/wrapping/wrap: %s", res.stdout)
+	} else if res := sb.do("", 0, "unwrap", "-field=pass", wi["token"].(string)); res.stdout != "given" {
+		t.Errorf("unwrap of sys/wrapping/wrap: %q", res.stdout)
+	}
+
 	// A wrapped token creation: the client token is the wrapping token.
 	out := jsonOut(t, sb.do("", 0, "token", "create", "-wrap-ttl=2m", "-policy=default", "-format=json").stdout)
 	wi, _ := out["wrap_info"].(map[string]any)

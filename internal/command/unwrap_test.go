@@ -212,6 +212,17 @@ func TestWrapTTLWrapsWhatCommandsPrint(t *testing.T) {
 		t.Errorf("wrap TTL sent: %q", r[len(r)-1].Header.Get("X-Vault-Wrap-Ttl"))
 	}
 
+	// sys/wrapping/wrap is wrapped with Vault's default 5m when no TTL is
+	// given; -wrap-ttl overrides it.
+	f.on("PUT /v1/sys/wrapping/wrap", 200, wrappedEnvelope("sys/wrapping/wrap", ""))
+	c.run("", "write", "sys/wrapping/wrap", "pass=s3cret").want(t, 0)
+	c.run("", "write", "-wrap-ttl=30s", "sys/wrapping/wrap", "pass=s3cret").want(t, 0)
+	for i, want := range []string{"5m", "30s"} {
+		if got := f.requests("PUT /v1/sys/wrapping/wrap")[i].Header.Get("X-Vault-Wrap-Ttl"); got != want {
+			t.Errorf("sys/wrapping/wrap %d: wrap TTL %q, want %q", i, got, want)
+		}
+	}
+
 	// Without a wrap TTL nothing is wrapped; a bad one is refused locally.
 	f.mu.Lock()
 	f.reqs = nil
