@@ -37,7 +37,7 @@ func leaseIDArg(args []string) (string, error) {
 func newLeaseLookupCommand(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "lookup [options] ID",
-		Short: "Lookup the lease of a secret",
+		Short: "Look up the lease of a secret",
 		Long: `Prints what the server knows about a lease: its ID, when it was issued and
 last renewed, when it expires, its remaining TTL and whether it is
 renewable. ID is the full lease ID.`,
@@ -66,7 +66,7 @@ func newLeaseRenewCommand(a *app) *cobra.Command {
 	var increment durationFlag
 	cmd := &cobra.Command{
 		Use:   "renew [options] ID",
-		Short: "Renews the lease of a secret",
+		Short: "Renew the lease of a secret",
 		Long: `Extends the lease of a secret so it can be used longer before the server
 revokes it; the secret itself does not change. The server grants at most
 what the mount's and the system's maximum TTL allow, and refuses a lease
@@ -98,7 +98,7 @@ func newLeaseRevokeCommand(a *app) *cobra.Command {
 	var force, prefix, sync bool
 	cmd := &cobra.Command{
 		Use:   "revoke [options] ID",
-		Short: "Revokes leases and secrets",
+		Short: "Revoke leases and secrets",
 		Long: `Revokes a secret by its lease ID, or with -prefix every lease whose ID starts
 with ID (for instance all credentials of a role, or every token logged in
 through an auth mount).
