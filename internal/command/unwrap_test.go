@@ -248,3 +248,40 @@ func TestWrapTTLWrapsWhatCommandsPrint(t *testing.T) {
 		t.Errorf("bad wrap TTLs sent %d requests", n-3)
 	}
 }
+
+// TestLoginWithWrapTTL: as Vault's, login unwraps a wrapped login response
+// (with the wrapping token, unwrapped itself) and stores the token inside;
+// with -no-store or -token-only the wrapped response is printed instead.
+func TestLoginWithWrapTTL(t *testing.T) {
+	f := newFakeVault(t)
+	f.on("PUT /v1/auth/userpass/login/alice", 200, wrappedEnvelope("auth/userpass/login/alice", "acc-alice"))
+	f.on("PUT /v1/sys/wrapping/unwrap", 200, map[string]any{"auth": map[string]any{
+		"client_token": "hvs.alice", "accessor": "acc-alice", "policies": []string{"default"},
+		"token_policies": []string{"default"}, "lease_duration": 3600, "renewable": true,
+	}})
+	c := newCLI(t, f.srv.URL)
+
+	res := c.run("", "login", "-wrap-ttl=1m", "-method=userpass", "username=alice", "password=pw").want(t, 0)
+	if got := f.only("PUT /v1/auth/userpass/login/alice").Header.Get("X-Vault-Wrap-Ttl"); got != "1m" {
+		t.Errorf("login wrap TTL %q", got)
+	}
+	u := f.only("PUT /v1/sys/wrapping/unwrap")
+	if u.Header.Get("X-Vault-Token") != "hvs.wrapping" || u.Header.Get("X-Vault-Wrap-Ttl") != "" || u.Body["token"] != nil {
+		t.Errorf("unwrap request: token %q wrap %q body %v", u.Header.Get("X-Vault-Token"), u.Header.Get("X-Vault-Wrap-Ttl"), u.Body)
+	}
+	if storedToken(t, c) != "hvs.alice" || !strings.Contains(res.stdout, "token                hvs.alice") {
+		t.Errorf("stored %q, output:\n%s", storedToken(t, c), res.stdout)
+	}
+
+	c = newCLI(t, f.srv.URL)
+	res = c.run("", "login", "-wrap-ttl=1m", "-no-store", "-method=userpass", "username=alice", "password=pw").want(t, 0)
+	if !strings.Contains(res.stdout, "wrapping_token:                  hvs.wrapping") || !strings.Contains(res.stdout, "wrapped_accessor:                acc-alice") {
+		t.Errorf("-no-store output:\n%s", res.stdout)
+	}
+	if res := c.run("", "login", "-wrap-ttl=1m", "-token-only", "-method=userpass", "username=alice", "password=pw").want(t, 0); res.stdout != "hvs.wrapping" {
+		t.Errorf("-token-only: %q", res.stdout)
+	}
+	if storedToken(t, c) != "" || len(f.requests("PUT /v1/sys/wrapping/unwrap")) != 1 {
+		t.Errorf("-no-store/-token-only stored %q or unwrapped", storedToken(t, c))
+	}
+}
