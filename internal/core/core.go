@@ -9,6 +9,7 @@ import (
 
 	"github.com/strongbox/strongbox/internal/audit"
 	"github.com/strongbox/strongbox/internal/barrier"
+	"github.com/strongbox/strongbox/internal/core/expiration"
 	"github.com/strongbox/strongbox/internal/core/ha"
 	"github.com/strongbox/strongbox/internal/core/keyops"
 	"github.com/strongbox/strongbox/internal/core/mount"
@@ -59,6 +60,10 @@ type Config struct {
 	// a RollbackOperation); one minute if zero, as Vault's rollback
 	// manager. Tests shorten it.
 	PeriodicInterval time.Duration
+	// Expiration tunes the expiration manager (workers, horizon, retry
+	// backoff); zero values take its defaults. Logger and Now come from
+	// this Config.
+	Expiration expiration.Config
 	// Now is the clock of the key operations' time rules (the rekey
 	// cancel grace); time.Now when nil. Tests pass a clock they move.
 	Now func() time.Time
@@ -115,6 +120,11 @@ type Core struct {
 
 	// cors caches sys/config/cors (sys_cors.go).
 	cors corsCache
+
+	// expiration keeps the leases and revokes them at expiry; it runs
+	// between postUnseal and teardown (core/expiration,
+	// host_expiration.go).
+	expiration *expiration.Manager
 }
 
 // New builds a sealed core over the physical storage.
@@ -160,6 +170,9 @@ func New(conf Config) (*Core, error) {
 		Storage: c.ha, Barrier: c.barrier, Logger: c.logger,
 		APIAddr: conf.APIAddr, ClusterAddr: conf.ClusterAddr, Version: conf.Version,
 	})
+	ec := conf.Expiration
+	ec.Logger, ec.Now = c.logger.With("component", "expiration"), conf.Now
+	c.expiration = expiration.New(expirationHost{c}, ec)
 	c.mounts = mount.New(mountHost{c}, mount.Options{
 		Storage:       c.barrier,
 		SecretEngines: conf.SecretEngines, AuthMethods: conf.AuthMethods,

@@ -26,3 +26,9 @@ func (h mountHost) HasAccessUnder(ctx context.Context, policies []string, path s
 	}
 	return acl.HasAccessUnder(path), nil
 }
+
+// RevokeLeases revokes the leases under a mount before it is disabled.
+func (h mountHost) RevokeLeases(ctx context.Context, mount string) error {
+	_, err := h.c.expiration.RevokePrefix(ctx, mount, false)
+	return err
+}

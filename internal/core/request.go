@@ -180,6 +180,9 @@ func (c *Core) handle(ctx context.Context, req *logical.Request) (*Result, error
 	if err == nil && resp != nil && resp.Auth != nil && rt.IsAuth && rt.Entry.Type != "token" {
 		err = c.issueLoginToken(ctx, rt, req, resp)
 	}
+	if err == nil && resp != nil && resp.Secret != nil {
+		err = c.registerLease(ctx, rt, req, te, resp)
+	}
 	if st, ok := ctx.Value(requestStateKey{}).(*requestState); ok && st.unlocked != nil && err == nil {
 		// The handler's work goes on once the state lock is released; the
 		// response entry records how that ended.

@@ -73,7 +73,8 @@ func (c *Core) newTokenStore(ctx context.Context) (*token.Store, error) {
 		Logger:       c.logger.With("component", "token"),
 		DefaultTTL:   c.conf.DefaultLeaseTTL,
 		MaxTTL:       c.conf.MaxLeaseTTL,
-		OnRevoke:     c.destroyCubbyhole,
+		OnRevoke:     c.tokenRevoked,
+		OnExpiry:     c.tokenExpiry,
 		CacheEntries: true,
 	})
 	if err != nil {
@@ -109,23 +110,21 @@ func (c *Core) postUnseal(ctx context.Context) error {
 			return fmt.Errorf("audit device %s: %w", me.Path, err)
 		}
 	}
+	if err := c.startExpiration(ctx); err != nil {
+		return fmt.Errorf("expiration: %w", err)
+	}
 	bg, cancel := context.WithCancel(context.Background())
 	c.stopBg = cancel
 	done := make(chan struct{})
 	c.bgDone = done
 	// postUnseal runs only on the node that becomes active, and teardown
 	// (seal, step-down, demotion) stops what starts here: the periodic
-	// runner never runs on a standby.
-	tokens, rtr := c.tokens, c.mounts.Router()
+	// runner and the expiration manager never run on a standby. Expired
+	// tokens are revoked by their leases, not by a sweep of the store.
+	rtr := c.mounts.Router()
 	go func() {
 		defer close(done)
-		periodicDone := make(chan struct{})
-		go func() {
-			defer close(periodicDone)
-			c.runPeriodic(bg, rtr)
-		}()
-		tokens.Run(bg)
-		<-periodicDone
+		c.runPeriodic(bg, rtr)
 	}()
 	c.activeTime = time.Now().UTC()
 	return nil
@@ -138,6 +137,7 @@ func (c *Core) teardown(ctx context.Context) {
 		<-c.bgDone
 		c.stopBg = nil
 	}
+	c.expiration.Stop()
 	c.mounts.Teardown(ctx)
 	if c.audit != nil {
 		c.audit.Close()

@@ -3,6 +3,7 @@ package core
 import (
 	"slices"
 
+	"github.com/strongbox/strongbox/internal/core/expiration"
 	"github.com/strongbox/strongbox/internal/core/raftops"
 	"github.com/strongbox/strongbox/internal/logical"
 )
@@ -17,7 +18,7 @@ func (c *Core) systemBackend() logical.Backend {
 	paths = append(paths, c.auditPaths()...)
 	paths = append(paths, c.keyPaths()...)
 	paths = append(paths, c.capabilityPaths()...)
-	paths = append(paths, c.leasePaths()...)
+	paths = append(paths, c.expiration.Paths()...)
 	paths = append(paths, c.corsPaths()...)
 	paths = append(paths, c.raftops.Paths()...)
 	paths = append(paths, c.keyops.Paths()...)
@@ -28,8 +29,8 @@ func (c *Core) systemBackend() logical.Backend {
 		Paths: paths,
 		PathsSpecial: &logical.Paths{
 			Unauthenticated: slices.Concat(c.mounts.UnauthenticatedPaths(), raftops.UnauthenticatedPaths),
-			Root: slices.Concat(c.mounts.RootPaths(), c.keyops.RootPaths(), raftops.RootPaths, []string{
-				"audit", "audit/*", "seal", "step-down", "raw", "raw/*", "config/*", "leases/revoke-prefix/*", "revoke-prefix/*",
+			Root: slices.Concat(c.mounts.RootPaths(), c.keyops.RootPaths(), raftops.RootPaths, expiration.RootPaths, []string{
+				"audit", "audit/*", "seal", "step-down", "raw", "raw/*", "config/*",
 			}),
 		},
 	}

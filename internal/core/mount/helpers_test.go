@@ -27,6 +27,8 @@ func (h *fakeHost) SystemBackend() logical.Backend {
 
 func (h *fakeHost) TokenBackend() logical.Backend { return &logical.FrameworkBackend{} }
 
+func (h *fakeHost) RevokeLeases(context.Context, string) error { return nil }
+
 func (h *fakeHost) HasAccessUnder(_ context.Context, policies []string, _ string) (bool, error) {
 	return slices.Contains(policies, "root"), nil
 }

@@ -20,4 +20,9 @@ type Host interface {
 	// at or below path (a mount path such as "secret/"). Only called on
 	// an unsealed, active core, from a request handler.
 	HasAccessUnder(ctx context.Context, policies []string, path string) (bool, error)
+	// RevokeLeases revokes every lease issued under mount ("db/",
+	// "auth/userpass/") through its engine, before the mount is disabled
+	// or moved: an error keeps the mount where it is (the leases could
+	// never be revoked after).
+	RevokeLeases(ctx context.Context, mount string) error
 }

@@ -326,12 +326,15 @@ func (m *Mounts) mountDisable(auth bool) logical.OperationFunc {
 		case auth && me.Type == "token":
 			return nil, logical.BadRequest("token credential backend cannot be disabled")
 		}
-		if err := t.Remove(ctx, me.UUID); err != nil {
-			return nil, err
-		}
 		mount := path
 		if auth {
 			mount = "auth/" + path
+		}
+		if err := m.host.RevokeLeases(ctx, mount); err != nil {
+			return nil, logical.BadRequest("failed to revoke the leases of %q: %v", mount, err)
+		}
+		if err := t.Remove(ctx, me.UUID); err != nil {
+			return nil, err
 		}
 		if rt := m.router.remove(mount); rt != nil {
 			rt.Backend.Cleanup(ctx)

@@ -54,14 +54,19 @@ func (m *Mounts) remount(ctx context.Context, _ *logical.Request, d *logical.Fie
 	if other := conflict(&Table{entries: others}, to); other != nil {
 		return nil, logical.BadRequest("path already in use at %q", other.Path)
 	}
+	oldMount, newMount := from, to
+	if auth {
+		oldMount, newMount = "auth/"+from, "auth/"+to
+	}
+	// Leases name the path they were issued at: once the mount moves,
+	// nothing could revoke them, so they end first (as on unmount).
+	if err := m.host.RevokeLeases(ctx, oldMount); err != nil {
+		return nil, logical.BadRequest("failed to revoke the leases of %q: %v", oldMount, err)
+	}
 	moved := *me
 	moved.Path = to
 	if err := t.Save(ctx, &moved); err != nil {
 		return nil, err
-	}
-	oldMount, newMount := from, to
-	if auth {
-		oldMount, newMount = "auth/"+from, "auth/"+to
 	}
 	if rt := m.router.remove(oldMount); rt != nil {
 		next := *rt

@@ -170,6 +170,14 @@ func (s *Store) create(ctx context.Context, req CreateRequest) (string, *Entry, 
 	if err := s.persistNew(ctx, e, req.ID != ""); err != nil {
 		return "", nil, nil, err
 	}
+	if s.onExpiry != nil && !e.ExpireTime.IsZero() {
+		if err := s.onExpiry(ctx, e.clone()); err != nil {
+			if rerr := s.revokeTreeID(ctx, e.ID); rerr != nil {
+				s.logger.Warn("revoking a token whose lease failed failed", "error", rerr)
+			}
+			return "", nil, nil, fmt.Errorf("token: register lease: %w", err)
+		}
+	}
 
 	// A revocation of the parent that listed its children before our
 	// index was written would miss us; the parent is marked pending before

@@ -15,5 +15,10 @@
 //
 // Revocation marks an entry pending first (it stops being valid at once),
 // then revokes children before parents, so a crash part-way leaves nothing
-// usable and Tidy finishes the work.
+// usable and Tidy (auth/token/tidy) finishes the work.
+//
+// Expiry is not swept here: the core keeps a lease for every token with a
+// TTL (Options.OnExpiry, on create and renew), and the expiration manager
+// revokes the token when the lease expires. A token past its ExpireTime is
+// invalid from that instant whether or not that has happened yet.
 package token

@@ -65,6 +65,14 @@ func (s *Store) Renew(ctx context.Context, e *Entry, increment time.Duration) (*
 	}
 	cur.ExpireTime = now.Add(ttl)
 	cur.LastRenewalTime = now
+	// The lease moves first: if the entry's write then fails, the lease
+	// outlives the token (which is invalid past its ExpireTime anyway)
+	// rather than revoking a renewed token early.
+	if s.onExpiry != nil {
+		if err := s.onExpiry(ctx, cur.clone()); err != nil {
+			return nil, nil, fmt.Errorf("token: move lease: %w", err)
+		}
+	}
 	if err := s.save(ctx, cur); err != nil {
 		return nil, nil, err
 	}

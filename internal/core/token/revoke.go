@@ -16,6 +16,22 @@ func (s *Store) RevokeTree(ctx context.Context, e *Entry) error {
 	return s.revokeTreeID(ctx, e.ID)
 }
 
+// RevokeTreeByID is RevokeTree for the token with store ID id (its
+// lease's expiry). A token that no longer exists is not an error.
+func (s *Store) RevokeTreeByID(ctx context.Context, id string) error {
+	if id == "" {
+		return nil
+	}
+	return s.revokeTreeID(ctx, id)
+}
+
+// Exists reports whether an entry with store ID id is stored, valid or
+// not (pending revocation, expired).
+func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
+	e, err := s.load(ctx, id)
+	return e != nil, err
+}
+
 // RevokeOrphan revokes the token alone; its children become orphans.
 func (s *Store) RevokeOrphan(ctx context.Context, e *Entry) error {
 	if e == nil {

@@ -25,9 +25,8 @@ const (
 
 // Defaults used when Options leave them zero.
 const (
-	DefaultTTL          = 768 * time.Hour
-	DefaultMaxTTL       = 768 * time.Hour
-	DefaultTidyInterval = time.Minute
+	DefaultTTL    = 768 * time.Hour
+	DefaultMaxTTL = 768 * time.Hour
 )
 
 // RevocationPending is the NumUses of an entry whose last use has been
@@ -48,8 +47,13 @@ type Options struct {
 	// later revoke or by Tidy). The core deletes the token's cubbyhole and
 	// leases here.
 	OnRevoke func(ctx context.Context, e *Entry) error
-	// TidyInterval is how often Run calls Tidy (a minute when zero).
-	TidyInterval time.Duration
+	// OnExpiry is called when a token gets an expiry or its expiry moves:
+	// after a token with a TTL is stored (an error revokes it and fails
+	// the create), and before a renewal is stored (an error fails the
+	// renewal). The core keeps the token's lease here, whose expiry
+	// revokes the token; a token past its ExpireTime is invalid whether
+	// or not that has happened yet.
+	OnExpiry func(ctx context.Context, e *Entry) error
 	// CacheEntries keeps decoded entries in memory. Only valid while this
 	// store is the sole writer of its storage; a node that follows another
 	// writer must call InvalidateCache when storage changes under it.
@@ -66,7 +70,7 @@ type Store struct {
 
 	defaultTTL, maxTTL time.Duration
 	onRevoke           func(ctx context.Context, e *Entry) error
-	tidyInterval       time.Duration
+	onExpiry           func(ctx context.Context, e *Entry) error
 
 	// locks serialise read-modify-write of one entry; striped by ID.
 	locks [256]sync.RWMutex
@@ -88,16 +92,16 @@ func New(ctx context.Context, storage logical.Storage, opts Options) (*Store, er
 		return nil, errors.New("token: nil storage")
 	}
 	s := &Store{
-		storage:      storage,
-		logger:       opts.Logger,
-		now:          opts.Now,
-		rnd:          rand.Reader,
-		defaultTTL:   opts.DefaultTTL,
-		maxTTL:       opts.MaxTTL,
-		onRevoke:     opts.OnRevoke,
-		tidyInterval: opts.TidyInterval,
-		useCache:     opts.CacheEntries,
-		cache:        logical.NewReadCache(maxCachedEntries, (*Entry).clone),
+		storage:    storage,
+		logger:     opts.Logger,
+		now:        opts.Now,
+		rnd:        rand.Reader,
+		defaultTTL: opts.DefaultTTL,
+		maxTTL:     opts.MaxTTL,
+		onRevoke:   opts.OnRevoke,
+		onExpiry:   opts.OnExpiry,
+		useCache:   opts.CacheEntries,
+		cache:      logical.NewReadCache(maxCachedEntries, (*Entry).clone),
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -113,9 +117,6 @@ func New(ctx context.Context, storage logical.Storage, opts Options) (*Store, er
 	}
 	if s.defaultTTL > s.maxTTL {
 		s.defaultTTL = s.maxTTL
-	}
-	if s.tidyInterval <= 0 {
-		s.tidyInterval = DefaultTidyInterval
 	}
 	k, err := loadOrCreateSalt(ctx, storage, s.rnd)
 	if err != nil {

@@ -2,7 +2,6 @@ package token
 
 import (
 	"bytes"
-	"context"
 	"regexp"
 	"slices"
 	"strings"
@@ -397,20 +396,4 @@ func TestTidy(t *testing.T) {
 		t.Fatalf("concurrent tidy = %v", err)
 	}
 	h.store.tidying.Store(false)
-}
-
-func TestRunTidiesPeriodically(t *testing.T) {
-	h := newHarnessWith(t, Options{TidyInterval: time.Millisecond})
-	tok, _ := h.rootCreate(map[string]any{"ttl": "1m"})
-	id := h.lookup(tok).ID
-	h.clock.Advance(time.Hour)
-	ctx, cancel := context.WithCancel(h.ctx)
-	done := make(chan struct{})
-	go func() {
-		h.store.Run(ctx)
-		close(done)
-	}()
-	waitFor(t, "tidy to revoke the expired token", func() bool { return h.revokeCount(id) == 1 })
-	cancel()
-	<-done
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 )
 
 // ErrTidyInProgress is returned by Tidy while another Tidy runs.
@@ -129,21 +128,4 @@ func (s *Store) dropIndexUnless(ctx context.Context, id, key string, keep func(*
 		return 0, nil
 	}
 	return 1, s.deleteKey(ctx, key)
-}
-
-// Run calls Tidy every TidyInterval until ctx is done.
-func (s *Store) Run(ctx context.Context) {
-	t := time.NewTicker(s.tidyInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			err := s.Tidy(ctx)
-			if err != nil && !errors.Is(err, ErrTidyInProgress) && ctx.Err() == nil {
-				s.logger.Warn("token tidy failed", "error", err)
-			}
-		}
-	}
 }
