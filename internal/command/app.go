@@ -182,7 +182,11 @@ func (a *app) apiClient() (*api.Client, error) {
 	if err != nil {
 		return nil, clientError(fmt.Errorf("failed to create client: %w", err))
 	}
-	wrapTTL := a.g.wrapTTL.raw
+	// A zero wrap TTL means no wrapping, as with Vault's -wrap-ttl=0.
+	var wrapTTL string
+	if a.g.wrapTTL.d > 0 {
+		wrapTTL = a.g.wrapTTL.raw
+	}
 	client.SetWrappingLookupFunc(func(operation, path string) string {
 		if wrapTTL != "" {
 			return wrapTTL

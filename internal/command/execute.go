@@ -148,6 +148,8 @@ $ strongbox kv get -format=json secret/creds`,
 		newAuthCommand(a),
 		newPolicyCommand(a),
 		newTokenCommand(a),
+		newLeaseCommand(a),
+		newUnwrapCommand(a),
 		newAuditCommand(a),
 		newPrintCommand(a),
 	)

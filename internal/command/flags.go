@@ -56,7 +56,7 @@ func (g *globalFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&g.namespace, "namespace", "", "The namespace to use for the command. Overrides "+envNamespace+".")
 	fs.StringVar(&g.ns, "ns", "", "Alias for -namespace; takes precedence over it.")
 	_ = fs.MarkHidden("ns")
-	fs.Var(&g.wrapTTL, "wrap-ttl", "Wrap the response in a cubbyhole token with this TTL (e.g. \"30s\", \"5m\"). Overrides "+envWrapTTL+".")
+	fs.Var(&g.wrapTTL, "wrap-ttl", "Wrap the response in a single-use token that expires after this TTL (e.g. \"30s\", \"5m\"); \"strongbox unwrap\" gets the response back. Overrides "+envWrapTTL+".")
 	fs.StringArrayVar(&g.headers, "header", nil, "An HTTP header added to every request, as key=value. Repeatable. Headers starting with X-Vault- are reserved.")
 	fs.BoolVar(&g.outputCurlString, "output-curl-string", false, "Print the equivalent cURL command instead of sending the request, and exit.")
 	fs.BoolVar(&g.nonInteractive, "non-interactive", false, "Never prompt for input on the terminal; fail instead.")

@@ -104,7 +104,8 @@ $ strongbox kv get -format=json secret/creds`,
 // the inner data; "data" itself means the data block unless the secret has
 // a key named data).
 func (a *app) kvGetField(t kvTarget, fullPath string, secret *api.Secret) error {
-	if !t.v2 {
+	// A wrapped response has only wrapping fields (wrapping_token, …).
+	if !t.v2 || secret.WrapInfo != nil {
 		return a.outputField(secret, a.g.field)
 	}
 	data, ok := secret.Data["data"].(map[string]any)

@@ -106,13 +106,7 @@ func (a *app) kvClient(mountFlag, arg string) (*api.Client, kvTarget, error) {
 // treated as KV v1. The request is never wrapped nor turned into a curl
 // string: only the command's real request should be.
 func (a *app) kvPreflight(client *api.Client, p string) (string, bool, error) {
-	wrap := client.CurrentWrappingLookupFunc()
-	client.SetWrappingLookupFunc(func(string, string) string { return "" })
-	defer client.SetWrappingLookupFunc(wrap)
-	curl := client.OutputCurlString()
-	client.SetOutputCurlString(false)
-	defer client.SetOutputCurlString(curl)
-
+	defer auxiliaryRequest(client)()
 	resp, err := client.Logical().ReadRawWithContext(a.ctx, "sys/internal/ui/mounts/"+p)
 	if resp != nil {
 		defer resp.Body.Close()
@@ -143,6 +137,21 @@ func (a *app) kvPreflight(client *api.Client, p string) (string, bool, error) {
 	return mountPath, version == "2", nil
 }
 
+// auxiliaryRequest prepares client for a request a command makes on its
+// way to the one the user asked for (a preflight, a pre-read): it is
+// neither wrapped (-wrap-ttl, VAULT_WRAP_TTL) nor turned into a curl
+// string. The returned func restores the client.
+func auxiliaryRequest(client *api.Client) (restore func()) {
+	wrap := client.CurrentWrappingLookupFunc()
+	client.SetWrappingLookupFunc(func(string, string) string { return "" })
+	curl := client.OutputCurlString()
+	client.SetOutputCurlString(false)
+	return func() {
+		client.SetWrappingLookupFunc(wrap)
+		client.SetOutputCurlString(curl)
+	}
+}
+
 // kvRead reads a KV path; a 404 that still carries data (a deleted v2
 // version's metadata) or warnings is returned, a bare 404 is nil.
 func (a *app) kvRead(client *api.Client, p string, params map[string]string) (*api.Secret, error) {
@@ -171,12 +180,11 @@ func (a *app) kvRead(client *api.Client, p string, params map[string]string) (*a
 }
 
 // kvPreRead reads a version at fullPath before a command writes there
-// (patch -method=rw, rollback). Only the write may become a curl string, so
-// the read never does.
+// (patch -method=rw, rollback). Only the write may become a curl string or
+// be wrapped, so the read never is: a wrapped pre-read would hide the data
+// the write is computed from.
 func (a *app) kvPreRead(client *api.Client, fullPath string, params map[string]string) (*api.Secret, error) {
-	curl := client.OutputCurlString()
-	client.SetOutputCurlString(false)
-	defer client.SetOutputCurlString(curl)
+	defer auxiliaryRequest(client)()
 	secret, err := a.kvRead(client, fullPath, params)
 	if err != nil {
 		return nil, apiError(err, "Error doing pre-read at %s", fullPath)

@@ -40,6 +40,7 @@ var realServerCommands = []string{
 	"policy delete", "policy list", "policy read", "policy write",
 	"secrets disable", "secrets enable", "secrets list", "secrets move", "secrets tune",
 	"token capabilities", "token create", "token lookup", "token renew", "token revoke",
+	"lease lookup", "lease renew", "lease revoke", "unwrap",
 }
 
 // leafName is the command path (without "strongbox ") that args run.
@@ -304,6 +305,9 @@ func TestCLIAgainstRealServer(t *testing.T) {
 	}
 	sb.do("", 0, "policy", "delete", "reader")
 
+	// Leases and response wrapping.
+	leaseAndWrapCases(t, sb, addr1)
+
 	// Audit devices and auth methods (a type the server does not build is
 	// refused with its reason).
 	sb.do("", 0, "audit", "enable", "file", "file_path="+filepath.Join(dir, "audit.log"))
@@ -370,6 +374,7 @@ func TestCLIAgainstRealServer(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	leaseAndWrapOnStandby(t, sb, n2, addr1)
 	sb.do("", 0, "operator", "raft", "autopilot", "state")
 	sb.do("", 0, "operator", "raft", "autopilot", "get-config")
 	sb.do("", 0, "operator", "raft", "autopilot", "set-config", "-cleanup-dead-servers=false")

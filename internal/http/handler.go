@@ -162,7 +162,7 @@ func (h *Handler) handleLogical(w http.ResponseWriter, r *http.Request) {
 		}
 		w.WriteHeader(st)
 		_, _ = w.Write(resp.Raw)
-	case req.Operation == logical.ListOperation && emptyKeys(resp):
+	case req.Operation == logical.ListOperation && resp.WrapInfo == nil && emptyKeys(resp):
 		respondJSON(w, http.StatusNotFound, map[string]any{"errors": []string{}})
 	default:
 		respondEnvelope(w, http.StatusOK, req, resp, mountType)
