@@ -40,8 +40,8 @@ func TestConcurrentLoginsSpendEachUseOnce(t *testing.T) {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						_, err := e.b.HandleRequest(t.Context(), &logical.Request{Operation: logical.UpdateOperation, Path: "login",
-							Data: map[string]any{"role_id": rid, "secret_id": sec}, Storage: slowReads{e.storage},
+						_, err := e.Backend.HandleRequest(t.Context(), &logical.Request{Operation: logical.UpdateOperation, Path: "login",
+							Data: map[string]any{"role_id": rid, "secret_id": sec}, Storage: slowReads{e.Storage},
 							Connection: &logical.Connection{RemoteAddr: "127.0.0.1:1"}})
 						if err == nil {
 							wins.Add(1)

@@ -24,13 +24,13 @@ func TestLoginAuth(t *testing.T) {
 		t.Fatalf("auth %+v", a)
 	}
 	// Renewal follows the role's current TTLs, and stops with the role.
-	e.ok(logical.UpdateOperation, "role/r", map[string]any{"token_ttl": 300})
-	ren, err := e.b.HandleRequest(context.Background(), &logical.Request{Operation: logical.RenewOperation, Storage: e.storage, Auth: a})
+	e.OK(logical.UpdateOperation, "role/r", map[string]any{"token_ttl": 300})
+	ren, err := e.Backend.HandleRequest(context.Background(), &logical.Request{Operation: logical.RenewOperation, Storage: e.Storage, Auth: a})
 	if err != nil || ren.Auth.LeaseDuration != 5*time.Minute {
 		t.Fatalf("renew: %v %v", ren, err)
 	}
-	e.ok(logical.DeleteOperation, "role/r", nil)
-	_, err = e.b.HandleRequest(context.Background(), &logical.Request{Operation: logical.RenewOperation, Storage: e.storage, Auth: a})
+	e.OK(logical.DeleteOperation, "role/r", nil)
+	_, err = e.Backend.HandleRequest(context.Background(), &logical.Request{Operation: logical.RenewOperation, Storage: e.Storage, Auth: a})
 	if st, msg := logical.StatusOf(err); st != 400 || msg != `role "r" does not exist during renewal` {
 		t.Fatalf("renew without the role: %d %q", st, msg)
 	}
@@ -40,31 +40,31 @@ func TestLoginFailures(t *testing.T) {
 	e := newEnv(t)
 	rid := e.role("r", map[string]any{"secret_id_bound_cidrs": "127.0.0.0/8"})
 	sec, _ := e.secretID("r", map[string]any{"cidr_list": "127.0.0.1"})
-	before := e.snapshot()
-	e.fails(logical.UpdateOperation, "login", map[string]any{}, 400, "missing role_id")
-	e.fails(logical.UpdateOperation, "login", map[string]any{"role_id": rid}, 400, "missing secret_id")
-	e.fails(logical.UpdateOperation, "login", map[string]any{"role_id": "nope", "secret_id": sec}, 400, "invalid role or secret ID")
-	e.fails(logical.UpdateOperation, "login", map[string]any{"role_id": rid, "secret_id": "wrong"}, 400, "invalid role or secret ID")
-	e.remote = "127.0.0.2:5000"
-	e.fails(logical.UpdateOperation, "login", map[string]any{"role_id": rid, "secret_id": sec}, 400,
+	before := e.Snapshot()
+	e.Fails(logical.UpdateOperation, "login", map[string]any{}, 400, "missing role_id")
+	e.Fails(logical.UpdateOperation, "login", map[string]any{"role_id": rid}, 400, "missing secret_id")
+	e.Fails(logical.UpdateOperation, "login", map[string]any{"role_id": "nope", "secret_id": sec}, 400, "invalid role or secret ID")
+	e.Fails(logical.UpdateOperation, "login", map[string]any{"role_id": rid, "secret_id": "wrong"}, 400, "invalid role or secret ID")
+	e.RemoteAddr = "127.0.0.2:5000"
+	e.Fails(logical.UpdateOperation, "login", map[string]any{"role_id": rid, "secret_id": sec}, 400,
 		`source address "127.0.0.2" unauthorized through CIDR restrictions on the secret ID`)
-	e.remote = "10.0.0.1:5000"
-	e.fails(logical.UpdateOperation, "login", map[string]any{"role_id": rid, "secret_id": sec}, 400,
+	e.RemoteAddr = "10.0.0.1:5000"
+	e.Fails(logical.UpdateOperation, "login", map[string]any{"role_id": rid, "secret_id": sec}, 400,
 		`source address "10.0.0.1" unauthorized through CIDR restrictions on the role`)
-	if !reflect.DeepEqual(before, e.snapshot()) {
+	if !reflect.DeepEqual(before, e.Snapshot()) {
 		t.Fatal("failed logins changed storage")
 	}
-	e.remote = "127.0.0.1:5000"
+	e.RemoteAddr = "127.0.0.1:5000"
 	if _, err := e.login(rid, sec); err != nil {
 		t.Fatal(err)
 	}
 
 	// token_bound_cidrs outside the caller: 403, and no use spent.
 	e.role("tb", map[string]any{"token_bound_cidrs": "10.0.0.0/8", "secret_id_num_uses": 1})
-	tbID := e.ok(logical.ReadOperation, "role/tb/role-id", nil).Data["role_id"].(string)
+	tbID := e.OK(logical.ReadOperation, "role/tb/role-id", nil).Data["role_id"].(string)
 	tbSec, _ := e.secretID("tb", nil)
-	e.fails(logical.UpdateOperation, "login", map[string]any{"role_id": tbID, "secret_id": tbSec}, 403, "permission denied")
-	if r := e.ok(logical.UpdateOperation, "role/tb/secret-id/lookup", map[string]any{"secret_id": tbSec}); r == nil || r.Data["secret_id_num_uses"] != 1 {
+	e.Fails(logical.UpdateOperation, "login", map[string]any{"role_id": tbID, "secret_id": tbSec}, 403, "permission denied")
+	if r := e.OK(logical.UpdateOperation, "role/tb/secret-id/lookup", map[string]any{"secret_id": tbSec}); r == nil || r.Data["secret_id_num_uses"] != 1 {
 		t.Fatalf("refused login spent a use: %v", r)
 	}
 }
@@ -78,8 +78,8 @@ func TestLoginNumUsesAndTTL(t *testing.T) {
 			t.Fatalf("login %d: %v", i+1, err)
 		}
 	}
-	e.fails(logical.UpdateOperation, "login", map[string]any{"role_id": rid, "secret_id": sec}, 400, "invalid role or secret ID")
-	e.fails(logical.UpdateOperation, "role/r/secret-id-accessor/lookup", map[string]any{"secret_id_accessor": acc}, 404, "")
+	e.Fails(logical.UpdateOperation, "login", map[string]any{"role_id": rid, "secret_id": sec}, 400, "invalid role or secret ID")
+	e.Fails(logical.UpdateOperation, "role/r/secret-id-accessor/lookup", map[string]any{"secret_id_accessor": acc}, 404, "")
 
 	sec2, _ := e.secretID("r", nil)
 	e.advance(59 * time.Second)
@@ -87,8 +87,8 @@ func TestLoginNumUsesAndTTL(t *testing.T) {
 		t.Fatalf("login before expiry: %v", err)
 	}
 	e.advance(time.Second)
-	e.fails(logical.UpdateOperation, "login", map[string]any{"role_id": rid, "secret_id": sec2}, 400, "invalid role or secret ID")
-	for k := range e.snapshot() {
+	e.Fails(logical.UpdateOperation, "login", map[string]any{"role_id": rid, "secret_id": sec2}, 400, "invalid role or secret ID")
+	for k := range e.Snapshot() {
 		if k != saltKey && k[:5] != "role/" && k[:8] != "role_id/" {
 			t.Errorf("an expired or used-up secret id left %q", k)
 		}
@@ -101,6 +101,6 @@ func TestLoginWithoutSecretID(t *testing.T) {
 	if _, err := e.login(rid, ""); err != nil {
 		t.Fatal(err)
 	}
-	e.remote = "127.0.0.9:1"
-	e.fails(logical.UpdateOperation, "login", map[string]any{"role_id": rid}, 400, `source address "127.0.0.9" unauthorized through CIDR restrictions on the role`)
+	e.RemoteAddr = "127.0.0.9:1"
+	e.Fails(logical.UpdateOperation, "login", map[string]any{"role_id": rid}, 400, `source address "127.0.0.9" unauthorized through CIDR restrictions on the role`)
 }

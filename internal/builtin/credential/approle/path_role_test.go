@@ -9,11 +9,11 @@ import (
 
 func TestRoleCRUDWithTokenFieldsAndOldNames(t *testing.T) {
 	e := newEnv(t)
-	e.ok(logical.UpdateOperation, "role/Web", map[string]any{
+	e.OK(logical.UpdateOperation, "role/Web", map[string]any{
 		"token_policies": []any{"dev", "ops"}, "token_ttl": "1h", "token_max_ttl": "2h",
 		"secret_id_num_uses": 3, "secret_id_ttl": "10m", "secret_id_bound_cidrs": "10.0.0.0/8,127.0.0.1/32",
 	})
-	got := e.ok(logical.ReadOperation, "role/web", nil).Data
+	got := e.OK(logical.ReadOperation, "role/web", nil).Data
 	want := map[string]any{
 		"bind_secret_id": true, "local_secret_ids": false, "secret_id_num_uses": 3, "secret_id_ttl": int64(600),
 		"secret_id_bound_cidrs": []string{"10.0.0.0/8", "127.0.0.1"},
@@ -31,8 +31,8 @@ func TestRoleCRUDWithTokenFieldsAndOldNames(t *testing.T) {
 	}
 
 	// An older client sends the pre-1.2 names; they read back beside the new.
-	e.ok(logical.UpdateOperation, "role/old", map[string]any{"policies": "B,a", "period": 300, "bound_cidr_list": "10.1.0.0/16"})
-	got = e.ok(logical.ReadOperation, "role/old", nil).Data
+	e.OK(logical.UpdateOperation, "role/old", map[string]any{"policies": "B,a", "period": 300, "bound_cidr_list": "10.1.0.0/16"})
+	got = e.OK(logical.ReadOperation, "role/old", nil).Data
 	if !reflect.DeepEqual(got["policies"], []string{"a", "b"}) || !reflect.DeepEqual(got["token_policies"], []string{"a", "b"}) {
 		t.Errorf("policies %v token_policies %v", got["policies"], got["token_policies"])
 	}
@@ -47,19 +47,19 @@ func TestRoleCRUDWithTokenFieldsAndOldNames(t *testing.T) {
 		t.Errorf("token_bound_cidrs %v", got["token_bound_cidrs"])
 	}
 
-	if keys := e.ok(logical.ListOperation, "role/", nil).Data["keys"]; !reflect.DeepEqual(keys, []string{"old", "web"}) {
+	if keys := e.OK(logical.ListOperation, "role/", nil).Data["keys"]; !reflect.DeepEqual(keys, []string{"old", "web"}) {
 		t.Errorf("LIST role = %v", keys)
 	}
 	// Vault's names take spaces, dots, dashes and "@".
 	for _, name := range []string{"my app", "svc.v2-prod", "ci@example"} {
 		e.role(name, nil)
-		if r := e.ok(logical.ReadOperation, "role/"+name, nil); r == nil {
+		if r := e.OK(logical.ReadOperation, "role/"+name, nil); r == nil {
 			t.Errorf("role %q not found", name)
 		}
-		e.ok(logical.DeleteOperation, "role/"+name, nil)
+		e.OK(logical.DeleteOperation, "role/"+name, nil)
 	}
-	e.ok(logical.DeleteOperation, "role/web", nil)
-	if r := e.ok(logical.ReadOperation, "role/web", nil); r != nil {
+	e.OK(logical.DeleteOperation, "role/web", nil)
+	if r := e.OK(logical.ReadOperation, "role/web", nil); r != nil {
 		t.Errorf("deleted role reads %v", r.Data)
 	}
 }
@@ -67,7 +67,7 @@ func TestRoleCRUDWithTokenFieldsAndOldNames(t *testing.T) {
 func TestRoleBadInputChangesNothing(t *testing.T) {
 	e := newEnv(t)
 	e.role("r", map[string]any{"token_ttl": 60})
-	before := e.snapshot()
+	before := e.Snapshot()
 	for _, c := range []struct {
 		path string
 		data map[string]any
@@ -87,9 +87,9 @@ func TestRoleBadInputChangesNothing(t *testing.T) {
 		{"role/nope/policies", map[string]any{"token_policies": "x"}, `role "nope" does not exist`},
 		{"role/nope/role-id", map[string]any{"role_id": "x"}, `role "nope" does not exist`},
 	} {
-		e.fails(logical.UpdateOperation, c.path, c.data, 400, c.msg)
+		e.Fails(logical.UpdateOperation, c.path, c.data, 400, c.msg)
 	}
-	if after := e.snapshot(); !reflect.DeepEqual(before, after) {
+	if after := e.Snapshot(); !reflect.DeepEqual(before, after) {
 		t.Fatalf("refused writes changed storage:\nbefore %v\nafter  %v", before, after)
 	}
 }
@@ -101,23 +101,23 @@ func TestRoleIDIsUniqueAndMoves(t *testing.T) {
 	if idB != "custom-b" || idA == "" || idA == idB {
 		t.Fatalf("role ids %q %q", idA, idB)
 	}
-	before := e.snapshot()
-	e.fails(logical.UpdateOperation, "role/a/role-id", map[string]any{"role_id": "custom-b"}, 400, "role_id already in use")
-	e.fails(logical.UpdateOperation, "role/c", map[string]any{"role_id": idA}, 400, "role_id already in use")
-	if after := e.snapshot(); !reflect.DeepEqual(before, after) {
+	before := e.Snapshot()
+	e.Fails(logical.UpdateOperation, "role/a/role-id", map[string]any{"role_id": "custom-b"}, 400, "role_id already in use")
+	e.Fails(logical.UpdateOperation, "role/c", map[string]any{"role_id": idA}, 400, "role_id already in use")
+	if after := e.Snapshot(); !reflect.DeepEqual(before, after) {
 		t.Fatal("a refused role_id changed storage")
 	}
 
 	sec, _ := e.secretID("a", nil)
-	e.ok(logical.UpdateOperation, "role/a/role-id", map[string]any{"role_id": "moved-a"})
-	e.fails(logical.UpdateOperation, "login", map[string]any{"role_id": idA, "secret_id": sec}, 400, "invalid role or secret ID")
+	e.OK(logical.UpdateOperation, "role/a/role-id", map[string]any{"role_id": "moved-a"})
+	e.Fails(logical.UpdateOperation, "login", map[string]any{"role_id": idA, "secret_id": sec}, 400, "invalid role or secret ID")
 	if _, err := e.login("moved-a", sec); err != nil {
 		t.Fatalf("login with the new role id: %v", err)
 	}
 	// The old role ID is free again.
-	e.ok(logical.UpdateOperation, "role/b/role-id", map[string]any{"role_id": idA})
+	e.OK(logical.UpdateOperation, "role/b/role-id", map[string]any{"role_id": idA})
 	// A deleted role's role ID is free too.
-	e.ok(logical.DeleteOperation, "role/b", nil)
+	e.OK(logical.DeleteOperation, "role/b", nil)
 	e.role("d", map[string]any{"role_id": idA})
 }
 
@@ -144,19 +144,19 @@ func TestRoleFieldEndpoints(t *testing.T) {
 			map[string]any{"token_bound_cidrs": []string{}}},
 		{"bind-secret-id", map[string]any{"bind_secret_id": true}, map[string]any{"bind_secret_id": true}, map[string]any{"bind_secret_id": true}},
 	} {
-		e.ok(logical.UpdateOperation, "role/r/"+c.suffix, c.write)
-		if got := e.ok(logical.ReadOperation, "role/r/"+c.suffix, nil).Data; !reflect.DeepEqual(got, c.read) {
+		e.OK(logical.UpdateOperation, "role/r/"+c.suffix, c.write)
+		if got := e.OK(logical.ReadOperation, "role/r/"+c.suffix, nil).Data; !reflect.DeepEqual(got, c.read) {
 			t.Errorf("%s after write: %#v, want %#v", c.suffix, got, c.read)
 		}
-		e.ok(logical.DeleteOperation, "role/r/"+c.suffix, nil)
-		if got := e.ok(logical.ReadOperation, "role/r/"+c.suffix, nil).Data; !reflect.DeepEqual(got, c.reset) {
+		e.OK(logical.DeleteOperation, "role/r/"+c.suffix, nil)
+		if got := e.OK(logical.ReadOperation, "role/r/"+c.suffix, nil).Data; !reflect.DeepEqual(got, c.reset) {
 			t.Errorf("%s after delete: %#v, want %#v", c.suffix, got, c.reset)
 		}
 	}
-	if got := e.ok(logical.ReadOperation, "role/r/local-secret-ids", nil).Data; !reflect.DeepEqual(got, map[string]any{"local_secret_ids": false}) {
+	if got := e.OK(logical.ReadOperation, "role/r/local-secret-ids", nil).Data; !reflect.DeepEqual(got, map[string]any{"local_secret_ids": false}) {
 		t.Errorf("local-secret-ids: %v", got)
 	}
 	// The per-field endpoints refuse what role/<name> refuses: without a
 	// secret ID the role needs some CIDR.
-	e.fails(logical.UpdateOperation, "role/r/bind-secret-id", map[string]any{"bind_secret_id": false}, 400, "at least one constraint should be enabled on the role")
+	e.Fails(logical.UpdateOperation, "role/r/bind-secret-id", map[string]any{"bind_secret_id": false}, 400, "at least one constraint should be enabled on the role")
 }

@@ -12,7 +12,7 @@ import (
 func TestSecretIDLifecycle(t *testing.T) {
 	e := newEnv(t)
 	e.role("r", map[string]any{"secret_id_num_uses": 5, "secret_id_ttl": "1h", "secret_id_bound_cidrs": "127.0.0.0/8"})
-	resp := e.ok(logical.UpdateOperation, "role/r/secret-id", map[string]any{
+	resp := e.OK(logical.UpdateOperation, "role/r/secret-id", map[string]any{
 		"metadata": `{"team":"web"}`, "cidr_list": "127.0.0.1", "num_uses": 2, "ttl": "30m",
 	})
 	sec, acc := resp.Data["secret_id"].(string), resp.Data["secret_id_accessor"].(string)
@@ -20,13 +20,13 @@ func TestSecretIDLifecycle(t *testing.T) {
 		t.Fatalf("generate: %v", resp.Data)
 	}
 	// The secret ID is nowhere in storage, in keys or values.
-	for k, v := range e.snapshot() {
+	for k, v := range e.Snapshot() {
 		if strings.Contains(k, sec) || strings.Contains(v, sec) {
 			t.Fatalf("storage holds the secret id in clear at %q", k)
 		}
 	}
 
-	look := e.ok(logical.UpdateOperation, "role/r/secret-id/lookup", map[string]any{"secret_id": sec}).Data
+	look := e.OK(logical.UpdateOperation, "role/r/secret-id/lookup", map[string]any{"secret_id": sec}).Data
 	if look["secret_id_accessor"] != acc || look["secret_id_num_uses"] != 2 || look["secret_id_ttl"] != int64(1800) ||
 		!reflect.DeepEqual(look["metadata"], map[string]string{"team": "web"}) || !reflect.DeepEqual(look["cidr_list"], []string{"127.0.0.1"}) {
 		t.Fatalf("lookup: %v", look)
@@ -34,29 +34,29 @@ func TestSecretIDLifecycle(t *testing.T) {
 	if exp, created := look["expiration_time"].(time.Time), look["creation_time"].(time.Time); exp.Sub(created) != 30*time.Minute {
 		t.Fatalf("expiration %v creation %v", exp, created)
 	}
-	byAcc := e.ok(logical.UpdateOperation, "role/r/secret-id-accessor/lookup", map[string]any{"secret_id_accessor": acc}).Data
+	byAcc := e.OK(logical.UpdateOperation, "role/r/secret-id-accessor/lookup", map[string]any{"secret_id_accessor": acc}).Data
 	if !reflect.DeepEqual(byAcc, look) {
 		t.Fatalf("lookup by accessor %v, by secret id %v", byAcc, look)
 	}
 	_, acc2 := e.secretID("r", nil)
-	keys := e.ok(logical.ListOperation, "role/r/secret-id/", nil).Data["keys"].([]string)
+	keys := e.OK(logical.ListOperation, "role/r/secret-id/", nil).Data["keys"].([]string)
 	if len(keys) != 2 || !strings.Contains(strings.Join(keys, ","), acc) || !strings.Contains(strings.Join(keys, ","), acc2) {
 		t.Fatalf("LIST secret-id = %v, want %s and %s", keys, acc, acc2)
 	}
 
 	// Another role does not see this role's accessors.
 	e.role("other", nil)
-	e.fails(logical.UpdateOperation, "role/other/secret-id-accessor/lookup", map[string]any{"secret_id_accessor": acc}, 404, "")
-	e.ok(logical.UpdateOperation, "role/r/secret-id-accessor/destroy", map[string]any{"secret_id_accessor": acc2})
-	e.fails(logical.UpdateOperation, "role/r/secret-id-accessor/lookup", map[string]any{"secret_id_accessor": acc2}, 404, "")
-	e.ok(logical.DeleteOperation, "role/r/secret-id/destroy", map[string]any{"secret_id": sec})
-	if r := e.ok(logical.UpdateOperation, "role/r/secret-id/lookup", map[string]any{"secret_id": sec}); r != nil {
+	e.Fails(logical.UpdateOperation, "role/other/secret-id-accessor/lookup", map[string]any{"secret_id_accessor": acc}, 404, "")
+	e.OK(logical.UpdateOperation, "role/r/secret-id-accessor/destroy", map[string]any{"secret_id_accessor": acc2})
+	e.Fails(logical.UpdateOperation, "role/r/secret-id-accessor/lookup", map[string]any{"secret_id_accessor": acc2}, 404, "")
+	e.OK(logical.DeleteOperation, "role/r/secret-id/destroy", map[string]any{"secret_id": sec})
+	if r := e.OK(logical.UpdateOperation, "role/r/secret-id/lookup", map[string]any{"secret_id": sec}); r != nil {
 		t.Fatalf("destroyed secret id looks up as %v", r.Data)
 	}
-	if r := e.ok(logical.ListOperation, "role/r/secret-id/", nil); r != nil {
+	if r := e.OK(logical.ListOperation, "role/r/secret-id/", nil); r != nil {
 		t.Fatalf("LIST after destroying both: %v", r.Data)
 	}
-	for k := range e.snapshot() {
+	for k := range e.Snapshot() {
 		if strings.HasPrefix(k, secretIDPrefix) || strings.HasPrefix(k, accessorPrefix) {
 			t.Fatalf("destroy left %q behind", k)
 		}
@@ -66,14 +66,14 @@ func TestSecretIDLifecycle(t *testing.T) {
 func TestCustomSecretID(t *testing.T) {
 	e := newEnv(t)
 	rid := e.role("r", nil)
-	resp := e.ok(logical.UpdateOperation, "role/r/custom-secret-id", map[string]any{"secret_id": "my-own-secret"})
+	resp := e.OK(logical.UpdateOperation, "role/r/custom-secret-id", map[string]any{"secret_id": "my-own-secret"})
 	if resp.Data["secret_id"] != "my-own-secret" {
 		t.Fatalf("custom: %v", resp.Data)
 	}
-	before := e.snapshot()
-	e.fails(logical.UpdateOperation, "role/r/custom-secret-id", map[string]any{"secret_id": "my-own-secret"}, 400, "SecretID is already registered")
-	e.fails(logical.UpdateOperation, "role/r/custom-secret-id", map[string]any{}, 400, "missing secret_id")
-	if !reflect.DeepEqual(before, e.snapshot()) {
+	before := e.Snapshot()
+	e.Fails(logical.UpdateOperation, "role/r/custom-secret-id", map[string]any{"secret_id": "my-own-secret"}, 400, "SecretID is already registered")
+	e.Fails(logical.UpdateOperation, "role/r/custom-secret-id", map[string]any{}, 400, "missing secret_id")
+	if !reflect.DeepEqual(before, e.Snapshot()) {
 		t.Fatal("a refused custom secret id changed storage")
 	}
 	if _, err := e.login(rid, "my-own-secret"); err != nil {
@@ -85,7 +85,7 @@ func TestSecretIDBadInputChangesNothing(t *testing.T) {
 	e := newEnv(t)
 	e.role("r", map[string]any{"secret_id_num_uses": 3, "secret_id_ttl": 600, "secret_id_bound_cidrs": "10.0.0.0/8", "token_bound_cidrs": "10.0.0.0/16"})
 	e.role("open", map[string]any{"bind_secret_id": false, "secret_id_bound_cidrs": "127.0.0.1"})
-	before := e.snapshot()
+	before := e.Snapshot()
 	for _, c := range []struct {
 		path string
 		data map[string]any
@@ -106,10 +106,10 @@ func TestSecretIDBadInputChangesNothing(t *testing.T) {
 		{"role/r/secret-id/lookup", map[string]any{}, "missing secret_id"},
 		{"role/r/secret-id-accessor/lookup", map[string]any{}, "missing secret_id_accessor"},
 	} {
-		e.fails(logical.UpdateOperation, c.path, c.data, 400, c.msg)
+		e.Fails(logical.UpdateOperation, c.path, c.data, 400, c.msg)
 	}
-	e.fails(logical.UpdateOperation, "role/r/secret-id-accessor/destroy", map[string]any{"secret_id_accessor": "no-such"}, 404, `failed to find accessor entry for secret_id_accessor: "no-such"`)
-	if !reflect.DeepEqual(before, e.snapshot()) {
+	e.Fails(logical.UpdateOperation, "role/r/secret-id-accessor/destroy", map[string]any{"secret_id_accessor": "no-such"}, 404, `failed to find accessor entry for secret_id_accessor: "no-such"`)
+	if !reflect.DeepEqual(before, e.Snapshot()) {
 		t.Fatal("refused requests changed storage")
 	}
 }
@@ -119,8 +119,8 @@ func TestDeleteRoleRemovesItsSecretIDs(t *testing.T) {
 	rid := e.role("r", nil)
 	sec, _ := e.secretID("r", nil)
 	e.secretID("r", nil)
-	e.ok(logical.DeleteOperation, "role/r", nil)
-	for k := range e.snapshot() {
+	e.OK(logical.DeleteOperation, "role/r", nil)
+	for k := range e.Snapshot() {
 		if k != saltKey {
 			t.Errorf("deleting the role left %q", k)
 		}
@@ -128,7 +128,7 @@ func TestDeleteRoleRemovesItsSecretIDs(t *testing.T) {
 	// A new role of the same name with the old role ID: the old secret ID
 	// is gone with the old role.
 	e.role("r", map[string]any{"role_id": rid})
-	e.fails(logical.UpdateOperation, "login", map[string]any{"role_id": rid, "secret_id": sec}, 400, "invalid role or secret ID")
+	e.Fails(logical.UpdateOperation, "login", map[string]any{"role_id": rid, "secret_id": sec}, 400, "invalid role or secret ID")
 }
 
 // A role with local_secret_ids keeps its secret IDs and accessors under
@@ -138,7 +138,7 @@ func TestLocalSecretIDs(t *testing.T) {
 	rid := e.role("loc", map[string]any{"local_secret_ids": true})
 	sec, acc := e.secretID("loc", nil)
 	local := 0
-	for k := range e.snapshot() {
+	for k := range e.Snapshot() {
 		if strings.HasPrefix(k, secretIDPrefix) || strings.HasPrefix(k, accessorPrefix) {
 			t.Fatalf("a local secret id stored at %q", k)
 		}
@@ -149,15 +149,15 @@ func TestLocalSecretIDs(t *testing.T) {
 	if local != 2 {
 		t.Fatalf("%d entries under the local prefixes, want 2", local)
 	}
-	if sp := e.b.SpecialPaths().LocalStorage; !reflect.DeepEqual(sp, []string{secretIDLocalPrefix, accessorLocalPrefix}) {
+	if sp := e.Backend.SpecialPaths().LocalStorage; !reflect.DeepEqual(sp, []string{secretIDLocalPrefix, accessorLocalPrefix}) {
 		t.Fatalf("LocalStorage = %v", sp)
 	}
 	if _, err := e.login(rid, sec); err != nil {
 		t.Fatal(err)
 	}
-	e.ok(logical.UpdateOperation, "role/loc/secret-id-accessor/destroy", map[string]any{"secret_id_accessor": acc})
-	e.fails(logical.UpdateOperation, "login", map[string]any{"role_id": rid, "secret_id": sec}, 400, "invalid role or secret ID")
-	if got := e.ok(logical.ReadOperation, "role/loc", nil).Data["local_secret_ids"]; got != true {
+	e.OK(logical.UpdateOperation, "role/loc/secret-id-accessor/destroy", map[string]any{"secret_id_accessor": acc})
+	e.Fails(logical.UpdateOperation, "login", map[string]any{"role_id": rid, "secret_id": sec}, 400, "invalid role or secret ID")
+	if got := e.OK(logical.ReadOperation, "role/loc", nil).Data["local_secret_ids"]; got != true {
 		t.Fatalf("local_secret_ids reads %v", got)
 	}
 }
@@ -169,9 +169,9 @@ func TestRemadeRoleDoesNotInheritLeftoverSecretIDs(t *testing.T) {
 	e := newEnv(t)
 	rid := e.role("r", nil)
 	sec, _ := e.secretID("r", nil)
-	if err := e.storage.Delete(t.Context(), rolePrefix+"r"); err != nil {
+	if err := e.Storage.Delete(t.Context(), rolePrefix+"r"); err != nil {
 		t.Fatal(err)
 	}
 	e.role("r", map[string]any{"role_id": rid})
-	e.fails(logical.UpdateOperation, "login", map[string]any{"role_id": rid, "secret_id": sec}, 400, "invalid role or secret ID")
+	e.Fails(logical.UpdateOperation, "login", map[string]any{"role_id": rid, "secret_id": sec}, 400, "invalid role or secret ID")
 }

@@ -23,19 +23,19 @@ func TestTidyRemovesExpiredOrphanedAndDangling(t *testing.T) {
 	e.role("gone", nil)
 	e.secretID("gone", nil)
 	ctx := context.Background()
-	if err := e.storage.Delete(ctx, "role/gone"); err != nil {
+	if err := e.Storage.Delete(ctx, "role/gone"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.storage.Put(ctx, &logical.StorageEntry{Key: accessorPrefix + "dangling", Value: []byte(`{"secret_id_key":"secret_id/x/y"}`)}); err != nil {
+	if err := e.Storage.Put(ctx, &logical.StorageEntry{Key: accessorPrefix + "dangling", Value: []byte(`{"secret_id_key":"secret_id/x/y"}`)}); err != nil {
 		t.Fatal(err)
 	}
 
-	resp := e.ok(logical.UpdateOperation, "tidy/secret-id", nil)
+	resp := e.OK(logical.UpdateOperation, "tidy/secret-id", nil)
 	if resp.Data["expired_secret_ids"] != 1 || resp.Data["orphaned_secret_ids"] != 1 || resp.Data["dangling_accessors"] != 2 {
 		t.Fatalf("tidy: %v", resp.Data)
 	}
 	secrets, accessors := 0, 0
-	for k := range e.snapshot() {
+	for k := range e.Snapshot() {
 		switch {
 		case strings.HasPrefix(k, secretIDPrefix):
 			secrets++
@@ -49,14 +49,14 @@ func TestTidyRemovesExpiredOrphanedAndDangling(t *testing.T) {
 	if _, err := e.login(rid, live); err != nil {
 		t.Fatalf("the live secret id after tidy: %v", err)
 	}
-	e.fails(logical.UpdateOperation, "login", map[string]any{"role_id": rid, "secret_id": expired}, 400, "invalid role or secret ID")
+	e.Fails(logical.UpdateOperation, "login", map[string]any{"role_id": rid, "secret_id": expired}, 400, "invalid role or secret ID")
 
 	// The periodic run tidies too.
 	e.advance(time.Hour)
-	if _, err := e.b.HandleRequest(ctx, &logical.Request{Operation: logical.RollbackOperation, Storage: e.storage}); err != nil {
+	if _, err := e.Backend.HandleRequest(ctx, &logical.Request{Operation: logical.RollbackOperation, Storage: e.Storage}); err != nil {
 		t.Fatal(err)
 	}
-	for k := range e.snapshot() {
+	for k := range e.Snapshot() {
 		if strings.HasPrefix(k, secretIDPrefix) || strings.HasPrefix(k, accessorPrefix) {
 			t.Fatalf("periodic tidy left %q", k)
 		}
@@ -86,11 +86,11 @@ func TestTidySparesARoleMadeMeanwhile(t *testing.T) {
 	e.role("early", nil)
 	e.secretID("early", nil)
 	var lateID, lateSecret string
-	hook := &listHook{InmemStorage: e.storage, prefix: secretIDPrefix, fn: func() {
+	hook := &listHook{InmemStorage: e.Storage, prefix: secretIDPrefix, fn: func() {
 		lateID = e.role("late", nil)
 		lateSecret, _ = e.secretID("late", nil)
 	}}
-	resp, err := e.b.HandleRequest(context.Background(), &logical.Request{Operation: logical.UpdateOperation, Path: "tidy/secret-id", Storage: hook})
+	resp, err := e.Backend.HandleRequest(context.Background(), &logical.Request{Operation: logical.UpdateOperation, Path: "tidy/secret-id", Storage: hook})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,10 +26,10 @@ func (c *countingReads) Get(ctx context.Context, key string) (*logical.StorageEn
 func TestUnknownRoleIDReadsAsMuchAsAWrongSecretID(t *testing.T) {
 	e := newEnv(t)
 	rid := e.role("r", nil)
-	cs := &countingReads{InmemStorage: e.storage}
+	cs := &countingReads{InmemStorage: e.Storage}
 	reads := func(roleID string) int32 {
 		cs.gets.Store(0)
-		_, err := e.b.HandleRequest(context.Background(), &logical.Request{Operation: logical.UpdateOperation, Path: "login",
+		_, err := e.Backend.HandleRequest(context.Background(), &logical.Request{Operation: logical.UpdateOperation, Path: "login",
 			Data: map[string]any{"role_id": roleID, "secret_id": "wrong"}, Storage: cs,
 			Connection: &logical.Connection{RemoteAddr: "127.0.0.1:1"}})
 		if st, msg := logical.StatusOf(err); st != 400 || msg != "invalid role or secret ID" {

@@ -13,7 +13,7 @@ import (
 // running meanwhile always see a whole user.
 func TestConcurrentUpdatesKeepEveryField(t *testing.T) {
 	e := newEnv(t)
-	e.ok(logical.UpdateOperation, "users/alice", map[string]any{"password": "pw", "token_bound_cidrs": "10.0.0.0"})
+	e.OK(logical.UpdateOperation, "users/alice", map[string]any{"password": "pw", "token_bound_cidrs": "10.0.0.0"})
 	for round := 1; round <= 20; round++ {
 		writes := map[string]any{
 			"token_ttl": round * 60, "token_max_ttl": round * 120, "token_period": round,
@@ -26,21 +26,21 @@ func TestConcurrentUpdatesKeepEveryField(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, err := e.do(logical.UpdateOperation, "users/alice", map[string]any{k: v})
+				_, err := e.Do(logical.UpdateOperation, "users/alice", map[string]any{k: v})
 				errs <- err
 			}()
 		}
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			_, err := e.do(logical.UpdateOperation, "users/alice/policies", map[string]any{"token_policies": fmt.Sprintf("p%d", round)})
+			_, err := e.Do(logical.UpdateOperation, "users/alice/policies", map[string]any{"token_policies": fmt.Sprintf("p%d", round)})
 			errs <- err
 		}()
 		go func() {
 			defer wg.Done()
 			// The user's CIDRs are not 127.0.0.1's: a whole user refuses
 			// the login with 403, a torn one would answer otherwise.
-			_, err := e.do(logical.UpdateOperation, "login/alice", map[string]any{"password": "pw"})
+			_, err := e.Do(logical.UpdateOperation, "login/alice", map[string]any{"password": "pw"})
 			if status, _ := logical.StatusOf(err); err == nil || status != 403 {
 				err = fmt.Errorf("login during updates: %v", err)
 			} else {
@@ -55,7 +55,7 @@ func TestConcurrentUpdatesKeepEveryField(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		got := e.ok(logical.ReadOperation, "users/alice", nil).Data
+		got := e.OK(logical.ReadOperation, "users/alice", nil).Data
 		want := map[string]any{
 			"token_ttl": int64(round * 60), "token_max_ttl": int64(round * 120), "token_period": int64(round),
 			"token_explicit_max_ttl": int64(round * 300), "token_num_uses": round,

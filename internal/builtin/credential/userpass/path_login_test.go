@@ -11,11 +11,11 @@ import (
 
 func TestLogin(t *testing.T) {
 	e := newEnv(t)
-	e.ok(logical.UpdateOperation, "users/alice", map[string]any{
+	e.OK(logical.UpdateOperation, "users/alice", map[string]any{
 		"password": "pw", "token_policies": "dev", "token_ttl": "1h", "token_max_ttl": "2h",
 		"token_num_uses": 5, "token_no_default_policy": true, "token_bound_cidrs": "127.0.0.0/8",
 	})
-	resp := e.ok(logical.UpdateOperation, "login/ALICE", map[string]any{"password": "pw"})
+	resp := e.OK(logical.UpdateOperation, "login/ALICE", map[string]any{"password": "pw"})
 	want := &logical.Auth{
 		Metadata: map[string]string{"username": "alice"}, DisplayName: "alice", Policies: []string{"dev"},
 		LeaseDuration: time.Hour, MaxTTL: 2 * time.Hour, NumUses: 5, NoDefaultPolicy: true,
@@ -25,14 +25,14 @@ func TestLogin(t *testing.T) {
 		t.Fatalf("auth = %+v\nwant %+v", resp.Auth, want)
 	}
 
-	e.fails(logical.UpdateOperation, "login/alice", map[string]any{"password": "wrong"}, 400, "invalid username or password")
-	e.fails(logical.UpdateOperation, "login/nobody", map[string]any{"password": "pw"}, 400, "invalid username or password")
-	e.fails(logical.UpdateOperation, "login/alice", map[string]any{}, 400, "missing password")
+	e.Fails(logical.UpdateOperation, "login/alice", map[string]any{"password": "wrong"}, 400, "invalid username or password")
+	e.Fails(logical.UpdateOperation, "login/nobody", map[string]any{"password": "pw"}, 400, "invalid username or password")
+	e.Fails(logical.UpdateOperation, "login/alice", map[string]any{}, 400, "missing password")
 
 	// Outside the user's CIDRs the right password is refused: 403.
-	req := &logical.Request{Operation: logical.UpdateOperation, Path: "login/alice", Storage: e.storage,
+	req := &logical.Request{Operation: logical.UpdateOperation, Path: "login/alice", Storage: e.Storage,
 		Data: map[string]any{"password": "pw"}, Connection: &logical.Connection{RemoteAddr: "192.0.2.1:5000"}}
-	_, err := e.b.HandleRequest(context.Background(), req)
+	_, err := e.Backend.HandleRequest(context.Background(), req)
 	if status, _ := logical.StatusOf(err); status != 403 {
 		t.Fatalf("login from outside the CIDRs: %v (status %d), want 403", err, status)
 	}
@@ -40,16 +40,16 @@ func TestLogin(t *testing.T) {
 
 func TestAuthRenew(t *testing.T) {
 	e := newEnv(t)
-	e.ok(logical.UpdateOperation, "users/alice", map[string]any{"password": "pw", "token_policies": "dev", "token_ttl": "10m", "token_period": "0"})
-	login := e.ok(logical.UpdateOperation, "login/alice", map[string]any{"password": "pw"}).Auth
+	e.OK(logical.UpdateOperation, "users/alice", map[string]any{"password": "pw", "token_policies": "dev", "token_ttl": "10m", "token_period": "0"})
+	login := e.OK(logical.UpdateOperation, "login/alice", map[string]any{"password": "pw"}).Auth
 	renew := func() (*logical.Response, error) {
 		a := *login
 		a.TokenPolicies = []string{"default", "dev"} // as the token carries them
 		a.Increment = time.Minute
-		return e.b.HandleRequest(context.Background(), &logical.Request{Operation: logical.RenewOperation, Path: "login/alice", Storage: e.storage, Auth: &a})
+		return e.Backend.HandleRequest(context.Background(), &logical.Request{Operation: logical.RenewOperation, Path: "login/alice", Storage: e.Storage, Auth: &a})
 	}
 	// The user's current TTLs apply.
-	e.ok(logical.UpdateOperation, "users/alice", map[string]any{"token_ttl": "20m", "token_max_ttl": "1h"})
+	e.OK(logical.UpdateOperation, "users/alice", map[string]any{"token_ttl": "20m", "token_max_ttl": "1h"})
 	resp, err := renew()
 	if err != nil {
 		t.Fatal(err)
@@ -58,15 +58,15 @@ func TestAuthRenew(t *testing.T) {
 		t.Fatalf("renewed auth = %+v", resp.Auth)
 	}
 	// New policies: not renewed (the user must log in again).
-	e.ok(logical.UpdateOperation, "users/alice/policies", map[string]any{"token_policies": "dev,admin"})
+	e.OK(logical.UpdateOperation, "users/alice/policies", map[string]any{"token_policies": "dev,admin"})
 	if _, err := renew(); err == nil || err.Error() != "policies have changed, not renewing" {
 		t.Fatalf("renew after a policy change = %v", err)
 	}
-	e.ok(logical.UpdateOperation, "users/alice/policies", map[string]any{"token_policies": "dev"})
+	e.OK(logical.UpdateOperation, "users/alice/policies", map[string]any{"token_policies": "dev"})
 	if _, err := renew(); err != nil {
 		t.Fatalf("renew with the policies back = %v", err)
 	}
-	e.ok(logical.DeleteOperation, "users/alice", nil)
+	e.OK(logical.DeleteOperation, "users/alice", nil)
 	_, err = renew()
 	if status, msg := logical.StatusOf(err); status != 400 || msg != `user "alice" no longer exists; not renewing` {
 		t.Fatalf("renew of a deleted user = %d %q", status, msg)

@@ -13,10 +13,10 @@ import (
 
 func TestUserCRUD(t *testing.T) {
 	e := newEnv(t)
-	e.ok(logical.UpdateOperation, "users/Alice", map[string]any{
+	e.OK(logical.UpdateOperation, "users/Alice", map[string]any{
 		"password": "s3cret", "token_policies": "dev,ops", "token_ttl": "1h", "token_bound_cidrs": "127.0.0.1/32,10.0.0.0/8",
 	})
-	resp := e.ok(logical.ReadOperation, "users/alice", nil)
+	resp := e.OK(logical.ReadOperation, "users/alice", nil)
 	want := map[string]any{
 		"token_policies": []string{"dev", "ops"}, "token_ttl": int64(3600), "token_max_ttl": int64(0),
 		"token_bound_cidrs": []string{"127.0.0.1", "10.0.0.0/8"}, "token_explicit_max_ttl": int64(0),
@@ -26,45 +26,45 @@ func TestUserCRUD(t *testing.T) {
 		t.Fatalf("read = %#v\nwant %#v", resp.Data, want)
 	}
 	// The password is stored only as a bcrypt hash.
-	stored := e.snapshot()["alice"]
+	stored := e.Snapshot()[userPrefix+"alice"]
 	if strings.Contains(stored, "s3cret") || !strings.Contains(stored, "password_hash") {
 		t.Fatalf("stored user: %s", stored)
 	}
-	if _, ok := e.snapshot()["Alice"]; ok {
+	if _, ok := e.Snapshot()[userPrefix+"Alice"]; ok {
 		t.Fatal("name not lowercased in storage")
 	}
 
 	// An update changes only what it names; the password stays.
-	e.ok(logical.UpdateOperation, "users/alice", map[string]any{"token_ttl": "2h"})
-	resp = e.ok(logical.ReadOperation, "users/alice", nil)
+	e.OK(logical.UpdateOperation, "users/alice", map[string]any{"token_ttl": "2h"})
+	resp = e.OK(logical.ReadOperation, "users/alice", nil)
 	if resp.Data["token_ttl"] != int64(7200) || !reflect.DeepEqual(resp.Data["token_policies"], []string{"dev", "ops"}) {
 		t.Fatalf("after update: %v", resp.Data)
 	}
-	if resp := e.ok(logical.UpdateOperation, "login/alice", map[string]any{"password": "s3cret"}); resp.Auth == nil {
+	if resp := e.OK(logical.UpdateOperation, "login/alice", map[string]any{"password": "s3cret"}); resp.Auth == nil {
 		t.Fatal("password lost by an update")
 	}
 
-	e.ok(logical.UpdateOperation, "users/bob", map[string]any{"password": "x"})
-	resp = e.ok(logical.ListOperation, "users/", nil)
+	e.OK(logical.UpdateOperation, "users/bob", map[string]any{"password": "x"})
+	resp = e.OK(logical.ListOperation, "users/", nil)
 	if !reflect.DeepEqual(resp.Data["keys"], []string{"alice", "bob"}) {
 		t.Fatalf("list = %v", resp.Data)
 	}
-	e.ok(logical.DeleteOperation, "users/ALICE", nil)
-	if resp := e.ok(logical.ReadOperation, "users/alice", nil); resp != nil {
+	e.OK(logical.DeleteOperation, "users/ALICE", nil)
+	if resp := e.OK(logical.ReadOperation, "users/alice", nil); resp != nil {
 		t.Fatalf("deleted user reads %v", resp.Data)
 	}
-	e.ok(logical.DeleteOperation, "users/bob", nil)
-	if resp := e.ok(logical.ListOperation, "users/", nil); resp != nil {
+	e.OK(logical.DeleteOperation, "users/bob", nil)
+	if resp := e.OK(logical.ListOperation, "users/", nil); resp != nil {
 		t.Fatalf("empty list = %v, want nil (404)", resp.Data)
 	}
 }
 
 func TestUserOldFieldNames(t *testing.T) {
 	e := newEnv(t)
-	e.ok(logical.UpdateOperation, "users/old", map[string]any{
+	e.OK(logical.UpdateOperation, "users/old", map[string]any{
 		"password": "pw", "policies": "B,a", "ttl": 60, "max_ttl": "5m", "bound_cidrs": []any{"10.0.0.0/8"},
 	})
-	resp := e.ok(logical.ReadOperation, "users/old", nil)
+	resp := e.OK(logical.ReadOperation, "users/old", nil)
 	for k, v := range map[string]any{
 		"policies": []string{"a", "b"}, "token_policies": []string{"a", "b"}, "ttl": int64(60), "token_ttl": int64(60),
 		"max_ttl": int64(300), "token_max_ttl": int64(300), "bound_cidrs": []string{"10.0.0.0/8"},
@@ -75,13 +75,13 @@ func TestUserOldFieldNames(t *testing.T) {
 	}
 	// users/<name>/policies with the old name keeps it; with the new one
 	// drops it.
-	e.ok(logical.UpdateOperation, "users/old/policies", map[string]any{"policies": "c"})
-	resp = e.ok(logical.ReadOperation, "users/old", nil)
+	e.OK(logical.UpdateOperation, "users/old/policies", map[string]any{"policies": "c"})
+	resp = e.OK(logical.ReadOperation, "users/old", nil)
 	if !reflect.DeepEqual(resp.Data["policies"], []string{"c"}) || resp.Data["ttl"] != int64(60) {
 		t.Fatalf("after policies update: %v", resp.Data)
 	}
-	e.ok(logical.UpdateOperation, "users/old/policies", map[string]any{"token_policies": []any{"d"}})
-	resp = e.ok(logical.ReadOperation, "users/old", nil)
+	e.OK(logical.UpdateOperation, "users/old/policies", map[string]any{"token_policies": []any{"d"}})
+	resp = e.OK(logical.ReadOperation, "users/old", nil)
 	if _, ok := resp.Data["policies"]; ok || !reflect.DeepEqual(resp.Data["token_policies"], []string{"d"}) {
 		t.Fatalf("after token_policies update: %v", resp.Data)
 	}
@@ -89,8 +89,8 @@ func TestUserOldFieldNames(t *testing.T) {
 
 func TestUserBadInputChangesNothing(t *testing.T) {
 	e := newEnv(t)
-	e.ok(logical.UpdateOperation, "users/alice", map[string]any{"password": "pw", "token_policies": "dev"})
-	before := e.snapshot()
+	e.OK(logical.UpdateOperation, "users/alice", map[string]any{"password": "pw", "token_policies": "dev"})
+	before := e.Snapshot()
 	cases := []struct {
 		path string
 		data map[string]any
@@ -113,14 +113,14 @@ func TestUserBadInputChangesNothing(t *testing.T) {
 		{"users/nobody/policies", map[string]any{"token_policies": "x"}, "username does not exist"},
 	}
 	for _, tc := range cases {
-		e.fails(logical.UpdateOperation, tc.path, tc.data, 400, tc.msg)
-		if after := e.snapshot(); !maps.Equal(after, before) {
+		e.Fails(logical.UpdateOperation, tc.path, tc.data, 400, tc.msg)
+		if after := e.Snapshot(); !maps.Equal(after, before) {
 			t.Fatalf("%s %v changed storage:\n%v\n%v", tc.path, tc.data, before, after)
 		}
 	}
 	// Names Vault refuses match no path: 404.
 	for _, p := range []string{"users/-bad", "users/bad.", "users/.bad", "users/a/b", "login/-x"} {
-		e.fails(logical.UpdateOperation, p, map[string]any{"password": "pw"}, 404, "")
+		e.Fails(logical.UpdateOperation, p, map[string]any{"password": "pw"}, 404, "")
 	}
 }
 
@@ -130,13 +130,13 @@ func TestPasswordHashAndPasswordChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.ok(logical.UpdateOperation, "users/dave", map[string]any{"password_hash": string(h)})
-	if resp := e.ok(logical.UpdateOperation, "login/dave", map[string]any{"password": "pre-hashed"}); resp.Auth == nil {
+	e.OK(logical.UpdateOperation, "users/dave", map[string]any{"password_hash": string(h)})
+	if resp := e.OK(logical.UpdateOperation, "login/dave", map[string]any{"password": "pre-hashed"}); resp.Auth == nil {
 		t.Fatal("login with a pre-hashed password failed")
 	}
-	e.ok(logical.UpdateOperation, "users/dave/password", map[string]any{"password": "new-one"})
-	e.fails(logical.UpdateOperation, "login/dave", map[string]any{"password": "pre-hashed"}, 400, "invalid username or password")
-	if resp := e.ok(logical.UpdateOperation, "login/dave", map[string]any{"password": "new-one"}); resp.Auth == nil {
+	e.OK(logical.UpdateOperation, "users/dave/password", map[string]any{"password": "new-one"})
+	e.Fails(logical.UpdateOperation, "login/dave", map[string]any{"password": "pre-hashed"}, 400, "invalid username or password")
+	if resp := e.OK(logical.UpdateOperation, "login/dave", map[string]any{"password": "new-one"}); resp.Auth == nil {
 		t.Fatal("login with the new password failed")
 	}
 }
