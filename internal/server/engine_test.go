@@ -53,10 +53,25 @@ func startEngineServer(t *testing.T) (*vault.Client, string) {
 	t.Helper()
 	engines := builtin.SecretEngines()
 	engines["probe"] = probeEngine
-	c, err := core.New(core.Config{
-		Physical: inmem.New(), Logger: quietLogger(), StorageType: "inmem",
-		SecretEngines: engines, AuthMethods: builtin.AuthMethods(), AuditDevices: audit.Factories(),
-	})
+	url := serveCore(t, core.Config{SecretEngines: engines, AuthMethods: builtin.AuthMethods()})
+	return rootClient(t, url), url
+}
+
+// serveCore serves a new core built from conf (inmem storage, a quiet
+// logger and the audit devices unless conf sets them) over HTTP on
+// 127.0.0.1, sealed, until the test ends; it returns the base URL.
+func serveCore(t testing.TB, conf core.Config) string {
+	t.Helper()
+	if conf.Physical == nil {
+		conf.Physical, conf.StorageType = inmem.New(), "inmem"
+	}
+	if conf.Logger == nil {
+		conf.Logger = quietLogger()
+	}
+	if conf.AuditDevices == nil {
+		conf.AuditDevices = audit.Factories()
+	}
+	c, err := core.New(conf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,8 +82,15 @@ func startEngineServer(t *testing.T) (*vault.Client, string) {
 		h.Close()
 		_ = c.Seal(context.Background())
 	})
+	return api.URL
+}
+
+// rootClient initializes (one share) and unseals the server at url and
+// returns a client holding the root token.
+func rootClient(t testing.TB, url string) *vault.Client {
+	t.Helper()
 	cfg := vault.DefaultConfig()
-	cfg.Address = api.URL
+	cfg.Address = url
 	cfg.MaxRetries = 0
 	client, err := vault.NewClient(cfg)
 	if err != nil {
@@ -82,7 +104,7 @@ func startEngineServer(t *testing.T) (*vault.Client, string) {
 		t.Fatal(err)
 	}
 	client.SetToken(init.RootToken)
-	return client, api.URL
+	return client
 }
 
 // TestEngineSeesItsMount: through the HTTP API, an engine's SystemView and

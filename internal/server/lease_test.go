@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -12,13 +11,10 @@ import (
 
 	vault "github.com/hashicorp/vault/api"
 
-	"github.com/strongbox/strongbox/internal/audit"
 	"github.com/strongbox/strongbox/internal/builtin"
 	"github.com/strongbox/strongbox/internal/core"
 	"github.com/strongbox/strongbox/internal/core/expiration"
-	apihttp "github.com/strongbox/strongbox/internal/http"
 	"github.com/strongbox/strongbox/internal/logical"
-	"github.com/strongbox/strongbox/internal/physical/inmem"
 )
 
 // leaseEngine issues leased credentials: a read of creds/<name> returns a
@@ -98,36 +94,10 @@ func startLeaseServer(t *testing.T) (*vault.Client, *leaseEngine) {
 	engines["leasy"] = eng.factory
 	auths := builtin.AuthMethods()
 	auths["loginy"] = loginMethod
-	c, err := core.New(core.Config{
-		Physical: inmem.New(), Logger: quietLogger(), StorageType: "inmem",
-		SecretEngines: engines, AuthMethods: auths, AuditDevices: audit.Factories(),
+	client := rootClient(t, serveCore(t, core.Config{
+		SecretEngines: engines, AuthMethods: auths,
 		Expiration: expiration.Config{RetryBase: 50 * time.Millisecond, RetryMax: 100 * time.Millisecond, MaxRevokeAttempts: 3},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := apihttp.NewHandler(c, apihttp.Options{Logger: quietLogger()})
-	api := httptest.NewServer(h)
-	t.Cleanup(func() {
-		api.Close()
-		h.Close()
-		_ = c.Seal(context.Background())
-	})
-	cfg := vault.DefaultConfig()
-	cfg.Address = api.URL
-	cfg.MaxRetries = 0
-	client, err := vault.NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	init, err := client.Sys().Init(&vault.InitRequest{SecretShares: 1, SecretThreshold: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := client.Sys().Unseal(init.Keys[0]); err != nil {
-		t.Fatal(err)
-	}
-	client.SetToken(init.RootToken)
+	}))
 	if err := client.Sys().Mount("leasy", &vault.MountInput{Type: "leasy", Config: vault.MountConfigInput{DefaultLeaseTTL: "1h", MaxLeaseTTL: "2h"}}); err != nil {
 		t.Fatal(err)
 	}

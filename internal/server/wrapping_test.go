@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -15,12 +14,9 @@ import (
 
 	vault "github.com/hashicorp/vault/api"
 
-	"github.com/strongbox/strongbox/internal/audit"
 	"github.com/strongbox/strongbox/internal/builtin"
 	"github.com/strongbox/strongbox/internal/core"
-	apihttp "github.com/strongbox/strongbox/internal/http"
 	"github.com/strongbox/strongbox/internal/logical"
-	"github.com/strongbox/strongbox/internal/physical/inmem"
 )
 
 const invalidWrapping = "wrapping token is not valid or does not exist"
@@ -67,21 +63,8 @@ func startWrapServer(t testing.TB) *wrapServer {
 	t.Setenv("VAULT_WRAP_TTL", "")
 	engines := builtin.SecretEngines()
 	engines["wrapper"] = wrapEngine
-	c, err := core.New(core.Config{
-		Physical: inmem.New(), Logger: quietLogger(), StorageType: "inmem",
-		SecretEngines: engines, AuthMethods: builtin.AuthMethods(), AuditDevices: audit.Factories(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := apihttp.NewHandler(c, apihttp.Options{Logger: quietLogger()})
-	api := httptest.NewServer(h)
-	t.Cleanup(func() {
-		api.Close()
-		h.Close()
-		_ = c.Seal(context.Background())
-	})
-	s := &wrapServer{t: t, url: api.URL}
+	url := serveCore(t, core.Config{SecretEngines: engines, AuthMethods: builtin.AuthMethods()})
+	s := &wrapServer{t: t, url: url}
 	s.root = s.client("")
 	init, err := s.root.Sys().Init(&vault.InitRequest{SecretShares: 1, SecretThreshold: 1})
 	if err != nil {
