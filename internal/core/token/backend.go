@@ -28,7 +28,7 @@ func (s *Store) newBackend() *logical.FrameworkBackend {
 		Description: "The desired increment in seconds to the token expiration",
 	}
 	update := logical.UpdateOperation
-	return &logical.FrameworkBackend{
+	b := &logical.FrameworkBackend{
 		AuthRenew: s.authRenew,
 		PathsSpecial: &logical.Paths{
 			Root: []string{"revoke-orphan*", "accessors*"},
@@ -49,7 +49,7 @@ func (s *Store) newBackend() *logical.FrameworkBackend {
 				Pattern:      "create/(?P<role_name>.+)",
 				Fields:       createFields(),
 				Operations:   map[logical.Operation]logical.OperationFunc{update: s.handleCreateRole},
-				HelpSynopsis: "Create a token against a role (roles are not supported).",
+				HelpSynopsis: "Create a token against a role.",
 			},
 			{
 				Pattern:      "create",
@@ -129,6 +129,8 @@ func (s *Store) newBackend() *logical.FrameworkBackend {
 			},
 		},
 	}
+	b.Paths = append(b.Paths, s.rolePaths()...)
+	return b
 }
 
 func createFields() map[string]*logical.FieldSchema {

@@ -13,44 +13,63 @@ import (
 // of the parent's, and id, no_parent and period are refused.
 func (s *Store) handleCreate(orphanRoute bool) logical.OperationFunc {
 	return func(ctx context.Context, req *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-		parent, err := s.Lookup(ctx, req.ClientToken)
-		if err != nil {
-			return nil, err
-		}
-		if parent == nil {
-			return nil, logical.BadRequest("parent token lookup failed: no parent found")
-		}
-		// Otherwise a limited-use token could mint itself unlimited ones.
-		if parent.NumUses > 0 {
-			return nil, logical.BadRequest("restricted use token cannot generate child tokens")
-		}
-		cr, err := createRequestFrom(req, d, parent, orphanRoute)
-		if err != nil {
-			return nil, err
-		}
-		tok, e, warnings, err := s.create(ctx, cr)
-		if err != nil {
-			return nil, err
-		}
-		resp := &logical.Response{Auth: authOf(tok, e, e.TTL)}
-		for _, w := range warnings {
-			resp.AddWarning(w)
-		}
-		return resp, nil
+		return s.createFrom(ctx, req, d, orphanRoute, nil)
 	}
 }
 
-// handleCreateRole answers create/<role> as Vault does for a role that does
-// not exist: token roles are not supported.
-func (s *Store) handleCreateRole(_ context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-	return nil, logical.BadRequest("unknown role %s", d.Get("role_name").(string))
+// handleCreateRole serves create/<role>: the role decides the policies
+// allowed, orphan, renewable, period, explicit max TTL, bound CIDRs and
+// use count, and the token is created under create/<role>[/<path_suffix>]
+// so that revoke-prefix on that path revokes the role's tokens.
+func (s *Store) handleCreateRole(ctx context.Context, req *logical.Request, d *logical.FieldData) (*logical.Response, error) {
+	name := d.Get("role_name").(string)
+	role, err := s.role(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if role == nil {
+		return nil, logical.BadRequest("unknown role %s", name)
+	}
+	return s.createFrom(ctx, req, d, false, role)
 }
 
-func createRequestFrom(req *logical.Request, d *logical.FieldData, parent *Entry, orphanRoute bool) (CreateRequest, error) {
+func (s *Store) createFrom(ctx context.Context, req *logical.Request, d *logical.FieldData, orphanRoute bool, role *Role) (*logical.Response, error) {
+	parent, err := s.Lookup(ctx, req.ClientToken)
+	if err != nil {
+		return nil, err
+	}
+	if parent == nil {
+		return nil, logical.BadRequest("parent token lookup failed: no parent found")
+	}
+	// Otherwise a limited-use token could mint itself unlimited ones.
+	if parent.NumUses > 0 {
+		return nil, logical.BadRequest("restricted use token cannot generate child tokens")
+	}
+	cr, err := createRequestFrom(req, d, parent, orphanRoute, role)
+	if err != nil {
+		return nil, err
+	}
+	tok, e, warnings, err := s.create(ctx, cr)
+	if err != nil {
+		return nil, err
+	}
+	resp := &logical.Response{Auth: authOf(tok, e, e.TTL)}
+	for _, w := range warnings {
+		resp.AddWarning(w)
+	}
+	return resp, nil
+}
+
+// createRequestFrom reads a create request; role is nil outside
+// create/<role>.
+func createRequestFrom(req *logical.Request, d *logical.FieldData, parent *Entry, orphanRoute bool, role *Role) (CreateRequest, error) {
 	// Root tokens always have sudo, even if the core did not say so.
 	sudo := req.Sudo || parent.IsRoot()
 	if d.Get("entity_alias").(string) != "" {
-		return CreateRequest{}, logical.BadRequest("'entity_alias' is only allowed in combination with token role")
+		if role == nil {
+			return CreateRequest{}, logical.BadRequest("'entity_alias' is only allowed in combination with token role")
+		}
+		return CreateRequest{}, logical.BadRequest("'entity_alias' is not supported: entity aliases are not available yet")
 	}
 	switch d.Get("type").(string) {
 	case "", TypeService:
@@ -64,7 +83,14 @@ func createRequestFrom(req *logical.Request, d *logical.FieldData, parent *Entry
 		return CreateRequest{}, logical.BadRequest("number of uses cannot be negative")
 	}
 
-	policies, err := childPolicies(parent, d.Get("policies").([]string), d.Get("no_default_policy").(bool), sudo)
+	noDefault := d.Get("no_default_policy").(bool) || (role != nil && role.Params.NoDefaultPolicy)
+	var policies []string
+	var err error
+	if role != nil && role.restrictsPolicies() {
+		policies, err = rolePolicies(role, parent, d.Get("policies").([]string), noDefault)
+	} else {
+		policies, err = childPolicies(parent, d.Get("policies").([]string), noDefault, sudo)
+	}
 	if err != nil {
 		return CreateRequest{}, err
 	}
@@ -98,6 +124,29 @@ func createRequestFrom(req *logical.Request, d *logical.FieldData, parent *Entry
 		return CreateRequest{}, logical.BadRequest("ttl must be positive")
 	}
 
+	renewable := d.Get("renewable").(bool)
+	path := "auth/token/" + req.Path
+	var boundCIDRs []string
+	if role != nil {
+		rp := role.Params
+		// The role's period and caps apply whoever asks; the lesser of
+		// the request's and the role's explicit max TTL and use count.
+		if rp.Period > 0 {
+			period = rp.Period
+		}
+		if rp.ExplicitMaxTTL > 0 && (explicitMax == 0 || rp.ExplicitMaxTTL < explicitMax) {
+			explicitMax = rp.ExplicitMaxTTL
+		}
+		if rp.NumUses > 0 && (numUses == 0 || rp.NumUses < numUses) {
+			numUses = rp.NumUses
+		}
+		renewable = renewable && role.Renewable
+		noParent = noParent || role.Orphan
+		boundCIDRs = slices.Clone(rp.BoundCIDRs)
+		if role.PathSuffix != "" {
+			path += "/" + role.PathSuffix
+		}
+	}
 	orphan := orphanRoute || noParent
 	isRoot := len(policies) == 1 && policies[0] == RootPolicy
 	if isRoot && ttl == 0 && period == 0 && explicitMax == 0 && !parent.ExpireTime.IsZero() {
@@ -112,7 +161,7 @@ func createRequestFrom(req *logical.Request, d *logical.FieldData, parent *Entry
 		ID:              id,
 		Policies:        policies,
 		NoDefaultPolicy: true, // childPolicies decided about "default"
-		Path:            "auth/token/" + req.Path,
+		Path:            path,
 		Meta:            meta.(map[string]string),
 		DisplayName:     tokenDisplayName(d.Get("display_name").(string)),
 		NumUses:         numUses,
@@ -121,7 +170,8 @@ func createRequestFrom(req *logical.Request, d *logical.FieldData, parent *Entry
 		Period:          period,
 		DefaultTTL:      req.MountConfig.DefaultLeaseTTL,
 		MaxTTL:          req.MountConfig.MaxLeaseTTL,
-		Renewable:       d.Get("renewable").(bool),
+		Renewable:       renewable,
+		BoundCIDRs:      boundCIDRs,
 	}
 	if !orphan {
 		cr.Parent = parent

@@ -325,7 +325,7 @@ func TestTidyRoute(t *testing.T) {
 
 func TestUnknownPath(t *testing.T) {
 	h := newHarness(t)
-	if _, err := h.call(logical.ReadOperation, "roles/x", h.rootTok, true, nil); statusOf(err) != 404 {
+	if _, err := h.call(logical.ReadOperation, "nope/x", h.rootTok, true, nil); statusOf(err) != 404 {
 		t.Fatalf("unknown path: %v", err)
 	}
 }

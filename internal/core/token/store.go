@@ -95,6 +95,8 @@ type Store struct {
 	onExpiry           func(ctx context.Context, e *Entry) error
 	persistHook        func(ctx context.Context, e *Entry, ops []*logical.TxnOp) error
 
+	// rolesMu serialises token role writes (read-modify-write of a role).
+	rolesMu sync.Mutex
 	// locks serialise read-modify-write of one entry; striped by ID.
 	locks [256]sync.RWMutex
 	// finishing holds the IDs whose final deletion is under way, so two
