@@ -303,6 +303,25 @@ func TestCLIAgainstRealServer(t *testing.T) {
 	if alive(self) {
 		t.Error("token revoke -self left the token alive")
 	}
+	// A token role: token create -role gets the role's policies and
+	// creation path; revoke -mode=path on that path revokes it.
+	sb.do("", 0, "write", "auth/token/roles/ci", "allowed_policies=reader", "orphan=true", "path_suffix=v1")
+	out := jsonOut(t, sb.do("", 0, "token", "create", "-role=ci", "-format=json").stdout)
+	roleAuth := out["auth"].(map[string]any)
+	roleTok := roleAuth["client_token"].(string)
+	if !slices.Equal(strs(roleAuth["policies"]), []string{"default", "reader"}) || roleAuth["orphan"] != true {
+		t.Errorf("token create -role=ci: %v", roleAuth)
+	}
+	if res := sb.do("", 0, "token", "lookup", "-format=json", roleTok); !strings.Contains(res.stdout, `"auth/token/create/ci/v1"`) {
+		t.Errorf("token lookup of a role token:\n%s", res.stdout)
+	}
+	if res := sb.do("", 2, "token", "create", "-role=ci", "-policy=root"); !strings.Contains(res.stderr, "Code: 400") {
+		t.Errorf("token create -role=ci -policy=root: %q", res.stderr)
+	}
+	sb.do("", 0, "token", "revoke", "-mode=path", "auth/token/create/ci")
+	if alive(roleTok) {
+		t.Error("revoke -mode=path auth/token/create/ci left the role's token alive")
+	}
 	sb.do("", 0, "policy", "delete", "reader")
 
 	// Leases and response wrapping.
