@@ -12,6 +12,7 @@
 //	id/<hash>                      JSON entry of one token
 //	accessor/<hmac(accessor)>      the token's hash
 //	parent/<parenthash>/<hash>     empty; the revocation tree
+//	roles/<name>                   JSON token role (auth/token/roles/<name>)
 //
 // Revocation marks an entry pending first (it stops being valid at once),
 // then revokes children before parents, so a crash part-way leaves nothing

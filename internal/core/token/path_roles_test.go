@@ -1,6 +1,7 @@
 package token
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -214,4 +215,59 @@ func TestGlobMatch(t *testing.T) {
 			t.Errorf("globMatch(%q, %q) = %v, want %v", c.p, c.s, got, c.ok)
 		}
 	}
+}
+
+// FuzzRoleWriteAndCreate feeds arbitrary role bodies to auth/token/roles/r
+// and then creates a token against the role with arbitrary policies: every
+// answer is a success or a 4xx, never a 500; a refused role write stores
+// nothing; a token that is created carries no disallowed policy and, when
+// the role has allowed policies, only allowed ones (and "default").
+func FuzzRoleWriteAndCreate(f *testing.F) {
+	f.Add("a,b", "c", "app-*", "", "v1", "1h", "5", "127.0.0.1/32", "service", "a", true)
+	f.Add("", "default", "", "secret-*", "../x", "-1", "-2", "nope", "batch", "secret-1", false)
+	f.Add("root", "", "*", "*", "a/b", "soon", "", "", "DEFAULT", "root,x", true)
+	f.Fuzz(func(t *testing.T, allowed, disallowed, allowedGlob, disallowedGlob, suffix, period, uses, cidrs, typ, asked string, orphan bool) {
+		h := newHarness(t)
+		role := map[string]any{
+			"allowed_policies": allowed, "disallowed_policies": disallowed,
+			"allowed_policies_glob": allowedGlob, "disallowed_policies_glob": disallowedGlob,
+			"path_suffix": suffix, "token_period": period, "token_num_uses": uses,
+			"token_bound_cidrs": cidrs, "token_type": typ, "orphan": orphan,
+		}
+		before := len(h.dump())
+		_, err := h.call(logical.UpdateOperation, "roles/r", h.rootTok, true, role)
+		if err != nil {
+			if code := statusOf(err); code < 400 || code >= 500 {
+				t.Fatalf("role %v: status %d: %v", role, code, err)
+			}
+			if after := len(h.dump()); after != before {
+				t.Fatalf("refused role write %v changed storage", role)
+			}
+			return
+		}
+		r, err := h.store.role(h.ctx, "r")
+		if err != nil || r == nil {
+			t.Fatalf("role written but not read back: %v", err)
+		}
+		caller, _ := h.rootCreate(map[string]any{"policies": "a,b,c"})
+		resp, err := h.call(logical.UpdateOperation, "create/r", caller, false, map[string]any{"policies": asked})
+		if err != nil {
+			if code := statusOf(err); code < 400 || code >= 500 {
+				t.Fatalf("create/r %q: status %d: %v", asked, code, err)
+			}
+			return
+		}
+		for _, p := range resp.Auth.Policies {
+			if slices.Contains(r.DisallowedPolicies, p) || matchesAny(r.DisallowedPoliciesGlob, p) {
+				t.Fatalf("role %v gave disallowed policy %q", role, p)
+			}
+			if (len(r.AllowedPolicies) > 0 || len(r.AllowedPoliciesGlob) > 0) && p != DefaultPolicy &&
+				!slices.Contains(r.AllowedPolicies, p) && !matchesAny(r.AllowedPoliciesGlob, p) {
+				t.Fatalf("role %v gave policy %q outside the allowed ones", role, p)
+			}
+		}
+		if e := h.lookup(resp.Auth.ClientToken); e == nil || !strings.HasPrefix(e.Path, "auth/token/create/r") {
+			t.Fatalf("role token missing or on the wrong path: %+v", e)
+		}
+	})
 }
