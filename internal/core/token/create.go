@@ -47,6 +47,8 @@ type CreateRequest struct {
 	// BoundCIDRs restrict where the token may be used from (a login's
 	// token_bound_cidrs); the core checks them on every request.
 	BoundCIDRs []string
+	// Role names the token role of a create/<role> request.
+	Role string
 
 	// wrapping marks the core's own wrapping tokens (CreateWrapping), the
 	// only ones allowed the response-wrapping policy.
@@ -197,6 +199,7 @@ func (s *Store) create(ctx context.Context, req CreateRequest) (string, *Entry, 
 		EntityID:       req.EntityID,
 		MaxTTL:         maxTTL,
 		BoundCIDRs:     slices.Clone(req.BoundCIDRs),
+		Role:           req.Role,
 	}
 	if len(req.Meta) > 0 {
 		e.Meta = make(map[string]string, len(req.Meta))

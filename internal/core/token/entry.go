@@ -62,6 +62,9 @@ type Entry struct {
 	// BoundCIDRs are the addresses the token may be used from (CIDR
 	// blocks or single IPs); empty: anywhere.
 	BoundCIDRs []string
+	// Role is the token role the token was created against (create/<role>);
+	// renewals follow the role's current period and explicit max TTL.
+	Role string
 }
 
 // IsRoot reports whether the entry carries the root policy.
@@ -118,6 +121,7 @@ type record struct {
 	LastRenewalTime int64             `json:"last_renewal_time,omitempty"`
 	MaxTTL          time.Duration     `json:"max_ttl"`
 	BoundCIDRs      []string          `json:"bound_cidrs,omitempty"`
+	Role            string            `json:"role,omitempty"`
 }
 
 func unixNano(t time.Time) int64 {

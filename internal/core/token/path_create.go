@@ -127,6 +127,7 @@ func createRequestFrom(req *logical.Request, d *logical.FieldData, parent *Entry
 	renewable := d.Get("renewable").(bool)
 	path := "auth/token/" + req.Path
 	var boundCIDRs []string
+	var roleName string
 	if role != nil {
 		rp := role.Params
 		// The role's period and caps apply whoever asks; the lesser of
@@ -143,6 +144,7 @@ func createRequestFrom(req *logical.Request, d *logical.FieldData, parent *Entry
 		renewable = renewable && role.Renewable
 		noParent = noParent || role.Orphan
 		boundCIDRs = slices.Clone(rp.BoundCIDRs)
+		roleName = role.Name
 		if role.PathSuffix != "" {
 			path += "/" + role.PathSuffix
 		}
@@ -172,6 +174,7 @@ func createRequestFrom(req *logical.Request, d *logical.FieldData, parent *Entry
 		MaxTTL:          req.MountConfig.MaxLeaseTTL,
 		Renewable:       renewable,
 		BoundCIDRs:      boundCIDRs,
+		Role:            roleName,
 	}
 	if !orphan {
 		cr.Parent = parent

@@ -271,3 +271,39 @@ func FuzzRoleWriteAndCreate(f *testing.F) {
 		}
 	})
 }
+
+// TestRenewFollowsRole: a role token's renewal takes the role's current
+// period; the explicit max TTL only tightens; with the role deleted the
+// renewal is refused and the token keeps its expiry.
+func TestRenewFollowsRole(t *testing.T) {
+	h := newHarness(t)
+	h.writeRole("p", map[string]any{"token_period": "1h"})
+	resp, err := h.call(logical.UpdateOperation, "create/p", h.rootTok, true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := resp.Auth.ClientToken
+	want(t, "role", h.lookup(tok).Role, "p")
+
+	h.writeRole("p", map[string]any{"token_period": "2h", "token_explicit_max_ttl": "90m"})
+	h.clock.Advance(10 * time.Minute)
+	resp, err = h.call(logical.UpdateOperation, "renew", h.rootTok, true, map[string]any{"token": tok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := h.lookup(tok)
+	want(t, "period", e.Period, 2*time.Hour)
+	want(t, "explicit max", e.ExplicitMaxTTL, 90*time.Minute)
+	// 2h period, capped by the explicit max counted from creation: 80m left.
+	want(t, "lease", resp.Auth.LeaseDuration, 80*time.Minute)
+
+	if _, err := h.call(logical.DeleteOperation, "roles/p", h.rootTok, true, nil); err != nil {
+		t.Fatal(err)
+	}
+	expiry := e.ExpireTime
+	_, err = h.call(logical.UpdateOperation, "renew", h.rootTok, true, map[string]any{"token": tok})
+	if statusOf(err) != 400 || messageOf(err) != `original token role "p" could not be found, not renewing` {
+		t.Fatalf("renew with the role gone: %d %q", statusOf(err), messageOf(err))
+	}
+	want(t, "expiry after a refused renewal", h.lookup(tok).ExpireTime, expiry)
+}

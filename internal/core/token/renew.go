@@ -44,6 +44,23 @@ func (s *Store) Renew(ctx context.Context, e *Entry, increment time.Duration) (*
 		maxTTL = s.maxTTL
 	}
 	ownTTL := cur.TTL
+	// A role's token follows the role as it is now (an operator may have
+	// changed its period); a role that is gone renews nothing, as in Vault.
+	// The explicit max TTL only ever tightens: the token's own may be the
+	// request's, lower than the role's.
+	if cur.Role != "" {
+		role, err := s.role(ctx, cur.Role)
+		if err != nil {
+			return nil, nil, err
+		}
+		if role == nil {
+			return nil, nil, logical.BadRequest("original token role %q could not be found, not renewing", cur.Role)
+		}
+		cur.Period = role.Params.Period
+		if m := role.Params.ExplicitMaxTTL; m > 0 && (cur.ExplicitMaxTTL == 0 || m < cur.ExplicitMaxTTL) {
+			cur.ExplicitMaxTTL = m
+		}
+	}
 	if terms != nil {
 		ownTTL, cur.Period = terms.TTL, terms.Period
 		if terms.MaxTTL > 0 {

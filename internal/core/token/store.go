@@ -214,6 +214,7 @@ func (s *Store) loadStored(ctx context.Context, id string) (*Entry, error) {
 		LastRenewalTime: fromUnixNano(r.LastRenewalTime),
 		MaxTTL:          r.MaxTTL,
 		BoundCIDRs:      r.BoundCIDRs,
+		Role:            r.Role,
 	}, nil
 }
 
@@ -257,6 +258,7 @@ func (s *Store) encode(e *Entry) ([]byte, error) {
 		LastRenewalTime: unixNano(e.LastRenewalTime),
 		MaxTTL:          e.MaxTTL,
 		BoundCIDRs:      e.BoundCIDRs,
+		Role:            e.Role,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("token: encode entry: %w", err)
