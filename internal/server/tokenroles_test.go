@@ -101,6 +101,30 @@ func TestTokenRoles(t *testing.T) {
 		t.Fatalf("unknown role: %v", err)
 	}
 
+	// The role's bound CIDRs go on its tokens: one bound elsewhere is
+	// refused from 127.0.0.1, one bound here works.
+	if _, err := logical.Write("auth/token/roles/far", map[string]any{"token_bound_cidrs": "10.0.0.0/8"}); err != nil {
+		t.Fatal(err)
+	}
+	far, err := ts.CreateWithRole(&vault.TokenCreateRequest{}, "far")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := client.Clone()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.SetToken(far.Auth.ClientToken)
+	_, err = other.Auth().Token().LookupSelf()
+	var denied *vault.ResponseError
+	if !errors.As(err, &denied) || denied.StatusCode != http.StatusForbidden {
+		t.Fatalf("token bound to 10.0.0.0/8 used from 127.0.0.1: %v", err)
+	}
+	other.SetToken(a.ClientToken)
+	if _, err := other.Auth().Token().LookupSelf(); err != nil {
+		t.Fatalf("token bound to 127.0.0.1 used from 127.0.0.1: %v", err)
+	}
+
 	// The role's tokens are leases under its creation path.
 	if err := client.Sys().RevokePrefix("auth/token/create/web"); err != nil {
 		t.Fatal(err)
