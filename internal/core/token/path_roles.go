@@ -126,7 +126,7 @@ func (r *Role) data() map[string]any {
 
 // handleWriteRole creates or updates a role: only the fields given change,
 // and everything is checked before anything is written.
-func (s *Store) handleWriteRole(ctx context.Context, req *logical.Request, d *logical.FieldData) (*logical.Response, error) {
+func (s *Store) handleWriteRole(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
 	name := d.Get("role_name").(string)
 	s.rolesMu.Lock()
 	defer s.rolesMu.Unlock()
