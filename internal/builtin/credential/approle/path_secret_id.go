@@ -248,6 +248,23 @@ func (b *backend) pathSecretIDDestroy() *logical.Path {
 	}
 }
 
+// roleAndHasher loads an existing role (400 when there is none) and the
+// mount's secret ID hasher.
+func (b *backend) roleAndHasher(ctx context.Context, req *logical.Request, name string) (*role, hasher, error) {
+	r, err := b.role(ctx, req.Storage, name)
+	if err != nil {
+		return nil, hasher{}, err
+	}
+	if r == nil {
+		return nil, hasher{}, errNoRole(name)
+	}
+	h, err := b.hasher(ctx, req.Storage)
+	if err != nil {
+		return nil, hasher{}, err
+	}
+	return r, h, nil
+}
+
 // secretIDTarget resolves role_name and secret_id to the role and the
 // secret ID's storage key.
 func (b *backend) secretIDTarget(ctx context.Context, req *logical.Request, d *logical.FieldData) (*role, string, error) {
@@ -256,14 +273,7 @@ func (b *backend) secretIDTarget(ctx context.Context, req *logical.Request, d *l
 	if id == "" {
 		return nil, "", logical.BadRequest("missing secret_id")
 	}
-	r, err := b.role(ctx, req.Storage, name)
-	if err != nil {
-		return nil, "", err
-	}
-	if r == nil {
-		return nil, "", errNoRole(name)
-	}
-	h, err := b.hasher(ctx, req.Storage)
+	r, h, err := b.roleAndHasher(ctx, req, name)
 	if err != nil {
 		return nil, "", err
 	}
@@ -327,14 +337,7 @@ func (b *backend) accessorTarget(ctx context.Context, req *logical.Request, d *l
 	if accessor == "" {
 		return nil, "", logical.BadRequest("missing secret_id_accessor")
 	}
-	r, err := b.role(ctx, req.Storage, name)
-	if err != nil {
-		return nil, "", err
-	}
-	if r == nil {
-		return nil, "", errNoRole(name)
-	}
-	h, err := b.hasher(ctx, req.Storage)
+	r, h, err := b.roleAndHasher(ctx, req, name)
 	if err != nil {
 		return nil, "", err
 	}
