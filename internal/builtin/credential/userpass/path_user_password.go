@@ -18,21 +18,29 @@ func (b *backend) pathUserPassword() *logical.Path {
 }
 
 func (b *backend) updatePassword(ctx context.Context, req *logical.Request, d *logical.FieldData) (*logical.Response, error) {
+	return nil, b.updateUser(ctx, req, d, func(u *user) error {
+		changed, err := b.setPassword(u, d)
+		if err == nil && !changed {
+			err = logical.BadRequest("missing password")
+		}
+		return err
+	})
+}
+
+// updateUser changes an existing user with change, under the user's lock,
+// and stores it; nothing is stored when change fails.
+func (b *backend) updateUser(ctx context.Context, req *logical.Request, d *logical.FieldData, change func(*user) error) error {
 	name := username(d)
 	defer b.lock(name)()
 	u, err := b.user(ctx, req.Storage, name)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if u == nil {
-		return nil, logical.BadRequest("username does not exist")
+		return logical.BadRequest("username does not exist")
 	}
-	changed, err := b.setPassword(u, d)
-	if err != nil {
-		return nil, err
+	if err := change(u); err != nil {
+		return err
 	}
-	if !changed {
-		return nil, logical.BadRequest("missing password")
-	}
-	return nil, b.putUser(ctx, req.Storage, name, u)
+	return b.putUser(ctx, req.Storage, name, u)
 }

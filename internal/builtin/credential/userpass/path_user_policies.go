@@ -23,19 +23,7 @@ func (b *backend) pathUserPolicies() *logical.Path {
 }
 
 func (b *backend) updatePolicies(ctx context.Context, req *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-	name := username(d)
-	defer b.lock(name)()
-	u, err := b.user(ctx, req.Storage, name)
-	if err != nil {
-		return nil, err
-	}
-	if u == nil {
-		return nil, logical.BadRequest("username does not exist")
-	}
 	// The path's schema holds only the policy fields: Parse touches
 	// nothing else.
-	if err := u.Params.Parse(d); err != nil {
-		return nil, err
-	}
-	return nil, b.putUser(ctx, req.Storage, name, u)
+	return nil, b.updateUser(ctx, req, d, func(u *user) error { return u.Params.Parse(d) })
 }
