@@ -16,6 +16,7 @@ import (
 	"github.com/strongbox/strongbox/internal/core/policy"
 	"github.com/strongbox/strongbox/internal/core/raftops"
 	"github.com/strongbox/strongbox/internal/core/token"
+	"github.com/strongbox/strongbox/internal/core/wrapping"
 	"github.com/strongbox/strongbox/internal/logical"
 	"github.com/strongbox/strongbox/internal/physical"
 	"github.com/strongbox/strongbox/internal/seal"
@@ -125,6 +126,8 @@ type Core struct {
 	// between postUnseal and teardown (core/expiration,
 	// host_expiration.go).
 	expiration *expiration.Manager
+	// wrapping is the response-wrapping room (host_wrapping.go).
+	wrapping *wrapping.Manager
 }
 
 // New builds a sealed core over the physical storage.
@@ -173,6 +176,7 @@ func New(conf Config) (*Core, error) {
 	ec := conf.Expiration
 	ec.Logger, ec.Now = c.logger.With("component", "expiration"), conf.Now
 	c.expiration = expiration.New(expirationHost{c}, ec)
+	c.wrapping = wrapping.New(wrappingHost{c})
 	c.mounts = mount.New(mountHost{c}, mount.Options{
 		Storage:       c.barrier,
 		SecretEngines: conf.SecretEngines, AuthMethods: conf.AuthMethods,

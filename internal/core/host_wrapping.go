@@ -18,10 +18,6 @@ type wrappingHost struct{ c *Core }
 
 var _ wrapping.Host = wrappingHost{}
 
-// wrapper is the wrapping room. It keeps no state of its own, so one is
-// made per use rather than kept across activations.
-func (c *Core) wrapper() *wrapping.Manager { return wrapping.New(wrappingHost{c}) }
-
 // CreateToken implements wrapping.Host with the token store's CreateWrapping.
 func (h wrappingHost) CreateToken(ctx context.Context, ttl time.Duration, path string) (string, *wrapping.Token, error) {
 	raw, e, err := h.c.tokens.CreateWrapping(ctx, ttl, path)
@@ -80,7 +76,7 @@ func wrappingToken(e *token.Entry) *wrapping.Token {
 // wrapResponse wraps a backend's answer when the request or the backend
 // asks for it, and records the wrapping for the audit entry.
 func (c *Core) wrapResponse(ctx context.Context, req *logical.Request, resp *logical.Response, mountType string, in *audit.LogInput) (*logical.Response, error) {
-	resp, err := c.wrapper().Wrap(ctx, req, resp, mountType)
+	resp, err := c.wrapping.Wrap(ctx, req, resp, mountType)
 	if err != nil || resp == nil || resp.WrapInfo == nil {
 		return resp, err
 	}
@@ -95,7 +91,7 @@ func (c *Core) wrapResponse(ctx context.Context, req *logical.Request, resp *log
 // ResponseWrapData implements mount.Host: an engine's
 // SystemView.ResponseWrapData.
 func (h mountHost) ResponseWrapData(ctx context.Context, data map[string]any, ttl time.Duration, jwt bool) (*logical.ResponseWrapInfo, error) {
-	return h.c.wrapper().WrapData(ctx, newUUID(), data, ttl, jwt)
+	return h.c.wrapping.WrapData(ctx, newUUID(), data, ttl, jwt)
 }
 
 // wrapTTLOf is the wrapping a request asks for (zero: none), which the

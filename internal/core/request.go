@@ -108,7 +108,7 @@ func (c *Core) handle(ctx context.Context, req *logical.Request) (*Result, error
 	req.Storage = rt.Storage
 	res := &Result{MountType: rt.Entry.Type}
 
-	if err := c.wrapper().Verify(ctx, fullPath, req); err != nil {
+	if err := c.wrapping.Verify(ctx, fullPath, req); err != nil {
 		return nil, err
 	}
 	unauth := matchesAny(rt.Special.Unauthenticated, rel)

@@ -106,7 +106,7 @@ func (c *Core) postUnseal(ctx context.Context) error {
 	if err := c.mounts.Load(ctx); err != nil {
 		return err
 	}
-	if err := c.wrapper().EnsureKey(ctx); err != nil {
+	if err := c.wrapping.EnsureKey(ctx); err != nil {
 		return err
 	}
 	for _, me := range c.auditTable.List() {

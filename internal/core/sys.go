@@ -23,7 +23,7 @@ func (c *Core) systemBackend() logical.Backend {
 	paths = append(paths, c.corsPaths()...)
 	paths = append(paths, c.raftops.Paths()...)
 	paths = append(paths, c.keyops.Paths()...)
-	paths = append(paths, c.wrapper().Paths()...)
+	paths = append(paths, c.wrapping.Paths()...)
 	if c.ha != nil {
 		paths = append(paths, c.haNode.Paths()...)
 	}
