@@ -256,8 +256,23 @@ func parseConfig(raw map[string]any) (Config, error) {
 			default:
 				cfg.AllowedResponseHeaders = list
 			}
-		case "plugin_name", "token_type", "user_lockout_config", "options", "description":
-			// Accepted for compatibility; not used by builtin engines.
+		case "token_type":
+			// Only service tokens exist: the settings that ask for them
+			// hold; batch tokens are refused until they land.
+			s, _ := v.(string)
+			switch s {
+			case "", "default", "default-service", "service":
+			case "batch", "default-batch":
+				return cfg, logical.BadRequest("config.token_type %q: batch tokens are not supported yet", s)
+			default:
+				return cfg, logical.BadRequest("invalid token_type %q", s)
+			}
+		case "user_lockout_config":
+			if m, ok := v.(map[string]any); v != nil && (!ok || len(m) > 0) {
+				return cfg, logical.BadRequest("config.user_lockout_config: user lockout is not supported yet")
+			}
+		case "plugin_name", "options", "description":
+			// Read by the mount request itself, not from config.
 		default:
 			return cfg, logical.BadRequest("unknown mount config key %q", k)
 		}

@@ -72,7 +72,7 @@ func (m *Mounts) tuneWrite(auth bool) logical.OperationFunc {
 		raw := map[string]any{}
 		for _, k := range []string{"default_lease_ttl", "max_lease_ttl", "listing_visibility", "force_no_cache",
 			"audit_non_hmac_request_keys", "audit_non_hmac_response_keys",
-			"passthrough_request_headers", "allowed_response_headers"} {
+			"passthrough_request_headers", "allowed_response_headers", "token_type", "user_lockout_config"} {
 			v, ok := req.Data[k]
 			if !ok || v == nil {
 				continue

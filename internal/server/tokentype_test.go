@@ -1,0 +1,63 @@
+package server
+
+import (
+	"testing"
+
+	vault "github.com/hashicorp/vault/api"
+)
+
+// TestAuthMountTokenTypeAndLockout: an auth mount's token_type is honoured
+// (service tokens, the only kind there is) or refused (batch), never
+// accepted and ignored; user_lockout_config, not supported yet, is refused.
+// A refusal changes nothing.
+func TestAuthMountTokenTypeAndLockout(t *testing.T) {
+	client, _ := startEngineServer(t)
+	sys := client.Sys()
+	err := sys.EnableAuthWithOptions("up-batch", &vault.EnableAuthOptions{Type: "userpass", Config: vault.AuthConfigInput{TokenType: "batch"}})
+	wantStatus(t, err, 400, "batch tokens are not supported yet")
+	err = sys.EnableAuthWithOptions("up-lock", &vault.EnableAuthOptions{Type: "userpass", Config: vault.AuthConfigInput{
+		UserLockoutConfig: &vault.UserLockoutConfigInput{LockoutThreshold: "3"}}})
+	wantStatus(t, err, 400, "user lockout is not supported yet")
+	auths, err := sys.ListAuth()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := auths["up-batch/"]; ok {
+		t.Fatal("a refused enable mounted up-batch/")
+	}
+	if _, ok := auths["up-lock/"]; ok {
+		t.Fatal("a refused enable mounted up-lock/")
+	}
+
+	if err := sys.EnableAuthWithOptions("up", &vault.EnableAuthOptions{Type: "userpass", Config: vault.AuthConfigInput{TokenType: "default-service"}}); err != nil {
+		t.Fatal(err)
+	}
+	tune := func(tt string) error {
+		_, err := client.Logical().Write("sys/auth/up/tune", map[string]any{"token_type": tt})
+		return err
+	}
+	if err := tune("service"); err != nil {
+		t.Fatalf("tune token_type=service: %v", err)
+	}
+	wantStatus(t, tune("default-batch"), 400, "batch tokens are not supported yet")
+	wantStatus(t, tune("bogus"), 400, `invalid token_type "bogus"`)
+
+	// Logins on the mount still get service tokens.
+	if _, err := client.Logical().Write("auth/up/users/alice", map[string]any{"password": "pw"}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := client.Logical().Write("auth/up/login/alice", map[string]any{"password": "pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Auth == nil {
+		t.Fatal("login without auth")
+	}
+	look, err := client.Auth().Token().Lookup(s.Auth.ClientToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if look.Data["type"] != "service" {
+		t.Fatalf("login token type %v, want service", look.Data["type"])
+	}
+}
