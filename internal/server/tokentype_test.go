@@ -41,6 +41,19 @@ func TestAuthMountTokenTypeAndLockout(t *testing.T) {
 	}
 	wantStatus(t, tune("default-batch"), 400, "batch tokens are not supported yet")
 	wantStatus(t, tune("bogus"), 400, `invalid token_type "bogus"`)
+	// The official client's TuneMount("auth/up") goes through
+	// sys/mounts/auth/up/tune, which tunes the auth mount as in Vault.
+	if err := sys.TuneMount("auth/up", vault.MountConfigInput{DefaultLeaseTTL: "2h"}); err != nil {
+		t.Fatalf("TuneMount(auth/up): %v", err)
+	}
+	got, err := sys.MountConfig("auth/up")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.DefaultLeaseTTL != 7200 {
+		t.Fatalf("auth/up default_lease_ttl %d after TuneMount, want 7200", got.DefaultLeaseTTL)
+	}
+	wantStatus(t, sys.TuneMount("auth/up", vault.MountConfigInput{TokenType: "batch"}), 400, "batch tokens are not supported yet")
 
 	// Logins on the mount still get service tokens.
 	if _, err := client.Logical().Write("auth/up/users/alice", map[string]any{"password": "pw"}); err != nil {

@@ -16,6 +16,7 @@ func (m *Mounts) routeFor(path string, auth bool) (*Route, *Entry, error) {
 	if auth {
 		p = strings.TrimPrefix(p, "auth/")
 	}
+
 	me := m.table(auth).Find(p)
 	if me == nil {
 		return nil, nil, logical.BadRequest("cannot fetch sysview for path %q: no mount found", path)
@@ -28,9 +29,21 @@ func (m *Mounts) routeFor(path string, auth bool) (*Route, *Entry, error) {
 	return rt, me, nil
 }
 
-func (m *Mounts) tuneRead(auth bool) logical.OperationFunc {
+// tuneTarget is the mount a tune names: as in Vault,
+// sys/mounts/auth/<path>/tune tunes the auth mount at <path> (what the
+// official client's TuneMount("auth/<path>") sends).
+func tuneTarget(d *logical.FieldData, auth bool) (string, bool) {
+	path := d.Get("path").(string)
+	if !auth && strings.HasPrefix(strings.TrimLeft(path, "/"), "auth/") {
+		return path, true
+	}
+	return path, auth
+}
+
+func (m *Mounts) tuneRead(isAuth bool) logical.OperationFunc {
 	return func(_ context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-		_, me, err := m.routeFor(d.Get("path").(string), auth)
+		path, auth := tuneTarget(d, isAuth)
+		_, me, err := m.routeFor(path, auth)
 		if err != nil {
 			return nil, err
 		}
@@ -61,9 +74,10 @@ func (m *Mounts) tuneRead(auth bool) logical.OperationFunc {
 	}
 }
 
-func (m *Mounts) tuneWrite(auth bool) logical.OperationFunc {
+func (m *Mounts) tuneWrite(isAuth bool) logical.OperationFunc {
 	return func(ctx context.Context, req *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-		rt, me, err := m.routeFor(d.Get("path").(string), auth)
+		path, auth := tuneTarget(d, isAuth)
+		rt, me, err := m.routeFor(path, auth)
 		if err != nil {
 			return nil, err
 		}
