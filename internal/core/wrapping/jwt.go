@@ -5,28 +5,20 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha512"
 	"crypto/x509"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"strings"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/strongbox/strongbox/internal/logical"
 )
 
 // jwtKeyName is where, in Host.KeyStorage, the signing key of JWT wrapping
 // tokens lives (Vault keeps it at core/wrapping/jwtkey).
 const jwtKeyName = "jwtkey"
-
-// es512Size is the byte length of each of r and s in an ES512 signature.
-const es512Size = 66
-
-// jwtHeader is the only header the room writes and accepts.
-var jwtHeader = base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"ES512","typ":"JWT"}`))
 
 // jwtClaims are a JWT wrapping token's claims, as Vault writes them: the
 // wrapping token itself is the JWT ID.
@@ -80,62 +72,44 @@ func (m *Manager) key(ctx context.Context) (*ecdsa.PrivateKey, error) {
 	return k, nil
 }
 
-// signJWT returns the JWT form of a wrapping token.
+// signJWT returns the JWT form of a wrapping token (ES512, go-jose).
 func (m *Manager) signJWT(ctx context.Context, token string, created time.Time, ttl time.Duration, wrappedAccessor string) (string, error) {
 	key, err := m.key(ctx)
 	if err != nil {
 		return "", err
 	}
-	claims, err := json.Marshal(jwtClaims{
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES512, Key: key}, (&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		return "", fmt.Errorf("wrapping: JWT signer: %w", err)
+	}
+	out, err := jwt.Signed(signer).Claims(jwtClaims{
 		ID: token, IssuedAt: created.Unix(), Expiry: created.Add(ttl).Unix(),
 		Type: "wrapping", Addr: m.host.APIAddr(), Accessor: wrappedAccessor,
-	})
-	if err != nil {
-		return "", err
-	}
-	input := jwtHeader + "." + base64.RawURLEncoding.EncodeToString(claims)
-	sum := sha512.Sum512([]byte(input))
-	r, s, err := ecdsa.Sign(rand.Reader, key, sum[:])
+	}).Serialize()
 	if err != nil {
 		return "", fmt.Errorf("wrapping: sign JWT: %w", err)
 	}
-	sig := make([]byte, 2*es512Size)
-	r.FillBytes(sig[:es512Size])
-	s.FillBytes(sig[es512Size:])
-	return input + "." + base64.RawURLEncoding.EncodeToString(sig), nil
+	return out, nil
 }
 
 // isJWT tells a JWT (three dot-separated parts) from an opaque token
 // ("hvs.…" has one dot).
 func isJWT(token string) bool { return strings.Count(token, ".") == 2 }
 
-// openJWT checks a JWT wrapping token (our header, our signature, type
+// openJWT checks a JWT wrapping token (ES512 only, our signature, type
 // "wrapping", not expired) and returns the wrapping token it carries; any
 // failure is ErrInvalidToken.
 func (m *Manager) openJWT(ctx context.Context, token string) (string, error) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 || parts[0] != jwtHeader {
-		return "", ErrInvalidToken
-	}
-	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
-	if err != nil || len(sig) != 2*es512Size {
+	parsed, err := jwt.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES512})
+	if err != nil {
 		return "", ErrInvalidToken
 	}
 	key, err := m.key(ctx)
 	if err != nil {
 		return "", err
 	}
-	sum := sha512.Sum512([]byte(parts[0] + "." + parts[1]))
-	r, s := new(big.Int).SetBytes(sig[:es512Size]), new(big.Int).SetBytes(sig[es512Size:])
-	if !ecdsa.Verify(&key.PublicKey, sum[:], r, s) {
-		return "", ErrInvalidToken
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return "", ErrInvalidToken
-	}
 	var c jwtClaims
-	if err := json.Unmarshal(raw, &c); err != nil || c.Type != "wrapping" || c.ID == "" {
+	if err := parsed.Claims(&key.PublicKey, &c); err != nil || c.Type != "wrapping" || c.ID == "" {
 		return "", ErrInvalidToken
 	}
 	if c.Expiry == 0 || !m.now().Before(time.Unix(c.Expiry, 0)) {

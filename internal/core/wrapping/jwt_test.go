@@ -96,7 +96,7 @@ func FuzzOpenJWT(f *testing.F) {
 	f.Add(valid)
 	f.Add(valid[:len(valid)-2])
 	f.Add("a.b.c")
-	f.Add(jwtHeader + "..")
+	f.Add(strings.SplitN(valid, ".", 2)[0] + "..")
 	f.Add("hvs.x")
 	f.Fuzz(func(t *testing.T, token string) {
 		got, err := m.openJWT(ctx, token)
