@@ -34,6 +34,11 @@ const (
 	// (Vault's rollback manager): FrameworkBackend runs its PeriodicFunc,
 	// then its Rollback hook.
 	RollbackOperation Operation = "rollback"
+	// AliasLookaheadOperation asks a login path, before the login itself,
+	// which alias (req.Auth-less response with Auth.Alias) the credentials
+	// name, so the core can refuse a locked-out user without checking the
+	// password. The backend answers without verifying anything.
+	AliasLookaheadOperation Operation = "alias-lookahead"
 )
 
 // StorageEntry is one value in a Storage view.
@@ -160,6 +165,21 @@ type Auth struct {
 	// may be used from; empty: anywhere. The core refuses (403) a request
 	// whose remote address is outside them.
 	BoundCIDRs []string
+
+	// Alias names the caller inside the auth method (a username, a role
+	// id, a certificate name): identity ties it, with the mount accessor,
+	// to an entity; user lockout counts failures per alias.
+	Alias *Alias
+	// GroupAliases are the caller's groups inside the method (LDAP groups):
+	// identity maps them to external groups.
+	GroupAliases []*Alias
+}
+
+// Alias is a name in an auth method, with metadata identity keeps on the
+// entity alias.
+type Alias struct {
+	Name     string
+	Metadata map[string]string
 }
 
 // Response is what a backend returns. A nil Response with a nil error means

@@ -92,7 +92,9 @@ func (b *backend) login(ctx context.Context, req *logical.Request, d *logical.Fi
 	meta["role_name"] = name
 	// No DisplayName: the core names the token after the mount alone
 	// ("approle"), as Vault does.
-	auth := &logical.Auth{Metadata: meta}
+	// The alias is the role ID, as Vault's: identity's entity for a role
+	// is the same whoever holds a secret ID of it.
+	auth := &logical.Auth{Metadata: meta, Alias: &logical.Alias{Name: roleID}}
 	r.Params.PopulateAuth(auth)
 	auth.BoundCIDRs = slices.Clone(tokenCIDRs)
 	return &logical.Response{Auth: auth}, nil

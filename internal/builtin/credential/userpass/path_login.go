@@ -55,6 +55,7 @@ func (b *backend) login(ctx context.Context, req *logical.Request, d *logical.Fi
 	auth := &logical.Auth{
 		Metadata:    map[string]string{"username": name},
 		DisplayName: name,
+		Alias:       &logical.Alias{Name: name},
 	}
 	u.Params.PopulateAuth(auth)
 	return &logical.Response{Auth: auth}, nil
