@@ -23,7 +23,32 @@ var (
 	// ErrStandby: the node is an unsealed standby; the HTTP layer forwards
 	// the request to the active node (or redirects the client there).
 	ErrStandby = errors.New("node is a standby")
+	// ErrInvalidCredentials marks a failed login (wrong password, unknown
+	// user, bad secret ID): the core counts it toward the alias's user
+	// lockout. Auth methods return it through InvalidCredentials, which
+	// keeps their own 400 message.
+	ErrInvalidCredentials = errors.New("invalid credentials")
 )
+
+// invalidCredentials is a 400 that is also ErrInvalidCredentials.
+type invalidCredentials struct{ CodedError }
+
+func (*invalidCredentials) Is(target error) bool { return target == ErrInvalidCredentials }
+
+func (e *invalidCredentials) As(target any) bool {
+	if p, ok := target.(**CodedError); ok {
+		*p = &e.CodedError
+		return true
+	}
+	return false
+}
+
+// InvalidCredentials is the 400 a login answers for credentials that do
+// not hold (msg is the method's own, as Vault's: "invalid username or
+// password"); errors.Is(err, ErrInvalidCredentials) reports it.
+func InvalidCredentials(msg string) error {
+	return &invalidCredentials{CodedError{Status: http.StatusBadRequest, Msg: msg}}
+}
 
 // CodedError carries the HTTP status the client should see.
 type CodedError struct {

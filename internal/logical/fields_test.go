@@ -2,6 +2,8 @@ package logical
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -58,5 +60,18 @@ func TestNullIsNotGiven(t *testing.T) {
 	}
 	if v, ok := seen["m"]; !ok || v != nil || given {
 		t.Errorf("Raw %v, GetOk given %v: want the null kept in Raw and read as not given", seen, given)
+	}
+}
+
+func TestInvalidCredentialsIsA400(t *testing.T) {
+	err := InvalidCredentials("invalid username or password")
+	if !errors.Is(err, ErrInvalidCredentials) {
+		t.Fatal("errors.Is(ErrInvalidCredentials) = false")
+	}
+	if code, msg := StatusOf(fmt.Errorf("login: %w", err)); code != 400 || msg != "invalid username or password" {
+		t.Fatalf("StatusOf = %d %q", code, msg)
+	}
+	if errors.Is(BadRequest("x"), ErrInvalidCredentials) {
+		t.Fatal("a plain 400 counts as invalid credentials")
 	}
 }

@@ -13,7 +13,7 @@ import (
 
 // errInvalidCredentials is Vault's answer to an unknown role ID and to a
 // wrong, expired or used-up secret ID alike.
-var errInvalidCredentials = logical.BadRequest("invalid role or secret ID")
+var errInvalidCredentials = logical.InvalidCredentials("invalid role or secret ID")
 
 // dummyRole is decoded when the role ID is unknown, as a role would be.
 var dummyRole, _ = json.Marshal(&role{

@@ -18,7 +18,7 @@ var dummyHash = []byte("$2a$10$MssV1JxfrG9sqfCcaBOjEuWCXHUkNPMNe8syfAdlk93ov9lBC
 
 // errInvalidCredentials is Vault's answer to a wrong password and to an
 // unknown user alike.
-var errInvalidCredentials = logical.BadRequest("invalid username or password")
+var errInvalidCredentials = logical.InvalidCredentials("invalid username or password")
 
 func (b *backend) pathLogin() *logical.Path {
 	return &logical.Path{
