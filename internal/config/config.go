@@ -30,6 +30,9 @@ type Config struct {
 	Seals []*Seal
 	// Telemetry is nil when the file has no telemetry stanza.
 	Telemetry *Telemetry
+	// UserLockouts are the user_lockout stanzas, one per name; a later
+	// file's stanza replaces an earlier one of the same name.
+	UserLockouts []*UserLockout
 
 	APIAddr     string // api_addr: the address advertised to clients and standbys
 	ClusterAddr string // cluster_addr: the address advertised for cluster traffic

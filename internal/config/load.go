@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -94,6 +95,10 @@ func (c *Config) merge(src *Config) error {
 	c.Seals = append(c.Seals, src.Seals...)
 	if src.Telemetry != nil {
 		c.Telemetry = src.Telemetry
+	}
+	for _, u := range src.UserLockouts {
+		c.UserLockouts = slices.DeleteFunc(c.UserLockouts, func(h *UserLockout) bool { return h.Type == u.Type })
+		c.UserLockouts = append(c.UserLockouts, u)
 	}
 	if c.set == nil {
 		c.set = map[string]bool{}

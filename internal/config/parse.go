@@ -51,7 +51,6 @@ var topFields = map[string]func(*Config) any{
 // with their file and line.
 var topIgnored = map[string]bool{
 	"service_registration":          true,
-	"user_lockout":                  true,
 	"entropy":                       true,
 	"kms":                           true,
 	"kms_library":                   true,
@@ -78,7 +77,7 @@ var topIgnored = map[string]bool{
 }
 
 // stanzas are the top-level blocks, for suggestions on misspellings.
-var stanzas = []string{"storage", "backend", "ha_storage", "ha_backend", "listener", "seal", "hsm", "telemetry"}
+var stanzas = []string{"storage", "backend", "ha_storage", "ha_backend", "listener", "seal", "hsm", "telemetry", "user_lockout"}
 
 // ParseFile reads and parses one configuration file (HCL or JSON).
 func ParseFile(path string) (*Config, error) {
@@ -208,6 +207,19 @@ func (d *decoder) topLevel(c *Config, list *ast.ObjectList) {
 		case "seal", "hsm":
 			if s := d.seal(it, name); s != nil {
 				c.Seals = append(c.Seals, s)
+			}
+		case "user_lockout":
+			if u := d.userLockout(it); u != nil {
+				for _, have := range c.UserLockouts {
+					if have.Type == u.Type {
+						d.errorf(line, "user_lockout %q is already set at line %d", u.Type, have.Line)
+						u = nil
+						break
+					}
+				}
+				if u != nil {
+					c.UserLockouts = append(c.UserLockouts, u)
+				}
 			}
 		case "telemetry":
 			t := d.telemetry(it)

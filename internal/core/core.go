@@ -12,6 +12,7 @@ import (
 	"github.com/strongbox/strongbox/internal/core/expiration"
 	"github.com/strongbox/strongbox/internal/core/ha"
 	"github.com/strongbox/strongbox/internal/core/keyops"
+	"github.com/strongbox/strongbox/internal/core/lockout"
 	"github.com/strongbox/strongbox/internal/core/mount"
 	"github.com/strongbox/strongbox/internal/core/policy"
 	"github.com/strongbox/strongbox/internal/core/raftops"
@@ -68,6 +69,10 @@ type Config struct {
 	// Now is the clock of the key operations' time rules (the rekey
 	// cancel grace); time.Now when nil. Tests pass a clock they move.
 	Now func() time.Time
+	// UserLockout holds the server's user_lockout stanzas and
+	// VAULT_DISABLE_USER_LOCKOUT (core/lockout); Logger and Now come from
+	// this Config.
+	UserLockout lockout.Config
 }
 
 // Core is one node's state and request pipeline.
@@ -128,6 +133,9 @@ type Core struct {
 	expiration *expiration.Manager
 	// wrapping is the response-wrapping room (host_wrapping.go).
 	wrapping *wrapping.Manager
+	// lockout counts failed logins and locks aliases out (core/lockout,
+	// host_lockout.go).
+	lockout *lockout.Manager
 }
 
 // New builds a sealed core over the physical storage.
@@ -177,6 +185,9 @@ func New(conf Config) (*Core, error) {
 	ec.Logger, ec.Now = c.logger.With("component", "expiration"), conf.Now
 	c.expiration = expiration.New(expirationHost{c}, ec)
 	c.wrapping = wrapping.New(wrappingHost{c})
+	lc := conf.UserLockout
+	lc.Logger, lc.Now = c.logger.With("component", "lockout"), conf.Now
+	c.lockout = lockout.New(lockoutHost{c}, lc)
 	c.mounts = mount.New(mountHost{c}, mount.Options{
 		Storage:       c.barrier,
 		SecretEngines: conf.SecretEngines, AuthMethods: conf.AuthMethods,

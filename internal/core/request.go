@@ -194,7 +194,16 @@ func (c *Core) handle(ctx context.Context, req *logical.Request) (*Result, error
 
 	r := *req
 	r.Path = rel
-	resp, err := rt.Backend.HandleRequest(ctx, &r)
+	var resp *logical.Response
+	var login *loginAttempt
+	var err error
+	if unauth {
+		login, err = c.beginLogin(ctx, rt, &r)
+	}
+	if err == nil {
+		resp, err = rt.Backend.HandleRequest(ctx, &r)
+		c.endLogin(ctx, login, resp, err)
+	}
 	req.Operation = r.Operation
 	if err == nil && resp != nil && resp.Auth != nil && rt.IsAuth && rt.Entry.Type != "token" {
 		err = c.issueLoginToken(ctx, rt, req, resp)

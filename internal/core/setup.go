@@ -146,6 +146,7 @@ func (c *Core) teardown(ctx context.Context) {
 		c.stopBg = nil
 	}
 	c.expiration.Stop()
+	c.lockout.Reset()
 	c.mounts.Teardown(ctx)
 	if c.audit != nil {
 		c.audit.Close()

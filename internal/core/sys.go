@@ -24,6 +24,7 @@ func (c *Core) systemBackend() logical.Backend {
 	paths = append(paths, c.raftops.Paths()...)
 	paths = append(paths, c.keyops.Paths()...)
 	paths = append(paths, c.wrapping.Paths()...)
+	paths = append(paths, c.lockout.Paths()...)
 	if c.ha != nil {
 		paths = append(paths, c.haNode.Paths()...)
 	}

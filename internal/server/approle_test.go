@@ -272,6 +272,12 @@ func TestAppRoleOneUseSecretIDRace(t *testing.T) {
 	if err := root.Sys().EnableAuthWithOptions("approle", &vault.EnableAuthOptions{Type: "approle"}); err != nil {
 		t.Fatal(err)
 	}
+	// The losers' logins are failed logins of role ID "once": without
+	// this, user lockout would lock the role out after five (as Vault's).
+	off := true
+	if err := root.Sys().TuneMount("auth/approle", vault.MountConfigInput{UserLockoutConfig: &vault.UserLockoutConfigInput{DisableLockout: &off}}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := root.Logical().Write("auth/approle/role/once", map[string]any{"role_id": "once", "secret_id_num_uses": 1}); err != nil {
 		t.Fatal(err)
 	}

@@ -101,6 +101,10 @@ func Run(ctx context.Context, opts Options, reload <-chan struct{}) error {
 	// Closed after the core has sealed (deferred calls run in reverse).
 	defer wrappers.close(sealLogger)
 
+	lockoutConf, err := userLockoutConfig(cfg, os.Getenv)
+	if err != nil {
+		return err
+	}
 	c, err := core.New(core.Config{
 		Physical:        backend,
 		Logger:          logger.With("component", "core"),
@@ -117,6 +121,7 @@ func Run(ctx context.Context, opts Options, reload <-chan struct{}) error {
 		Seal:            wrappers.current,
 		MigrationSeal:   wrappers.old,
 		Now:             opts.Now,
+		UserLockout:     lockoutConf,
 	})
 	if err != nil {
 		return err

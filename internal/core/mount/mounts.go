@@ -182,3 +182,17 @@ func (m *Mounts) table(auth bool) *Table {
 	}
 	return m.mounts
 }
+
+// AuthByAccessor returns the auth mount with this accessor, nil when there
+// is none (or the tables are not loaded).
+func (m *Mounts) AuthByAccessor(accessor string) *Entry {
+	if m.auths == nil {
+		return nil
+	}
+	for _, e := range m.auths.List() {
+		if e.Accessor == accessor {
+			return e
+		}
+	}
+	return nil
+}

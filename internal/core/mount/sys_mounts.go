@@ -106,6 +106,9 @@ func mountInfo(e *Entry) map[string]any {
 	if len(e.Config.AuditNonHMACResponseKeys) > 0 {
 		cfg["audit_non_hmac_response_keys"] = e.Config.AuditNonHMACResponseKeys
 	}
+	if e.Config.UserLockout != nil {
+		cfg["user_lockout_config"] = userLockoutInfo(e.Config.UserLockout)
+	}
 	var optsOut any = opts
 	if opts == nil {
 		optsOut = nil
@@ -173,6 +176,9 @@ func (m *Mounts) mountEnable(auth bool) logical.OperationFunc {
 		}
 		cfg, err := parseConfig(d.Get("config").(map[string]any))
 		if err != nil {
+			return nil, err
+		}
+		if err := checkUserLockout(cfg.UserLockout, typ, auth); err != nil {
 			return nil, err
 		}
 		if typ == "kv" {
@@ -268,9 +274,14 @@ func parseConfig(raw map[string]any) (Config, error) {
 				return cfg, logical.BadRequest("invalid token_type %q", s)
 			}
 		case "user_lockout_config":
-			if m, ok := v.(map[string]any); v != nil && (!ok || len(m) > 0) {
-				return cfg, logical.BadRequest("config.user_lockout_config: user lockout is not supported yet")
+			if m, ok := v.(map[string]any); ok && len(m) == 0 {
+				continue
 			}
+			ul, err := parseUserLockout(v, nil)
+			if err != nil {
+				return cfg, err
+			}
+			cfg.UserLockout = ul
 		case "plugin_name", "options", "description":
 			// Read by the mount request itself, not from config.
 		default:

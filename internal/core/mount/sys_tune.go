@@ -2,6 +2,7 @@ package mount
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"time"
 
@@ -70,6 +71,9 @@ func (m *Mounts) tuneRead(isAuth bool) logical.OperationFunc {
 				data[k] = v
 			}
 		}
+		if me.Config.UserLockout != nil {
+			maps.Copy(data, userLockoutInfo(me.Config.UserLockout))
+		}
 		return &logical.Response{Data: data}, nil
 	}
 }
@@ -103,9 +107,24 @@ func (m *Mounts) tuneWrite(isAuth bool) logical.OperationFunc {
 			}
 			raw[k] = v
 		}
+		lockoutRaw, tuneLockout := raw["user_lockout_config"]
+		delete(raw, "user_lockout_config")
 		delta, err := parseConfig(raw)
 		if err != nil {
 			return nil, err
+		}
+		if tuneLockout {
+			ul, err := parseUserLockout(lockoutRaw, me.Config.UserLockout)
+			if err != nil {
+				return nil, err
+			}
+			if err := checkUserLockout(ul, me.Type, auth); err != nil {
+				return nil, err
+			}
+			if *ul == (UserLockoutConfig{}) {
+				ul = nil
+			}
+			next.Config.UserLockout = ul
 		}
 		if _, ok := raw["default_lease_ttl"]; ok {
 			next.Config.DefaultLeaseTTL = delta.DefaultLeaseTTL

@@ -37,6 +37,9 @@ type Config struct {
 	AuditNonHMACResponseKeys  []string      `json:"audit_non_hmac_response_keys,omitempty"`
 	PassthroughRequestHeaders []string      `json:"passthrough_request_headers,omitempty"`
 	AllowedResponseHeaders    []string      `json:"allowed_response_headers,omitempty"`
+	// UserLockout is the auth mount's tuned user lockout (nil: the
+	// server's settings apply).
+	UserLockout *UserLockoutConfig `json:"user_lockout_config,omitempty"`
 }
 
 // Entry is one row of a mount, auth or audit table.

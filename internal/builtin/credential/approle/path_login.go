@@ -28,9 +28,22 @@ func (b *backend) pathLogin() *logical.Path {
 			"role_id":   {Type: logical.TypeString, Description: "The role ID of the role logging in."},
 			"secret_id": {Type: logical.TypeString, Description: "A secret ID of that role (unless the role has bind_secret_id=false)."},
 		},
-		Operations:   map[logical.Operation]logical.OperationFunc{logical.UpdateOperation: b.login},
+		Operations: map[logical.Operation]logical.OperationFunc{
+			logical.UpdateOperation:         b.login,
+			logical.AliasLookaheadOperation: b.loginAlias,
+		},
 		HelpSynopsis: "Log in with a role ID and a secret ID.",
 	}
+}
+
+// loginAlias names the alias a login asks for (its role ID), without
+// checking anything, for the core's user lockout.
+func (b *backend) loginAlias(_ context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
+	roleID := d.Get("role_id").(string)
+	if roleID == "" {
+		return nil, nil
+	}
+	return &logical.Response{Auth: &logical.Auth{Alias: &logical.Alias{Name: roleID}}}, nil
 }
 
 func (b *backend) login(ctx context.Context, req *logical.Request, d *logical.FieldData) (*logical.Response, error) {

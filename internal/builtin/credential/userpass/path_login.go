@@ -27,9 +27,18 @@ func (b *backend) pathLogin() *logical.Path {
 			"username": usernameField(),
 			"password": {Type: logical.TypeString, Description: "The user's password."},
 		},
-		Operations:   map[logical.Operation]logical.OperationFunc{logical.UpdateOperation: b.login},
+		Operations: map[logical.Operation]logical.OperationFunc{
+			logical.UpdateOperation:         b.login,
+			logical.AliasLookaheadOperation: b.loginAlias,
+		},
 		HelpSynopsis: "Log in with a username and password.",
 	}
+}
+
+// loginAlias names the alias a login asks for (the lowercased username),
+// without checking anything, for the core's user lockout.
+func (b *backend) loginAlias(_ context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
+	return &logical.Response{Auth: &logical.Auth{Alias: &logical.Alias{Name: username(d)}}}, nil
 }
 
 func (b *backend) login(ctx context.Context, req *logical.Request, d *logical.FieldData) (*logical.Response, error) {
