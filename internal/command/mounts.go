@@ -26,7 +26,12 @@ type mountFlags struct {
 	pluginVersion       string
 	tokenType           string
 	options             mapFlag
-	version             int
+	// auth tune only: user lockout
+	lockoutThreshold uint
+	lockoutDuration  durationFlag
+	lockoutReset     durationFlag
+	lockoutDisable   bool
+	version          int
 	// enable only
 	path                  string
 	local                 bool
@@ -53,6 +58,12 @@ func (m *mountFlags) register(fs *pflag.FlagSet, enable, auth bool) {
 		fs.StringVar(&m.tokenType, "token-type", "", "Type of token this auth method issues: service, batch, default-service or default-batch.")
 	} else {
 		fs.IntVar(&m.version, "version", 0, "The KV engine version (1 or 2); sets the \"version\" option.")
+	}
+	if auth && !enable {
+		fs.UintVar(&m.lockoutThreshold, "user-lockout-threshold", 0, "Failed logins after which a user is locked out.")
+		fs.Var(&m.lockoutDuration, "user-lockout-duration", "How long a locked-out user stays locked out.")
+		fs.Var(&m.lockoutReset, "user-lockout-counter-reset-duration", "Time without a failed login after which the failure count restarts.")
+		fs.BoolVar(&m.lockoutDisable, "user-lockout-disable", false, "Turn user lockout off for this auth method.")
 	}
 	if enable {
 		fs.StringVar(&m.path, "path", "", "Place where the "+thing+" is mounted. The default is its type.")
@@ -95,6 +106,22 @@ func (m *mountFlags) config(fs *pflag.FlagSet) map[string]any {
 	}
 	if fs.Changed("force-no-cache") {
 		cfg["force_no_cache"] = m.forceNoCache
+	}
+	lockout := map[string]any{}
+	if fs.Changed("user-lockout-threshold") {
+		lockout["lockout_threshold"] = strconv.FormatUint(uint64(m.lockoutThreshold), 10)
+	}
+	if fs.Changed("user-lockout-duration") {
+		lockout["lockout_duration"] = m.lockoutDuration.raw
+	}
+	if fs.Changed("user-lockout-counter-reset-duration") {
+		lockout["lockout_counter_reset_duration"] = m.lockoutReset.raw
+	}
+	if fs.Changed("user-lockout-disable") {
+		lockout["lockout_disable"] = m.lockoutDisable
+	}
+	if len(lockout) > 0 {
+		cfg["user_lockout_config"] = lockout
 	}
 	return cfg
 }

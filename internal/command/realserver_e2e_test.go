@@ -483,7 +483,13 @@ func approleCLI(t *testing.T, sb *realCLI, addr string) {
 func userpassCLI(t *testing.T, sb *realCLI, addr string) {
 	t.Helper()
 	sb.do("", 0, "auth", "enable", "-path=people", "userpass")
-	sb.do("", 0, "auth", "tune", "-default-lease-ttl=30m", "people/")
+	sb.do("", 0, "auth", "tune", "-default-lease-ttl=30m", "-user-lockout-threshold=7", "-user-lockout-duration=20m",
+		"-user-lockout-counter-reset-duration=5m", "people/")
+	tuned := jsonOut(t, sb.do("", 0, "read", "-format=json", "sys/auth/people/tune").stdout)
+	if td, _ := tuned["data"].(map[string]any); td["user_lockout_threshold"] != float64(7) || td["user_lockout_duration"] != float64(1200) ||
+		td["user_lockout_counter_reset_duration"] != float64(300) || td["user_lockout_disable"] != false {
+		t.Errorf("auth tune -user-lockout-*: %v", td)
+	}
 	sb.do("", 0, "write", "auth/people/users/alice", "password=alice-pw", "token_policies=default", "token_ttl=20m")
 	login := jsonOut(t, sb.do("", 0, "login", "-method=userpass", "-path=people", "-no-store", "-format=json", "username=alice", "password=alice-pw").stdout)
 	auth, _ := login["auth"].(map[string]any)
