@@ -264,4 +264,3 @@ func asnString(t *testing.T, s string) []byte {
 	}
 	return b
 }
-
