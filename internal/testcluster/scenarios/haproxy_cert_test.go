@@ -268,4 +268,3 @@ func haproxySessions(t *testing.T, sock string) map[string]int {
 	}
 	return out
 }
-
