@@ -31,7 +31,11 @@ type certEnv struct {
 	auditLog string
 }
 
-func newCertEnv(t *testing.T) *certEnv {
+func newCertEnv(t *testing.T) *certEnv { return newCertEnvWith(t, "") }
+
+// newCertEnvWith adds listenerExtra (HCL lines, which may name files in
+// the env's directory through %[1]s) to the TLS listener.
+func newCertEnvWith(t *testing.T, listenerExtra string) *certEnv {
 	t.Helper()
 	dir := t.TempDir()
 	srvCA, err := certtest.NewCA("server-ca")
@@ -53,9 +57,10 @@ listener "tcp" {
   address       = "127.0.0.1:0"
   tls_cert_file = %q
   tls_key_file  = %q
+%s
 }
 disable_mlock = true
-`, filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")))
+`, filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key"), strings.ReplaceAll(listenerExtra, "%[1]s", dir)))
 	srv := startServer(t, Options{ConfigPaths: []string{cfg}})
 	e.addr = srv.addr
 	if e.clientCA, err = certtest.NewCA("client-ca"); err != nil {
@@ -243,6 +248,27 @@ func TestCertLoginEndToEnd(t *testing.T) {
 	if strings.Contains(string(raw), a.ClientToken) {
 		t.Fatal("a login's token is in clear in the audit log")
 	}
+}
+
+// TestCertLoginWithClientCAFile: tls_client_ca_file without
+// tls_require_and_verify_client_cert does not make the listener refuse,
+// in the handshake, a certificate of another CA (Vault enforces the file
+// only with require_and_verify): the cert method judges it.
+func TestCertLoginWithClientCAFile(t *testing.T) {
+	e := newCertEnvWith(t, `  tls_client_ca_file = "%[1]s/server-ca.pem"`)
+	if _, err := e.root.Logical().Write("auth/cert/certs/web", map[string]any{"certificate": e.clientCA.PEM}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := e.client(e.issue(e.clientCA, certtest.Options{CommonName: "svc"})).Logical().Write("auth/cert/login", nil)
+	if err != nil || s.Auth == nil {
+		t.Fatalf("login with a certificate the listener's CA file does not hold: %v", err)
+	}
+	other, err := certtest.NewCA("other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.client(e.issue(other, certtest.Options{CommonName: "svc"})).Logical().Write("auth/cert/login", nil)
+	wantStatus(t, err, 400, "invalid certificate or no client certificate supplied")
 }
 
 // TestCertLoginPlainHTTP: over a listener without TLS the method answers
