@@ -61,3 +61,11 @@ func status(t *testing.T, err error, wantStatus int, wantMsg string) {
 		t.Fatalf("got %d %q, want %d %q", s, msg, wantStatus, wantMsg)
 	}
 }
+
+func certtestCA() (string, error) {
+	ca, err := certtest.NewCA("fuzz")
+	if err != nil {
+		return "", err
+	}
+	return ca.PEM, nil
+}
