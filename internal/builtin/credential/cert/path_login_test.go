@@ -270,3 +270,38 @@ func TestAuthRenew(t *testing.T) {
 	_, err = renew()
 	status(t, err, 400, `certificate "web" no longer exists; not renewing`)
 }
+
+// TestMetadataExtensions: allowed_metadata_extensions copies the named
+// (string) extensions into the token's metadata, dots turned to dashes.
+func TestMetadataExtensions(t *testing.T) {
+	e := newEnv(t)
+	ca := mustCA(t, "root")
+	e.OK(logical.UpdateOperation, "certs/web", map[string]any{"certificate": ca.PEM, "allowed_metadata_extensions": "1.2.3.4.6,1.2.3.4.7"})
+	leaf := mustIssue(t, ca, certtest.Options{CommonName: "svc", Extensions: []pkix.Extension{
+		{Id: asn1.ObjectIdentifier{1, 2, 3, 4, 6}, Value: mustASN1(t, "team-a")},
+		{Id: asn1.ObjectIdentifier{1, 2, 3, 4, 8}, Value: mustASN1(t, "not-copied")},
+	}})
+	resp, err := e.login(logical.UpdateOperation, nil, leaf.Cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Auth.Metadata["1-2-3-4-6"] != "team-a" || len(resp.Auth.Metadata) != 6 {
+		t.Fatalf("metadata = %v", resp.Auth.Metadata)
+	}
+}
+
+// TestTokenBoundCIDRs: a login from outside the entry's CIDRs is refused
+// with 403; the token carries the CIDRs.
+func TestTokenBoundCIDRs(t *testing.T) {
+	e := newEnv(t)
+	ca := mustCA(t, "root")
+	e.OK(logical.UpdateOperation, "certs/web", map[string]any{"certificate": ca.PEM, "token_bound_cidrs": "127.0.0.0/8"})
+	leaf := mustIssue(t, ca, certtest.Options{CommonName: "svc"})
+	resp, err := e.login(logical.UpdateOperation, nil, leaf.Cert)
+	if err != nil || !reflect.DeepEqual(resp.Auth.BoundCIDRs, []string{"127.0.0.0/8"}) {
+		t.Fatalf("login from inside: %+v %v", resp, err)
+	}
+	e.RemoteAddr = "192.0.2.1:4000"
+	_, err = e.login(logical.UpdateOperation, nil, leaf.Cert)
+	status(t, err, 403, "")
+}
