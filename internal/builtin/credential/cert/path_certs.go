@@ -78,6 +78,12 @@ func (b *backend) pathCerts() *logical.Path {
 	for _, f := range listFields {
 		fields[f.name] = &logical.FieldSchema{Type: logical.TypeCommaStringSlice, Description: f.desc}
 	}
+	for _, k := range []string{"ocsp_enabled", "ocsp_fail_open", "ocsp_query_all_servers"} {
+		fields[k] = &logical.FieldSchema{Type: logical.TypeBool, Description: "OCSP is not supported: only false is accepted."}
+	}
+	for _, k := range []string{"ocsp_ca_certificates", "ocsp_servers_override"} {
+		fields[k] = &logical.FieldSchema{Type: logical.TypeCommaStringSlice, Description: "OCSP is not supported: only empty is accepted."}
+	}
 	tokenutil.Fields(fields, tokenutil.AllAliases...)
 	return &logical.Path{
 		Pattern: "certs/" + nameRe,
@@ -129,6 +135,9 @@ func (b *backend) readCert(ctx context.Context, req *logical.Request, d *logical
 // every field is checked before anything is written.
 func (b *backend) writeCert(ctx context.Context, req *logical.Request, d *logical.FieldData) (*logical.Response, error) {
 	n := name(d)
+	if err := refuseOCSP(d); err != nil {
+		return nil, err
+	}
 	b.certMu.Lock()
 	defer b.certMu.Unlock()
 	old, err := b.cert(ctx, req.Storage, n)
@@ -160,6 +169,22 @@ func (b *backend) writeCert(ctx context.Context, req *logical.Request, d *logica
 		return nil, err
 	}
 	return nil, putJSON(ctx, req.Storage, certPrefix+n, &e)
+}
+
+// refuseOCSP refuses Vault's OCSP settings when they would turn OCSP
+// checking on: this method checks revocation with CRLs only, and a login
+// must not pass a check the operator believes is made. Clients that send
+// them off (false, empty) are served.
+func refuseOCSP(d *logical.FieldData) error {
+	if v, ok := d.GetOk("ocsp_enabled"); ok && v.(bool) {
+		return logical.BadRequest("OCSP checking is not supported by this server: register CRLs under crls/ instead")
+	}
+	for _, k := range []string{"ocsp_ca_certificates", "ocsp_servers_override"} {
+		if v, ok := d.GetOk(k); ok && len(v.([]string)) > 0 {
+			return logical.BadRequest("%q is not supported: OCSP checking is not available on this server", k)
+		}
+	}
+	return nil
 }
 
 // check refuses an entry logins could never use.

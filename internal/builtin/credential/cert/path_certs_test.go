@@ -62,14 +62,21 @@ func TestCertsRefused(t *testing.T) {
 		{map[string]any{"certificate": ca.PEM, "allowed_metadata_extensions": "x.y"}, `invalid allowed_metadata_extensions entry "x.y": not an OID`},
 		{map[string]any{"certificate": ca.PEM, "token_ttl": "2h", "token_max_ttl": "1h"}, "'token_ttl' cannot be greater than 'token_max_ttl'"},
 		{map[string]any{"certificate": ca.PEM, "token_bound_cidrs": "nope"}, ""},
+		{map[string]any{"certificate": ca.PEM, "ocsp_enabled": true}, "OCSP checking is not supported by this server: register CRLs under crls/ instead"},
+		{map[string]any{"certificate": ca.PEM, "ocsp_servers_override": "http://ocsp"}, `"ocsp_servers_override" is not supported: OCSP checking is not available on this server`},
 	} {
 		e.Fails(logical.UpdateOperation, "certs/x", tc.data, 400, tc.msg)
 	}
 	if !reflect.DeepEqual(before, e.Snapshot()) {
 		t.Fatal("a refused write changed the storage")
 	}
-	// A client+server leaf is fine.
-	e.OK(logical.UpdateOperation, "certs/srv", map[string]any{"certificate": srv.CertPEM})
+	// A client+server leaf is fine; OCSP settings sent off are served.
+	e.OK(logical.UpdateOperation, "certs/srv", map[string]any{"certificate": srv.CertPEM, "ocsp_enabled": false, "ocsp_servers_override": []any{}})
+	before = e.Snapshot()
+	e.Fails(logical.UpdateOperation, "config", map[string]any{"ocsp_cache_size": 100}, 400, `"ocsp_cache_size" is not supported by this server's cert auth method`)
+	if !reflect.DeepEqual(before, e.Snapshot()) {
+		t.Fatal("a refused config write changed the storage")
+	}
 }
 
 func reissueServerOnly(t *testing.T, ca *certtest.CA) string {

@@ -17,8 +17,12 @@ type config struct {
 	EnableIdentityAliasMetadata bool `json:"enable_identity_alias_metadata"`
 }
 
+// unsupportedConfig are Vault's config keys this method does not honour:
+// refused rather than accepted and ignored.
+var unsupportedConfig = []string{"ocsp_cache_size", "role_cache_size", "enable_metadata_on_failures"}
+
 func (b *backend) pathConfig() *logical.Path {
-	return &logical.Path{
+	p := &logical.Path{
 		Pattern: "config",
 		Fields: map[string]*logical.FieldSchema{
 			"disable_binding": {Type: logical.TypeBool,
@@ -32,6 +36,10 @@ func (b *backend) pathConfig() *logical.Path {
 		},
 		HelpSynopsis: "Configure the TLS certificate auth method.",
 	}
+	for _, k := range unsupportedConfig {
+		p.Fields[k] = &logical.FieldSchema{Type: logical.TypeRaw, Description: "Not supported: refused."}
+	}
+	return p
 }
 
 func (b *backend) config(ctx context.Context, s logical.Storage) (*config, error) {
@@ -54,6 +62,11 @@ func (b *backend) readConfig(ctx context.Context, req *logical.Request, _ *logic
 }
 
 func (b *backend) writeConfig(ctx context.Context, req *logical.Request, d *logical.FieldData) (*logical.Response, error) {
+	for _, k := range unsupportedConfig {
+		if _, ok := d.GetOk(k); ok {
+			return nil, logical.BadRequest("%q is not supported by this server's cert auth method", k)
+		}
+	}
 	b.certMu.Lock()
 	defer b.certMu.Unlock()
 	c, err := b.config(ctx, req.Storage)
