@@ -3,6 +3,8 @@ package cluster
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +26,15 @@ import (
 // the mutually-authenticated cluster port, so a client cannot spoof it: the
 // Forwarder overwrites whatever the client sent.
 const HeaderForwardedFor = "X-Strongbox-Forwarded-For"
+
+// HeaderForwardedClientCert carries the client's TLS state from a standby
+// to the active node, so the cert auth method judges the certificate the
+// client presented to the standby: absent when the client did not use TLS,
+// "-" for TLS without a client certificate, else the client's chain as
+// comma-separated base64 DER certificates, leaf first. As with
+// HeaderForwardedFor, the Forwarder replaces whatever the client sent and
+// only a ForwardServer (mutually-authenticated cluster port) reads it.
+const HeaderForwardedClientCert = "X-Strongbox-Forwarded-Client-Cert"
 
 // Default Forwarder timeouts.
 const (
@@ -182,6 +193,9 @@ func (f *Forwarder) outgoing(ctx context.Context, r *http.Request) (*http.Reques
 	out.URL.RawQuery = r.URL.RawQuery
 	out.Host = r.Host
 	out.Header = forwardHeaders(r.Header, r.RemoteAddr)
+	if r.TLS != nil {
+		out.Header.Set(HeaderForwardedClientCert, encodeClientCerts(r.TLS.PeerCertificates))
+	}
 	out.ContentLength = r.ContentLength
 	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
 		out.Body = r.Body
@@ -217,8 +231,42 @@ func forwardHeaders(h http.Header, remoteAddr string) http.Header {
 		out.Del(name)
 	}
 	out.Del(HeaderForwardedFor)
+	out.Del(HeaderForwardedClientCert)
 	if remoteAddr != "" {
 		out.Set(HeaderForwardedFor, remoteAddr)
+	}
+	return out
+}
+
+func encodeClientCerts(certs []*x509.Certificate) string {
+	if len(certs) == 0 {
+		return "-"
+	}
+	parts := make([]string, len(certs))
+	for i, c := range certs {
+		parts[i] = base64.StdEncoding.EncodeToString(c.Raw)
+	}
+	return strings.Join(parts, ",")
+}
+
+// decodeClientCerts is encodeClientCerts' inverse; a certificate that
+// does not decode ends the chain there (the cert method then sees what
+// came before it, or none).
+func decodeClientCerts(v string) []*x509.Certificate {
+	if v == "-" || v == "" {
+		return nil
+	}
+	var out []*x509.Certificate
+	for _, p := range strings.Split(v, ",") {
+		der, err := base64.StdEncoding.DecodeString(strings.TrimSpace(p))
+		if err != nil {
+			return out
+		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return out
+		}
+		out = append(out, c)
 	}
 	return out
 }

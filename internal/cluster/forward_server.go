@@ -76,11 +76,19 @@ func (s *ForwardServer) ServeCluster(ctx context.Context, conn *tls.Conn) {
 	})
 }
 
-// serveHTTP restores the client's address from HeaderForwardedFor, which is
-// trusted here because only an authenticated standby can reach this handler.
+// serveHTTP restores the client's address from HeaderForwardedFor and its
+// TLS state from HeaderForwardedClientCert, which are trusted here because
+// only an authenticated standby can reach this handler. The TLS state of
+// the cluster connection itself (the standby's node certificate) never
+// reaches the handler: it is not the client's.
 func (s *ForwardServer) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	fi := ForwardInfo{ClientAddr: r.Header.Get(HeaderForwardedFor), StandbyAddr: r.RemoteAddr}
 	r.Header.Del(HeaderForwardedFor)
+	r.TLS = nil
+	if v, ok := r.Header[HeaderForwardedClientCert]; ok && len(v) > 0 {
+		r.TLS = &tls.ConnectionState{HandshakeComplete: true, PeerCertificates: decodeClientCerts(v[0])}
+	}
+	r.Header.Del(HeaderForwardedClientCert)
 	if fi.ClientAddr != "" {
 		r.RemoteAddr = fi.ClientAddr
 	}

@@ -39,6 +39,9 @@ type requestState struct {
 	unlocked func(context.Context) (*logical.Response, error)
 	// pending is the audit input whose response entry waits for unlocked.
 	pending *audit.LogInput
+	// conn is the client's connection, handed to an auth method asked to
+	// renew one of its tokens (the cert method checks the certificate).
+	conn *logical.Connection
 }
 
 // afterRequest asks HandleRequest to run an action once the request's hold
@@ -53,7 +56,7 @@ func afterRequest(ctx context.Context, a postAction) {
 // routing, token and ACL checks, audit, the backend, token issue for logins,
 // audit of the response.
 func (c *Core) HandleRequest(ctx context.Context, req *logical.Request) (*Result, error) {
-	st := &requestState{}
+	st := &requestState{conn: req.Connection}
 	ctx = context.WithValue(ctx, requestStateKey{}, st)
 	res, err := c.handle(ctx, req)
 	if err == nil && st.pending != nil {
@@ -360,6 +363,7 @@ func (c *Core) renewLogin(ctx context.Context, e *token.Entry, increment time.Du
 	resp, err := rt.Backend.HandleRequest(ctx, &logical.Request{
 		Operation: logical.RenewOperation, Path: rel, Storage: rt.Storage,
 		MountPoint: rt.Mount, MountType: rt.Entry.Type, MountAccessor: rt.Entry.Accessor, MountConfig: cfg,
+		Connection: requestConn(ctx),
 		Auth: &logical.Auth{
 			Accessor: e.Accessor, Policies: e.Policies, TokenPolicies: e.Policies, Metadata: e.Meta,
 			DisplayName: e.DisplayName, EntityID: e.EntityID, LeaseDuration: e.TTL, Period: e.Period,
@@ -381,6 +385,15 @@ func (c *Core) renewLogin(ctx context.Context, e *token.Entry, increment time.Du
 		terms.MaxTTL = m
 	}
 	return terms, nil
+}
+
+// requestConn is the connection of the API request ctx belongs to (nil
+// outside one).
+func requestConn(ctx context.Context) *logical.Connection {
+	if st, ok := ctx.Value(requestStateKey{}).(*requestState); ok {
+		return st.conn
+	}
+	return nil
 }
 
 func matchesAny(patterns []string, path string) bool {

@@ -97,15 +97,17 @@ func listen(l *config.Listener) (net.Listener, *certHolder, error) {
 		}
 		tc.ClientCAs = pool
 	}
+	// As Vault's: tls_client_ca_file is enforced only with
+	// tls_require_and_verify_client_cert. Otherwise the listener only
+	// requests a certificate and never fails the handshake over an
+	// unknown one: the cert auth method judges it and answers over HTTP.
 	switch {
 	case l.TLSRequireAndVerifyClientCert:
 		tc.ClientAuth = tls.RequireAndVerifyClientCert
 	case l.TLSDisableClientCerts:
-		tc.ClientAuth = tls.NoClientCert
-	case tc.ClientCAs != nil:
-		tc.ClientAuth = tls.VerifyClientCertIfGiven
+		tc.ClientAuth, tc.ClientCAs = tls.NoClientCert, nil
 	default:
-		tc.ClientAuth = tls.RequestClientCert
+		tc.ClientAuth, tc.ClientCAs = tls.RequestClientCert, nil
 	}
 	return tls.NewListener(ln, tc), holder, nil
 }

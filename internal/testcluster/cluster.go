@@ -158,6 +158,9 @@ type Options struct {
 	LogLevel string
 	// ExtraConfig is HCL appended to every node's configuration.
 	ExtraConfig string
+	// NodeConfig, when set, returns HCL appended to one node's
+	// configuration (e.g. a second listener on a port of its own).
+	NodeConfig func(nodeID string) string
 	// StorageConfig is HCL placed inside every node's storage stanza
 	// (e.g. `performance_multiplier = 1`).
 	StorageConfig string

@@ -121,6 +121,9 @@ func plan(opts Options, dir string, ports []int) []nodeConfig {
 			AdvertisedCluster: fmt.Sprintf("127.0.0.1:%d", ports[2*i+1]),
 			LogLevel:          opts.LogLevel, Extra: opts.ExtraConfig, StorageExtra: opts.StorageConfig,
 		}
+		if opts.NodeConfig != nil {
+			cfgs[i].Extra += "\n" + opts.NodeConfig(id)
+		}
 	}
 	if opts.Storage == "raft" {
 		for i := range cfgs {
