@@ -2,6 +2,7 @@ package builtin
 
 import (
 	"github.com/strongbox/strongbox/internal/builtin/credential/approle"
+	"github.com/strongbox/strongbox/internal/builtin/credential/ldap"
 	"github.com/strongbox/strongbox/internal/builtin/credential/userpass"
 	"github.com/strongbox/strongbox/internal/builtin/secrets/cubbyhole"
 	"github.com/strongbox/strongbox/internal/builtin/secrets/kv"
@@ -22,5 +23,6 @@ func AuthMethods() map[string]logical.Factory {
 	return map[string]logical.Factory{
 		"userpass": userpass.Factory,
 		"approle":  approle.Factory,
+		"ldap":     ldap.Factory,
 	}
 }
