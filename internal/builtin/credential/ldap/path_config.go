@@ -200,7 +200,11 @@ func (b *backend) writeConfig(ctx context.Context, req *logical.Request, d *logi
 	}
 	for k, p := range str {
 		if v, ok := d.GetOk(k); ok {
-			*p = strings.TrimSpace(v.(string))
+			*p = v.(string)
+			// Secrets and PEM are kept byte for byte; names lose stray blanks.
+			if k != "bindpass" && k != "certificate" && !strings.HasPrefix(k, "client_tls_") {
+				*p = strings.TrimSpace(*p)
+			}
 		}
 	}
 	// Empty means "back to the default" for the settings that have one.
