@@ -73,8 +73,8 @@ func TestFailedLoginsBindAlike(t *testing.T) {
 	proxy := newBindCounter(t, strings.TrimPrefix(slapd.URL, "ldap://"))
 	e := newEnv(t)
 	for _, mode := range []map[string]any{
-		nil, // service account search
-		{"binddn": nil, "bindpass": nil},                     // built DN
+		nil,                              // service account search
+		{"binddn": nil, "bindpass": nil}, // built DN
 		{"binddn": nil, "bindpass": nil, "discoverdn": true}, // anonymous search
 	} {
 		e.Storage.Delete(t.Context(), configKey)
