@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -267,18 +269,25 @@ func refuseUnknown(d *logical.FieldData) error {
 	return nil
 }
 
+// isZero reports whether v leaves an unsupported feature off: false, an
+// empty string, or a number ≤ 0 (max_page_size -1 or 0 means no paging).
 func isZero(v any) bool {
 	switch x := v.(type) {
 	case bool:
 		return !x
 	case string:
-		return x == "" || x == "0" || x == "false" || x == "0s"
+		if x == "" || x == "false" || x == "0s" {
+			return true
+		}
+		n, err := strconv.ParseFloat(x, 64)
+		return err == nil && n <= 0
 	case float64:
-		return x == 0
+		return x <= 0
 	case int:
-		return x == 0
-	case interface{ String() string }: // json.Number
-		return x.String() == "0"
+		return x <= 0
+	case json.Number:
+		n, err := x.Float64()
+		return err == nil && n <= 0
 	}
 	return false
 }

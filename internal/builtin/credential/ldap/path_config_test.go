@@ -46,7 +46,7 @@ func TestConfigReadBack(t *testing.T) {
 		t.Fatalf("after a partial update: %+v", stored)
 	}
 	// Vault's fields this server does not implement: accepted only unset.
-	e.OK(logical.UpdateOperation, "config", map[string]any{"use_token_groups": false, "max_page_size": 0, "enable_samaccountname_login": nil})
+	e.OK(logical.UpdateOperation, "config", map[string]any{"use_token_groups": false, "max_page_size": -1, "enable_samaccountname_login": nil, "password_policy": ""})
 }
 
 func TestConfigBadInputChangesNothing(t *testing.T) {
