@@ -1,9 +1,11 @@
 package ldap
 
 import (
+	"net"
 	"strings"
 	"testing"
 
+	"github.com/strongbox/strongbox/internal/builtin/credential/ldap/ldaptest"
 	"github.com/strongbox/strongbox/internal/logical"
 )
 
@@ -37,4 +39,50 @@ func TestTLS(t *testing.T) {
 	refused(map[string]any{"starttls": true, "insecure_tls": false}, "certificate signed by unknown authority")
 	ok(map[string]any{"starttls": true, "insecure_tls": true})
 	ok(map[string]any{"url": slapd.LDAPSURL, "insecure_tls": true})
+}
+
+// client_tls_cert and client_tls_key are presented to a server that
+// demands a client certificate; without them the handshake fails.
+func TestClientCertificate(t *testing.T) {
+	strict, err := ldaptest.StartWith(t.TempDir(), ldaptest.Options{RequireClientCert: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer strict.Stop()
+	e := newEnv(t)
+	e.configure(map[string]any{"url": strict.URL, "starttls": true, "certificate": strict.CACert})
+	_, err = e.Do(logical.UpdateOperation, "login/alice", map[string]any{"password": "alice-pw"})
+	if status, msg := logical.StatusOf(err); status != 400 || !strings.Contains(msg, "StartTLS") {
+		t.Fatalf("login without a client certificate: %d %q", status, msg)
+	}
+	e.configure(map[string]any{"url": strict.URL, "starttls": true, "certificate": strict.CACert,
+		"client_tls_cert": strict.ClientCert, "client_tls_key": strict.ClientKey})
+	e.login("alice", "alice-pw")
+	e.configure(map[string]any{"url": strict.LDAPSURL, "certificate": strict.CACert})
+	e.login("alice", "alice-pw")
+}
+
+// request_timeout bounds a request to a server that accepts the
+// connection and never answers.
+func TestRequestTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	e := newEnv(t)
+	e.configure(map[string]any{"url": "ldap://" + ln.Addr().String(), "request_timeout": 1})
+	_, err = e.Do(logical.UpdateOperation, "login/alice", map[string]any{"password": "alice-pw"})
+	if status, _ := logical.StatusOf(err); status != 400 {
+		t.Fatalf("login against a silent server: %v", err)
+	}
 }

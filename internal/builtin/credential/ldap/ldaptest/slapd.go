@@ -59,6 +59,9 @@ type Server struct {
 	// CACert is the PEM certificate of the CA that signed the server's
 	// certificate (for 127.0.0.1 and localhost).
 	CACert string
+	// ClientCert and ClientKey are a client certificate the CA signed and
+	// its key (PEM), which a server started with RequireClientCert takes.
+	ClientCert, ClientKey string
 
 	cmd  *exec.Cmd
 	done chan error
@@ -66,10 +69,20 @@ type Server struct {
 	log  string
 }
 
+// Options change how slapd runs.
+type Options struct {
+	// RequireClientCert makes every TLS connection (StartTLS or ldaps)
+	// present a client certificate signed by the test CA.
+	RequireClientCert bool
+}
+
 // Start runs slapd in dir (which must exist and stay until Stop) and
 // returns once it answers. It fails, naming the fix, when slapd is not
 // installed.
-func Start(dir string) (*Server, error) {
+func Start(dir string) (*Server, error) { return StartWith(dir, Options{}) }
+
+// StartWith is Start with options.
+func StartWith(dir string, opts Options) (*Server, error) {
 	if _, err := os.Stat(SlapdPath); err != nil {
 		return nil, fmt.Errorf("ldaptest: slapd is not installed (%s missing): run scripts/test-deps.sh", SlapdPath)
 	}
@@ -79,13 +92,17 @@ func Start(dir string) (*Server, error) {
 		}
 	}
 	s := &Server{dir: dir, log: filepath.Join(dir, "slapd.log")}
-	caPEM, certPEM, keyPEM, err := makeCerts()
+	pki, err := makeCerts()
 	if err != nil {
 		return nil, err
 	}
-	s.CACert = string(caPEM)
-	files := map[string][]byte{"ca.pem": caPEM, "cert.pem": certPEM, "key.pem": keyPEM,
-		"slapd.conf": []byte(slapdConf(dir)), "data.ldif": []byte(directory)}
+	s.CACert, s.ClientCert, s.ClientKey = string(pki.ca), string(pki.clientCert), string(pki.clientKey)
+	conf := slapdConf(dir)
+	if opts.RequireClientCert {
+		conf = strings.Replace(conf, "TLSCertificateKeyFile", "TLSVerifyClient demand\nTLSCertificateKeyFile", 1)
+	}
+	files := map[string][]byte{"ca.pem": pki.ca, "cert.pem": pki.serverCert, "key.pem": pki.serverKey,
+		"slapd.conf": []byte(conf), "data.ldif": []byte(directory)}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), body, 0o600); err != nil {
 			return nil, fmt.Errorf("ldaptest: write %s: %w", name, err)
@@ -94,8 +111,8 @@ func Start(dir string) (*Server, error) {
 	if err := os.Mkdir(filepath.Join(dir, "db"), 0o700); err != nil {
 		return nil, fmt.Errorf("ldaptest: %w", err)
 	}
-	conf := filepath.Join(dir, "slapd.conf")
-	if out, err := exec.Command("/usr/sbin/slapadd", "-f", conf, "-l", filepath.Join(dir, "data.ldif")).CombinedOutput(); err != nil {
+	confPath := filepath.Join(dir, "slapd.conf")
+	if out, err := exec.Command("/usr/sbin/slapadd", "-f", confPath, "-l", filepath.Join(dir, "data.ldif")).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("ldaptest: slapadd: %v\n%s", err, out)
 	}
 	ports, err := freePorts(2)
@@ -110,7 +127,7 @@ func Start(dir string) (*Server, error) {
 	}
 	defer logf.Close()
 	// -d 0 keeps slapd in the foreground (a child we can stop) and quiet.
-	s.cmd = exec.Command(SlapdPath, "-f", conf, "-h", s.URL+"/ "+s.LDAPSURL+"/", "-d", "0")
+	s.cmd = exec.Command(SlapdPath, "-f", confPath, "-h", s.URL+"/ "+s.LDAPSURL+"/", "-d", "0")
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("ldaptest: start slapd: %w", err)
@@ -206,11 +223,16 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
-// makeCerts makes a CA and a server certificate for 127.0.0.1/localhost.
-func makeCerts() (caPEM, certPEM, keyPEM []byte, err error) {
+type testPKI struct {
+	ca, serverCert, serverKey, clientCert, clientKey []byte
+}
+
+// makeCerts makes a CA, a server certificate for 127.0.0.1/localhost and
+// a client certificate.
+func makeCerts() (*testPKI, error) {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	now := time.Now()
 	ca := &x509.Certificate{
@@ -220,29 +242,42 @@ func makeCerts() (caPEM, certPEM, keyPEM []byte, err error) {
 	}
 	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, nil, err
+	issue := func(serial int64, tmpl *x509.Certificate) (certPEM, keyPEM []byte, err error) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return nil, nil, err
+		}
+		tmpl.SerialNumber = big.NewInt(serial)
+		tmpl.NotBefore, tmpl.NotAfter = now.Add(-time.Hour), now.Add(24*time.Hour)
+		tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+		if err != nil {
+			return nil, nil, err
+		}
+		keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+		if err != nil {
+			return nil, nil, err
+		}
+		return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+			pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), nil
 	}
-	leaf := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+	p := &testPKI{ca: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})}
+	if p.serverCert, p.serverKey, err = issue(2, &x509.Certificate{
+		Subject:     pkix.Name{CommonName: "127.0.0.1"},
 		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}); err != nil {
+		return nil, err
 	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, ca, &key.PublicKey, caKey)
-	if err != nil {
-		return nil, nil, nil, err
+	if p.clientCert, p.clientKey, err = issue(3, &x509.Certificate{
+		Subject:     pkix.Name{CommonName: "strongbox"},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}); err != nil {
+		return nil, err
 	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
-		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leafDER}),
-		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), nil
+	return p, nil
 }
 
 func slapdConf(dir string) string {
