@@ -145,8 +145,12 @@ func (b *backend) pathConfig() *logical.Path {
 
 func (b *backend) readConfig(ctx context.Context, req *logical.Request, _ *logical.FieldData) (*logical.Response, error) {
 	c, err := b.config(ctx, req.Storage)
-	if err != nil || c == nil {
+	if err != nil {
 		return nil, err
+	}
+	if c == nil {
+		// As Vault: an unconfigured mount reads as the defaults.
+		c = defaultConfig()
 	}
 	return &logical.Response{Data: c.data()}, nil
 }

@@ -11,8 +11,11 @@ import (
 
 func TestConfigReadBack(t *testing.T) {
 	e := newEnv(t)
-	if resp, err := e.Do(logical.ReadOperation, "config", nil); err != nil || resp != nil {
-		t.Fatalf("read before any write: %v %v", resp, err)
+	if d := e.OK(logical.ReadOperation, "config", nil).Data; d["url"] != defaultURL || d["userattr"] != "cn" || d["deny_null_bind"] != true || d["groupfilter"] != defaultGroupFilter {
+		t.Fatalf("read before any write: %v", d)
+	}
+	if len(e.Snapshot()) != 0 {
+		t.Fatal("reading the defaults stored them")
 	}
 	e.configure(map[string]any{"certificate": slapd.CACert, "starttls": true, "token_policies": "a,b", "ttl": "10m", "request_timeout": "5s"})
 	d := e.OK(logical.ReadOperation, "config", nil).Data
