@@ -1,7 +1,3 @@
-// Package ldaptest runs a private OpenLDAP server (Debian's slapd) on
-// 127.0.0.1 with a small test directory, for the tests of the LDAP auth
-// method and of the server and CLI that use it. It is imported by tests
-// only.
 package ldaptest
 
 import (
