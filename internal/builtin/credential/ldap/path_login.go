@@ -105,7 +105,7 @@ func (b *backend) login(ctx context.Context, req *logical.Request, d *logical.Fi
 func (b *backend) authenticate(ctx context.Context, cfg *config, username, password string) (*directoryUser, error) {
 	l, err := cfg.dial(ctx)
 	if err != nil {
-		b.logger.Debug("ldap login: connect", "error", err)
+		b.logger.Warn("ldap login: connect", "error", err)
 		return nil, logical.BadRequest("%s", err.Error())
 	}
 	defer l.Close()
