@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs when it is missing: Go modules,
-# SoftHSM2, a local KMS emulator, HAProxy. Each step runs only when its
-# tool is absent, so a prepared machine pays nothing.
+# SoftHSM2, a local KMS emulator, HAProxy, OpenLDAP (slapd, ldap-utils).
+# Each step runs only when its tool is absent, so a prepared machine pays
+# nothing.
 set -euo pipefail
 go mod download
 # SoftHSM2 for the pkcs11 seal tests (internal/seal/pkcs11).
@@ -23,4 +24,18 @@ fi
 if ! command -v haproxy >/dev/null; then
   sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y haproxy
+fi
+# OpenLDAP's slapd and ldap-utils for the LDAP auth method's tests
+# (internal/builtin/credential/ldap/ldaptest starts a private slapd on
+# 127.0.0.1). The package's postinst must not start a system slapd on port
+# 389: when the machine has no policy-rc.d, one that refuses every service
+# start is put in place for the install and removed afterwards.
+if [ ! -x /usr/sbin/slapd ] || ! command -v ldapsearch >/dev/null; then
+  sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo_cmd tee /usr/sbin/policy-rc.d >/dev/null
+    $sudo_cmd chmod 755 /usr/sbin/policy-rc.d
+    trap '$sudo_cmd rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  $sudo_cmd apt-get update && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y --no-install-recommends slapd ldap-utils
 fi

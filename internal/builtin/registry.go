@@ -3,6 +3,7 @@ package builtin
 import (
 	"github.com/strongbox/strongbox/internal/builtin/credential/approle"
 	"github.com/strongbox/strongbox/internal/builtin/credential/cert"
+	"github.com/strongbox/strongbox/internal/builtin/credential/ldap"
 	"github.com/strongbox/strongbox/internal/builtin/credential/userpass"
 	"github.com/strongbox/strongbox/internal/builtin/secrets/cubbyhole"
 	"github.com/strongbox/strongbox/internal/builtin/secrets/kv"
@@ -24,5 +25,6 @@ func AuthMethods() map[string]logical.Factory {
 		"userpass": userpass.Factory,
 		"approle":  approle.Factory,
 		"cert":     cert.Factory,
+		"ldap":     ldap.Factory,
 	}
 }

@@ -80,7 +80,8 @@ Configuration:
       prompt for this on stdin.
 
   username=<string>
-      LDAP username to use for authentication.`,
+      LDAP username to use for authentication. If not provided, $LOGNAME
+      or else $USER.`,
 	"approle": `Usage: strongbox login -method=approle [CONFIG K=V...]
 
   The AppRole auth method authenticates machines with a role ID and a secret

@@ -22,8 +22,10 @@ func loginMethodFor(method string) (loginMethod, bool) {
 	switch method {
 	case "token":
 		return tokenLogin, true
-	case "userpass", "ldap":
+	case "userpass":
 		return passwordLogin, true
+	case "ldap":
+		return ldapLogin, true
 	case "approle", "cert":
 		return bodyLogin, true
 	}
@@ -55,7 +57,8 @@ with a lookup of itself.
 
 Other methods take K=V arguments and log in at auth/<path>/login:
 
-  userpass, ldap   username=… password=… (asks for the password if missing)
+  userpass, ldap   username=… password=… (asks for the password if missing;
+                   ldap's username defaults to $LOGNAME, else $USER)
   approle          role_id=… secret_id=…
   cert             name=… (the client certificate comes from -client-cert)
 
@@ -286,6 +289,23 @@ func tokenLogin(a *app, client *api.Client, _ string, cfg map[string]string) (*a
 		auth.IdentityPolicies = secret.Auth.IdentityPolicies
 	}
 	return &api.Secret{Auth: auth}, nil
+}
+
+// ldapLogin is passwordLogin with Vault's LDAP default for a missing
+// username: $LOGNAME, else $USER.
+func ldapLogin(a *app, client *api.Client, mount string, cfg map[string]string) (*api.Secret, error) {
+	if _, ok := cfg["username"]; !ok {
+		for _, name := range []string{"LOGNAME", "USER"} {
+			if v, ok := a.env(name); ok && v != "" {
+				cfg["username"] = v
+				break
+			}
+		}
+		if cfg["username"] == "" {
+			return nil, usageErrorf("'username' not supplied and neither 'LOGNAME' nor 'USER' env vars set")
+		}
+	}
+	return passwordLogin(a, client, mount, cfg)
 }
 
 // passwordLogin logs in at auth/<mount>/login/<username> (userpass, ldap),

@@ -170,6 +170,24 @@ func TestLoginMethods(t *testing.T) {
 	if res.stdout != "acc-u" {
 		t.Errorf("-field on login: %q", res.stdout)
 	}
+
+	// ldap, as Vault's: the username defaults to $LOGNAME, else $USER.
+	f.on("PUT /v1/auth/ldap/login/carol", 200, auth)
+	f.on("PUT /v1/auth/ldap/login/dave", 200, auth)
+	c.env["USER"] = "dave"
+	c.run("", "login", "-method=ldap", "password=pw").want(t, 0)
+	if f.only("PUT /v1/auth/ldap/login/dave").Body["password"] != "pw" {
+		t.Error("ldap login as $USER: password not sent")
+	}
+	c.env["LOGNAME"] = "carol"
+	c.run("", "login", "-method=ldap", "password=pw").want(t, 0)
+	f.only("PUT /v1/auth/ldap/login/carol")
+	delete(c.env, "LOGNAME")
+	delete(c.env, "USER")
+	res = c.run("", "login", "-method=ldap", "password=pw").want(t, 1)
+	if !strings.Contains(res.stderr, "'username' not supplied and neither 'LOGNAME' nor 'USER' env vars set") {
+		t.Errorf("ldap login without a username: %q", res.stderr)
+	}
 }
 
 func TestTokenHelperFile(t *testing.T) {

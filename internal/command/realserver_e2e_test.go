@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/strongbox/strongbox/internal/builtin/credential/ldap/ldaptest"
 	"github.com/strongbox/strongbox/internal/pgp"
 )
 
@@ -339,6 +340,7 @@ func TestCLIAgainstRealServer(t *testing.T) {
 	}
 	userpassCLI(t, sb, addr1)
 	approleCLI(t, sb, addr1)
+	ldapCLI(t, sb, addr1)
 	if res := sb.do("", 2, "auth", "disable", "token"); !strings.Contains(res.stderr, "Error disabling auth method at token/") {
 		t.Errorf("auth disable token: %q", res.stderr)
 	}
@@ -522,4 +524,45 @@ func userpassCLI(t *testing.T, sb *realCLI, addr string) {
 		t.Errorf("auth help nowhere/: %q", res.stderr)
 	}
 	sb.do("", 0, "auth", "disable", "people/")
+}
+
+// ldapCLI: enable ldap against a private slapd, configure it and map a
+// group with `write`, log in with -method=ldap (password as an argument,
+// then read from stdin), and a wrong password.
+func ldapCLI(t *testing.T, sb *realCLI, addr string) {
+	t.Helper()
+	slapd, err := ldaptest.Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slapd.Stop()
+	sb.do("", 0, "auth", "enable", "-path=corp", "ldap")
+	sb.do("", 0, "write", "auth/corp/config", "url="+slapd.URL, "userdn="+ldaptest.UsersDN, "userattr=uid",
+		"groupdn="+ldaptest.GroupsDN, "binddn="+ldaptest.ReaderDN, "bindpass="+ldaptest.ReaderPW,
+		"starttls=true", "certificate="+slapd.CACert)
+	if res := sb.do("", 0, "read", "-format=json", "auth/corp/config"); strings.Contains(res.stdout, ldaptest.ReaderPW) || !strings.Contains(res.stdout, ldaptest.ReaderDN) {
+		t.Errorf("read auth/corp/config:\n%s", res.stdout)
+	}
+	sb.do("", 0, "write", "auth/corp/groups/devs", "policies=dev")
+	login := jsonOut(t, sb.do("", 0, "login", "-method=ldap", "-path=corp", "-no-store", "-format=json", "username=alice", "password=alice-pw").stdout)
+	auth, _ := login["auth"].(map[string]any)
+	tok, _ := auth["client_token"].(string)
+	if tok == "" || !slices.Equal(strs(auth["policies"]), []string{"default", "dev"}) {
+		t.Fatalf("login -method=ldap: %v", login)
+	}
+	look := jsonOut(t, sb.as(addr, tok).do("", 0, "token", "lookup", "-format=json").stdout)
+	data, _ := look["data"].(map[string]any)
+	if data["display_name"] != "corp-alice" || data["path"] != "auth/corp/login/alice" {
+		t.Errorf("token lookup of an ldap login: %v", data)
+	}
+	// Not a terminal: the password is read from stdin.
+	res := sb.do("alice-pw\n", 0, "login", "-method=ldap", "-path=corp", "-token-only", "username=alice")
+	if !strings.HasPrefix(res.stdout, "hvs.") {
+		t.Errorf("ldap login with the password on stdin: %q %q", res.stdout, res.stderr)
+	}
+	res = sb.do("", 2, "login", "-method=ldap", "-path=corp", "username=alice", "password=nope")
+	if !strings.Contains(res.stderr, "ldap operation failed: failed to bind as user") || !strings.Contains(res.stderr, "Code: 400") {
+		t.Errorf("ldap wrong password: %q", res.stderr)
+	}
+	sb.do("", 0, "auth", "disable", "corp/")
 }
