@@ -137,9 +137,15 @@ func (h *Handler) handleLogical(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		status, msg := h.statusOf(r, err)
 		if resp != nil && resp.Data != nil && status < 500 {
-			// Some engines answer an error with a body (KV v2's deleted
-			// version: 404 with its metadata), as Vault does.
-			respondEnvelope(w, status, req, resp, mountType)
+			// Some engines answer an error with a body (a transit batch
+			// whose every item failed: 400 with the per-item errors), as
+			// Vault does; the message is in "errors" as usual.
+			for k, v := range resp.Headers {
+				w.Header()[k] = v
+			}
+			env := logical.EnvelopeOf(req.ID, resp, mountType)
+			env.Errors = []string{msg}
+			respondJSON(w, status, env)
 			return
 		}
 		respondError(w, status, errors.New(msg))

@@ -15,6 +15,9 @@ type Envelope struct {
 	Warnings      []string       `json:"warnings"`
 	Auth          *EnvelopeAuth  `json:"auth"`
 	MountType     string         `json:"mount_type"`
+	// Errors is set on an error answered with a body (a transit batch
+	// whose every item failed): Vault's "errors", beside the data.
+	Errors []string `json:"errors,omitempty"`
 }
 
 // EnvelopeAuth is the envelope's "auth" object.
