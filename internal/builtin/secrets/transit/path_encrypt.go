@@ -143,22 +143,7 @@ func (b *backend) decrypt(ctx context.Context, req *logical.Request, d *logical.
 		return nil, keyNotFound(name)
 	}
 	resp, err := runItems(in, batch, func(it item) (map[string]any, error) {
-		ct, err := it.str("ciphertext")
-		if err != nil {
-			return nil, err
-		}
-		if ct == "" {
-			return nil, errBadInput("missing ciphertext to decrypt")
-		}
-		ctxb, err := it.b64("context")
-		if err != nil {
-			return nil, err
-		}
-		ad, err := it.b64("associated_data")
-		if err != nil {
-			return nil, err
-		}
-		pt, _, err := p.decrypt(ct, ctxb, ad)
+		pt, _, err := openItem(p, it, "decrypt")
 		if err != nil {
 			return nil, err
 		}
@@ -192,30 +177,15 @@ func (b *backend) rewrap(ctx context.Context, req *logical.Request, d *logical.F
 		return nil, keyNotFound(name)
 	}
 	resp, err := runItems(in, batch, func(it item) (map[string]any, error) {
-		ct, err := it.str("ciphertext")
-		if err != nil {
-			return nil, err
-		}
-		if ct == "" {
-			return nil, errBadInput("missing ciphertext to rewrap")
-		}
-		ctxb, err := it.b64("context")
-		if err != nil {
-			return nil, err
-		}
-		ad, err := it.b64("associated_data")
-		if err != nil {
-			return nil, err
-		}
 		v, err := it.num("key_version")
 		if err != nil {
 			return nil, err
 		}
-		pt, _, err := p.decrypt(ct, ctxb, ad)
+		pt, in, err := openItem(p, it, "rewrap")
 		if err != nil {
 			return nil, err
 		}
-		out, used, err := p.encrypt(v, ctxb, pt, ad, nil)
+		out, used, err := p.encrypt(v, in.context, pt, in.ad, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -272,4 +242,28 @@ func (b *backend) datakey(ctx context.Context, req *logical.Request, d *logical.
 		data["plaintext"] = base64.StdEncoding.EncodeToString(key)
 	}
 	return &logical.Response{Data: data}, nil
+}
+
+// opened is what an item's ciphertext was opened with.
+type opened struct{ context, ad []byte }
+
+// openItem decrypts an item's ciphertext with its context and associated
+// data (verb names the operation in the missing-ciphertext message).
+func openItem(p *policy, it item, verb string) ([]byte, opened, error) {
+	var o opened
+	ct, err := it.str("ciphertext")
+	if err != nil {
+		return nil, o, err
+	}
+	if ct == "" {
+		return nil, o, errBadInput("missing ciphertext to %s", verb)
+	}
+	if o.context, err = it.b64("context"); err != nil {
+		return nil, o, err
+	}
+	if o.ad, err = it.b64("associated_data"); err != nil {
+		return nil, o, err
+	}
+	pt, _, err := p.decrypt(ct, o.context, o.ad)
+	return pt, o, err
 }

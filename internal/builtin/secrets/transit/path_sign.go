@@ -32,29 +32,24 @@ func signFields() map[string]*logical.FieldSchema {
 const algoSuffix = `(/(?P<urlalgorithm>[\w-]+))?`
 
 func (b *backend) pathSign() *logical.Path {
-	return &logical.Path{
-		Pattern:      "sign/" + nameRe + algoSuffix,
-		Fields:       signFields(),
-		Operations:   map[logical.Operation]logical.OperationFunc{logical.UpdateOperation: b.sign},
-		HelpSynopsis: "Sign input with a named asymmetric key.",
-	}
+	return signPath("sign", b.sign, "Sign input with a named asymmetric key.")
 }
 
 func (b *backend) pathVerify() *logical.Path {
-	return &logical.Path{
-		Pattern:      "verify/" + nameRe + algoSuffix,
-		Fields:       signFields(),
-		Operations:   map[logical.Operation]logical.OperationFunc{logical.UpdateOperation: b.verify},
-		HelpSynopsis: "Verify a signature or an HMAC made with a named key.",
-	}
+	return signPath("verify", b.verify, "Verify a signature or an HMAC made with a named key.")
 }
 
 func (b *backend) pathHMAC() *logical.Path {
+	return signPath("hmac", b.hmac, "HMAC input with a named key.")
+}
+
+// signPath is <verb>/<name>[/<hash algorithm>].
+func signPath(verb string, fn logical.OperationFunc, synopsis string) *logical.Path {
 	return &logical.Path{
-		Pattern:      "hmac/" + nameRe + algoSuffix,
+		Pattern:      verb + "/" + nameRe + algoSuffix,
 		Fields:       signFields(),
-		Operations:   map[logical.Operation]logical.OperationFunc{logical.UpdateOperation: b.hmac},
-		HelpSynopsis: "HMAC input with a named key.",
+		Operations:   map[logical.Operation]logical.OperationFunc{logical.UpdateOperation: fn},
+		HelpSynopsis: synopsis,
 	}
 }
 
