@@ -9,6 +9,7 @@ import (
 
 	"github.com/strongbox/strongbox/internal/audit"
 	"github.com/strongbox/strongbox/internal/barrier"
+	"github.com/strongbox/strongbox/internal/core/cors"
 	"github.com/strongbox/strongbox/internal/core/expiration"
 	"github.com/strongbox/strongbox/internal/core/ha"
 	"github.com/strongbox/strongbox/internal/core/keyops"
@@ -124,8 +125,8 @@ type Core struct {
 	// (core/raftops, host_raftops.go).
 	raftops *raftops.Ops
 
-	// cors caches sys/config/cors (sys_cors.go).
-	cors corsCache
+	// cors is sys/config/cors and the node's copy of it (core/cors).
+	cors *cors.Store
 
 	// expiration keeps the leases and revokes them at expiry; it runs
 	// between postUnseal and teardown (core/expiration,
@@ -185,6 +186,7 @@ func New(conf Config) (*Core, error) {
 	ec.Logger, ec.Now = c.logger.With("component", "expiration"), conf.Now
 	c.expiration = expiration.New(expirationHost{c}, ec)
 	c.wrapping = wrapping.New(wrappingHost{c})
+	c.cors = cors.New(c.barrier, c.logger.With("component", "cors"))
 	lc := conf.UserLockout
 	lc.Logger, lc.Now = c.logger.With("component", "lockout"), conf.Now
 	c.lockout = lockout.New(lockoutHost{c}, lc)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/strongbox/strongbox/internal/audit"
+	"github.com/strongbox/strongbox/internal/core/lockout"
 	"github.com/strongbox/strongbox/internal/core/mount"
 	"github.com/strongbox/strongbox/internal/core/token"
 	"github.com/strongbox/strongbox/internal/logical"
@@ -198,14 +199,14 @@ func (c *Core) handle(ctx context.Context, req *logical.Request) (*Result, error
 	r := *req
 	r.Path = rel
 	var resp *logical.Response
-	var login *loginAttempt
+	var login *lockout.Attempt
 	var err error
 	if unauth {
 		login, err = c.beginLogin(ctx, rt, &r)
 	}
 	if err == nil {
 		resp, err = rt.Backend.HandleRequest(ctx, &r)
-		c.endLogin(ctx, login, resp, err)
+		login.End(ctx, resp, err)
 	}
 	req.Operation = r.Operation
 	if err == nil && resp != nil && resp.Auth != nil && rt.IsAuth && rt.Entry.Type != "token" {

@@ -20,7 +20,7 @@ func (c *Core) systemBackend() logical.Backend {
 	paths = append(paths, c.keyPaths()...)
 	paths = append(paths, c.capabilityPaths()...)
 	paths = append(paths, c.expiration.Paths()...)
-	paths = append(paths, c.corsPaths()...)
+	paths = append(paths, c.cors.Paths()...)
 	paths = append(paths, c.raftops.Paths()...)
 	paths = append(paths, c.keyops.Paths()...)
 	paths = append(paths, c.wrapping.Paths()...)
