@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/strongbox/strongbox/internal/core/expiration"
+	"github.com/strongbox/strongbox/internal/core/policy"
 	"github.com/strongbox/strongbox/internal/core/raftops"
 	"github.com/strongbox/strongbox/internal/core/wrapping"
 	"github.com/strongbox/strongbox/internal/logical"
@@ -15,7 +16,7 @@ import (
 func (c *Core) systemBackend() logical.Backend {
 	var paths []*logical.Path
 	paths = append(paths, c.mounts.Paths()...)
-	paths = append(paths, c.policyPaths()...)
+	paths = append(paths, policy.Paths(func() *policy.Store { return c.policies }, c.clearACLs)...)
 	paths = append(paths, c.auditPaths()...)
 	paths = append(paths, c.keyPaths()...)
 	paths = append(paths, c.capabilityPaths()...)

@@ -1,24 +1,26 @@
-package core
+package policy
 
 import (
 	"context"
 	"errors"
 	"strings"
 
-	"github.com/strongbox/strongbox/internal/core/policy"
 	"github.com/strongbox/strongbox/internal/logical"
 )
 
 var policyFields = map[string]*logical.FieldSchema{
-	"name":   str("policy name"),
-	"policy": str("policy document (HCL or JSON)"),
-	"rules":  str("deprecated alias of policy"),
+	"name":   {Type: logical.TypeString, Description: "policy name"},
+	"policy": {Type: logical.TypeString, Description: "policy document (HCL or JSON)"},
+	"rules":  {Type: logical.TypeString, Description: "deprecated alias of policy"},
 }
 
-func (c *Core) policyPaths() []*logical.Path {
+// Paths serve sys/policy and sys/policies/acl. store returns the store of
+// the current activation; changed runs after every write or delete (the
+// kernel drops its cached ACLs).
+func Paths(store func() *Store, changed func()) []*logical.Path {
 	list := func(legacy bool) logical.OperationFunc {
 		return func(ctx context.Context, _ *logical.Request, _ *logical.FieldData) (*logical.Response, error) {
-			names, err := c.policies.List(ctx)
+			names, err := store().List(ctx)
 			if err != nil {
 				return nil, err
 			}
@@ -32,7 +34,7 @@ func (c *Core) policyPaths() []*logical.Path {
 	read := func(legacy bool) logical.OperationFunc {
 		return func(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
 			name := strings.ToLower(d.Get("name").(string))
-			p, err := c.policies.Get(ctx, name)
+			p, err := store().Get(ctx, name)
 			if err != nil {
 				return nil, err
 			}
@@ -55,16 +57,16 @@ func (c *Core) policyPaths() []*logical.Path {
 		if strings.TrimSpace(raw) == "" {
 			return nil, logical.BadRequest("'policy' parameter not supplied or empty")
 		}
-		err := c.policies.Set(ctx, name, raw)
-		c.clearACLs()
+		err := store().Set(ctx, name, raw)
+		changed()
 		if err != nil {
 			return nil, policyError(err)
 		}
 		return nil, nil
 	}
 	del := func(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-		err := c.policies.Delete(ctx, strings.ToLower(d.Get("name").(string)))
-		c.clearACLs()
+		err := store().Delete(ctx, strings.ToLower(d.Get("name").(string)))
+		changed()
 		if err != nil {
 			return nil, policyError(err)
 		}
@@ -88,7 +90,7 @@ func policyError(err error) error {
 	if errors.As(err, &ce) {
 		return err
 	}
-	if errors.Is(err, policy.ErrInvalidPolicy) || errors.Is(err, logical.ErrInvalidRequest) {
+	if errors.Is(err, ErrInvalidPolicy) || errors.Is(err, logical.ErrInvalidRequest) {
 		return logical.BadRequest("%v", err)
 	}
 	return err
