@@ -11,6 +11,7 @@ import (
 	"github.com/strongbox/strongbox/internal/barrier"
 	"github.com/strongbox/strongbox/internal/core/expiration"
 	"github.com/strongbox/strongbox/internal/core/ha"
+	"github.com/strongbox/strongbox/internal/core/identity"
 	"github.com/strongbox/strongbox/internal/core/keyops"
 	"github.com/strongbox/strongbox/internal/core/mount"
 	"github.com/strongbox/strongbox/internal/core/policy"
@@ -128,6 +129,9 @@ type Core struct {
 	expiration *expiration.Manager
 	// wrapping is the response-wrapping room (host_wrapping.go).
 	wrapping *wrapping.Manager
+	// identity holds entities and groups; set up on unseal, before the
+	// mounts (host_identity.go).
+	identity *identity.Store
 }
 
 // New builds a sealed core over the physical storage.

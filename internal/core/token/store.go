@@ -70,6 +70,10 @@ type Options struct {
 	// that issued the token. An error refuses the renewal; nil terms keep
 	// the token's own. It is called without the entry's lock held.
 	OnRenew func(ctx context.Context, e *Entry, increment time.Duration) (*RenewTerms, error)
+	// IdentityPolicies returns the policies a token tied to the entity
+	// gets from identity (the entity's and its groups'), which lookups
+	// show as identity_policies. Nil: none.
+	IdentityPolicies func(entityID string) []string
 }
 
 // RenewTerms are an auth method's current settings for the tokens of a
@@ -111,6 +115,8 @@ type Store struct {
 	backend     *logical.FrameworkBackend
 
 	onRenew func(ctx context.Context, e *Entry, increment time.Duration) (*RenewTerms, error)
+
+	identityPolicies func(entityID string) []string
 }
 
 // New opens the token store on storage, creating the salt on first start.
@@ -131,6 +137,8 @@ func New(ctx context.Context, storage logical.Storage, opts Options) (*Store, er
 		useCache:    opts.CacheEntries,
 		cache:       logical.NewReadCache(maxCachedEntries, (*Entry).clone),
 		onRenew:     opts.OnRenew,
+
+		identityPolicies: opts.IdentityPolicies,
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
