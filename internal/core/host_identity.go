@@ -61,7 +61,7 @@ func (c *Core) loginIdentity(ctx context.Context, rt *mount.Route, a *logical.Au
 	if r == nil {
 		return e.ID, nil, nil
 	}
-	return e.ID, r.Policies, nil
+	return e.ID, slices.Clone(r.Policies), nil
 }
 
 // resolveIdentity is the entity a token is tied to, with its groups and
@@ -77,7 +77,7 @@ func (c *Core) resolveIdentity(entityID string) *identity.Resolved {
 // identityPolicies is the token store's IdentityPolicies hook.
 func (c *Core) identityPolicies(entityID string) []string {
 	if r := c.resolveIdentity(entityID); r != nil {
-		return r.Policies
+		return slices.Clone(r.Policies)
 	}
 	return nil
 }

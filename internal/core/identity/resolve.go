@@ -26,12 +26,38 @@ func (r *Resolved) Groups() []*Group {
 // Resolve returns the entity an ID names (following merges) with its
 // groups and policies; nil when no entity has that ID. Values are shared:
 // treat them as read-only.
+//
+// Every request of a token with an entity asks, so answers are kept until
+// the next write to the store.
 func (s *Store) Resolve(entityID string) *Resolved {
 	if entityID == "" {
 		return nil
 	}
+	if v, ok := s.resolved.Load(entityID); ok {
+		if c := v.(resolvedEntry); c.gen == s.gen.Load() {
+			return c.r
+		}
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	// Writers change the index and the generation under mu: read under
+	// it, the generation is the index's.
+	gen := s.gen.Load()
+	r := s.resolveLocked(entityID)
+	if r == nil {
+		s.resolved.Delete(entityID)
+		return nil
+	}
+	s.resolved.Store(entityID, resolvedEntry{gen: gen, r: r})
+	return r
+}
+
+type resolvedEntry struct {
+	gen uint64
+	r   *Resolved
+}
+
+func (s *Store) resolveLocked(entityID string) *Resolved {
 	e := s.idx.entity(entityID)
 	if e == nil {
 		return nil

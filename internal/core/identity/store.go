@@ -42,6 +42,9 @@ type Store struct {
 	// gen changes on every write; a cached value computed under an older
 	// generation may be stale.
 	gen atomic.Uint64
+	// resolved caches Resolve's answers by the entity ID asked for, each
+	// with the generation it was computed at.
+	resolved sync.Map
 }
 
 type index struct {

@@ -37,7 +37,7 @@ func (h *fakeHost) GroupsForEntity(context.Context, string) ([]*logical.Group, e
 
 func (h *fakeHost) RevokeLeases(context.Context, string) error { return nil }
 
-func (h *fakeHost) HasAccessUnder(_ context.Context, policies []string, _ string) (bool, error) {
+func (h *fakeHost) HasAccessUnder(_ context.Context, policies []string, _, _ string) (bool, error) {
 	return slices.Contains(policies, "root"), nil
 }
 

@@ -20,10 +20,11 @@ type Host interface {
 	// IdentityBackend returns the identity/ mount's backend: the identity
 	// store of the current activation (set up before Load runs).
 	IdentityBackend() logical.Backend
-	// HasAccessUnder reports whether the policies grant any capability
+	// HasAccessUnder reports whether the policies (with those of the
+	// identity entity, "" for none) grant any capability
 	// at or below path (a mount path such as "secret/"). Only called on
 	// an unsealed, active core, from a request handler.
-	HasAccessUnder(ctx context.Context, policies []string, path string) (bool, error)
+	HasAccessUnder(ctx context.Context, policies []string, entityID, path string) (bool, error)
 	// ResponseWrapData is what an engine's SystemView.ResponseWrapData
 	// calls: wrap data in a new wrapping token as sys/wrapping/wrap does.
 	// Called from engine handlers, during a request (state lock held).
