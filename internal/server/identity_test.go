@@ -1,12 +1,17 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 
 	vault "github.com/hashicorp/vault/api"
+
+	"github.com/strongbox/strongbox/internal/builtin"
+	"github.com/strongbox/strongbox/internal/core"
+	"github.com/strongbox/strongbox/internal/logical"
 )
 
 // identityServer starts a server with KV v2 at secret/ and userpass at
@@ -388,4 +393,59 @@ func snapshotIdentity(t *testing.T, root *vault.Client) string {
 		}
 	}
 	return b.String()
+}
+
+// whoamiEngine answers GET me with what its SystemView says about the
+// caller's entity and groups (logical.SystemView.EntityInfo and
+// GroupsForEntity).
+func whoamiEngine(_ context.Context, conf *logical.BackendConfig) (logical.Backend, error) {
+	sys := conf.System
+	return &logical.FrameworkBackend{Paths: []*logical.Path{{
+		Pattern: "me",
+		Operations: map[logical.Operation]logical.OperationFunc{
+			logical.ReadOperation: func(ctx context.Context, req *logical.Request, _ *logical.FieldData) (*logical.Response, error) {
+				e, err := sys.EntityInfo(ctx, req.EntityID)
+				if err != nil || e == nil {
+					return nil, err
+				}
+				groups, err := sys.GroupsForEntity(ctx, req.EntityID)
+				if err != nil {
+					return nil, err
+				}
+				var names, aliases []string
+				for _, g := range groups {
+					names = append(names, g.Name)
+				}
+				for _, a := range e.Aliases {
+					aliases = append(aliases, a.MountType+":"+a.MountPath+":"+a.Name)
+				}
+				return &logical.Response{Data: map[string]any{"id": e.ID, "name": e.Name, "groups": names, "aliases": aliases}}, nil
+			},
+		},
+	}}}, nil
+}
+
+// TestIdentitySystemView: an engine looks up the caller's entity and
+// groups through its SystemView.
+func TestIdentitySystemView(t *testing.T) {
+	engines := builtin.SecretEngines()
+	engines["whoami"] = whoamiEngine
+	root := rootClient(t, serveCore(t, core.Config{SecretEngines: engines, AuthMethods: builtin.AuthMethods()}))
+	addr := root.Address()
+	if err := root.Sys().Mount("whoami", &vault.MountInput{Type: "whoami"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := root.Sys().EnableAuthWithOptions("userpass", &vault.EnableAuthOptions{Type: "userpass"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := root.Sys().PutPolicy("whoami", `path "whoami/*" { capabilities = ["read"] }`); err != nil {
+		t.Fatal(err)
+	}
+	idWrite(t, root, "auth/userpass/users/alice", map[string]any{"password": "alice-pw"})
+	alice, auth := loginAs(t, addr, "alice")
+	idWrite(t, root, "identity/group", map[string]any{"name": "readers", "policies": "whoami", "member_entity_ids": auth.EntityID})
+	me := readData(t, alice, "whoami/me")
+	if me["id"] != auth.EntityID || !equalJSON(me["groups"], []string{"readers"}) || !equalJSON(me["aliases"], []string{"userpass:auth/userpass/:alice"}) {
+		t.Fatalf("whoami: %v", me)
+	}
 }
