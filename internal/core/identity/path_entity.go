@@ -59,6 +59,14 @@ func (s *Store) entityPaths() []*logical.Path {
 			HelpSynopsis: "Create, read, update or delete an entity by its name.",
 		},
 		{
+			Pattern: "entity/batch-delete/?",
+			Fields: map[string]*logical.FieldSchema{
+				"entity_ids": {Type: logical.TypeCommaStringSlice, Description: "Entities to delete."},
+			},
+			Operations:   map[logical.Operation]logical.OperationFunc{logical.UpdateOperation: s.handleEntityBatchDelete},
+			HelpSynopsis: "Delete several entities.",
+		},
+		{
 			Pattern: "entity/merge/?",
 			Fields: map[string]*logical.FieldSchema{
 				"from_entity_ids":               {Type: logical.TypeCommaStringSlice, Description: "Entities to merge into to_entity_id."},
@@ -213,6 +221,22 @@ func (s *Store) replaceMemberLocked(ctx context.Context, from, to string) error 
 		}
 	}
 	return nil
+}
+
+func (s *Store) handleEntityBatchDelete(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
+	ids := d.Get("entity_ids").([]string)
+	if len(ids) == 0 {
+		return nil, logical.BadRequest("missing entity_ids")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Unknown IDs are skipped, as a delete of a missing entity is.
+	for _, id := range ids {
+		if err := s.deleteEntityFully(ctx, s.idx.entities[id]); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
 }
 
 func (s *Store) handleEntityListIDs(context.Context, *logical.Request, *logical.FieldData) (*logical.Response, error) {

@@ -221,3 +221,23 @@ func TestAliasMoves(t *testing.T) {
 		t.Fatalf("second alias on one mount: %v", err)
 	}
 }
+
+// TestEntityBatchDelete: the entities go, with their aliases and group
+// memberships; unknown IDs are skipped.
+func TestEntityBatchDelete(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t, logical.NewInmemStorage())
+	a, err := s.LoginEntity(ctx, "auth_userpass_1", &logical.Alias{Name: "a"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := call(t, s, logical.UpdateOperation, "entity", map[string]any{"name": "b"}).Data["id"].(string)
+	g := call(t, s, logical.UpdateOperation, "group", map[string]any{"name": "g", "member_entity_ids": []string{a.ID, b}}).Data["id"].(string)
+	call(t, s, logical.UpdateOperation, "entity/batch-delete", map[string]any{"entity_ids": []string{a.ID, b, "unknown"}})
+	if len(s.idx.entities) != 0 || len(s.idx.aliasByKey) != 0 || len(s.idx.groups[g].MemberEntityIDs) != 0 {
+		t.Fatalf("after batch delete: %d entities, %d aliases, members %v", len(s.idx.entities), len(s.idx.aliasByKey), s.idx.groups[g].MemberEntityIDs)
+	}
+	if _, err := s.Backend().HandleRequest(ctx, &logical.Request{Operation: logical.UpdateOperation, Path: "entity/batch-delete", Data: map[string]any{}}); err == nil {
+		t.Fatal("batch delete without ids succeeded")
+	}
+}
