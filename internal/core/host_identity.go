@@ -74,6 +74,19 @@ func (c *Core) resolveIdentity(entityID string) *identity.Resolved {
 	return c.identity.Resolve(entityID)
 }
 
+// entityForAlias is the token store's EntityForAlias hook: the entity of
+// an entity_alias on the token mount, found or created as at a login.
+func (c *Core) entityForAlias(ctx context.Context, mountAccessor, alias string) (string, error) {
+	if c.identity == nil {
+		return "", logical.BadRequest("'entity_alias' is not supported: no identity store")
+	}
+	e, err := c.identity.LoginEntity(ctx, mountAccessor, &logical.Alias{Name: alias}, nil)
+	if err != nil {
+		return "", err
+	}
+	return e.ID, nil
+}
+
 // identityPolicies is the token store's IdentityPolicies hook.
 func (c *Core) identityPolicies(entityID string) []string {
 	if r := c.resolveIdentity(entityID); r != nil {

@@ -82,6 +82,7 @@ func (c *Core) newTokenStore(ctx context.Context) (*token.Store, error) {
 		CacheEntries:     true,
 		OnRenew:          c.renewLogin,
 		IdentityPolicies: c.identityPolicies,
+		EntityForAlias:   c.entityForAlias,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("token store: %w", err)

@@ -449,3 +449,30 @@ func TestIdentitySystemView(t *testing.T) {
 		t.Fatalf("whoami: %v", me)
 	}
 }
+
+// TestIdentityTokenRoleEntityAlias: create/<role> with an entity_alias
+// the role allows ties the token to the alias's entity on the token
+// mount (created once, then reused); an alias the role does not allow is
+// a 400.
+func TestIdentityTokenRoleEntityAlias(t *testing.T) {
+	root, _, _ := identityServer(t)
+	idWrite(t, root, "auth/token/roles/svc", map[string]any{"allowed_entity_aliases": "svc-*", "orphan": true})
+	ts := root.Auth().Token()
+	first, err := ts.CreateWithRole(&vault.TokenCreateRequest{EntityAlias: "svc-billing"}, "svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := ts.CreateWithRole(&vault.TokenCreateRequest{EntityAlias: "svc-billing"}, "svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Auth.EntityID == "" || first.Auth.EntityID != second.Auth.EntityID {
+		t.Fatalf("entity ids %q, %q", first.Auth.EntityID, second.Auth.EntityID)
+	}
+	found := idWrite(t, root, "identity/lookup/entity", map[string]any{"alias_name": "svc-billing", "alias_mount_accessor": mustAccessor(t, root, "token/")})
+	if found == nil || found.Data["id"] != first.Auth.EntityID {
+		t.Fatalf("lookup: %v", found)
+	}
+	_, err = ts.CreateWithRole(&vault.TokenCreateRequest{EntityAlias: "other"}, "svc")
+	wantStatus(t, err, 400, "invalid 'entity_alias' value")
+}

@@ -74,6 +74,11 @@ type Options struct {
 	// gets from identity (the entity's and its groups'), which lookups
 	// show as identity_policies. Nil: none.
 	IdentityPolicies func(entityID string) []string
+	// EntityForAlias returns the identity entity holding the alias on the
+	// token store's mount (created when none does): create/<role> with an
+	// entity_alias the role allows ties the token to it. An error (a
+	// disabled entity) refuses the creation. Nil: entity_alias is refused.
+	EntityForAlias func(ctx context.Context, mountAccessor, alias string) (string, error)
 }
 
 // RenewTerms are an auth method's current settings for the tokens of a
@@ -117,6 +122,7 @@ type Store struct {
 	onRenew func(ctx context.Context, e *Entry, increment time.Duration) (*RenewTerms, error)
 
 	identityPolicies func(entityID string) []string
+	entityForAlias   func(ctx context.Context, mountAccessor, alias string) (string, error)
 }
 
 // New opens the token store on storage, creating the salt on first start.
@@ -139,6 +145,7 @@ func New(ctx context.Context, storage logical.Storage, opts Options) (*Store, er
 		onRenew:     opts.OnRenew,
 
 		identityPolicies: opts.IdentityPolicies,
+		entityForAlias:   opts.EntityForAlias,
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
