@@ -358,6 +358,8 @@ func TestIdentityBadInput(t *testing.T) {
 		{"identity/entity-alias", map[string]any{"name": "x", "mount_accessor": acc}, "canonical_id"},
 		{"identity/group", map[string]any{"name": "g", "member_entity_ids": "no-such"}, "no such entity"},
 		{"identity/group", map[string]any{"name": "g", "type": "weird"}, "invalid group type"},
+		{"identity/group", map[string]any{"name": "g", "policies": "default,Root"}, "root policy"},
+		{"identity/entity/id/" + auth.EntityID, map[string]any{"policies": "root"}, "root policy"},
 		{"identity/group/name/ext", map[string]any{"member_entity_ids": auth.EntityID}, "external"},
 		{"identity/group-alias", map[string]any{"name": "g", "mount_accessor": acc, "canonical_id": "no-such"}, "no such group"},
 		{"identity/entity/merge", map[string]any{"to_entity_id": auth.EntityID}, "merge from"},

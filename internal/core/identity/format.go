@@ -4,12 +4,27 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/strongbox/strongbox/internal/logical"
 )
 
 // namespaceID is the only namespace until namespaces land.
 const namespaceID = "root"
 
 func timeString(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// identityPolicies are an entity's or a group's policies as written:
+// cleaned, and never "root", which identity cannot give (anyone allowed
+// to edit an entity would otherwise hand out root).
+func identityPolicies(in []string) ([]string, error) {
+	out := cleanPolicies(in)
+	for _, p := range out {
+		if strings.EqualFold(p, "root") {
+			return nil, logical.BadRequest("the root policy cannot be given through identity")
+		}
+	}
+	return out, nil
+}
 
 // cleanPolicies trims, drops empties, sorts and deduplicates policy names.
 func cleanPolicies(in []string) []string {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"maps"
 	"slices"
-	"strings"
 
 	"github.com/strongbox/strongbox/internal/logical"
 )
@@ -67,7 +66,7 @@ func (s *Store) loginWrite(ctx context.Context, accessor string, alias *logical.
 	case e == nil:
 		id := newID()
 		e = &Entity{
-			ID: id, Name: "entity_" + strings.Split(id, "-")[0],
+			ID: id, Name: s.idx.freeEntityName(id),
 			CreationTime: now, LastUpdateTime: now,
 		}
 		e.Aliases = []*Alias{{

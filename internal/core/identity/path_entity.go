@@ -126,7 +126,7 @@ func (s *Store) updateEntityLocked(ctx context.Context, old *Entity, d *logical.
 	var e *Entity
 	if old == nil {
 		id := newID()
-		e = &Entity{ID: id, Name: "entity_" + strings.Split(id, "-")[0], CreationTime: now}
+		e = &Entity{ID: id, Name: s.idx.freeEntityName(id), CreationTime: now}
 	} else {
 		e = old.clone()
 	}
@@ -144,7 +144,11 @@ func (s *Store) updateEntityLocked(ctx context.Context, old *Entity, d *logical.
 		e.Metadata = maps.Clone(v.(map[string]string))
 	}
 	if v, ok := d.GetOk("policies"); ok {
-		e.Policies = cleanPolicies(v.([]string))
+		p, err := identityPolicies(v.([]string))
+		if err != nil {
+			return nil, err
+		}
+		e.Policies = p
 	}
 	if v, ok := d.GetOk("disabled"); ok {
 		e.Disabled = v.(bool)

@@ -103,6 +103,9 @@ func (s *Store) updateGroupLocked(ctx context.Context, old *Group, d *logical.Fi
 	if old == nil {
 		id := newID()
 		g = &Group{ID: id, Name: "group_" + strings.Split(id, "-")[0], Type: GroupInternal, CreationTime: now}
+		if s.idx.groupByNameOf(g.Name) != nil {
+			g.Name = "group_" + id
+		}
 	} else {
 		g = old.clone()
 	}
@@ -130,7 +133,11 @@ func (s *Store) updateGroupLocked(ctx context.Context, old *Group, d *logical.Fi
 		g.Metadata = maps.Clone(v.(map[string]string))
 	}
 	if v, ok := d.GetOk("policies"); ok {
-		g.Policies = cleanPolicies(v.([]string))
+		p, err := identityPolicies(v.([]string))
+		if err != nil {
+			return nil, err
+		}
+		g.Policies = p
 	}
 	if v, ok := d.GetOk("member_entity_ids"); ok {
 		if g.Type == GroupExternal {

@@ -299,6 +299,16 @@ func (x *index) entity(id string) *Entity {
 	return nil
 }
 
+// freeEntityName is Vault's name for a new entity, "entity_<first part
+// of the ID>", or "entity_<ID>" in the rare case another entity has that
+// name (names are unique).
+func (x *index) freeEntityName(id string) string {
+	if name := "entity_" + strings.Split(id, "-")[0]; x.entityByNameOf(name) == nil {
+		return name
+	}
+	return "entity_" + id
+}
+
 func (x *index) entityByNameOf(name string) *Entity {
 	if id, ok := x.entityByName[strings.ToLower(name)]; ok {
 		return x.entities[id]
