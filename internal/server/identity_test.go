@@ -478,3 +478,40 @@ func TestIdentityTokenRoleEntityAlias(t *testing.T) {
 	_, err = ts.CreateWithRole(&vault.TokenCreateRequest{EntityAlias: "other"}, "svc")
 	wantStatus(t, err, 400, "invalid 'entity_alias' value")
 }
+
+// TestIdentitySurvivesSeal: entities, aliases and groups live in the
+// barrier; after a seal and an unseal the index is loaded again and the
+// same login finds the same entity with its group policies.
+func TestIdentitySurvivesSeal(t *testing.T) {
+	url := serveCore(t, core.Config{SecretEngines: builtin.SecretEngines(), AuthMethods: builtin.AuthMethods()})
+	cfg := vault.DefaultConfig()
+	cfg.Address, cfg.MaxRetries = url, 0
+	root, err := vault.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	init, err := root.Sys().Init(&vault.InitRequest{SecretShares: 1, SecretThreshold: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.Sys().Unseal(init.Keys[0]); err != nil {
+		t.Fatal(err)
+	}
+	root.SetToken(init.RootToken)
+	if err := root.Sys().EnableAuthWithOptions("userpass", &vault.EnableAuthOptions{Type: "userpass"}); err != nil {
+		t.Fatal(err)
+	}
+	idWrite(t, root, "auth/userpass/users/alice", map[string]any{"password": "alice-pw"})
+	_, before := loginAs(t, url, "alice")
+	idWrite(t, root, "identity/group", map[string]any{"name": "g", "policies": "p1", "member_entity_ids": before.EntityID})
+	if err := root.Sys().Seal(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.Sys().Unseal(init.Keys[0]); err != nil {
+		t.Fatal(err)
+	}
+	_, after := loginAs(t, url, "alice")
+	if after.EntityID != before.EntityID || !equalJSON(after.IdentityPolicies, []string{"p1"}) {
+		t.Fatalf("after unseal: entity %q (was %q), identity policies %v", after.EntityID, before.EntityID, after.IdentityPolicies)
+	}
+}
