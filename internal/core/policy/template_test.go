@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/strongbox/strongbox/internal/logical"
@@ -86,4 +87,27 @@ path "secret/data/common" { capabilities = ["read"] }`)
 	if plain.Allowed("secret/data/alice/k", logical.ReadOperation).Allowed || !plain.Allowed("secret/data/common", logical.ReadOperation).Allowed {
 		t.Error("without an entity, templated paths must grant nothing and the rest must stay")
 	}
+}
+
+// FuzzRenderPath: a path without placeholders renders as itself; a
+// rendered path holds no placeholder (values here have no braces); a
+// path that cannot be rendered returns "".
+func FuzzRenderPath(f *testing.F) {
+	for _, s := range []string{"secret/{{identity.entity.id}}/*", "a/{{ identity.groups.names.ops.id }}", "{{", "}}{{x}}", "plain/path"} {
+		f.Add(s)
+	}
+	td := testTemplateData()
+	f.Fuzz(func(t *testing.T, path string) {
+		out, ok := RenderPath(path, td)
+		switch {
+		case !strings.Contains(path, "{{"):
+			if !ok || out != path {
+				t.Fatalf("plain path %q rendered %q, %v", path, out, ok)
+			}
+		case ok && strings.Contains(out, "{{"):
+			t.Fatalf("%q rendered %q with a placeholder left", path, out)
+		case !ok && out != "":
+			t.Fatalf("%q failed but returned %q", path, out)
+		}
+	})
 }
