@@ -359,6 +359,8 @@ func TestIdentityBadInput(t *testing.T) {
 		{"identity/group", map[string]any{"name": "g", "member_entity_ids": "no-such"}, "no such entity"},
 		{"identity/group", map[string]any{"name": "g", "type": "weird"}, "invalid group type"},
 		{"identity/group", map[string]any{"name": "g", "policies": "default,Root"}, "root policy"},
+		{"identity/group", map[string]any{"name": "g", "metadata": map[string]any{"k": strings.Repeat("v", 513)}}, "longer than 512"},
+		{"identity/entity", map[string]any{"name": "m", "metadata": map[string]any{"": "v"}}, "empty key"},
 		{"identity/entity/id/" + auth.EntityID, map[string]any{"policies": "root"}, "root policy"},
 		{"identity/group/name/ext", map[string]any{"member_entity_ids": auth.EntityID}, "external"},
 		{"identity/group-alias", map[string]any{"name": "g", "mount_accessor": acc, "canonical_id": "no-such"}, "no such group"},

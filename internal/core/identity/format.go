@@ -26,6 +26,34 @@ func identityPolicies(in []string) ([]string, error) {
 	return out, nil
 }
 
+// Metadata limits, as Vault's.
+const (
+	maxMetadataKeys   = 64
+	maxMetadataKeyLen = 128
+	maxMetadataValLen = 512
+)
+
+// checkMetadata refuses metadata past Vault's limits (64 pairs, keys of
+// 128 bytes, values of 512) and empty keys, and returns a copy.
+func checkMetadata(field string, m map[string]string) (map[string]string, error) {
+	if len(m) > maxMetadataKeys {
+		return nil, logical.BadRequest("%s: %d keys exceed the maximum of %d", field, len(m), maxMetadataKeys)
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		switch {
+		case k == "":
+			return nil, logical.BadRequest("%s: empty key", field)
+		case len(k) > maxMetadataKeyLen:
+			return nil, logical.BadRequest("%s: key %q is longer than %d bytes", field, k[:16]+"…", maxMetadataKeyLen)
+		case len(v) > maxMetadataValLen:
+			return nil, logical.BadRequest("%s: the value of %q is longer than %d bytes", field, k, maxMetadataValLen)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
 // cleanPolicies trims, drops empties, sorts and deduplicates policy names.
 func cleanPolicies(in []string) []string {
 	out := make([]string, 0, len(in))

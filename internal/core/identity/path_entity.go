@@ -141,7 +141,11 @@ func (s *Store) updateEntityLocked(ctx context.Context, old *Entity, d *logical.
 		e.Name = name
 	}
 	if v, ok := d.GetOk("metadata"); ok {
-		e.Metadata = maps.Clone(v.(map[string]string))
+		m, err := checkMetadata("metadata", v.(map[string]string))
+		if err != nil {
+			return nil, err
+		}
+		e.Metadata = m
 	}
 	if v, ok := d.GetOk("policies"); ok {
 		p, err := identityPolicies(v.([]string))

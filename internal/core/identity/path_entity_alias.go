@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"maps"
 	"slices"
 
 	"github.com/strongbox/strongbox/internal/logical"
@@ -89,7 +88,11 @@ func (s *Store) updateEntityAliasLocked(ctx context.Context, old *Alias, d *logi
 		a.CanonicalID = v.(string)
 	}
 	if v, ok := d.GetOk("custom_metadata"); ok {
-		a.CustomMetadata = maps.Clone(v.(map[string]string))
+		m, err := checkMetadata("custom_metadata", v.(map[string]string))
+		if err != nil {
+			return nil, err
+		}
+		a.CustomMetadata = m
 	}
 	switch {
 	case a.Name == "":

@@ -130,7 +130,11 @@ func (s *Store) updateGroupLocked(ctx context.Context, old *Group, d *logical.Fi
 		g.Name = name
 	}
 	if v, ok := d.GetOk("metadata"); ok {
-		g.Metadata = maps.Clone(v.(map[string]string))
+		m, err := checkMetadata("metadata", v.(map[string]string))
+		if err != nil {
+			return nil, err
+		}
+		g.Metadata = m
 	}
 	if v, ok := d.GetOk("policies"); ok {
 		p, err := identityPolicies(v.([]string))
