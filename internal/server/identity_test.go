@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	vault "github.com/hashicorp/vault/api"
 
@@ -515,5 +516,106 @@ func TestIdentitySurvivesSeal(t *testing.T) {
 	_, after := loginAs(t, url, "alice")
 	if after.EntityID != before.EntityID || !equalJSON(after.IdentityPolicies, []string{"p1"}) {
 		t.Fatalf("after unseal: entity %q (was %q), identity policies %v", after.EntityID, before.EntityID, after.IdentityPolicies)
+	}
+}
+
+// groupsAuth is an auth method standing in for LDAP: login/<user> with
+// "groups" logs the user in with those group aliases and remembers them;
+// groups/<user> changes them (as the directory would); a renewal reports
+// the remembered groups.
+func groupsAuth(_ context.Context, _ *logical.BackendConfig) (logical.Backend, error) {
+	groupsOf := func(ctx context.Context, s logical.Storage, user string) ([]*logical.Alias, error) {
+		e, err := s.Get(ctx, "groups/"+user)
+		if err != nil || e == nil {
+			return []*logical.Alias{}, err
+		}
+		var out []*logical.Alias
+		for _, g := range strings.Split(string(e.Value), ",") {
+			if g != "" {
+				out = append(out, &logical.Alias{Name: g})
+			}
+		}
+		return out, nil
+	}
+	setGroups := func(ctx context.Context, req *logical.Request, d *logical.FieldData) (*logical.Response, error) {
+		return nil, req.Storage.Put(ctx, &logical.StorageEntry{Key: "groups/" + d.Get("user").(string), Value: []byte(d.Get("groups").(string))})
+	}
+	fields := map[string]*logical.FieldSchema{"user": {Type: logical.TypeString}, "groups": {Type: logical.TypeString}}
+	return &logical.FrameworkBackend{
+		PathsSpecial: &logical.Paths{Unauthenticated: []string{"login/*"}},
+		Paths: []*logical.Path{
+			{Pattern: "groups/(?P<user>\\w+)", Fields: fields, Operations: map[logical.Operation]logical.OperationFunc{logical.UpdateOperation: setGroups}},
+			{Pattern: "login/(?P<user>\\w+)", Fields: fields, Operations: map[logical.Operation]logical.OperationFunc{
+				logical.UpdateOperation: func(ctx context.Context, req *logical.Request, d *logical.FieldData) (*logical.Response, error) {
+					if _, err := setGroups(ctx, req, d); err != nil {
+						return nil, err
+					}
+					user := d.Get("user").(string)
+					ga, err := groupsOf(ctx, req.Storage, user)
+					if err != nil {
+						return nil, err
+					}
+					return &logical.Response{Auth: &logical.Auth{
+						Policies: []string{"default"}, Metadata: map[string]string{"user": user}, DisplayName: user,
+						LeaseDuration: time.Hour, Renewable: true, Alias: &logical.Alias{Name: user}, GroupAliases: ga,
+					}}, nil
+				},
+			}},
+		},
+		AuthRenew: func(ctx context.Context, req *logical.Request, _ *logical.FieldData) (*logical.Response, error) {
+			ga, err := groupsOf(ctx, req.Storage, req.Auth.Metadata["user"])
+			if err != nil {
+				return nil, err
+			}
+			return &logical.Response{Auth: &logical.Auth{LeaseDuration: time.Hour, GroupAliases: ga}}, nil
+		},
+	}, nil
+}
+
+// TestIdentityExternalGroups: an external group mapped by a group alias
+// to a group of the auth method gets the users the method puts in it at
+// login, with its policies; when the method stops listing the group, the
+// next renewal takes the user out and the policy goes.
+func TestIdentityExternalGroups(t *testing.T) {
+	methods := builtin.AuthMethods()
+	methods["groups"] = groupsAuth
+	root := rootClient(t, serveCore(t, core.Config{SecretEngines: builtin.SecretEngines(), AuthMethods: methods}))
+	if err := root.Sys().Mount("secret", &vault.MountInput{Type: "kv", Options: map[string]string{"version": "2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := root.Sys().EnableAuthWithOptions("dir", &vault.EnableAuthOptions{Type: "groups"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := root.Sys().PutPolicy("reader", `path "secret/data/shared" { capabilities = ["read"] }`); err != nil {
+		t.Fatal(err)
+	}
+	idWrite(t, root, "secret/data/shared", map[string]any{"data": map[string]any{"k": "v"}})
+	acc := mustAccessor(t, root, "dir/")
+	admins := idWrite(t, root, "identity/group", map[string]any{"name": "admins", "type": "external", "policies": "reader"}).Data["id"].(string)
+	idWrite(t, root, "identity/group-alias", map[string]any{"name": "cn=admins", "mount_accessor": acc, "canonical_id": admins})
+
+	anon := userpassClient(t, root.Address(), "")
+	login := idWrite(t, anon, "auth/dir/login/alice", map[string]any{"groups": "cn=admins,cn=other"})
+	if !equalJSON(login.Auth.IdentityPolicies, []string{"reader"}) {
+		t.Fatalf("login identity_policies %v", login.Auth.IdentityPolicies)
+	}
+	g := readData(t, root, "identity/group/id/"+admins)
+	if !equalJSON(g["member_entity_ids"], []string{login.Auth.EntityID}) {
+		t.Fatalf("admins members %v", g["member_entity_ids"])
+	}
+	alice := userpassClient(t, root.Address(), "")
+	alice.SetToken(login.Auth.ClientToken)
+	if _, err := alice.Logical().Read("secret/data/shared"); err != nil {
+		t.Fatalf("member of admins: %v", err)
+	}
+	// The directory drops alice from admins; her renewal brings it in.
+	idWrite(t, root, "auth/dir/groups/alice", map[string]any{"groups": "cn=other"})
+	if _, err := alice.Auth().Token().RenewSelf(0); err != nil {
+		t.Fatal(err)
+	}
+	_, err := alice.Logical().Read("secret/data/shared")
+	wantStatus(t, err, 403, "")
+	if g := readData(t, root, "identity/group/id/"+admins); !equalJSON(g["member_entity_ids"], []string{}) {
+		t.Fatalf("admins members after renewal %v", g["member_entity_ids"])
 	}
 }
