@@ -80,7 +80,7 @@ func mapOrEmpty(m map[string]string) map[string]string {
 	return m
 }
 
-// aliasData is an alias as reads show it. The caller holds mu.
+// aliasData is an alias as reads show it. The caller holds mu or wmu.
 func (s *Store) aliasData(a *Alias) map[string]any {
 	info, _ := s.host.AuthMount(a.MountAccessor)
 	return map[string]any{
@@ -121,7 +121,7 @@ func nullIfEmptySlice(s []string) any {
 	return s
 }
 
-// entityData is an entity as reads show it. The caller holds mu.
+// entityData is an entity as reads show it. The caller holds mu or wmu.
 func (s *Store) entityData(e *Entity) map[string]any {
 	aliases := make([]map[string]any, 0, len(e.Aliases))
 	for _, a := range e.Aliases {
@@ -152,7 +152,7 @@ func (s *Store) entityData(e *Entity) map[string]any {
 	}
 }
 
-// groupData is a group as reads show it. The caller holds mu.
+// groupData is a group as reads show it. The caller holds mu or wmu.
 func (s *Store) groupData(g *Group) map[string]any {
 	var alias any = map[string]any{}
 	if g.Alias != nil {

@@ -55,8 +55,8 @@ func metadataEqual(a, b map[string]string) bool {
 }
 
 func (s *Store) loginWrite(ctx context.Context, accessor string, alias *logical.Alias, groupAliases []*logical.Alias) (*Entity, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	now := s.now().UTC()
 	var e *Entity
 	if aid, ok := s.idx.aliasByKey[aliasKey(accessor, alias.Name)]; ok {
@@ -93,7 +93,7 @@ func (s *Store) loginWrite(ctx context.Context, accessor string, alias *logical.
 }
 
 // externalTargets are the external groups on the mount the group aliases
-// name. The caller holds mu.
+// name. The caller holds mu or wmu.
 func (s *Store) externalTargets(accessor string, groupAliases []*logical.Alias) map[string]struct{} {
 	want := map[string]struct{}{}
 	for _, ga := range groupAliases {
@@ -108,7 +108,8 @@ func (s *Store) externalTargets(accessor string, groupAliases []*logical.Alias) 
 }
 
 // groupsInStep reports whether the entity's memberships of the mount's
-// external groups are what the group aliases say. The caller holds mu.
+// external groups are what the group aliases say. The caller holds mu or
+// wmu.
 func (s *Store) groupsInStep(entityID, accessor string, groupAliases []*logical.Alias) bool {
 	want := s.externalTargets(accessor, groupAliases)
 	for gid := range s.idx.groupsOfEntity[entityID] {
@@ -134,8 +135,8 @@ func (s *Store) RefreshExternalGroups(ctx context.Context, entityID, accessor st
 	if inStep {
 		return nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	return s.refreshExternalLocked(ctx, e.ID, accessor, groupAliases)
 }
 

@@ -81,8 +81,8 @@ func (s *Store) entityPaths() []*logical.Path {
 }
 
 func (s *Store) handleEntityRegister(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	if id := d.Get("id").(string); id != "" {
 		e := s.idx.entities[id]
 		if e == nil {
@@ -99,8 +99,8 @@ func (s *Store) handleEntityRegister(ctx context.Context, _ *logical.Request, d 
 }
 
 func (s *Store) handleEntityUpdateID(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	id := d.Get("id").(string)
 	e := s.idx.entities[id]
 	if e == nil {
@@ -110,8 +110,8 @@ func (s *Store) handleEntityUpdateID(ctx context.Context, _ *logical.Request, d 
 }
 
 func (s *Store) handleEntityUpdateName(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	// The name in the path is the entity's; a name in the body is not a
 	// rename here.
 	return s.updateEntityLocked(ctx, s.idx.entityByNameOf(d.Get("name").(string)), d, true)
@@ -120,7 +120,7 @@ func (s *Store) handleEntityUpdateName(ctx context.Context, _ *logical.Request, 
 // updateEntityLocked creates an entity (old nil) or updates old from the
 // request's fields; all input is checked before anything is written. A
 // creation answers the new id and name, an update nothing (204). The
-// caller holds mu for writing.
+// caller holds wmu.
 func (s *Store) updateEntityLocked(ctx context.Context, old *Entity, d *logical.FieldData, nameFromPath bool) (*logical.Response, error) {
 	now := s.now().UTC()
 	var e *Entity
@@ -188,20 +188,20 @@ func (s *Store) handleEntityReadName(_ context.Context, _ *logical.Request, d *l
 }
 
 func (s *Store) handleEntityDeleteID(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	return nil, s.deleteEntityFully(ctx, s.idx.entities[d.Get("id").(string)])
 }
 
 func (s *Store) handleEntityDeleteName(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	return nil, s.deleteEntityFully(ctx, s.idx.entityByNameOf(d.Get("name").(string)))
 }
 
 // deleteEntityFully takes the entity out of every group, then deletes it
-// with its aliases. A nil entity is nothing to do. The caller holds mu
-// for writing.
+// with its aliases. A nil entity is nothing to do. The caller holds
+// wmu.
 func (s *Store) deleteEntityFully(ctx context.Context, e *Entity) error {
 	if e == nil {
 		return nil
@@ -213,7 +213,7 @@ func (s *Store) deleteEntityFully(ctx context.Context, e *Entity) error {
 }
 
 // replaceMemberLocked replaces an entity in every group's members by
-// another ("" removes it). The caller holds mu for writing.
+// another ("" removes it). The caller holds wmu.
 func (s *Store) replaceMemberLocked(ctx context.Context, from, to string) error {
 	now := s.now().UTC()
 	for _, gid := range s.idx.directGroups(from) {
@@ -236,8 +236,8 @@ func (s *Store) handleEntityBatchDelete(ctx context.Context, _ *logical.Request,
 	if len(ids) == 0 {
 		return nil, logical.BadRequest("missing entity_ids")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	// Unknown IDs are skipped, as a delete of a missing entity is.
 	for _, id := range ids {
 		if err := s.deleteEntityFully(ctx, s.idx.entities[id]); err != nil {
@@ -300,8 +300,8 @@ func (s *Store) handleEntityMerge(ctx context.Context, _ *logical.Request, d *lo
 	if len(fromIDs) == 0 {
 		return nil, logical.BadRequest("missing entity ids to merge from")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	to := s.idx.entities[toID]
 	if to == nil {
 		return nil, logical.BadRequest("entity id to merge to is invalid")

@@ -43,8 +43,8 @@ func (s *Store) entityAliasPaths() []*logical.Path {
 }
 
 func (s *Store) handleEntityAliasRegister(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	if id := d.Get("id").(string); id != "" {
 		a := s.idx.aliases[id]
 		if a == nil {
@@ -56,8 +56,8 @@ func (s *Store) handleEntityAliasRegister(ctx context.Context, _ *logical.Reques
 }
 
 func (s *Store) handleEntityAliasUpdate(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	id := d.Get("id").(string)
 	a := s.idx.aliases[id]
 	if a == nil {
@@ -69,7 +69,7 @@ func (s *Store) handleEntityAliasUpdate(ctx context.Context, _ *logical.Request,
 // updateEntityAliasLocked creates an alias (old nil) or updates old; an
 // update may move it to another entity (canonical_id). An entity has at
 // most one alias per mount, and a mount's alias names are unique. The
-// caller holds mu for writing.
+// caller holds wmu.
 func (s *Store) updateEntityAliasLocked(ctx context.Context, old *Alias, d *logical.FieldData) (*logical.Response, error) {
 	now := s.now().UTC()
 	var a *Alias
@@ -150,8 +150,8 @@ func (s *Store) handleEntityAliasRead(_ context.Context, _ *logical.Request, d *
 }
 
 func (s *Store) handleEntityAliasDelete(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	a := s.idx.aliases[d.Get("id").(string)]
 	if a == nil {
 		return nil, nil

@@ -61,8 +61,8 @@ func (s *Store) groupPaths() []*logical.Path {
 }
 
 func (s *Store) handleGroupRegister(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	if id := d.Get("id").(string); id != "" {
 		g := s.idx.groups[id]
 		if g == nil {
@@ -79,8 +79,8 @@ func (s *Store) handleGroupRegister(ctx context.Context, _ *logical.Request, d *
 }
 
 func (s *Store) handleGroupUpdateID(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	id := d.Get("id").(string)
 	g := s.idx.groups[id]
 	if g == nil {
@@ -90,13 +90,13 @@ func (s *Store) handleGroupUpdateID(ctx context.Context, _ *logical.Request, d *
 }
 
 func (s *Store) handleGroupUpdateName(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	return s.updateGroupLocked(ctx, s.idx.groupByNameOf(d.Get("name").(string)), d, true)
 }
 
 // updateGroupLocked creates a group (old nil) or updates old; every field
-// is checked before anything is written. The caller holds mu for writing.
+// is checked before anything is written. The caller holds wmu.
 func (s *Store) updateGroupLocked(ctx context.Context, old *Group, d *logical.FieldData, nameFromPath bool) (*logical.Response, error) {
 	now := s.now().UTC()
 	var g *Group
@@ -202,19 +202,19 @@ func (s *Store) handleGroupReadName(_ context.Context, _ *logical.Request, d *lo
 }
 
 func (s *Store) handleGroupDeleteID(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	return nil, s.deleteGroupFully(ctx, s.idx.groups[d.Get("id").(string)])
 }
 
 func (s *Store) handleGroupDeleteName(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	return nil, s.deleteGroupFully(ctx, s.idx.groupByNameOf(d.Get("name").(string)))
 }
 
 // deleteGroupFully takes the group out of the groups that list it, then
-// deletes it with its alias. The caller holds mu for writing.
+// deletes it with its alias. The caller holds wmu.
 func (s *Store) deleteGroupFully(ctx context.Context, g *Group) error {
 	if g == nil {
 		return nil

@@ -41,8 +41,8 @@ func (s *Store) groupAliasPaths() []*logical.Path {
 }
 
 func (s *Store) handleGroupAliasRegister(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	if id := d.Get("id").(string); id != "" {
 		a := s.idx.groupAliases[id]
 		if a == nil {
@@ -54,8 +54,8 @@ func (s *Store) handleGroupAliasRegister(ctx context.Context, _ *logical.Request
 }
 
 func (s *Store) handleGroupAliasUpdate(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	id := d.Get("id").(string)
 	a := s.idx.groupAliases[id]
 	if a == nil {
@@ -65,8 +65,7 @@ func (s *Store) handleGroupAliasUpdate(ctx context.Context, _ *logical.Request, 
 }
 
 // updateGroupAliasLocked creates a group alias (old nil) or updates old;
-// only an external group has one, and only one. The caller holds mu for
-// writing.
+// only an external group has one, and only one. The caller holds wmu.
 func (s *Store) updateGroupAliasLocked(ctx context.Context, old *Alias, d *logical.FieldData) (*logical.Response, error) {
 	now := s.now().UTC()
 	var a *Alias
@@ -137,8 +136,8 @@ func (s *Store) handleGroupAliasRead(_ context.Context, _ *logical.Request, d *l
 }
 
 func (s *Store) handleGroupAliasDelete(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	a := s.idx.groupAliases[d.Get("id").(string)]
 	if a == nil {
 		return nil, nil

@@ -27,16 +27,21 @@ var ErrDisabled = fmt.Errorf("entity is disabled: %w", logical.ErrPermissionDeni
 
 // Store holds the entities and groups of the active node: in storage,
 // and in an index that every write keeps in step. It is safe for
-// concurrent use. Writes are serialized; readers get values that are
-// never modified after they are indexed.
+// concurrent use. Writes are serialized (wmu); readers get values that
+// are never modified after they are indexed, and wait for a writer only
+// while it swaps index entries, never during its storage I/O.
 type Store struct {
 	host    Host
 	storage logical.Storage
 	logger  *slog.Logger
 	now     func() time.Time
 
-	// mu guards the index; a write holds it across its storage write, so
-	// storage and index never disagree for a reader.
+	// wmu serializes writers: a writer holds it from its checks to its
+	// last index change, and may read the index without mu (no one else
+	// changes it meanwhile). A change is stored first, then indexed under
+	// mu, so a reader never sees what storage does not hold.
+	wmu sync.Mutex
+	// mu guards the index against readers while a writer changes it.
 	mu  sync.RWMutex
 	idx *index
 	// gen changes on every write; a cached value computed under an older
@@ -154,11 +159,13 @@ func (s *Store) write(ctx context.Context, key string, v any) error {
 func (s *Store) Generation() uint64 { return s.gen.Load() }
 
 // putEntity stores e and indexes it in place of the entity with its ID.
-// The caller holds mu for writing.
+// The caller holds wmu.
 func (s *Store) putEntity(ctx context.Context, e *Entity) error {
 	if err := s.write(ctx, entityPrefix+e.ID, e); err != nil {
 		return err
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if old := s.idx.entities[e.ID]; old != nil {
 		s.idx.removeEntity(old)
 	}
@@ -168,23 +175,27 @@ func (s *Store) putEntity(ctx context.Context, e *Entity) error {
 }
 
 // deleteEntityLocked removes an entity from storage and index (not from
-// groups: the caller does that first). The caller holds mu for writing.
+// groups: the caller does that first). The caller holds wmu.
 func (s *Store) deleteEntityLocked(ctx context.Context, e *Entity) error {
 	if err := s.storage.Delete(ctx, entityPrefix+e.ID); err != nil {
 		return fmt.Errorf("identity: delete entity: %w", err)
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.idx.removeEntity(e)
 	s.gen.Add(1)
 	return nil
 }
 
 // putGroup stores g and indexes it in place of the group with its ID.
-// The caller holds mu for writing.
+// The caller holds wmu.
 func (s *Store) putGroup(ctx context.Context, g *Group) error {
 	g.ModifyIndex++
 	if err := s.write(ctx, groupPrefix+g.ID, g); err != nil {
 		return err
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if old := s.idx.groups[g.ID]; old != nil {
 		s.idx.removeGroup(old)
 	}
@@ -193,10 +204,14 @@ func (s *Store) putGroup(ctx context.Context, g *Group) error {
 	return nil
 }
 
+// deleteGroupLocked removes a group from storage and index. The caller
+// holds wmu.
 func (s *Store) deleteGroupLocked(ctx context.Context, g *Group) error {
 	if err := s.storage.Delete(ctx, groupPrefix+g.ID); err != nil {
 		return fmt.Errorf("identity: delete group: %w", err)
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.idx.removeGroup(g)
 	s.gen.Add(1)
 	return nil

@@ -241,3 +241,54 @@ func TestEntityBatchDelete(t *testing.T) {
 		t.Fatal("batch delete without ids succeeded")
 	}
 }
+
+// blockingStorage holds every Put until release is closed, telling
+// entered when one starts.
+type blockingStorage struct {
+	logical.Storage
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingStorage) Put(ctx context.Context, e *logical.StorageEntry) error {
+	select {
+	case b.entered <- struct{}{}:
+	default:
+	}
+	<-b.release
+	return b.Storage.Put(ctx, e)
+}
+
+// TestReadersDoNotWaitForStorage: while a write waits on storage (a raft
+// commit), known logins and Resolve still answer from the index.
+func TestReadersDoNotWaitForStorage(t *testing.T) {
+	ctx := context.Background()
+	inner := logical.NewInmemStorage()
+	s := newTestStore(t, inner)
+	known, err := s.LoginEntity(ctx, "auth_userpass_1", &logical.Alias{Name: "known"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs := &blockingStorage{Storage: inner, entered: make(chan struct{}, 1), release: make(chan struct{})}
+	s.storage = bs
+	done := make(chan error)
+	go func() {
+		_, err := s.LoginEntity(ctx, "auth_userpass_1", &logical.Alias{Name: "new"}, nil)
+		done <- err
+	}()
+	<-bs.entered
+	// These would deadlock if readers waited for the pending write.
+	if e, err := s.LoginEntity(ctx, "auth_userpass_1", &logical.Alias{Name: "known"}, nil); err != nil || e.ID != known.ID {
+		t.Fatalf("known login during a write: %v %v", e, err)
+	}
+	if r := s.Resolve(known.ID); r == nil || r.Entity.ID != known.ID {
+		t.Fatalf("resolve during a write: %+v", r)
+	}
+	close(bs.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if r := s.Resolve(known.ID); r == nil {
+		t.Fatal("known entity lost")
+	}
+}
