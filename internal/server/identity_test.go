@@ -355,7 +355,7 @@ func TestIdentityBadInput(t *testing.T) {
 		{"identity/entity", map[string]any{"disabled": "maybe"}, "disabled"},
 		{"identity/entity-alias", map[string]any{"name": "x", "canonical_id": auth.EntityID, "mount_accessor": "auth_nope_1"}, "invalid mount accessor"},
 		{"identity/entity-alias", map[string]any{"name": "x", "canonical_id": "no-such", "mount_accessor": acc}, "no such entity"},
-		{"identity/entity-alias", map[string]any{"name": "alice", "canonical_id": auth.EntityID, "mount_accessor": acc}, "already exists"},
+		{"identity/entity-alias", map[string]any{"name": "alice", "canonical_id": "other", "mount_accessor": acc}, "already exists"},
 		{"identity/entity-alias", map[string]any{"name": "x", "mount_accessor": acc}, "canonical_id"},
 		{"identity/group", map[string]any{"name": "g", "member_entity_ids": "no-such"}, "no such entity"},
 		{"identity/group", map[string]any{"name": "g", "type": "weird"}, "invalid group type"},

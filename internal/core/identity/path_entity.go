@@ -28,7 +28,6 @@ func (s *Store) entityPaths() []*logical.Path {
 			Fields:         entityFields(),
 			Operations:     map[logical.Operation]logical.OperationFunc{logical.UpdateOperation: s.handleEntityRegister},
 			HelpSynopsis:   "Create an entity, or update the one with the given id or name.",
-			ExistenceCheck: nil,
 		},
 		{
 			Pattern:    "entity/id/?",

@@ -52,6 +52,16 @@ func (s *Store) handleEntityAliasRegister(ctx context.Context, _ *logical.Reques
 		}
 		return s.updateEntityAliasLocked(ctx, a, d)
 	}
+	// Registering an alias that exists is an update of it, as Vault's,
+	// unless it names another entity.
+	name, acc := d.Get("name").(string), d.Get("mount_accessor").(string)
+	if id, ok := s.idx.aliasByKey[aliasKey(acc, name)]; ok {
+		a := s.idx.aliases[id]
+		if cid := d.Get("canonical_id").(string); cid != "" && cid != a.CanonicalID {
+			return nil, logical.BadRequest("alias already exists for requested combination of name and mount accessor, on another entity")
+		}
+		return s.updateEntityAliasLocked(ctx, a, d)
+	}
 	return s.updateEntityAliasLocked(ctx, nil, d)
 }
 

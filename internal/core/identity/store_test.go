@@ -215,6 +215,11 @@ func TestAliasMoves(t *testing.T) {
 	if got := call(t, s, logical.ReadOperation, "entity-alias/id/"+aid, nil).Data["canonical_id"]; got != two {
 		t.Fatalf("alias canonical_id %v", got)
 	}
+	// Registering it again is an update (custom metadata), same ID.
+	again := call(t, s, logical.UpdateOperation, "entity-alias", map[string]any{"name": "u", "mount_accessor": "auth_userpass_1", "custom_metadata": "k=v"})
+	if again.Data["id"] != aid || again.Data["canonical_id"] != two {
+		t.Fatalf("re-register: %v", again.Data)
+	}
 	_, err := s.Backend().HandleRequest(context.Background(), &logical.Request{Operation: logical.UpdateOperation, Path: "entity-alias",
 		Data: map[string]any{"name": "other", "mount_accessor": "auth_userpass_1", "canonical_id": two}})
 	if code, _ := logical.StatusOf(err); code != 400 {
