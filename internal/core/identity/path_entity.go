@@ -24,10 +24,10 @@ func entityFields() map[string]*logical.FieldSchema {
 func (s *Store) entityPaths() []*logical.Path {
 	return []*logical.Path{
 		{
-			Pattern:        "entity/?",
-			Fields:         entityFields(),
-			Operations:     map[logical.Operation]logical.OperationFunc{logical.UpdateOperation: s.handleEntityRegister},
-			HelpSynopsis:   "Create an entity, or update the one with the given id or name.",
+			Pattern:      "entity/?",
+			Fields:       entityFields(),
+			Operations:   map[logical.Operation]logical.OperationFunc{logical.UpdateOperation: s.handleEntityRegister},
+			HelpSynopsis: "Create an entity, or update the one with the given id or name.",
 		},
 		{
 			Pattern:    "entity/id/?",
