@@ -9,8 +9,9 @@ import (
 	"github.com/strongbox/strongbox/internal/core/policy"
 )
 
-// aclCache keeps compiled ACLs by policy set, so a request does not
-// recompile its token's policies. Any policy write clears it.
+// aclCache keeps compiled ACLs by policy set (and, for templated ones, by
+// entity and identity generation), so a request does not recompile its
+// token's policies. Any policy write clears it.
 type aclCache struct {
 	mu   sync.RWMutex
 	acls map[string]*policy.ACL
@@ -24,7 +25,13 @@ type aclCache struct {
 const maxCachedACLs = 4096
 
 func (c *Core) acl(ctx context.Context, names []string) (*policy.ACL, error) {
-	key := aclKey(names)
+	return c.cachedACL(aclKey(names), func() (*policy.ACL, error) {
+		return c.policies.ACL(ctx, names...)
+	})
+}
+
+// cachedACL returns the ACL cached under key, or builds and caches it.
+func (c *Core) cachedACL(key string, build func() (*policy.ACL, error)) (*policy.ACL, error) {
 	c.acls.mu.RLock()
 	a, ok := c.acls.acls[key]
 	gen := c.acls.gen
@@ -32,7 +39,7 @@ func (c *Core) acl(ctx context.Context, names []string) (*policy.ACL, error) {
 	if ok {
 		return a, nil
 	}
-	a, err := c.policies.ACL(ctx, names...)
+	a, err := build()
 	if err != nil {
 		return nil, err
 	}

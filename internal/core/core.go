@@ -12,6 +12,7 @@ import (
 	"github.com/strongbox/strongbox/internal/core/cors"
 	"github.com/strongbox/strongbox/internal/core/expiration"
 	"github.com/strongbox/strongbox/internal/core/ha"
+	"github.com/strongbox/strongbox/internal/core/identity"
 	"github.com/strongbox/strongbox/internal/core/keyops"
 	"github.com/strongbox/strongbox/internal/core/lockout"
 	"github.com/strongbox/strongbox/internal/core/mount"
@@ -137,6 +138,9 @@ type Core struct {
 	// lockout counts failed logins and locks aliases out (core/lockout,
 	// host_lockout.go).
 	lockout *lockout.Manager
+	// identity holds entities and groups; set up on unseal, before the
+	// mounts (host_identity.go).
+	identity *identity.Store
 }
 
 // New builds a sealed core over the physical storage.

@@ -18,9 +18,10 @@ func (h mountHost) SystemBackend() logical.Backend { return h.c.systemBackend() 
 // TokenBackend is the token store of the activation being set up.
 func (h mountHost) TokenBackend() logical.Backend { return h.c.tokens.Backend() }
 
-// HasAccessUnder compiles (or finds cached) the policies' ACL and asks it.
-func (h mountHost) HasAccessUnder(ctx context.Context, policies []string, path string) (bool, error) {
-	acl, err := h.c.acl(ctx, policies)
+// HasAccessUnder compiles (or finds cached) the ACL of the policies and
+// the entity's and asks it.
+func (h mountHost) HasAccessUnder(ctx context.Context, policies []string, entityID, path string) (bool, error) {
+	acl, err := h.c.aclFor(ctx, policies, h.c.resolveIdentity(entityID))
 	if err != nil {
 		return false, err
 	}

@@ -90,12 +90,13 @@ func (c *Core) runPeriodic(ctx context.Context, r *mount.Router) {
 
 // periodicTarget reports whether the runner calls rt: not the system
 // backend, not the token store (its own loop tidies it), not the
-// cubbyhole (its storage is per token; it has no periodic work).
+// cubbyhole (its storage is per token; it has no periodic work), not
+// identity (nothing to tidy).
 func periodicTarget(rt *mount.Route) bool {
 	switch {
 	case rt.IsCubby:
 		return false
-	case !rt.IsAuth && rt.Entry.Type == "system":
+	case !rt.IsAuth && (rt.Entry.Type == "system" || rt.Entry.Type == "identity"):
 		return false
 	case rt.IsAuth && rt.Entry.Type == "token":
 		return false

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/strongbox/strongbox/internal/audit"
+	"github.com/strongbox/strongbox/internal/core/identity"
 	"github.com/strongbox/strongbox/internal/core/lockout"
 	"github.com/strongbox/strongbox/internal/core/mount"
 	"github.com/strongbox/strongbox/internal/core/token"
@@ -136,8 +137,18 @@ func (c *Core) handle(ctx context.Context, req *logical.Request) (*Result, error
 		}
 		te = nil
 	}
+	var ident *identity.Resolved
 	if te != nil {
 		fillCaller(req, te)
+		// The token's entity (a merged one answers as the entity it went
+		// into) brings its policies and its groups'; a disabled entity's
+		// tokens are refused.
+		if ident = c.resolveIdentity(te.EntityID); ident != nil {
+			if ident.Entity.Disabled && !unauth {
+				return nil, c.deny(ctx, req, res, te, logical.ErrPermissionDenied)
+			}
+			req.EntityID = ident.Entity.ID
+		}
 	}
 	if rt.IsCubby {
 		if te == nil {
@@ -159,7 +170,7 @@ func (c *Core) handle(ctx context.Context, req *logical.Request) (*Result, error
 		}
 	}
 	if !unauth {
-		acl, err := c.acl(ctx, te.Policies)
+		acl, err := c.aclFor(ctx, te.Policies, ident)
 		if err != nil {
 			return nil, fmt.Errorf("build ACL: %w", err)
 		}
@@ -313,6 +324,10 @@ func (c *Core) issueLoginToken(ctx context.Context, rt *mount.Route, req *logica
 	if a.MaxTTL > 0 && a.MaxTTL < maxTTL {
 		maxTTL = a.MaxTTL
 	}
+	entityID, identityPolicies, err := c.loginIdentity(ctx, rt, a)
+	if err != nil {
+		return err
+	}
 	tok, te, err := c.tokens.Create(ctx, token.CreateRequest{
 		Policies:        a.Policies,
 		NoDefaultPolicy: a.NoDefaultPolicy,
@@ -327,6 +342,7 @@ func (c *Core) issueLoginToken(ctx context.Context, rt *mount.Route, req *logica
 		DefaultTTL:      cfg.DefaultLeaseTTL,
 		MaxTTL:          maxTTL,
 		BoundCIDRs:      a.BoundCIDRs,
+		EntityID:        entityID,
 	})
 	if err != nil {
 		if errors.Is(err, logical.ErrInvalidRequest) {
@@ -341,6 +357,9 @@ func (c *Core) issueLoginToken(ctx context.Context, rt *mount.Route, req *logica
 	a.ClientToken, a.Accessor, a.Policies, a.TokenPolicies = tok, te.Accessor, te.Policies, te.Policies
 	a.LeaseDuration, a.Renewable, a.Orphan, a.TokenType = te.TTL, te.Renewable, true, token.TypeService
 	a.DisplayName, a.NumUses, a.EntityID = te.DisplayName, te.NumUses, te.EntityID
+	// As Vault's login response: policies are the token's and the
+	// identity's together, each also shown apart.
+	a.IdentityPolicies, a.Policies = identityPolicies, unionPolicies(te.Policies, identityPolicies)
 	return nil
 }
 
@@ -377,6 +396,13 @@ func (c *Core) renewLogin(ctx context.Context, e *token.Entry, increment time.Du
 	}
 	if resp == nil || resp.Auth == nil {
 		return nil, logical.BadRequest("the auth method did not renew the login; not renewing")
+	}
+	// As at login, the method's current groups set the entity's external
+	// group memberships (Vault refreshes them at renewal).
+	if e.EntityID != "" && resp.Auth.GroupAliases != nil && c.identity != nil {
+		if err := c.identity.RefreshExternalGroups(ctx, e.EntityID, rt.Entry.Accessor, resp.Auth.GroupAliases); err != nil {
+			return nil, err
+		}
 	}
 	terms := &token.RenewTerms{TTL: resp.Auth.LeaseDuration, Period: resp.Auth.Period, MaxTTL: cfg.MaxLeaseTTL}
 	if terms.TTL <= 0 {

@@ -79,8 +79,10 @@ func (c *Core) newTokenStore(ctx context.Context) (*token.Store, error) {
 		PersistNew: func(ctx context.Context, e *token.Entry, ops []*logical.TxnOp) error {
 			return c.persistToken(ctx, view, e, ops)
 		},
-		CacheEntries: true,
-		OnRenew:      c.renewLogin,
+		CacheEntries:     true,
+		OnRenew:          c.renewLogin,
+		IdentityPolicies: c.identityPolicies,
+		EntityForAlias:   c.entityForAlias,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("token store: %w", err)
@@ -101,6 +103,9 @@ func (c *Core) postUnseal(ctx context.Context) error {
 	}
 	c.audit = audit.NewBroker(c.logger.With("component", "audit"))
 	if c.auditTable, err = mount.LoadTable(ctx, c.barrier, auditTableKey); err != nil {
+		return err
+	}
+	if c.identity, err = c.newIdentityStore(ctx); err != nil {
 		return err
 	}
 	if err := c.mounts.Load(ctx); err != nil {
@@ -151,7 +156,7 @@ func (c *Core) teardown(ctx context.Context) {
 	if c.audit != nil {
 		c.audit.Close()
 	}
-	c.tokens, c.policies, c.audit = nil, nil, nil
+	c.tokens, c.policies, c.audit, c.identity = nil, nil, nil, nil
 	c.clearACLs()
 	c.auditTable = nil
 	c.activeTime = time.Time{}

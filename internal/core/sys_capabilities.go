@@ -57,7 +57,7 @@ func (c *Core) capabilities(find entryFinder) logical.OperationFunc {
 		if te == nil {
 			return nil, logical.BadRequest("invalid token")
 		}
-		acl, err := c.acl(ctx, te.Policies)
+		acl, err := c.aclFor(ctx, te.Policies, c.resolveIdentity(te.EntityID))
 		if err != nil {
 			return nil, err
 		}

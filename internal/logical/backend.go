@@ -68,6 +68,13 @@ type SystemView interface {
 	// the recipient unwraps it). jwt hands the token out inside a JWT the
 	// node signs (sys/wrapping/pubkey); a ttl of zero or less is a 400.
 	ResponseWrapData(ctx context.Context, data map[string]any, ttl time.Duration, jwt bool) (*ResponseWrapInfo, error)
+	// EntityInfo returns the identity entity with the given ID (a
+	// request's EntityID; an entity merged into another answers as that
+	// one), nil when there is none.
+	EntityInfo(ctx context.Context, entityID string) (*Entity, error)
+	// GroupsForEntity returns the groups the entity is in, directly or
+	// through other groups; empty when none or no such entity.
+	GroupsForEntity(ctx context.Context, entityID string) ([]*Group, error)
 }
 
 // BackendConfig is handed to a Factory at mount time.

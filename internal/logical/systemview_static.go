@@ -40,3 +40,9 @@ func (s StaticSystemView) ReplicationState() ReplicationState { return s.Replica
 func (s StaticSystemView) ResponseWrapData(context.Context, map[string]any, time.Duration, bool) (*ResponseWrapInfo, error) {
 	return nil, ErrWrappingUnavailable
 }
+
+// EntityInfo implements SystemView: there is no identity store.
+func (s StaticSystemView) EntityInfo(context.Context, string) (*Entity, error) { return nil, nil }
+
+// GroupsForEntity implements SystemView: there is no identity store.
+func (s StaticSystemView) GroupsForEntity(context.Context, string) ([]*Group, error) { return nil, nil }

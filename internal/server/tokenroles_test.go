@@ -94,7 +94,7 @@ func TestTokenRoles(t *testing.T) {
 	if _, err := ts.CreateWithRole(&vault.TokenCreateRequest{Policies: []string{"secret"}}, "web"); err == nil || !strings.Contains(err.Error(), "must be subset of the role's allowed policies") {
 		t.Fatalf("policy outside the role: %v", err)
 	}
-	if _, err := ts.CreateWithRole(&vault.TokenCreateRequest{EntityAlias: "alice"}, "web"); err == nil || !strings.Contains(err.Error(), "entity aliases are not available yet") {
+	if _, err := ts.CreateWithRole(&vault.TokenCreateRequest{EntityAlias: "alice"}, "web"); err == nil || !strings.Contains(err.Error(), "invalid 'entity_alias' value") {
 		t.Fatalf("entity_alias: %v", err)
 	}
 	if _, err := ts.CreateWithRole(&vault.TokenCreateRequest{}, "nope"); err == nil || !strings.Contains(err.Error(), "unknown role nope") {

@@ -90,7 +90,7 @@ func TestUserpassEndToEnd(t *testing.T) {
 	a := secret.Auth
 	if a == nil || a.ClientToken == "" || a.Accessor == "" || !a.Renewable || !a.Orphan || a.LeaseDuration != 3600 ||
 		!slices.Equal(a.Policies, []string{"default", "dev"}) || !slices.Equal(a.TokenPolicies, []string{"default", "dev"}) ||
-		a.Metadata["username"] != "alice" || a.EntityID != "" {
+		a.Metadata["username"] != "alice" || a.EntityID == "" {
 		t.Fatalf("login auth = %+v", a)
 	}
 	raw := rawLogin(t, addr, "alice", "alice-pw")

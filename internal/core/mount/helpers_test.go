@@ -27,9 +27,17 @@ func (h *fakeHost) SystemBackend() logical.Backend {
 
 func (h *fakeHost) TokenBackend() logical.Backend { return &logical.FrameworkBackend{} }
 
+func (h *fakeHost) IdentityBackend() logical.Backend { return &logical.FrameworkBackend{} }
+
+func (h *fakeHost) EntityInfo(context.Context, string) (*logical.Entity, error) { return nil, nil }
+
+func (h *fakeHost) GroupsForEntity(context.Context, string) ([]*logical.Group, error) {
+	return nil, nil
+}
+
 func (h *fakeHost) RevokeLeases(context.Context, string) error { return nil }
 
-func (h *fakeHost) HasAccessUnder(_ context.Context, policies []string, _ string) (bool, error) {
+func (h *fakeHost) HasAccessUnder(_ context.Context, policies []string, _, _ string) (bool, error) {
 	return slices.Contains(policies, "root"), nil
 }
 

@@ -23,6 +23,9 @@ func (m *Mounts) instantiate(ctx context.Context, me *Entry, isAuth bool) (*Rout
 	case isAuth && me.Type == "token":
 		rt.Backend = m.host.TokenBackend()
 		return rt, nil
+	case !isAuth && me.Type == "identity":
+		rt.Backend = m.host.IdentityBackend()
+		return rt, nil
 	}
 	factories, prefix := m.opts.SecretEngines, secretDataPrefix
 	if isAuth {
@@ -110,6 +113,22 @@ func (s systemView) ResponseWrapData(ctx context.Context, data map[string]any, t
 		return nil, logical.ErrWrappingUnavailable
 	}
 	return s.host.ResponseWrapData(ctx, data, ttl, jwt)
+}
+
+// EntityInfo implements logical.SystemView through the Host.
+func (s systemView) EntityInfo(ctx context.Context, entityID string) (*logical.Entity, error) {
+	if s.host == nil {
+		return nil, nil
+	}
+	return s.host.EntityInfo(ctx, entityID)
+}
+
+// GroupsForEntity implements logical.SystemView through the Host.
+func (s systemView) GroupsForEntity(ctx context.Context, entityID string) ([]*logical.Group, error) {
+	if s.host == nil {
+		return nil, nil
+	}
+	return s.host.GroupsForEntity(ctx, entityID)
 }
 
 // storagePathsInfo adds to a sys/mounts/<path> answer the storage prefixes

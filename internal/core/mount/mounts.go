@@ -3,6 +3,7 @@ package mount
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 
 	uuid "github.com/hashicorp/go-uuid"
@@ -61,11 +62,12 @@ func newUUID() string {
 	return id
 }
 
-// SetupDefaults writes the rows a new barrier starts with: the cubbyhole/
-// and sys/ mounts and the token/ auth method. Init calls it once.
+// SetupDefaults writes the rows a new barrier starts with: the cubbyhole/,
+// identity/ and sys/ mounts and the token/ auth method. Init calls it once.
 func (m *Mounts) SetupDefaults(ctx context.Context) error {
 	mounts := []*Entry{
 		{Path: "cubbyhole/", Type: "cubbyhole", Description: "per-token private secret storage", UUID: newUUID(), Accessor: randomAccessor("cubbyhole"), Local: true},
+		identityEntry(),
 		{Path: "sys/", Type: "system", Description: "system endpoints used for control, policy and debugging", UUID: newUUID(), Accessor: randomAccessor("system")},
 	}
 	auths := []*Entry{
@@ -81,6 +83,12 @@ func (m *Mounts) SetupDefaults(ctx context.Context) error {
 	return nil
 }
 
+// identityEntry is the row of the identity/ mount (Vault's: type
+// identity, never disabled or moved).
+func identityEntry() *Entry {
+	return &Entry{Path: "identity/", Type: "identity", Description: "identity store", UUID: newUUID(), Accessor: randomAccessor("identity")}
+}
+
 // Load reads the mount and auth tables and mounts every backend on a new
 // Router. The core calls it under its state lock (in postUnseal), after the
 // token store is up; on error it calls Teardown, which undoes a partial Load.
@@ -92,6 +100,13 @@ func (m *Mounts) Load(ctx context.Context) error {
 	}
 	if m.auths, err = LoadTable(ctx, m.opts.Storage, authTableKey); err != nil {
 		return err
+	}
+	// A barrier initialized before identity existed gets its mount now,
+	// as Vault adds its required mounts to an older table.
+	if !slices.ContainsFunc(m.mounts.List(), func(e *Entry) bool { return e.Type == "identity" }) {
+		if err := m.mounts.Save(ctx, identityEntry()); err != nil {
+			return err
+		}
 	}
 	for _, me := range m.mounts.List() {
 		rt, err := m.instantiate(ctx, me, false)

@@ -70,5 +70,5 @@ func (m *Mounts) mountVisible(ctx context.Context, req *logical.Request, mount s
 	if len(req.Policies) == 0 {
 		return false, nil
 	}
-	return m.host.HasAccessUnder(ctx, req.Policies, mount)
+	return m.host.HasAccessUnder(ctx, req.Policies, req.EntityID, mount)
 }

@@ -17,7 +17,14 @@ type ACL struct {
 	// globs holds prefix and segment-wildcard patterns, one per distinct
 	// pattern (identical patterns from several policies are merged).
 	globs []*aclRule
+	// templated is true when a policy path holds {{identity.…}}
+	// placeholders: the ACL then depends on the caller's entity.
+	templated bool
 }
+
+// Templated reports whether a policy path of the ACL holds identity
+// placeholders, so the ACL differs from one entity to another.
+func (a *ACL) Templated() bool { return a.templated }
 
 type aclRule struct {
 	pat pattern
@@ -89,6 +96,13 @@ func (r Result) CheckWrapTTL(wrapTTL time.Duration) bool {
 // hand-built Policy with an invalid path or capability is an error wrapping
 // ErrInvalidPolicy.
 func NewACL(policies ...*Policy) (*ACL, error) {
+	return NewTemplatedACL(nil, policies...)
+}
+
+// NewTemplatedACL is NewACL for a caller whose entity is td (nil: none):
+// placeholders in policy paths are rendered with RenderPath, and a path
+// that cannot be rendered is left out, as Vault does.
+func NewTemplatedACL(td *TemplateData, policies ...*Policy) (*ACL, error) {
 	a := &ACL{exact: map[string]perms{}}
 	globs := map[string]*aclRule{}
 	for _, p := range policies {
@@ -102,7 +116,20 @@ func NewACL(policies ...*Policy) (*ACL, error) {
 			if r == nil {
 				continue
 			}
-			pat, msg := compilePattern(r.Path)
+			path, rendered := r.Path, false
+			if hasTemplate(path) {
+				a.templated, rendered = true, true
+				var ok bool
+				if path, ok = RenderPath(path, td); !ok {
+					continue
+				}
+			}
+			pat, msg := compilePattern(path)
+			if msg != "" && rendered {
+				// A value ("*" in a metadata value) made the path invalid:
+				// it grants nothing rather than breaking the whole ACL.
+				continue
+			}
 			if msg != "" {
 				return nil, invalidf("policy %q: path %q: %s", p.Name, r.Path, msg)
 			}

@@ -259,6 +259,12 @@ func (s *Store) collect(ctx context.Context, prefix string, into map[string]stru
 // sanitized; names of policies that do not exist are skipped, as Vault does;
 // "root" among them makes a root ACL.
 func (s *Store) ACL(ctx context.Context, names ...string) (*ACL, error) {
+	return s.TemplatedACL(ctx, nil, names...)
+}
+
+// TemplatedACL is ACL for a caller whose entity is td (nil: none), with
+// the identity placeholders of policy paths rendered (NewTemplatedACL).
+func (s *Store) TemplatedACL(ctx context.Context, td *TemplateData, names ...string) (*ACL, error) {
 	policies := make([]*Policy, 0, len(names))
 	seen := make(map[string]struct{}, len(names))
 	for _, n := range names {
@@ -278,7 +284,7 @@ func (s *Store) ACL(ctx context.Context, names ...string) (*ACL, error) {
 			policies = append(policies, p)
 		}
 	}
-	return NewACL(policies...)
+	return NewTemplatedACL(td, policies...)
 }
 
 // Invalidate drops a policy from the cache, for when storage changed under

@@ -150,7 +150,7 @@ func createFields() map[string]*logical.FieldSchema {
 		"display_name":      {Type: logical.TypeString, Description: "Name to associate with this token"},
 		"num_uses":          {Type: logical.TypeInt, Description: "Max number of uses for this token"},
 		"type":              {Type: logical.TypeLowerCaseString, Description: "Token type (service only)"},
-		"entity_alias":      {Type: logical.TypeString, Description: "Entity alias (needs a role; unsupported)"},
+		"entity_alias":      {Type: logical.TypeString, Description: "Entity alias on the token mount the token is tied to (needs a role allowing it)"},
 		"format":            {Type: logical.TypeString, Description: "Return json formatted output"},
 	}
 }

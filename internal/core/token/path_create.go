@@ -3,6 +3,7 @@ package token
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/strongbox/strongbox/internal/logical"
@@ -49,6 +50,16 @@ func (s *Store) createFrom(ctx context.Context, req *logical.Request, d *logical
 	if err != nil {
 		return nil, err
 	}
+	if alias := d.Get("entity_alias").(string); alias != "" {
+		// The token belongs to the alias's entity on this mount (found or
+		// created), not to its parent's.
+		if s.entityForAlias == nil {
+			return nil, logical.BadRequest("'entity_alias' is not supported: no identity store")
+		}
+		if cr.EntityID, err = s.entityForAlias(ctx, req.MountAccessor, alias); err != nil {
+			return nil, err
+		}
+	}
 	tok, e, warnings, err := s.create(ctx, cr)
 	if err != nil {
 		return nil, err
@@ -65,11 +76,15 @@ func (s *Store) createFrom(ctx context.Context, req *logical.Request, d *logical
 func createRequestFrom(req *logical.Request, d *logical.FieldData, parent *Entry, orphanRoute bool, role *Role) (CreateRequest, error) {
 	// Root tokens always have sudo, even if the core did not say so.
 	sudo := req.Sudo || parent.IsRoot()
-	if d.Get("entity_alias").(string) != "" {
+	if alias := d.Get("entity_alias").(string); alias != "" {
 		if role == nil {
 			return CreateRequest{}, logical.BadRequest("'entity_alias' is only allowed in combination with token role")
 		}
-		return CreateRequest{}, logical.BadRequest("'entity_alias' is not supported: entity aliases are not available yet")
+		// Allowed aliases are matched without case, as Vault's.
+		lower := strings.ToLower(alias)
+		if !slices.ContainsFunc(role.AllowedEntityAliases, func(g string) bool { return globMatch(strings.ToLower(g), lower) }) {
+			return CreateRequest{}, logical.BadRequest("invalid 'entity_alias' value")
+		}
 	}
 	switch d.Get("type").(string) {
 	case "", TypeService:

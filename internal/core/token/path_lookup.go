@@ -32,7 +32,7 @@ func (s *Store) lookupResponse(ctx context.Context, tok string) (*logical.Respon
 	if e == nil {
 		return nil, logical.Errorf(http.StatusForbidden, "bad token")
 	}
-	return &logical.Response{Data: lookupData(e, tok, s.now())}, nil
+	return &logical.Response{Data: s.withIdentity(lookupData(e, tok, s.now()), e)}, nil
 }
 
 func (s *Store) handleLookupAccessor(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
@@ -47,7 +47,19 @@ func (s *Store) handleLookupAccessor(ctx context.Context, _ *logical.Request, d 
 	if e == nil {
 		return nil, logical.BadRequest("invalid accessor")
 	}
-	return &logical.Response{Data: lookupData(e, "", s.now())}, nil
+	return &logical.Response{Data: s.withIdentity(lookupData(e, "", s.now()), e)}, nil
+}
+
+// withIdentity adds the token's identity_policies to a lookup, when its
+// entity gives it any (Vault omits the field otherwise).
+func (s *Store) withIdentity(data map[string]any, e *Entry) map[string]any {
+	if s.identityPolicies == nil || e.EntityID == "" {
+		return data
+	}
+	if p := s.identityPolicies(e.EntityID); len(p) > 0 {
+		data["identity_policies"] = p
+	}
+	return data
 }
 
 // lookupData is the data block of Vault's lookup responses. id is the raw

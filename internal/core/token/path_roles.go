@@ -29,7 +29,7 @@ func roleSchema() map[string]*logical.FieldSchema {
 		"disallowed_policies":      list("Policies a token of this role may never have."),
 		"allowed_policies_glob":    list("Glob patterns ('*') of policies a token of this role may have."),
 		"disallowed_policies_glob": list("Glob patterns ('*') of policies a token of this role may never have."),
-		"allowed_entity_aliases":   list("Entity aliases a token of this role may be tied to (stored; entity aliases are not supported yet)."),
+		"allowed_entity_aliases":   list("Entity aliases (globs) a token of this role may be tied to with entity_alias."),
 		"orphan":                   {Type: logical.TypeBool, Description: "Tokens of this role have no parent."},
 		"renewable":                {Type: logical.TypeBool, Default: true, Description: "Tokens of this role may be renewed."},
 		"path_suffix":              {Type: logical.TypeString, Description: "Appended to the tokens' creation path, so revoke-prefix can target them."},

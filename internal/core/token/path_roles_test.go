@@ -165,7 +165,8 @@ func TestCreateWithRole(t *testing.T) {
 		{name: "lesser explicit max wins", role: map[string]any{"token_explicit_max_ttl": "5h"}, data: map[string]any{"explicit_max_ttl": "1h"}, check: func(t *testing.T, _ *logical.Auth, e *Entry) {
 			want(t, "explicit max", e.ExplicitMaxTTL, time.Hour)
 		}},
-		{name: "entity alias refused", role: map[string]any{"allowed_entity_aliases": "alice"}, data: map[string]any{"entity_alias": "alice"}, errMsg: "'entity_alias' is not supported: entity aliases are not available yet"},
+		{name: "entity alias without identity", role: map[string]any{"allowed_entity_aliases": "alice"}, data: map[string]any{"entity_alias": "alice"}, errMsg: "'entity_alias' is not supported: no identity store"},
+		{name: "entity alias not allowed", role: map[string]any{"allowed_entity_aliases": "svc-*"}, data: map[string]any{"entity_alias": "alice"}, errMsg: "invalid 'entity_alias' value"},
 		{name: "root policy needs root parent", role: map[string]any{"allowed_policies": "root"}, errMsg: "root tokens may not be created without parent token being root"},
 		{name: "root parent may get root", role: map[string]any{"allowed_policies": "root"}, sudo: true, check: func(t *testing.T, a *logical.Auth, _ *Entry) {
 			wantSlice(t, "policies", a.Policies, []string{"root"})

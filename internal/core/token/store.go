@@ -70,6 +70,15 @@ type Options struct {
 	// that issued the token. An error refuses the renewal; nil terms keep
 	// the token's own. It is called without the entry's lock held.
 	OnRenew func(ctx context.Context, e *Entry, increment time.Duration) (*RenewTerms, error)
+	// IdentityPolicies returns the policies a token tied to the entity
+	// gets from identity (the entity's and its groups'), which lookups
+	// show as identity_policies. Nil: none.
+	IdentityPolicies func(entityID string) []string
+	// EntityForAlias returns the identity entity holding the alias on the
+	// token store's mount (created when none does): create/<role> with an
+	// entity_alias the role allows ties the token to it. An error (a
+	// disabled entity) refuses the creation. Nil: entity_alias is refused.
+	EntityForAlias func(ctx context.Context, mountAccessor, alias string) (string, error)
 }
 
 // RenewTerms are an auth method's current settings for the tokens of a
@@ -111,6 +120,9 @@ type Store struct {
 	backend     *logical.FrameworkBackend
 
 	onRenew func(ctx context.Context, e *Entry, increment time.Duration) (*RenewTerms, error)
+
+	identityPolicies func(entityID string) []string
+	entityForAlias   func(ctx context.Context, mountAccessor, alias string) (string, error)
 }
 
 // New opens the token store on storage, creating the salt on first start.
@@ -131,6 +143,9 @@ func New(ctx context.Context, storage logical.Storage, opts Options) (*Store, er
 		useCache:    opts.CacheEntries,
 		cache:       logical.NewReadCache(maxCachedEntries, (*Entry).clone),
 		onRenew:     opts.OnRenew,
+
+		identityPolicies: opts.IdentityPolicies,
+		entityForAlias:   opts.EntityForAlias,
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)

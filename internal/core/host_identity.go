@@ -1,0 +1,191 @@
+package core
+
+import (
+	"context"
+	"slices"
+	"strconv"
+
+	"github.com/strongbox/strongbox/internal/core/identity"
+	"github.com/strongbox/strongbox/internal/core/mount"
+	"github.com/strongbox/strongbox/internal/core/policy"
+	"github.com/strongbox/strongbox/internal/logical"
+)
+
+// identityStoragePrefix is where the identity room keeps entities and
+// groups, inside the barrier (replicated like the rest of sys/).
+const identityStoragePrefix = systemPrefix + "identity/"
+
+// identityHost is the core as the identity room's Host. Its methods run
+// inside requests, under stateLock held for reading.
+type identityHost struct{ c *Core }
+
+var _ identity.Host = identityHost{}
+
+// AuthMount implements identity.Host from the current router.
+func (h identityHost) AuthMount(accessor string) (identity.MountInfo, bool) {
+	rtr := h.c.mounts.Router()
+	if rtr == nil || accessor == "" {
+		return identity.MountInfo{}, false
+	}
+	for _, rt := range rtr.All() {
+		if rt.IsAuth && rt.Entry.Accessor == accessor {
+			return identity.MountInfo{Path: rt.Entry.Path, Type: rt.Entry.Type, Local: rt.Entry.Local}, true
+		}
+	}
+	return identity.MountInfo{}, false
+}
+
+// newIdentityStore opens the identity room of an activation.
+func (c *Core) newIdentityStore(ctx context.Context) (*identity.Store, error) {
+	return identity.New(ctx, identityHost{c}, mount.NewView(c.barrier, identityStoragePrefix), identity.Options{
+		Logger: c.logger.With("component", "identity"), Now: c.conf.Now,
+	})
+}
+
+// IdentityBackend implements mount.Host: the identity/ mount.
+func (h mountHost) IdentityBackend() logical.Backend { return h.c.identity.Backend() }
+
+// loginIdentity ties a login to its entity when the auth method named an
+// alias: the entity is found or created, its external groups follow the
+// method's group aliases. It returns the entity's ID and identity
+// policies; a disabled entity is refused (403).
+func (c *Core) loginIdentity(ctx context.Context, rt *mount.Route, a *logical.Auth) (string, []string, error) {
+	if a.Alias == nil || c.identity == nil {
+		return "", nil, nil
+	}
+	e, err := c.identity.LoginEntity(ctx, rt.Entry.Accessor, a.Alias, a.GroupAliases)
+	if err != nil {
+		return "", nil, err
+	}
+	r := c.identity.Resolve(e.ID)
+	if r == nil {
+		return e.ID, nil, nil
+	}
+	return e.ID, slices.Clone(r.Policies), nil
+}
+
+// resolveIdentity is the entity a token is tied to, with its groups and
+// identity policies; nil for a token without one (or whose entity was
+// deleted).
+func (c *Core) resolveIdentity(entityID string) *identity.Resolved {
+	if entityID == "" || c.identity == nil {
+		return nil
+	}
+	return c.identity.Resolve(entityID)
+}
+
+// entityForAlias is the token store's EntityForAlias hook: the entity of
+// an entity_alias on the token mount, found or created as at a login.
+func (c *Core) entityForAlias(ctx context.Context, mountAccessor, alias string) (string, error) {
+	if c.identity == nil {
+		return "", logical.BadRequest("'entity_alias' is not supported: no identity store")
+	}
+	e, err := c.identity.LoginEntity(ctx, mountAccessor, &logical.Alias{Name: alias}, nil)
+	if err != nil {
+		return "", err
+	}
+	return e.ID, nil
+}
+
+// identityPolicies is the token store's IdentityPolicies hook.
+func (c *Core) identityPolicies(entityID string) []string {
+	if r := c.resolveIdentity(entityID); r != nil {
+		return slices.Clone(r.Policies)
+	}
+	return nil
+}
+
+// unionPolicies merges token and identity policies, sorted and deduplicated.
+func unionPolicies(a, b []string) []string {
+	if len(b) == 0 {
+		return a
+	}
+	out := slices.Concat(a, b)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// templateData is what a caller's policy paths render from.
+func templateData(r *identity.Resolved) *policy.TemplateData {
+	e := r.Entity
+	td := &policy.TemplateData{
+		EntityID: e.ID, EntityName: e.Name, EntityMetadata: e.Metadata,
+		Aliases: make(map[string]policy.TemplateAlias, len(e.Aliases)),
+	}
+	for _, a := range e.Aliases {
+		td.Aliases[a.MountAccessor] = policy.TemplateAlias{ID: a.ID, Name: a.Name, Metadata: a.Metadata, CustomMetadata: a.CustomMetadata}
+	}
+	for _, g := range r.Groups() {
+		td.Groups = append(td.Groups, policy.TemplateGroup{ID: g.ID, Name: g.Name, Metadata: g.Metadata})
+	}
+	return td
+}
+
+// aclFor is the ACL of a token with its entity: the token's policies and
+// the identity policies, with templated paths rendered for the entity.
+// An ACL without templates is shared by every caller with the same
+// policies; a templated one is cached per entity and identity generation,
+// so an entity or group change shows on the next request.
+func (c *Core) aclFor(ctx context.Context, names []string, r *identity.Resolved) (*policy.ACL, error) {
+	if r != nil {
+		names = unionPolicies(names, r.Policies)
+	}
+	a, err := c.acl(ctx, names)
+	if err != nil || r == nil || !a.Templated() {
+		return a, err
+	}
+	key := aclKey(names) + "\x01" + r.Entity.ID + "\x01" + strconv.FormatUint(c.identity.Generation(), 10)
+	return c.cachedACL(key, func() (*policy.ACL, error) {
+		return c.policies.TemplatedACL(ctx, templateData(r), names...)
+	})
+}
+
+// EntityInfo implements mount.Host: an engine's SystemView.EntityInfo.
+func (h mountHost) EntityInfo(_ context.Context, entityID string) (*logical.Entity, error) {
+	r := h.c.resolveIdentity(entityID)
+	if r == nil {
+		return nil, nil
+	}
+	e := r.Entity
+	out := &logical.Entity{
+		ID: e.ID, Name: e.Name, Metadata: cloneMap(e.Metadata), Disabled: e.Disabled,
+		Policies: slices.Clone(e.Policies),
+	}
+	for _, a := range e.Aliases {
+		info, _ := identityHost(h).AuthMount(a.MountAccessor)
+		path := ""
+		if info.Path != "" {
+			path = "auth/" + info.Path
+		}
+		out.Aliases = append(out.Aliases, &logical.EntityAlias{
+			ID: a.ID, Name: a.Name, MountAccessor: a.MountAccessor, MountType: info.Type, MountPath: path,
+			Metadata: cloneMap(a.Metadata), CustomMetadata: cloneMap(a.CustomMetadata),
+		})
+	}
+	return out, nil
+}
+
+// GroupsForEntity implements mount.Host: an engine's
+// SystemView.GroupsForEntity (direct and inherited groups).
+func (h mountHost) GroupsForEntity(_ context.Context, entityID string) ([]*logical.Group, error) {
+	r := h.c.resolveIdentity(entityID)
+	if r == nil {
+		return nil, nil
+	}
+	var out []*logical.Group
+	for _, g := range r.Groups() {
+		out = append(out, &logical.Group{ID: g.ID, Name: g.Name, Metadata: cloneMap(g.Metadata), Policies: slices.Clone(g.Policies)})
+	}
+	return out, nil
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
