@@ -19,7 +19,7 @@ func (c *Core) systemBackend() logical.Backend {
 	paths = append(paths, policy.Paths(func() *policy.Store { return c.policies }, c.clearACLs)...)
 	paths = append(paths, c.auditPaths()...)
 	paths = append(paths, c.keyPaths()...)
-	paths = append(paths, c.capabilityPaths()...)
+	paths = append(paths, policy.CapabilityPaths(c.tokenACL)...)
 	paths = append(paths, c.expiration.Paths()...)
 	paths = append(paths, c.cors.Paths()...)
 	paths = append(paths, c.raftops.Paths()...)
