@@ -9,6 +9,7 @@ import (
 
 	"github.com/strongbox/strongbox/internal/audit"
 	"github.com/strongbox/strongbox/internal/barrier"
+	"github.com/strongbox/strongbox/internal/core/auditing"
 	"github.com/strongbox/strongbox/internal/core/cors"
 	"github.com/strongbox/strongbox/internal/core/expiration"
 	"github.com/strongbox/strongbox/internal/core/ha"
@@ -109,7 +110,6 @@ type Core struct {
 	tokens     *token.Store
 	policies   *policy.Store
 	audit      *audit.Broker
-	auditTable *mount.Table
 	clusterID  string
 	stopBg     context.CancelFunc
 	bgDone     chan struct{}
@@ -135,6 +135,9 @@ type Core struct {
 	expiration *expiration.Manager
 	// wrapping is the response-wrapping room (host_wrapping.go).
 	wrapping *wrapping.Manager
+	// auditing is the audit table and its devices (core/auditing); audit
+	// is its broker while the node is active.
+	auditing *auditing.Room
 	// lockout counts failed logins and locks aliases out (core/lockout,
 	// host_lockout.go).
 	lockout *lockout.Manager
@@ -190,6 +193,9 @@ func New(conf Config) (*Core, error) {
 	ec.Logger, ec.Now = c.logger.With("component", "expiration"), conf.Now
 	c.expiration = expiration.New(expirationHost{c}, ec)
 	c.wrapping = wrapping.New(wrappingHost{c})
+	c.auditing = auditing.New(auditing.Config{
+		Storage: c.barrier, Factories: conf.AuditDevices, Logger: c.logger.With("component", "audit"),
+	})
 	c.cors = cors.New(c.barrier, c.logger.With("component", "cors"))
 	lc := conf.UserLockout
 	lc.Logger, lc.Now = c.logger.With("component", "lockout"), conf.Now

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/strongbox/strongbox/internal/audit"
 	"github.com/strongbox/strongbox/internal/core/mount"
 	"github.com/strongbox/strongbox/internal/core/policy"
 	"github.com/strongbox/strongbox/internal/core/token"
@@ -17,9 +16,8 @@ import (
 // Storage locations (inside the barrier) the kernel owns; the mount room
 // keeps its own (core/mounts/, core/auth/, logical/, auth/).
 const (
-	auditTableKey = "core/audit/"
-	clusterKey    = "core/cluster-info"
-	systemPrefix  = "sys/"
+	clusterKey   = "core/cluster-info"
+	systemPrefix = "sys/"
 )
 
 type clusterInfo struct {
@@ -101,10 +99,6 @@ func (c *Core) postUnseal(ctx context.Context) error {
 	if c.tokens, err = c.newTokenStore(ctx); err != nil {
 		return err
 	}
-	c.audit = audit.NewBroker(c.logger.With("component", "audit"))
-	if c.auditTable, err = mount.LoadTable(ctx, c.barrier, auditTableKey); err != nil {
-		return err
-	}
 	if c.identity, err = c.newIdentityStore(ctx); err != nil {
 		return err
 	}
@@ -114,15 +108,10 @@ func (c *Core) postUnseal(ctx context.Context) error {
 	if err := c.wrapping.EnsureKey(ctx); err != nil {
 		return err
 	}
-	for _, me := range c.auditTable.List() {
-		dev, conf, err := c.newAuditDevice(ctx, me)
-		if err != nil {
-			return fmt.Errorf("audit device %s: %w", me.Path, err)
-		}
-		if err := c.audit.Register(me.Path, dev, conf); err != nil {
-			return fmt.Errorf("audit device %s: %w", me.Path, err)
-		}
+	if err := c.auditing.Load(ctx); err != nil {
+		return err
 	}
+	c.audit = c.auditing.Broker()
 	if err := c.startExpiration(ctx); err != nil {
 		return fmt.Errorf("expiration: %w", err)
 	}
@@ -153,31 +142,13 @@ func (c *Core) teardown(ctx context.Context) {
 	c.expiration.Stop()
 	c.lockout.Reset()
 	c.mounts.Teardown(ctx)
-	if c.audit != nil {
-		c.audit.Close()
-	}
+	c.auditing.Close()
 	c.tokens, c.policies, c.audit, c.identity = nil, nil, nil, nil
 	c.clearACLs()
-	c.auditTable = nil
 	c.activeTime = time.Time{}
 }
 
 // destroyCubbyhole deletes a revoked token's cubbyhole.
 func (c *Core) destroyCubbyhole(ctx context.Context, e *token.Entry) error {
 	return c.mounts.DestroyCubbyhole(ctx, e.ID)
-}
-
-func (c *Core) newAuditDevice(ctx context.Context, me *mount.Entry) (audit.Device, *audit.DeviceConfig, error) {
-	f, ok := c.conf.AuditDevices[me.Type]
-	if !ok {
-		return nil, nil, logical.BadRequest("unknown audit backend type: %s", me.Type)
-	}
-	conf := &audit.DeviceConfig{
-		Path:        me.Path,
-		Options:     me.Options,
-		SaltStorage: mount.NewView(c.barrier, systemPrefix+"audit/"+me.UUID+"/"),
-		Logger:      c.logger.With("audit", me.Path),
-	}
-	dev, err := f(ctx, conf)
-	return dev, conf, err
 }

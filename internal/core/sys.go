@@ -17,7 +17,7 @@ func (c *Core) systemBackend() logical.Backend {
 	var paths []*logical.Path
 	paths = append(paths, c.mounts.Paths()...)
 	paths = append(paths, policy.Paths(func() *policy.Store { return c.policies }, c.clearACLs)...)
-	paths = append(paths, c.auditPaths()...)
+	paths = append(paths, c.auditing.Paths()...)
 	paths = append(paths, c.keyPaths()...)
 	paths = append(paths, policy.CapabilityPaths(c.tokenACL)...)
 	paths = append(paths, c.expiration.Paths()...)
