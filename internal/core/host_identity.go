@@ -142,50 +142,17 @@ func (c *Core) aclFor(ctx context.Context, names []string, r *identity.Resolved)
 
 // EntityInfo implements mount.Host: an engine's SystemView.EntityInfo.
 func (h mountHost) EntityInfo(_ context.Context, entityID string) (*logical.Entity, error) {
-	r := h.c.resolveIdentity(entityID)
-	if r == nil {
+	if h.c.identity == nil {
 		return nil, nil
 	}
-	e := r.Entity
-	out := &logical.Entity{
-		ID: e.ID, Name: e.Name, Metadata: cloneMap(e.Metadata), Disabled: e.Disabled,
-		Policies: slices.Clone(e.Policies),
-	}
-	for _, a := range e.Aliases {
-		info, _ := identityHost(h).AuthMount(a.MountAccessor)
-		path := ""
-		if info.Path != "" {
-			path = "auth/" + info.Path
-		}
-		out.Aliases = append(out.Aliases, &logical.EntityAlias{
-			ID: a.ID, Name: a.Name, MountAccessor: a.MountAccessor, MountType: info.Type, MountPath: path,
-			Metadata: cloneMap(a.Metadata), CustomMetadata: cloneMap(a.CustomMetadata),
-		})
-	}
-	return out, nil
+	return h.c.identity.EntityInfo(entityID), nil
 }
 
 // GroupsForEntity implements mount.Host: an engine's
 // SystemView.GroupsForEntity (direct and inherited groups).
 func (h mountHost) GroupsForEntity(_ context.Context, entityID string) ([]*logical.Group, error) {
-	r := h.c.resolveIdentity(entityID)
-	if r == nil {
+	if h.c.identity == nil {
 		return nil, nil
 	}
-	var out []*logical.Group
-	for _, g := range r.Groups() {
-		out = append(out, &logical.Group{ID: g.ID, Name: g.Name, Metadata: cloneMap(g.Metadata), Policies: slices.Clone(g.Policies)})
-	}
-	return out, nil
-}
-
-func cloneMap(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
+	return h.c.identity.GroupsForEntity(entityID), nil
 }

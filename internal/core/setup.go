@@ -126,7 +126,10 @@ func (c *Core) postUnseal(ctx context.Context) error {
 	rtr := c.mounts.Router()
 	go func() {
 		defer close(done)
-		c.runPeriodic(bg, rtr)
+		mount.RunPeriodic(bg, rtr, mount.PeriodicOptions{
+			Interval: c.conf.PeriodicInterval, DefaultLeaseTTL: c.conf.DefaultLeaseTTL, MaxLeaseTTL: c.conf.MaxLeaseTTL,
+			Logger: c.logger,
+		})
 	}()
 	c.activeTime = time.Now().UTC()
 	return nil

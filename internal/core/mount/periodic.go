@@ -1,4 +1,4 @@
-package core
+package mount
 
 import (
 	"context"
@@ -7,15 +7,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/strongbox/strongbox/internal/core/mount"
 	"github.com/strongbox/strongbox/internal/logical"
+	"log/slog"
 )
 
 // The periodic runner is Vault's rollback manager: on the active node only,
-// every Config.PeriodicInterval, it sends each mount a RollbackOperation,
+// every PeriodicOptions.Interval, it sends each mount a RollbackOperation,
 // which a logical.FrameworkBackend serves with its PeriodicFunc and then its
-// Rollback hook. postUnseal starts it and teardown stops it, so it never
-// runs on a standby or a sealed node.
+// Rollback hook. The kernel starts it when the node becomes active and
+// stops it on teardown, so it never runs on a standby or a sealed node.
 
 const (
 	// defaultPeriodicInterval is Vault's rollback manager period.
@@ -26,9 +26,20 @@ const (
 	periodicStopGrace = 2 * time.Second
 )
 
-// runPeriodic runs until ctx ends; r is the router of this activation.
-func (c *Core) runPeriodic(ctx context.Context, r *mount.Router) {
-	interval := c.conf.PeriodicInterval
+// PeriodicOptions tune RunPeriodic.
+type PeriodicOptions struct {
+	// Interval between rounds; one minute if zero.
+	Interval time.Duration
+	// DefaultLeaseTTL and MaxLeaseTTL are the system TTLs the mounts'
+	// configs fall back to.
+	DefaultLeaseTTL, MaxLeaseTTL time.Duration
+	Logger                       *slog.Logger
+}
+
+// RunPeriodic calls every mount of r's periodic hook until ctx ends; r is
+// the router of this activation.
+func RunPeriodic(ctx context.Context, r *Router, o PeriodicOptions) {
+	interval := o.Interval
 	if interval <= 0 {
 		interval = defaultPeriodicInterval
 	}
@@ -47,7 +58,7 @@ func (c *Core) runPeriodic(ctx context.Context, r *mount.Router) {
 		select {
 		case <-done:
 		case <-t.C:
-			c.logger.Warn("periodic functions still running after the core stopped them; leaving them behind")
+			o.Logger.Warn("periodic functions still running after the core stopped them; leaving them behind")
 		}
 	}()
 	for {
@@ -82,7 +93,7 @@ func (c *Core) runPeriodic(ctx context.Context, r *mount.Router) {
 					delete(inflight, id)
 					mu.Unlock()
 				}()
-				c.periodicOnce(ctx, rt)
+				periodicOnce(ctx, rt, o)
 			}()
 		}
 	}
@@ -92,7 +103,7 @@ func (c *Core) runPeriodic(ctx context.Context, r *mount.Router) {
 // backend, not the token store (its own loop tidies it), not the
 // cubbyhole (its storage is per token; it has no periodic work), not
 // identity (nothing to tidy).
-func periodicTarget(rt *mount.Route) bool {
+func periodicTarget(rt *Route) bool {
 	switch {
 	case rt.IsCubby:
 		return false
@@ -106,10 +117,10 @@ func periodicTarget(rt *mount.Route) bool {
 
 // periodicOnce sends rt one RollbackOperation. A panic in the engine is
 // caught and logged: it must not take the core down.
-func (c *Core) periodicOnce(ctx context.Context, rt *mount.Route) {
+func periodicOnce(ctx context.Context, rt *Route, o PeriodicOptions) {
 	defer func() {
 		if p := recover(); p != nil {
-			c.logger.Error("periodic function panicked", "mount", rt.Mount, "type", rt.Entry.Type, "panic", fmt.Sprint(p))
+			o.Logger.Error("periodic function panicked", "mount", rt.Mount, "type", rt.Entry.Type, "panic", fmt.Sprint(p))
 		}
 	}()
 	req := &logical.Request{
@@ -117,7 +128,7 @@ func (c *Core) periodicOnce(ctx context.Context, rt *mount.Route) {
 		MountPoint:    rt.Mount,
 		MountType:     rt.Entry.Type,
 		MountAccessor: rt.Entry.Accessor,
-		MountConfig:   rt.Entry.LogicalConfig(c.conf.DefaultLeaseTTL, c.conf.MaxLeaseTTL),
+		MountConfig:   rt.Entry.LogicalConfig(o.DefaultLeaseTTL, o.MaxLeaseTTL),
 		Storage:       rt.Storage,
 	}
 	_, err := rt.Backend.HandleRequest(ctx, req)
@@ -126,6 +137,6 @@ func (c *Core) periodicOnce(ctx context.Context, rt *mount.Route) {
 	case errors.Is(err, logical.ErrUnsupportedOperation), errors.Is(err, logical.ErrUnsupportedPath):
 		// An engine not built on the framework, with no periodic work.
 	default:
-		c.logger.Warn("periodic function failed", "mount", rt.Mount, "type", rt.Entry.Type, "error", err)
+		o.Logger.Warn("periodic function failed", "mount", rt.Mount, "type", rt.Entry.Type, "error", err)
 	}
 }
