@@ -128,6 +128,11 @@ func (c *Core) registerLease(ctx context.Context, rt *mount.Route, req *logical.
 	creator := ""
 	if te != nil {
 		creator = te.ID
+		if te.Type == token.TypeBatch {
+			// A batch token is not stored: its leases hang under its
+			// parent (none for an orphan), as in Vault.
+			creator = te.Parent
+		}
 	}
 	err := c.expiration.Register(ctx, req.Path, rt.Entry.Accessor, creator, s, req.MountConfig)
 	if err != nil {

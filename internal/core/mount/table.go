@@ -37,6 +37,10 @@ type Config struct {
 	AuditNonHMACResponseKeys  []string      `json:"audit_non_hmac_response_keys,omitempty"`
 	PassthroughRequestHeaders []string      `json:"passthrough_request_headers,omitempty"`
 	AllowedResponseHeaders    []string      `json:"allowed_response_headers,omitempty"`
+	// TokenType is an auth mount's token_type: "default-service" (also
+	// when empty), "default-batch", "service" or "batch". The core weighs
+	// it against the type the login asks for.
+	TokenType string `json:"token_type,omitempty"`
 }
 
 // Entry is one row of a mount, auth or audit table.
