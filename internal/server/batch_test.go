@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"encoding/base64"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -248,6 +250,33 @@ func TestBatchTokenRolesAndRotation(t *testing.T) {
 	look, err := root.Auth().Token().Lookup(fast.Auth.ClientToken)
 	if err != nil || look.Data["path"] != "auth/token/create/fast" {
 		t.Fatalf("lookup: %v %v", look, err)
+	}
+
+	// The role's bound CIDRs travel in the token: refused from elsewhere.
+	if _, err := lg.Write("auth/token/roles/far", map[string]any{"allowed_policies": "reader", "token_type": "batch", "token_bound_cidrs": "10.0.0.0/8"}); err != nil {
+		t.Fatal(err)
+	}
+	far, err := root.Auth().Token().CreateWithRole(&vault.TokenCreateRequest{}, "far")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = withToken(t, root, far.Auth.ClientToken).Logical().Read("kv/app")
+	wantStatus(t, err, 403, "permission denied")
+
+	// The audit log names the caller's token type.
+	auditLog := filepath.Join(t.TempDir(), "audit.log")
+	if err := root.Sys().EnableAuditWithOptions("file", &vault.EnableAuditOptions{Type: "file", Options: map[string]string{"file_path": auditLog}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := withToken(t, root, fast.Auth.ClientToken).Logical().Read("kv/app"); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(auditLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), `"token_type":"batch"`) || strings.Contains(string(raw), fast.Auth.ClientToken) {
+		t.Fatalf("audit log: batch caller not recorded as such, or the token in clear:\n%s", raw)
 	}
 
 	if err := root.Sys().Rotate(); err != nil {
