@@ -40,7 +40,7 @@ func TestAuthMountTokenTypeAndLockout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if auths["up/"].Config.TokenType != "default-service" || auths["upb/"].Config.TokenType != "batch" {
+	if auths["up/"].Config.TokenType != "default-service" || auths["upb/"].Config.TokenType != "batch" || auths["token/"].Config.TokenType != "default-service" {
 		t.Fatalf("sys/auth token_type: up %q, upb %q", auths["up/"].Config.TokenType, auths["upb/"].Config.TokenType)
 	}
 	for _, m := range []string{"up", "upb"} {
