@@ -307,7 +307,7 @@ func TestBatchLogins(t *testing.T) {
 	if err := root.Sys().EnableAuthWithOptions("userpass", &vault.EnableAuthOptions{Type: "userpass", Config: vault.AuthConfigInput{TokenType: "batch"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := lg.Write("auth/approle/role/fast", map[string]any{"token_policies": "reader", "token_type": "batch", "token_ttl": "20m"}); err != nil {
+	if _, err := lg.Write("auth/approle/role/fast", map[string]any{"token_policies": "reader", "token_type": "batch", "token_ttl": "20m", "token_explicit_max_ttl": "5m"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := lg.Write("auth/userpass/users/alice", map[string]any{"password": "pw", "token_policies": "reader"}); err != nil {
@@ -340,6 +340,9 @@ func TestBatchLogins(t *testing.T) {
 			t.Fatalf("%s batch login changed the storage key count: %d -> %d", l.name, before, after)
 		}
 		tok := s.Auth.ClientToken
+		if l.name == "approle" && s.Auth.LeaseDuration != 300 {
+			t.Fatalf("approle batch login: TTL %ds, want the role's explicit max 300s", s.Auth.LeaseDuration)
+		}
 		if !strings.HasPrefix(tok, "hvb.") || s.Auth.Accessor != "" || s.Auth.Renewable || !s.Auth.Orphan {
 			t.Fatalf("%s login auth: %+v", l.name, s.Auth)
 		}

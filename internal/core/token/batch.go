@@ -144,11 +144,11 @@ func badBatch(field string) error {
 	return logical.BadRequest("batch tokens cannot have %q set", field)
 }
 
-// checkBatch applies Vault's limits on a batch token request.
+// checkBatch applies Vault's limits on a batch token request. An explicit
+// max TTL only caps the TTL (a login's role may set one); auth/token/create
+// refuses one in the request itself, as Vault does.
 func checkBatch(req *CreateRequest, policies []string) error {
 	switch {
-	case req.ExplicitMaxTTL > 0:
-		return badBatch("explicit_max_ttl")
 	case req.NumUses != 0:
 		return badBatch("num_uses")
 	case req.Period > 0:
