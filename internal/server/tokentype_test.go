@@ -105,6 +105,8 @@ func TestAuthMountTokenTypeAndLockout(t *testing.T) {
 
 	wantStatus(t, tune("up", "bogus"), 400, `invalid token_type "bogus"`)
 	wantStatus(t, tune("token", "batch"), 400, "'token_type' cannot be set for 'token' or 'ns_token' auth mounts")
+	err = sys.Mount("kvb", &vault.MountInput{Type: "kv", Config: vault.MountConfigInput{TokenType: "batch"}})
+	wantStatus(t, err, 400, "'token_type' can only be set on auth mounts")
 	if err := sys.Mount("kvt", &vault.MountInput{Type: "kv"}); err != nil {
 		t.Fatal(err)
 	}

@@ -180,8 +180,7 @@ func (m *Mounts) mountEnable(auth bool) logical.OperationFunc {
 		}
 		switch {
 		case !auth && cfg.TokenType != "":
-			// Vault keeps token_type for auth mounts only.
-			cfg.TokenType = ""
+			return nil, logical.BadRequest("'token_type' can only be set on auth mounts")
 		case auth && cfg.TokenType == "":
 			cfg.TokenType = TokenTypeDefaultService
 		}
@@ -273,7 +272,8 @@ func parseConfig(raw map[string]any) (Config, error) {
 		case "token_type":
 			s, _ := v.(string)
 			switch s {
-			case "", "default", TokenTypeDefaultService:
+			case "":
+			case "default", TokenTypeDefaultService:
 				cfg.TokenType = TokenTypeDefaultService
 			case "default-batch", "service", "batch":
 				cfg.TokenType = s

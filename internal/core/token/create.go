@@ -50,8 +50,9 @@ type CreateRequest struct {
 	// Role names the token role of a create/<role> request.
 	Role string
 	// Type is TypeService (or empty) or TypeBatch. A batch token is not
-	// stored: ID, NumUses, Period, ExplicitMaxTTL and root policies are
-	// refused or ignored as in Vault, and it is never renewable.
+	// stored and never renewable; as in Vault, NumUses, Period and root
+	// policies are refused, a chosen ID is ignored, and an ExplicitMaxTTL
+	// only caps the TTL.
 	Type string
 
 	// wrapping marks the core's own wrapping tokens (CreateWrapping), the
