@@ -86,8 +86,12 @@ func (s *Store) lookupBatch(ctx context.Context, tok string) (*Entry, error) {
 	if s.openBatchFn == nil {
 		return nil, nil
 	}
-	blob, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(tok, BatchPrefix))
-	if err != nil {
+	body := strings.TrimPrefix(tok, BatchPrefix)
+	blob, err := base64.RawURLEncoding.DecodeString(body)
+	// Only the canonical spelling is the token: the decoder skips line
+	// breaks and ignores the last character's spare bits, so other
+	// spellings of the same blob would otherwise be valid too.
+	if err != nil || base64.RawURLEncoding.EncodeToString(blob) != body {
 		return nil, nil
 	}
 	b, err := s.openBatchFn(ctx, blob)
