@@ -11,8 +11,8 @@ import (
 )
 
 // TestBatchTokenSurvivesFailoverAndRotation: batch tokens made on the
-// leader of a 3-node raft cluster (an orphan and a child of the root
-// token) work through every node, keep working after the leader is stopped
+// leader of a 3-node raft cluster (an orphan, a child of the root token,
+// one made after a key rotation) work through every node, keep working after the leader is stopped
 // and another node takes over, and after a key rotation there; a batch
 // token made by the new leader works everywhere too. Nothing about them is
 // stored: they carry their entry, sealed with the replicated keyring.
@@ -37,6 +37,16 @@ func TestBatchTokenSurvivesFailoverAndRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	tokens := map[string]string{"orphan": orphan.Auth.ClientToken, "child of root": child.Auth.ClientToken}
+	// One made under a new key term on the first leader: the next leader
+	// must know that term (its keyring follows through raft, or reloads).
+	if err := rc.Sys().Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	rotated, err := rc.Auth().Token().CreateOrphan(&vault.TokenCreateRequest{Type: "batch", Policies: []string{"reader"}, TTL: "1h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens["made after a rotate on the first leader"] = rotated.Auth.ClientToken
 
 	readAll := func(stage string, nodes []testcluster.Node) {
 		t.Helper()
