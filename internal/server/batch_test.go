@@ -379,3 +379,48 @@ func anyStrings(v any) []string {
 	}
 	return out
 }
+
+// TestBatchTokenLeases: a lease made by a batch token never outlives the
+// token, hangs under the token's parent (revoked with it) and, for an
+// orphan batch token, under no token at all.
+func TestBatchTokenLeases(t *testing.T) {
+	root, eng := startLeaseServer(t)
+	if err := root.Sys().PutPolicy("leasy", `path "leasy/*" { capabilities = ["read"] }
+path "auth/token/create" { capabilities = ["update"] }`); err != nil {
+		t.Fatal(err)
+	}
+	parent, err := root.Auth().Token().Create(&vault.TokenCreateRequest{Policies: []string{"leasy"}, TTL: "1h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, err := withToken(t, root, parent.Auth.ClientToken).Auth().Token().Create(&vault.TokenCreateRequest{Type: "batch", TTL: "10m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphan, err := root.Auth().Token().CreateOrphan(&vault.TokenCreateRequest{Type: "batch", Policies: []string{"leasy"}, TTL: "10m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leases := map[string]string{}
+	for user, tok := range map[string]string{"bob": child.Auth.ClientToken, "carol": orphan.Auth.ClientToken} {
+		s, err := withToken(t, root, tok).Logical().Read("leasy/creds/" + user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The mount's default is 1h; the batch token has 10m left.
+		if s.LeaseID == "" || s.LeaseDuration <= 0 || s.LeaseDuration > 600 {
+			t.Fatalf("lease of %s: %q for %ds, want at most the batch token's 600s", user, s.LeaseID, s.LeaseDuration)
+		}
+		leases[user] = s.LeaseID
+	}
+	if err := root.Auth().Token().RevokeTree(parent.Auth.ClientToken); err != nil {
+		t.Fatal(err)
+	}
+	pollUntil(t, "the batch child's lease revoked with its parent", func() bool { return eng.count("bob") == 1 })
+	if _, err := root.Sys().Lookup(leases["carol"]); err != nil {
+		t.Fatalf("the orphan batch token's lease: %v", err)
+	}
+	if eng.count("carol") != 0 {
+		t.Fatal("the orphan batch token's lease was revoked")
+	}
+}
