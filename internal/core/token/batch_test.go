@@ -14,7 +14,7 @@ import (
 )
 
 // newBatchHarness is a store able to seal batch tokens with a fixed key.
-func newBatchHarness(t *testing.T) *harness {
+func newBatchHarness(t testing.TB) *harness {
 	t.Helper()
 	key, err := barrier.GenerateKey()
 	if err != nil {
