@@ -139,8 +139,9 @@ func createRequestFrom(req *logical.Request, d *logical.FieldData, parent *Entry
 	var roleName string
 	if role != nil {
 		rp := role.Params
-		// The role's period and caps apply whoever asks; the lesser of
-		// the request's and the role's explicit max TTL and use count.
+		// The role's period and caps apply whoever asks (to service
+		// tokens: Vault gives batch tokens none); the lesser of the
+		// request's and the role's explicit max TTL and use count.
 		if typ != TypeBatch {
 			if rp.Period > 0 {
 				period = rp.Period
