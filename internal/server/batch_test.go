@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -360,6 +361,18 @@ func TestBatchLogins(t *testing.T) {
 		}
 		_, err = bc.Auth().Token().RenewSelf(0)
 		wantStatus(t, err, 400, "batch tokens cannot be renewed")
+	}
+	// A mount forcing batch drops what only service tokens can have.
+	if _, err := lg.Write("auth/userpass/users/limited", map[string]any{"password": "pw", "token_policies": "reader", "token_num_uses": 3, "token_period": "1h"}); err != nil {
+		t.Fatal(err)
+	}
+	ls, err := anon.Logical().Write("auth/userpass/login/limited", map[string]any{"password": "pw"})
+	if err != nil {
+		t.Fatalf("login of a user with num_uses and period on a batch mount: %v", err)
+	}
+	if look, err := withToken(t, root, ls.Auth.ClientToken).Auth().Token().LookupSelf(); err != nil ||
+		look.Data["type"] != "batch" || look.Data["num_uses"] != json.Number("0") || look.Data["period"] != nil {
+		t.Fatalf("lookup-self: %v %v", look, err)
 	}
 	raw := rawLogin(t, root.Address(), "alice", "pw")
 	if raw["token_type"] != "batch" || raw["accessor"] != "" || raw["renewable"] != false || raw["lease_duration"] != float64(768*3600) {
