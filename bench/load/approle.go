@@ -10,10 +10,17 @@ import (
 	"time"
 )
 
-// runAppRole measures AppRole logins (role_id + secret_id, a service
-// token each) against a real server on file storage and on one-node raft
-// storage, with token creation and a trivial JSON handler as yardsticks.
-func runAppRole(dur time.Duration, dir string) error {
+// runAppRole measures AppRole logins (role_id + secret_id, a token of each
+// asked type per login: service tokens are stored with their lease, batch
+// tokens are not stored at all) against a real server on each storage
+// (file, one-node raft), with token creation and a trivial JSON handler as
+// yardsticks.
+func runAppRole(dur time.Duration, dir string, storages, tokenTypes []string) error {
+	for _, tt := range tokenTypes {
+		if tt != "service" && tt != "batch" {
+			return fmt.Errorf("-token-type %q: want service or batch", tt)
+		}
+	}
 	ctx := context.Background()
 	r := &report{}
 	trivial, err := startTrivial()
@@ -22,7 +29,7 @@ func runAppRole(dur time.Duration, dir string) error {
 	}
 	defer trivial.Close()
 	r.add("ceiling: trivial JSON handler c=32", load(ctx, 32, dur, getter(trivial.URL+"/v1/x", "")))
-	for _, storage := range []string{"file", "raft"} {
+	for _, storage := range storages {
 		d := dir
 		if d == "" {
 			tmp, err := os.MkdirTemp("", "strongbox-load-")
@@ -37,7 +44,7 @@ func runAppRole(dur time.Duration, dir string) error {
 				return err
 			}
 		}
-		if err := approleScenarios(ctx, r, d, storage, dur); err != nil {
+		if err := approleScenarios(ctx, r, d, storage, dur, tokenTypes); err != nil {
 			return fmt.Errorf("%s: %w", storage, err)
 		}
 	}
@@ -47,7 +54,7 @@ func runAppRole(dur time.Duration, dir string) error {
 	return nil
 }
 
-func approleScenarios(ctx context.Context, r *report, dir, storage string, dur time.Duration) error {
+func approleScenarios(ctx context.Context, r *report, dir, storage string, dur time.Duration, tokenTypes []string) error {
 	node, err := startNodeOn(ctx, dir, storage)
 	if err != nil {
 		return err
@@ -56,41 +63,48 @@ func approleScenarios(ctx context.Context, r *report, dir, storage string, dur t
 	if err := node.call(ctx, "POST", "sys/auth/approle", map[string]any{"type": "approle"}, nil); err != nil {
 		return err
 	}
-	if err := node.call(ctx, "POST", "auth/approle/role/bench", map[string]any{"token_policies": "default", "token_ttl": "10m"}, nil); err != nil {
-		return err
-	}
-	var rid struct {
-		Data struct {
-			RoleID string `json:"role_id"`
-		} `json:"data"`
-	}
-	if err := node.call(ctx, "GET", "auth/approle/role/bench/role-id", nil, &rid); err != nil {
-		return err
-	}
-	var sid struct {
-		Data struct {
-			SecretID string `json:"secret_id"`
-		} `json:"data"`
-	}
-	if err := node.call(ctx, "POST", "auth/approle/role/bench/secret-id", nil, &sid); err != nil {
-		return err
-	}
-	login := func(secretID string) op {
-		body := []byte(`{"role_id":"` + rid.Data.RoleID + `","secret_id":"` + secretID + `"}`)
-		return func(ctx context.Context, c *http.Client, _ int, _ int64) error {
-			return do(ctx, c, http.MethodPost, node.url+"/v1/auth/approle/login", "", body)
+	var failed op
+	for _, tt := range tokenTypes {
+		role := "bench-" + tt
+		if err := node.call(ctx, "POST", "auth/approle/role/"+role, map[string]any{"token_policies": "default", "token_ttl": "10m", "token_type": tt}, nil); err != nil {
+			return err
+		}
+		var rid struct {
+			Data struct {
+				RoleID string `json:"role_id"`
+			} `json:"data"`
+		}
+		if err := node.call(ctx, "GET", "auth/approle/role/"+role+"/role-id", nil, &rid); err != nil {
+			return err
+		}
+		var sid struct {
+			Data struct {
+				SecretID string `json:"secret_id"`
+			} `json:"data"`
+		}
+		if err := node.call(ctx, "POST", "auth/approle/role/"+role+"/secret-id", nil, &sid); err != nil {
+			return err
+		}
+		login := func(secretID string) op {
+			body := []byte(`{"role_id":"` + rid.Data.RoleID + `","secret_id":"` + secretID + `"}`)
+			return func(ctx context.Context, c *http.Client, _ int, _ int64) error {
+				return do(ctx, c, http.MethodPost, node.url+"/v1/auth/approle/login", "", body)
+			}
+		}
+		for _, c := range []int{1, 32} {
+			// -cpuprofile: the raft login at c=32, the issue's comparison
+			// (the first token type's).
+			stop := profileIf(c == 32 && storage == "raft" && tt == tokenTypes[0])
+			r.add(fmt.Sprintf("%s: approle login (%s token) c=%d", storage, tt, c), load(ctx, c, dur, login(sid.Data.SecretID)))
+			stop()
+		}
+		if failed == nil {
+			failed = login("not-a-secret-id")
 		}
 	}
-	for _, c := range []int{1, 32} {
-		// -cpuprofile: the raft login at c=32, the issue's comparison.
-		stop := profileIf(c == 32 && storage == "raft")
-		r.add(fmt.Sprintf("%s: approle login c=%d", storage, c), load(ctx, c, dur, login(sid.Data.SecretID)))
-		stop()
-	}
 	// A failed login is the expected 400 here; anything else is an error.
-	bad := login("not-a-secret-id")
 	r.add(fmt.Sprintf("%s: approle failed login c=32", storage), load(ctx, 32, dur, func(ctx context.Context, c *http.Client, w int, i int64) error {
-		if err := bad(ctx, c, w, i); err == nil || !strings.Contains(err.Error(), ": 400 ") {
+		if err := failed(ctx, c, w, i); err == nil || !strings.Contains(err.Error(), ": 400 ") {
 			return fmt.Errorf("want 400, got %v", err)
 		}
 		return nil

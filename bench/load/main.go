@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strings"
 	"time"
 )
 
@@ -23,13 +24,18 @@ func main() {
 	secrets := flag.Int("secrets", 100000, "secrets written for the RSS figure (0 skips it)")
 	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the kv-v2 read c=32 scenarios (-audit-profile: the one with audit on; -mode=approle, -mode=cert: the raft login c=32) to this file")
 	flag.BoolVar(&auditProfile, "audit-profile", false, "profile the read scenario with the file audit device on")
-	mode := flag.String("mode", "default", `"default": KV, token and audit scenarios; "userpass": userpass logins/s next to the bcrypt ceiling; "approle": AppRole logins/s on file and one-node raft storage; "cert": TLS certificate logins/s on file and one-node raft storage; "transit": encrypt (one and 100 per request), decrypt and ed25519 sign/s on one-node raft storage`)
+	tokenTypes := flag.String("token-type", "service", `-mode=approle: the type of the login tokens, "service", "batch" or both ("service,batch"), each on its own role`)
+	storages := flag.String("storage", "file,raft", "-mode=approle: the storage backends to run on, comma-separated (file, raft)")
+	mode := flag.String("mode", "default", `"default": KV, token and audit scenarios; "userpass": userpass logins/s next to the bcrypt ceiling; "approle": AppRole logins/s on file and one-node raft storage (-storage, -token-type); "cert": TLS certificate logins/s on file and one-node raft storage; "transit": encrypt (one and 100 per request), decrypt and ed25519 sign/s on one-node raft storage`)
+
 	flag.Parse()
 	runMode := func() error { return run(*dur, *dir, *secrets) }
 	if *mode == "userpass" {
 		runMode = func() error { return runUserpass(*dur, *dir) }
 	} else if *mode == "approle" {
-		runMode = func() error { return runAppRole(*dur, *dir) }
+		runMode = func() error {
+			return runAppRole(*dur, *dir, strings.Split(*storages, ","), strings.Split(*tokenTypes, ","))
+		}
 	} else if *mode == "transit" {
 		runMode = func() error { return runTransit(*dur, *dir) }
 	} else if *mode == "cert" {

@@ -30,6 +30,9 @@ type Barrier struct {
 	// encryptions counts values sealed under the active term since it was
 	// installed (or since unseal); reset under mu held exclusively.
 	encryptions atomic.Int64
+
+	// blobReload is when OpenBlob last reloaded the keyring (Unix nanos).
+	blobReload atomic.Int64
 }
 
 var _ physical.Transactional = (*Barrier)(nil)

@@ -17,6 +17,11 @@
 // seal layer (internal/seal) and is held only in memory; the barrier never
 // writes it anywhere. Seal forgets every key.
 //
+// SealBlob and OpenBlob seal values that live outside storage (batch
+// tokens) in the same format under the active term, bound to a purpose
+// instead of a path (the additional data starts with a NUL byte, which no
+// path holds), so every node sharing the keyring opens them.
+//
 // The Barrier is itself a physical.Backend, so storage views and engines use
 // it like any other storage. All methods are safe for concurrent use.
 package barrier

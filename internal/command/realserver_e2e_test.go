@@ -327,6 +327,7 @@ func TestCLIAgainstRealServer(t *testing.T) {
 
 	// Leases and response wrapping.
 	leaseAndWrapCases(t, sb, addr1)
+	batchCLI(t, sb, addr1)
 
 	// Audit devices and auth methods (a type the server does not build is
 	// refused with its reason).

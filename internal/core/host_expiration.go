@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/strongbox/strongbox/internal/core/expiration"
 	"github.com/strongbox/strongbox/internal/core/mount"
@@ -128,6 +129,15 @@ func (c *Core) registerLease(ctx context.Context, rt *mount.Route, req *logical.
 	creator := ""
 	if te != nil {
 		creator = te.ID
+		if te.Type == token.TypeBatch {
+			// A batch token is not stored: its leases hang under its
+			// parent (none for an orphan), and never outlive the token,
+			// as in Vault.
+			creator = te.Parent
+			if left := te.RemainingTTL(time.Now()); left > 0 && (s.MaxTTL <= 0 || left < s.MaxTTL) {
+				s.MaxTTL = left
+			}
+		}
 	}
 	err := c.expiration.Register(ctx, req.Path, rt.Entry.Accessor, creator, s, req.MountConfig)
 	if err != nil {

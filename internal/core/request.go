@@ -154,6 +154,9 @@ func (c *Core) handle(ctx context.Context, req *logical.Request) (*Result, error
 		if te == nil {
 			return nil, logical.ErrPermissionDenied
 		}
+		if te.Type == token.TypeBatch {
+			return nil, logical.BadRequest("cubbyhole operations are only supported by \"service\" type tokens")
+		}
 		req.Storage = rt.Storage.Sub(te.ID + "/")
 	}
 	// Reduce an update to create when the target does not exist, so the
@@ -301,7 +304,7 @@ func callerAuth(te *token.Entry) *logical.Auth {
 		Metadata:      te.Meta,
 		DisplayName:   te.DisplayName,
 		EntityID:      te.EntityID,
-		TokenType:     "service",
+		TokenType:     te.Type,
 		NumUses:       te.NumUses,
 	}
 }
@@ -314,10 +317,16 @@ func callerAuth(te *token.Entry) *logical.Auth {
 // login request's.
 func (c *Core) issueLoginToken(ctx context.Context, rt *mount.Route, req *logical.Request, resp *logical.Response) error {
 	a := resp.Auth
-	switch a.TokenType {
-	case "", tokenutil.TypeDefault, "default-service", tokenutil.TypeService:
-	default:
-		return logical.BadRequest("token type %q is not supported: only service tokens can be issued", a.TokenType)
+	typ, err := loginTokenType(rt.Entry.Config.TokenType, a.TokenType)
+	if err != nil {
+		return err
+	}
+	numUses, period := a.NumUses, a.Period
+	if typ == token.TypeBatch {
+		// A mount that forces batch tokens drops what only service
+		// tokens can have (a role or user asking for batch cannot set
+		// them).
+		numUses, period = 0, 0
 	}
 	cfg := rt.Entry.LogicalConfig(c.conf.DefaultLeaseTTL, c.conf.MaxLeaseTTL)
 	maxTTL := cfg.MaxLeaseTTL
@@ -335,9 +344,10 @@ func (c *Core) issueLoginToken(ctx context.Context, rt *mount.Route, req *logica
 		DisplayName:     strings.TrimSuffix(strings.ReplaceAll(rt.Entry.Path, "/", "-")+a.DisplayName, "-"),
 		TTL:             a.LeaseDuration,
 		ExplicitMaxTTL:  a.ExplicitMaxTTL,
-		Period:          a.Period,
-		NumUses:         a.NumUses,
-		Renewable:       true,
+		Period:          period,
+		NumUses:         numUses,
+		Renewable:       typ == token.TypeService,
+		Type:            typ,
 		Path:            req.Path,
 		DefaultTTL:      cfg.DefaultLeaseTTL,
 		MaxTTL:          maxTTL,
@@ -355,7 +365,7 @@ func (c *Core) issueLoginToken(ctx context.Context, rt *mount.Route, req *logica
 		return fmt.Errorf("issue login token: %w", err)
 	}
 	a.ClientToken, a.Accessor, a.Policies, a.TokenPolicies = tok, te.Accessor, te.Policies, te.Policies
-	a.LeaseDuration, a.Renewable, a.Orphan, a.TokenType = te.TTL, te.Renewable, true, token.TypeService
+	a.LeaseDuration, a.Renewable, a.Orphan, a.TokenType = te.TTL, te.Renewable, true, te.Type
 	a.DisplayName, a.NumUses, a.EntityID = te.DisplayName, te.NumUses, te.EntityID
 	// As Vault's login response: policies are the token's and the
 	// identity's together, each also shown apart.

@@ -81,6 +81,8 @@ func (c *Core) newTokenStore(ctx context.Context) (*token.Store, error) {
 		OnRenew:          c.renewLogin,
 		IdentityPolicies: c.identityPolicies,
 		EntityForAlias:   c.entityForAlias,
+		SealBatch:        c.sealBatchToken,
+		OpenBatch:        c.openBatchToken,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("token store: %w", err)

@@ -44,7 +44,7 @@ func TestTokenRoles(t *testing.T) {
 
 	// Bad input: 400 in Vault's shape, and the role stays as it was.
 	for _, body := range []map[string]any{
-		{"token_type": "batch"},
+		{"token_type": "batch", "token_period": "1h"},
 		{"token_bound_cidrs": "not-a-cidr"},
 		{"path_suffix": "../escape"},
 		{"token_period": "-1"},

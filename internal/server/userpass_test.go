@@ -205,7 +205,7 @@ func TestUserpassEndToEnd(t *testing.T) {
 
 	// Bad input: 400, nothing stored.
 	for _, body := range []map[string]any{
-		{"password": "x", "token_type": "batch"},
+		{"password": "x", "token_type": "batch", "token_num_uses": 2},
 		{"password": "x", "token_ttl": "3h", "token_max_ttl": "1h"},
 		{"password": "x", "token_bound_cidrs": "10.0.0.0/40"},
 		{"token_policies": "dev"},

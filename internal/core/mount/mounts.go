@@ -71,7 +71,8 @@ func (m *Mounts) SetupDefaults(ctx context.Context) error {
 		{Path: "sys/", Type: "system", Description: "system endpoints used for control, policy and debugging", UUID: newUUID(), Accessor: randomAccessor("system")},
 	}
 	auths := []*Entry{
-		{Path: "token/", Type: "token", Description: "token based credentials", UUID: newUUID(), Accessor: randomAccessor("auth_token")},
+		{Path: "token/", Type: "token", Description: "token based credentials", UUID: newUUID(), Accessor: randomAccessor("auth_token"),
+			Config: Config{TokenType: TokenTypeDefaultService}},
 	}
 	for prefix, tbl := range map[string][]*Entry{mountTableKey: mounts, authTableKey: auths} {
 		for _, me := range tbl {

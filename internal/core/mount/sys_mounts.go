@@ -100,6 +100,9 @@ func mountInfo(e *Entry) map[string]any {
 	if e.Config.ListingVisibility != "" {
 		cfg["listing_visibility"] = e.Config.ListingVisibility
 	}
+	if e.Config.TokenType != "" {
+		cfg["token_type"] = e.Config.TokenType
+	}
 	if len(e.Config.AuditNonHMACRequestKeys) > 0 {
 		cfg["audit_non_hmac_request_keys"] = e.Config.AuditNonHMACRequestKeys
 	}
@@ -181,6 +184,12 @@ func (m *Mounts) mountEnable(auth bool) logical.OperationFunc {
 		if err := checkUserLockout(cfg.UserLockout, typ, auth); err != nil {
 			return nil, err
 		}
+		switch {
+		case !auth && cfg.TokenType != "":
+			return nil, logical.BadRequest("'token_type' can only be set on auth mounts")
+		case auth && cfg.TokenType == "":
+			cfg.TokenType = TokenTypeDefaultService
+		}
 		if typ == "kv" {
 			switch opts["version"] {
 			case "", "1", "2":
@@ -216,6 +225,10 @@ func (m *Mounts) mountEnable(auth bool) logical.OperationFunc {
 		return nil, m.enable(ctx, me, auth)
 	}
 }
+
+// TokenTypeDefaultService is an auth mount's token_type unless set:
+// service tokens, unless the login asks for batch ones.
+const TokenTypeDefaultService = "default-service"
 
 func parseConfig(raw map[string]any) (Config, error) {
 	var cfg Config
@@ -263,13 +276,13 @@ func parseConfig(raw map[string]any) (Config, error) {
 				cfg.AllowedResponseHeaders = list
 			}
 		case "token_type":
-			// Only service tokens exist: the settings that ask for them
-			// hold; batch tokens are refused until they land.
 			s, _ := v.(string)
 			switch s {
-			case "", "default", "default-service", "service":
-			case "batch", "default-batch":
-				return cfg, logical.BadRequest("config.token_type %q: batch tokens are not supported yet", s)
+			case "":
+			case "default", TokenTypeDefaultService:
+				cfg.TokenType = TokenTypeDefaultService
+			case "default-batch", "service", "batch":
+				cfg.TokenType = s
 			default:
 				return cfg, logical.BadRequest("invalid token_type %q", s)
 			}

@@ -1,6 +1,7 @@
 package mount
 
 import (
+	"cmp"
 	"context"
 	"maps"
 	"strings"
@@ -60,6 +61,9 @@ func (m *Mounts) tuneRead(isAuth bool) logical.OperationFunc {
 		}
 		if me.Config.ListingVisibility != "" {
 			data["listing_visibility"] = me.Config.ListingVisibility
+		}
+		if auth {
+			data["token_type"] = cmp.Or(me.Config.TokenType, TokenTypeDefaultService)
 		}
 		for k, v := range map[string][]string{
 			"audit_non_hmac_request_keys":  me.Config.AuditNonHMACRequestKeys,
@@ -137,6 +141,15 @@ func (m *Mounts) tuneWrite(isAuth bool) logical.OperationFunc {
 		}
 		if _, ok := raw["force_no_cache"]; ok {
 			next.Config.ForceNoCache = delta.ForceNoCache
+		}
+		if _, ok := raw["token_type"]; ok {
+			switch {
+			case !auth:
+				return nil, logical.BadRequest("'token_type' can only be modified on auth mounts")
+			case me.Type == "token":
+				return nil, logical.BadRequest("'token_type' cannot be set for 'token' or 'ns_token' auth mounts")
+			}
+			next.Config.TokenType = delta.TokenType
 		}
 		for k, dst := range map[string]*[]string{
 			"audit_non_hmac_request_keys":  &next.Config.AuditNonHMACRequestKeys,

@@ -40,6 +40,10 @@ type Config struct {
 	// UserLockout is the auth mount's tuned user lockout (nil: the
 	// server's settings apply).
 	UserLockout *UserLockoutConfig `json:"user_lockout_config,omitempty"`
+	// TokenType is an auth mount's token_type: "default-service" (also
+	// when empty), "default-batch", "service" or "batch". The core weighs
+	// it against the type the login asks for.
+	TokenType string `json:"token_type,omitempty"`
 }
 
 // Entry is one row of a mount, auth or audit table.

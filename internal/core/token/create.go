@@ -49,6 +49,11 @@ type CreateRequest struct {
 	BoundCIDRs []string
 	// Role names the token role of a create/<role> request.
 	Role string
+	// Type is TypeService (or empty) or TypeBatch. A batch token is not
+	// stored and never renewable; as in Vault, NumUses, Period and root
+	// policies are refused, a chosen ID is ignored, and an ExplicitMaxTTL
+	// only caps the TTL.
+	Type string
 
 	// wrapping marks the core's own wrapping tokens (CreateWrapping), the
 	// only ones allowed the response-wrapping policy.
@@ -125,21 +130,41 @@ func (s *Store) create(ctx context.Context, req CreateRequest) (string, *Entry, 
 	if isRoot && req.Parent != nil && !req.Parent.IsRoot() {
 		return "", nil, nil, logical.BadRequest("root tokens may not be created without parent token being root")
 	}
+	batch, typ := false, TypeService
+	switch req.Type {
+	case "", TypeService:
+	case TypeBatch:
+		if err := checkBatch(&req, policies); err != nil {
+			return "", nil, nil, err
+		}
+		batch, typ = true, TypeBatch
+		// Vault ignores a chosen ID for batch tokens: the value is the
+		// sealed entry.
+		req.ID = ""
+	default:
+		return "", nil, nil, logical.BadRequest("invalid 'token_type' value")
+	}
 
 	tok := req.ID
-	if tok != "" {
+	switch {
+	case batch:
+	case tok != "":
 		if err := checkCustomID(tok); err != nil {
 			return "", nil, nil, err
 		}
-	} else {
+	default:
 		var err error
 		if tok, err = newTokenValue(s.rnd); err != nil {
 			return "", nil, nil, err
 		}
 	}
-	accessor, err := randomBase62(s.rnd, accessorChars)
-	if err != nil {
-		return "", nil, nil, err
+	// Batch tokens have no accessor: nothing could look one up.
+	var accessor string
+	if !batch {
+		var err error
+		if accessor, err = randomBase62(s.rnd, accessorChars); err != nil {
+			return "", nil, nil, err
+		}
 	}
 
 	now := s.now()
@@ -152,8 +177,11 @@ func (s *Store) create(ctx context.Context, req CreateRequest) (string, *Entry, 
 	}
 	defTTL = min(defTTL, maxTTL)
 
-	var ttl time.Duration
-	var warnings []string
+	var (
+		ttl      time.Duration
+		warnings []string
+		err      error
+	)
 	// Root tokens without a TTL never expire; everything else gets one.
 	if req.Period > 0 || req.TTL > 0 || !isRoot {
 		ttl, warnings, err = calculateTTL(ttlInput{
@@ -195,7 +223,7 @@ func (s *Store) create(ctx context.Context, req CreateRequest) (string, *Entry, 
 		Period:         req.Period,
 		Renewable:      req.Renewable && ttl > 0,
 		Orphan:         req.Parent == nil,
-		Type:           TypeService,
+		Type:           typ,
 		EntityID:       req.EntityID,
 		MaxTTL:         maxTTL,
 		BoundCIDRs:     slices.Clone(req.BoundCIDRs),
@@ -212,6 +240,16 @@ func (s *Store) create(ctx context.Context, req CreateRequest) (string, *Entry, 
 	}
 	if ttl > 0 {
 		e.ExpireTime = now.Add(ttl)
+	}
+	if batch {
+		// Nothing is stored, and no lease is kept: the token expires by
+		// itself, and dies with its parent when it is looked up.
+		e.Renewable = false
+		if tok, err = s.sealBatch(e); err != nil {
+			return "", nil, nil, err
+		}
+		e.ID = s.keys.hashToken(tok)
+		return tok, e.clone(), warnings, nil
 	}
 
 	leased, err := s.persistNew(ctx, e, req.ID != "")

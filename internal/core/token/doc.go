@@ -22,4 +22,11 @@
 // TTL (Options.OnExpiry, on create and renew), and the expiration manager
 // revokes the token when the lease expires. A token past its ExpireTime is
 // invalid from that instant whether or not that has happened yet.
+//
+// Batch tokens ("hvb." + base64url) are not stored at all: the token is its
+// entry (policies, path, parent ID, times, metadata, bound CIDRs...),
+// sealed by Options.SealBatch with the barrier's keyring, so any node of the
+// cluster opens it and a key rotation leaves it valid. Lookup opens it and
+// checks its expiry and its parent; it has no accessor, no lease and no
+// children, and cannot be renewed or revoked (as in Vault).
 package token

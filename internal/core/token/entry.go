@@ -9,7 +9,7 @@ import (
 
 // Token types and well-known policy names.
 const (
-	// TypeService is the only token type the store issues.
+	// TypeService tokens are stored, renewable and revocable.
 	TypeService = "service"
 
 	// RootPolicy grants everything; a token holding it holds nothing else.

@@ -31,7 +31,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 }
 
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	ctx     context.Context
 	storage *logical.InmemStorage
 	clock   *fakeClock
@@ -50,7 +50,7 @@ func newHarness(t *testing.T) *harness {
 	return newHarnessWith(t, Options{})
 }
 
-func newHarnessWith(t *testing.T, opts Options) *harness {
+func newHarnessWith(t testing.TB, opts Options) *harness {
 	t.Helper()
 	h := &harness{
 		t:       t,

@@ -42,6 +42,10 @@ func (s *Store) createFrom(ctx context.Context, req *logical.Request, d *logical
 	if parent == nil {
 		return nil, logical.BadRequest("parent token lookup failed: no parent found")
 	}
+	// A batch token's children could not be revoked with it.
+	if parent.Type == TypeBatch {
+		return nil, logical.BadRequest("batch tokens cannot create more tokens")
+	}
 	// Otherwise a limited-use token could mint itself unlimited ones.
 	if parent.NumUses > 0 {
 		return nil, logical.BadRequest("restricted use token cannot generate child tokens")
@@ -86,21 +90,26 @@ func createRequestFrom(req *logical.Request, d *logical.FieldData, parent *Entry
 			return CreateRequest{}, logical.BadRequest("invalid 'entity_alias' value")
 		}
 	}
-	switch d.Get("type").(string) {
-	case "", TypeService:
-	case "batch":
-		return CreateRequest{}, logical.BadRequest("batch tokens are not supported")
-	default:
-		return CreateRequest{}, logical.BadRequest("invalid 'token_type' value")
+	typ, err := requestedType(d, role)
+	if err != nil {
+		return CreateRequest{}, err
 	}
 	numUses := d.Get("num_uses").(int)
+	if typ == TypeBatch {
+		// Vault judges the request's own fields; a role's period and caps
+		// are not applied to batch tokens.
+		for _, f := range []string{"explicit_max_ttl", "num_uses", "period"} {
+			if v, ok := d.GetOk(f); ok && v.(int) != 0 {
+				return CreateRequest{}, badBatch(f)
+			}
+		}
+	}
 	if numUses < 0 {
 		return CreateRequest{}, logical.BadRequest("number of uses cannot be negative")
 	}
 
 	noDefault := d.Get("no_default_policy").(bool) || (role != nil && role.Params.NoDefaultPolicy)
 	var policies []string
-	var err error
 	if role != nil && role.restrictsPolicies() {
 		policies, err = rolePolicies(role, parent, d.Get("policies").([]string), noDefault)
 	} else {
@@ -145,16 +154,19 @@ func createRequestFrom(req *logical.Request, d *logical.FieldData, parent *Entry
 	var roleName string
 	if role != nil {
 		rp := role.Params
-		// The role's period and caps apply whoever asks; the lesser of
-		// the request's and the role's explicit max TTL and use count.
-		if rp.Period > 0 {
-			period = rp.Period
-		}
-		if rp.ExplicitMaxTTL > 0 && (explicitMax == 0 || rp.ExplicitMaxTTL < explicitMax) {
-			explicitMax = rp.ExplicitMaxTTL
-		}
-		if rp.NumUses > 0 && (numUses == 0 || rp.NumUses < numUses) {
-			numUses = rp.NumUses
+		// The role's period and caps apply whoever asks (to service
+		// tokens: Vault gives batch tokens none); the lesser of the
+		// request's and the role's explicit max TTL and use count.
+		if typ != TypeBatch {
+			if rp.Period > 0 {
+				period = rp.Period
+			}
+			if rp.ExplicitMaxTTL > 0 && (explicitMax == 0 || rp.ExplicitMaxTTL < explicitMax) {
+				explicitMax = rp.ExplicitMaxTTL
+			}
+			if rp.NumUses > 0 && (numUses == 0 || rp.NumUses < numUses) {
+				numUses = rp.NumUses
+			}
 		}
 		renewable = renewable && role.Renewable
 		noParent = noParent || role.Orphan
@@ -190,12 +202,43 @@ func createRequestFrom(req *logical.Request, d *logical.FieldData, parent *Entry
 		Renewable:       renewable,
 		BoundCIDRs:      boundCIDRs,
 		Role:            roleName,
+		Type:            typ,
+	}
+	if typ == TypeBatch {
+		cr.Renewable = false
 	}
 	if !orphan {
 		cr.Parent = parent
 		cr.EntityID = parent.EntityID
 	}
 	return cr, nil
+}
+
+// requestedType is the type of the token a create request makes: the
+// request's "type", which a role's token_type overrides (service, batch)
+// or supplies when the request gives none (default-batch).
+func requestedType(d *logical.FieldData, role *Role) (string, error) {
+	typ := d.Get("type").(string)
+	if role != nil {
+		switch role.Params.Type {
+		case "", "default", "default-service":
+		case "default-batch":
+			if typ == "" {
+				typ = TypeBatch
+			}
+		case TypeService, TypeBatch:
+			typ = role.Params.Type
+		default:
+			return "", logical.BadRequest("role being used for token creation contains invalid token type %q", role.Params.Type)
+		}
+	}
+	switch typ {
+	case "", TypeService:
+		return TypeService, nil
+	case TypeBatch:
+		return TypeBatch, nil
+	}
+	return "", logical.BadRequest("invalid 'token_type' value")
 }
 
 // childPolicies applies Vault's policy rules for a child token: with no

@@ -118,7 +118,7 @@ func TestCreate(t *testing.T) {
 		{name: "negative ttl", who: root, data: map[string]any{"ttl": -5}, status: 400, errMsg: "ttl must be positive"},
 		{name: "bad num_uses", who: root, data: map[string]any{"num_uses": "x"}, status: 400},
 		{name: "negative num_uses", who: root, data: map[string]any{"num_uses": -1}, status: 400, errMsg: "number of uses cannot be negative"},
-		{name: "batch", who: root, data: map[string]any{"type": "batch"}, status: 400, errMsg: "batch tokens are not supported"},
+		{name: "batch root", who: root, data: map[string]any{"type": "batch"}, status: 400, errMsg: "batch tokens cannot be root tokens"},
 		{name: "unknown type", who: root, data: map[string]any{"type": "gold"}, status: 400, errMsg: "invalid 'token_type' value"},
 		{name: "not a subset", who: plain, data: map[string]any{"policies": "c"}, status: 400, errMsg: "child policies must be subset of parent"},
 		{name: "root from non-root sudo", who: plainSudo, data: map[string]any{"policies": "root"}, status: 400, errMsg: "root tokens may not be created without parent token being root"},

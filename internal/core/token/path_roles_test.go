@@ -94,7 +94,7 @@ func TestRoleWriteBadInput(t *testing.T) {
 		data map[string]any
 		msg  string
 	}{
-		{"batch", map[string]any{"token_type": "batch"}, "batch tokens are not available yet"},
+		{"batch periodic", map[string]any{"token_type": "batch", "token_period": "1h"}, "when set to generate periodic tokens"},
 		{"unknown type", map[string]any{"token_type": "gold"}, "invalid 'token_type'"},
 		{"bad cidr", map[string]any{"token_bound_cidrs": "nope"}, ""},
 		{"negative period", map[string]any{"token_period": -5}, "cannot be negative"},

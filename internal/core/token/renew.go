@@ -16,6 +16,9 @@ func (s *Store) Renew(ctx context.Context, e *Entry, increment time.Duration) (*
 	if e == nil {
 		return nil, nil, logical.BadRequest("lease not found")
 	}
+	if e.Type == TypeBatch {
+		return nil, nil, errBatchRenew
+	}
 	if increment < 0 {
 		return nil, nil, logical.BadRequest("increment must be positive")
 	}

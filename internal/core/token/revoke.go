@@ -13,6 +13,9 @@ func (s *Store) RevokeTree(ctx context.Context, e *Entry) error {
 	if e == nil {
 		return nil
 	}
+	if e.Type == TypeBatch {
+		return errBatchRevoke
+	}
 	return s.revokeTreeID(ctx, e.ID)
 }
 
@@ -36,6 +39,9 @@ func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
 func (s *Store) RevokeOrphan(ctx context.Context, e *Entry) error {
 	if e == nil {
 		return nil
+	}
+	if e.Type == TypeBatch {
+		return errBatchRevoke
 	}
 	id := e.ID
 	if _, err := s.markPending(ctx, id, ""); err != nil {

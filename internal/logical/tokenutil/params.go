@@ -11,10 +11,18 @@ import (
 
 // Token types a role or user may ask for.
 const (
-	// TypeDefault lets the mount decide; today that is a service token.
+	// TypeDefault lets the mount decide (a service token unless the
+	// mount's token_type is default-batch).
 	TypeDefault = "default"
 	// TypeService is a persisted, renewable token.
 	TypeService = "service"
+	// TypeBatch is a token that is not stored: it carries its own entry,
+	// sealed, and can be neither renewed nor revoked.
+	TypeBatch = "batch"
+	// TypeDefaultService and TypeDefaultBatch are defaults the mount's
+	// token_type may override.
+	TypeDefaultService = "default-service"
+	TypeDefaultBatch   = "default-batch"
 )
 
 // Params are the token_* settings of a role or user, as stored. Durations
@@ -28,7 +36,7 @@ type Params struct {
 	BoundCIDRs      []string      `json:"token_bound_cidrs"`
 	NoDefaultPolicy bool          `json:"token_no_default_policy"`
 	NumUses         int           `json:"token_num_uses"`
-	// Type is TypeDefault or TypeService ("" reads as TypeDefault).
+	// Type is one of the Type constants ("" reads as TypeDefault).
 	Type string `json:"token_type"`
 	// Legacy lists the pre-1.2 names the settings were last written with
 	// (sorted): each reads back beside its token_* field, as Vault shows
@@ -63,7 +71,7 @@ var fields = []field{
 	{"token_period", []string{"period"}, logical.FieldSchema{Type: logical.TypeDurationSecond,
 		Description: "Makes the tokens periodic: each renewal gives them this TTL again, without a max TTL."}},
 	{"token_type", nil, logical.FieldSchema{Type: logical.TypeLowerCaseString,
-		Description: "The type of the tokens: \"default\" or \"service\" (batch tokens are not supported yet)."}},
+		Description: "The type of the tokens: \"default\", \"service\", \"batch\", \"default-service\" or \"default-batch\"; the mount's token_type may override it."}},
 }
 
 // AllAliases are every pre-1.2 name Parse understands. A method passes the
@@ -203,10 +211,8 @@ func (p *Params) set(name string, v any, fromAlias bool) error {
 		switch t := v.(string); t {
 		case "", TypeDefault:
 			p.Type = TypeDefault
-		case TypeService:
-			p.Type = TypeService
-		case "batch", "default-batch":
-			return logical.BadRequest("'token_type' %q is not supported: batch tokens are not available yet; use \"service\" or \"default\"", t)
+		case TypeService, TypeBatch, TypeDefaultService, TypeDefaultBatch:
+			p.Type = t
 		default:
 			return logical.BadRequest("invalid 'token_type' value %q", t)
 		}
@@ -225,6 +231,14 @@ func (p *Params) check() error {
 	}
 	if p.NumUses < 0 {
 		return logical.BadRequest("'token_num_uses' cannot be negative")
+	}
+	if p.Type == TypeBatch || p.Type == TypeDefaultBatch {
+		if p.Period != 0 {
+			return logical.BadRequest("'token_type' cannot be 'batch' or 'default_batch' when set to generate periodic tokens")
+		}
+		if p.NumUses != 0 {
+			return logical.BadRequest("'token_type' cannot be 'batch' or 'default_batch' when set to generate tokens with limited use count")
+		}
 	}
 	if p.TTL > 0 && p.MaxTTL > 0 && p.TTL > p.MaxTTL {
 		return logical.BadRequest("'token_ttl' cannot be greater than 'token_max_ttl'")
@@ -267,7 +281,8 @@ func (p *Params) Data(m map[string]any) {
 }
 
 // PopulateAuth fills a login's auth from the settings: the token's
-// policies, TTLs, use count, bound CIDRs and type. Login tokens are
+// policies, TTLs, use count, bound CIDRs and type (the core settles the
+// type against the mount's token_type). Service login tokens are
 // renewable.
 func (p *Params) PopulateAuth(a *logical.Auth) {
 	a.Policies = slices.Clone(p.Policies)
@@ -278,7 +293,10 @@ func (p *Params) PopulateAuth(a *logical.Auth) {
 	a.NumUses = p.NumUses
 	a.NoDefaultPolicy = p.NoDefaultPolicy
 	a.BoundCIDRs = slices.Clone(p.BoundCIDRs)
-	a.TokenType = TypeService
+	a.TokenType = p.Type
+	if a.TokenType == "" {
+		a.TokenType = TypeDefault
+	}
 	a.Renewable = true
 }
 

@@ -123,8 +123,9 @@ func TestParseRefusesAndChangesNothing(t *testing.T) {
 		{map[string]any{"token_ttl": "2h", "token_max_ttl": "1h"}, "'token_ttl' cannot be greater than 'token_max_ttl'"},
 		{map[string]any{"token_num_uses": -1}, "'token_num_uses' cannot be negative"},
 		{map[string]any{"token_period": -5}, "'token_period' cannot be negative"},
-		{map[string]any{"token_type": "batch"}, `'token_type' "batch" is not supported: batch tokens are not available yet; use "service" or "default"`},
-		{map[string]any{"token_type": "default-batch"}, `'token_type' "default-batch" is not supported: batch tokens are not available yet; use "service" or "default"`},
+		{map[string]any{"token_type": "batch", "token_period": "1h"}, "'token_type' cannot be 'batch' or 'default_batch' when set to generate periodic tokens"},
+		{map[string]any{"token_type": "default-batch", "token_num_uses": 3}, "'token_type' cannot be 'batch' or 'default_batch' when set to generate tokens with limited use count"},
+		{map[string]any{"token_type": "batch", "period": 30}, "'token_type' cannot be 'batch' or 'default_batch' when set to generate periodic tokens"},
 		{map[string]any{"token_type": "weird"}, `invalid 'token_type' value "weird"`},
 		{map[string]any{"token_bound_cidrs": "10.0.0.0/33"}, `invalid 'token_bound_cidrs' entry "10.0.0.0/33": not a CIDR block or an IP address`},
 		{map[string]any{"bound_cidrs": "nope", "token_policies": "x"}, `invalid 'token_bound_cidrs' entry "nope": not a CIDR block or an IP address`},
@@ -150,9 +151,31 @@ func TestPopulateAuth(t *testing.T) {
 	var a logical.Auth
 	p.PopulateAuth(&a)
 	want := logical.Auth{Policies: []string{"a"}, LeaseDuration: time.Hour, MaxTTL: 2 * time.Hour, ExplicitMaxTTL: 3 * time.Hour,
-		Period: time.Minute, NumUses: 4, NoDefaultPolicy: true, BoundCIDRs: []string{"10.0.0.0/8"}, TokenType: "service", Renewable: true}
+		Period: time.Minute, NumUses: 4, NoDefaultPolicy: true, BoundCIDRs: []string{"10.0.0.0/8"}, TokenType: "default", Renewable: true}
 	if !reflect.DeepEqual(a, want) {
 		t.Fatalf("auth = %+v\nwant %+v", a, want)
+	}
+	for _, typ := range []string{TypeService, TypeBatch, TypeDefaultService, TypeDefaultBatch} {
+		var a logical.Auth
+		(&Params{Type: typ}).PopulateAuth(&a)
+		if a.TokenType != typ {
+			t.Errorf("Type %q: auth token type %q", typ, a.TokenType)
+		}
+	}
+}
+
+func TestParseTokenTypes(t *testing.T) {
+	for in, want := range map[string]string{
+		"": TypeDefault, "default": TypeDefault, "service": TypeService, "batch": TypeBatch,
+		"default-service": TypeDefaultService, "default-batch": TypeDefaultBatch, "BATCH": TypeBatch,
+	} {
+		var p Params
+		if err := p.Parse(fieldData(t, map[string]any{"token_type": in})); err != nil {
+			t.Fatalf("token_type %q: %v", in, err)
+		}
+		if p.Type != want {
+			t.Errorf("token_type %q parsed as %q, want %q", in, p.Type, want)
+		}
 	}
 }
 

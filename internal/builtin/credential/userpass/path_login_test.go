@@ -19,7 +19,7 @@ func TestLogin(t *testing.T) {
 	want := &logical.Auth{
 		Metadata: map[string]string{"username": "alice"}, DisplayName: "alice", Policies: []string{"dev"},
 		LeaseDuration: time.Hour, MaxTTL: 2 * time.Hour, NumUses: 5, NoDefaultPolicy: true,
-		BoundCIDRs: []string{"127.0.0.0/8"}, TokenType: "service", Renewable: true,
+		BoundCIDRs: []string{"127.0.0.0/8"}, TokenType: "default", Renewable: true,
 		Alias: &logical.Alias{Name: "alice"},
 	}
 	if !reflect.DeepEqual(resp.Auth, want) {

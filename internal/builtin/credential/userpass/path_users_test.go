@@ -103,7 +103,7 @@ func TestUserBadInputChangesNothing(t *testing.T) {
 		{"users/alice", map[string]any{"password_hash": "not-bcrypt"}, "password_hash is not a bcrypt hash"},
 		{"users/alice", map[string]any{"password": strings.Repeat("p", 73)}, "password is too long: bcrypt takes at most 72 bytes"},
 		{"users/alice", map[string]any{"token_ttl": "2h", "token_max_ttl": "1h"}, "'token_ttl' cannot be greater than 'token_max_ttl'"},
-		{"users/alice", map[string]any{"token_type": "batch"}, `'token_type' "batch" is not supported: batch tokens are not available yet; use "service" or "default"`},
+		{"users/alice", map[string]any{"token_type": "batch", "token_num_uses": 2}, "'token_type' cannot be 'batch' or 'default_batch' when set to generate tokens with limited use count"},
 		{"users/alice", map[string]any{"token_bound_cidrs": "300.1.1.1"}, `invalid 'token_bound_cidrs' entry "300.1.1.1": not a CIDR block or an IP address`},
 		{"users/alice", map[string]any{"token_ttl": "soon"}, ""},
 		{"users/alice", map[string]any{"token_num_uses": -2}, "'token_num_uses' cannot be negative"},
