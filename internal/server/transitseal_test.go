@@ -279,9 +279,10 @@ func TestTransitSealTokenRenewal(t *testing.T) {
 	d.stop()
 }
 
-// TestTransitSealMigration migrates A from Shamir to the transit seal and
-// back, by Vault's procedure: restart with the new stanza (or the transit
-// stanza marked disabled) and unseal with the old keys and migrate=true.
+// TestTransitSealMigration migrates A from Shamir to B's transit key, then
+// to B2's, then back to Shamir, by Vault's procedure: restart with the new
+// stanza (and the old one marked disabled) and unseal with the old keys
+// and migrate=true.
 func TestTransitSealMigration(t *testing.T) {
 	b := startKeyServer(t)
 	token := b.sealToken("1h")
@@ -339,9 +340,34 @@ func TestTransitSealMigration(t *testing.T) {
 		t.Fatalf("generate-root with the old unseal keys as recovery keys: %v", err)
 	}
 
-	// transit → Shamir: the transit stanza marked disabled.
+	// transit → transit: B's stanza marked disabled, B2's enabled; the
+	// recovery keys authorize, B decrypts the root key and B2 wraps it.
+	b2 := startKeyServer(t)
+	token2 := b2.sealToken("1h")
 	a.stop()
-	a.seal = transitSealHCL(b.addr(), token, "  disabled   = \"true\"\n")
+	a.seal = transitSealHCL(b.addr(), token, "  disabled   = \"true\"\n") + transitSealHCL(b2.addr(), token2)
+	c = a.start()
+	st, err = c.Sys().SealStatus()
+	if err != nil || !st.Sealed || !st.Migration {
+		t.Fatalf("seal-status in migration mode (to B2) %+v %v", st, err)
+	}
+	migrate(c, keys[:3])
+	st, _ = c.Sys().SealStatus()
+	if st.Sealed || st.Type != "transit" || !st.RecoverySeal || st.Migration {
+		t.Fatalf("seal-status after transit → transit %+v", st)
+	}
+	secretOK()
+	// B is no longer needed: A restarts with B2's stanza alone, B stopped.
+	a.stop()
+	b.stop()
+	a.seal = transitSealHCL(b2.addr(), token2)
+	c = a.start()
+	waitSealStatus(t, c, false, 15*time.Second)
+	secretOK()
+
+	// transit → Shamir: B2's stanza marked disabled.
+	a.stop()
+	a.seal = transitSealHCL(b2.addr(), token2, "  disabled   = \"true\"\n")
 	c = a.start()
 	st, err = c.Sys().SealStatus()
 	if err != nil || !st.Sealed || !st.Migration {
@@ -353,10 +379,10 @@ func TestTransitSealMigration(t *testing.T) {
 		t.Fatalf("seal-status after transit → Shamir %+v", st)
 	}
 	secretOK()
-	// B is no longer needed: stopped, A restarts under Shamir and the
+	// B2 is no longer needed: stopped, A restarts under Shamir and the
 	// keys unseal it.
 	a.stop()
-	b.stop()
+	b2.stop()
 	a.seal = ""
 	c = a.start()
 	unseal(t, c, keys[:3])

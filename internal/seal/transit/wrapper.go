@@ -35,11 +35,12 @@ var errClosed = errors.New("transit seal: wrapper is closed")
 // Wrapper encrypts and decrypts with a transit key of another server. It
 // implements seal.Wrapper and is safe for concurrent use.
 type Wrapper struct {
-	logger  *slog.Logger
-	client  *vault.Client
-	address string
-	mount   string
-	keyName string
+	logger    *slog.Logger
+	client    *vault.Client
+	transport *http.Transport
+	address   string
+	mount     string
+	keyName   string
 
 	mu     sync.Mutex
 	closed bool
@@ -80,7 +81,7 @@ func New(ctx context.Context, conf map[string]string, getenv func(string) string
 	// the parsed configuration decides both.
 	client.SetToken(cfg.token)
 	client.ClearNamespace()
-	w := &Wrapper{logger: logger, client: client, address: cfg.address, mount: cfg.mountPath, keyName: cfg.keyName}
+	w := &Wrapper{logger: logger, client: client, transport: transport, address: cfg.address, mount: cfg.mountPath, keyName: cfg.keyName}
 	if !cfg.disableRenewal {
 		rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		w.stopRenew, w.renewDone = cancel, make(chan struct{})
@@ -175,6 +176,7 @@ func (w *Wrapper) Close() error {
 		w.stopRenew()
 		<-w.renewDone
 	}
+	w.transport.CloseIdleConnections()
 	return nil
 }
 
