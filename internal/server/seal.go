@@ -207,7 +207,7 @@ func (l *lazyWrapper) get(ctx context.Context) (seal.Wrapper, error) {
 		return nil, fmt.Errorf("%s seal: connect to the key service: %w", l.typ, err)
 	}
 	l.w = w
-	l.logger.Info("connected to the seal's key service", "seal", l.typ)
+	l.logger.Info("the seal is ready", "seal", l.typ)
 	return w, nil
 }
 

@@ -119,8 +119,9 @@ func TestTransitSealRewrapAfterRotation(t *testing.T) {
 
 // The TLS settings are honoured: B serves HTTPS and requires a client
 // certificate. A with tls_ca_cert, tls_client_cert, tls_client_key and
-// tls_server_name unseals through it; A without the client certificate
-// stays sealed and logs the TLS failure.
+// tls_server_name unseals through it, and with tls_skip_verify instead of
+// the CA; A with a wrong tls_server_name, or without the client
+// certificate, stays sealed and logs the TLS failure.
 func TestTransitSealTLS(t *testing.T) {
 	dir := t.TempDir()
 	ca := newTestCA(t)
@@ -187,6 +188,23 @@ disable_mlock = true
 	waitSealStatus(t, c, false, 15*time.Second)
 	a.stop()
 
+	// tls_skip_verify: no CA needed.
+	clientHCL := fmt.Sprintf("  tls_client_cert = %q\n  tls_client_key  = %q\n", clientCrt, clientKey)
+	a.seal = transitSealHCL(addr, tok.Auth.ClientToken, clientHCL, "  tls_skip_verify = \"true\"\n")
+	c = a.start()
+	waitSealStatus(t, c, false, 15*time.Second)
+	a.stop()
+
+	// tls_server_name is the name checked: a wrong one fails verification.
+	a.seal = transitSealHCL(addr, tok.Auth.ClientToken, clientHCL,
+		fmt.Sprintf("  tls_ca_cert     = %q\n  tls_server_name = \"wrong.example\"\n", caFile))
+	c = a.start()
+	waitLog(t, a.logs, 15*time.Second, "cannot reach the key service", "x509", "wrong.example")
+	if st, err := c.Sys().SealStatus(); err != nil || !st.Sealed {
+		t.Fatalf("seal-status with a wrong tls_server_name %+v %v", st, err)
+	}
+	a.stop()
+
 	// Without the client certificate B refuses the handshake.
 	a.seal = transitSealHCL(addr, tok.Auth.ClientToken, tlsHCL)
 	c = a.start()
@@ -194,5 +212,32 @@ disable_mlock = true
 	if st, err := c.Sys().SealStatus(); err != nil || !st.Sealed || !st.Initialized {
 		t.Fatalf("seal-status without the client certificate %+v %v", st, err)
 	}
+	a.stop()
+}
+
+// The environment overrides the stanza as in Vault: VAULT_TOKEN and the
+// VAULT_TRANSIT_SEAL_* variables win over the stanza's values, while the
+// stanza's address wins over VAULT_ADDR.
+func TestTransitSealEnvironment(t *testing.T) {
+	b := startKeyServer(t)
+	token := b.sealToken("1h")
+	t.Setenv("VAULT_TOKEN", token)
+	t.Setenv("VAULT_TRANSIT_SEAL_KEY_NAME", sealKeyName)
+	t.Setenv("VAULT_TRANSIT_SEAL_MOUNT_PATH", "transit/")
+	t.Setenv("VAULT_TRANSIT_SEAL_DISABLE_RENEWAL", "true")
+	t.Setenv("VAULT_ADDR", "http://127.0.0.1:1")
+	a := newAutoNode(t, fmt.Sprintf(`seal "transit" {
+  address    = %q
+  token      = "not-the-token"
+  key_name   = "not-the-key"
+  mount_path = "not-the-mount"
+}
+`, b.addr()))
+	c := a.start()
+	if _, err := c.Sys().Init(&vault.InitRequest{RecoveryShares: 1, RecoveryThreshold: 1}); err != nil {
+		t.Fatal(err)
+	}
+	waitSealStatus(t, c, false, 10*time.Second)
+	waitLog(t, a.logs, 5*time.Second, "transit seal configured", "mount_path=transit", "key_name="+sealKeyName, "token_renewal=false")
 	a.stop()
 }
