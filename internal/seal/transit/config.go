@@ -33,8 +33,8 @@ func configErr(key, format string, args ...any) error {
 	return &ConfigError{Key: key, Msg: fmt.Sprintf(format, args...)}
 }
 
-// Keys are the stanza keys the seal honours; any other is refused.
-var Keys = []string{
+// stanzaKeys are the stanza keys the seal honours; any other is refused.
+var stanzaKeys = []string{
 	"address", "token", "key_name", "mount_path", "namespace", "disable_renewal",
 	"tls_ca_cert", "tls_client_cert", "tls_client_key", "tls_server_name", "tls_skip_verify",
 }
@@ -101,7 +101,7 @@ func parseConfig(conf map[string]string, getenv func(string) string) (*config, e
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return nil, configErr(unknown[0], "not a setting of the transit seal (known: %s)", strings.Join(Keys, ", "))
+		return nil, configErr(unknown[0], "not a setting of the transit seal (known: %s)", strings.Join(stanzaKeys, ", "))
 	}
 	get := func(key string) setting {
 		if names, ok := envFirst[key]; ok {
@@ -158,7 +158,7 @@ func parseConfig(conf map[string]string, getenv func(string) string) (*config, e
 }
 
 func isKey(k string) bool {
-	for _, known := range Keys {
+	for _, known := range stanzaKeys {
 		if k == known {
 			return true
 		}
@@ -180,6 +180,15 @@ func tlsConfig(get func(string) setting, https bool) (*tls.Config, error) {
 		}{{"tls_ca_cert", ca}, {"tls_client_cert", cert}, {"tls_client_key", key}, {"tls_server_name", name}} {
 			if s.value != "" && s.env == "" {
 				return nil, configErr(s.key, "the address is http, so TLS settings cannot apply")
+			}
+		}
+		// tls_skip_verify = "false" (as in Vault's example stanza) asks
+		// for nothing; "true" would be a setting without effect.
+		if skip.value != "" && skip.env == "" {
+			if v, err := strconv.ParseBool(skip.value); err != nil {
+				return nil, configErr("tls_skip_verify", "expected a boolean, got %q", skip.value)
+			} else if v {
+				return nil, configErr("tls_skip_verify", "the address is http, so TLS settings cannot apply")
 			}
 		}
 		return nil, nil

@@ -28,7 +28,7 @@ func FuzzParseConfig(f *testing.F) {
 		c, err := parseConfig(conf, nil)
 		if err != nil {
 			var ce *ConfigError
-			if !errors.As(err, &ce) || !errors.Is(err, ErrConfig) || !slices.Contains(Keys, ce.Key) {
+			if !errors.As(err, &ce) || !errors.Is(err, ErrConfig) || !slices.Contains(stanzaKeys, ce.Key) {
 				t.Fatalf("error %v is not a ConfigError on a known key", err)
 			}
 			return

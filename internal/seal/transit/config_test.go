@@ -41,6 +41,12 @@ func TestParseConfigPrecedence(t *testing.T) {
 		c.mountPath != "transit" || c.disableRenewal || c.tls != nil {
 		t.Fatalf("parsed %+v", c)
 	}
+	// tls_skip_verify = "false" with an http address asks for nothing.
+	conf := base()
+	conf["tls_skip_verify"] = "false"
+	if c, err := parseConfig(conf, nil); err != nil || c.tls != nil {
+		t.Fatalf("tls_skip_verify = false with http: %+v %v", c, err)
+	}
 
 	// The seal's own variables and VAULT_TOKEN override the stanza; the
 	// stanza's address overrides VAULT_ADDR.
@@ -66,7 +72,7 @@ func TestParseConfigPrecedence(t *testing.T) {
 		t.Fatalf("from the environment %+v tls %+v", c, c.tls)
 	}
 	// ... and the stanza's TLS settings win over it.
-	conf := base()
+	conf = base()
 	conf["address"] = "https://kms.example:8200"
 	conf["tls_server_name"] = "stanza.internal"
 	conf["tls_skip_verify"] = "false"
@@ -119,6 +125,8 @@ func TestParseConfigRefusals(t *testing.T) {
 		{"bad client pair", with("address", "https://h:1", "tls_client_cert", notPEM, "tls_client_key", notPEM), nil, "tls_client_cert", "load"},
 		{"bad tls_skip_verify", with("address", "https://h:1", "tls_skip_verify", "perhaps"), nil, "tls_skip_verify", "expected a boolean"},
 		{"TLS setting with http", with("tls_server_name", "x"), nil, "tls_server_name", "the address is http"},
+		{"tls_skip_verify with http", with("tls_skip_verify", "true"), nil, "tls_skip_verify", "the address is http"},
+		{"bad tls_skip_verify with http", with("tls_skip_verify", "nah"), nil, "tls_skip_verify", "expected a boolean"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
