@@ -142,6 +142,15 @@ func (s *Storage) lineOf(key string) int {
 	return s.Line
 }
 
+// KeyLine is where key was set in the seal stanza, or the stanza's own
+// line (a key not in the file, such as one from the environment).
+func (s *Seal) KeyLine(key string) int {
+	if n, ok := s.lines[key]; ok {
+		return n
+	}
+	return s.Line
+}
+
 // line is where key was set in the stanza, or the stanza's own line.
 func (l *Listener) line(key string) int {
 	if n, ok := l.lines[key]; ok {

@@ -170,7 +170,8 @@ func (c *Core) AutoUnseal(ctx context.Context) error {
 
 // RunAutoUnseal retries AutoUnseal until the node is unsealed or ctx ends:
 // every 5s while the node is not initialized, with a backoff from 1s to 30s
-// while the key service fails. Every failure is logged with its reason
+// while the key service fails, or at the seal's steady interval when it
+// has one (seal.RetryPacer: the transit seal). Every failure is logged with its reason
 // (never key material). It returns at once under the Shamir seal. Like
 // Vault's, the loop does not restart after a later sys/seal: the node then
 // stays sealed until restarted, or until a quorum of recovery key shares
@@ -202,9 +203,12 @@ func (c *Core) RunAutoUnseal(ctx context.Context) {
 				"error", err, "retry_in", autoUnsealMaxBackoff)
 			wait = autoUnsealMaxBackoff
 		default:
-			c.logger.Warn("auto-unseal failed: the seal's key service is unavailable; the node stays sealed",
-				"seal", c.autoSeal.Type(), "error", err, "retry_in", backoff)
 			wait, backoff = backoff, min(2*backoff, autoUnsealMaxBackoff)
+			if steady := c.autoSeal.RetryInterval(); steady > 0 {
+				wait = steady
+			}
+			c.logger.Warn("auto-unseal failed: the seal's key service is unavailable; the node stays sealed",
+				"seal", c.autoSeal.Type(), "error", err, "retry_in", wait)
 		}
 		select {
 		case <-ctx.Done():

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/strongbox/strongbox/internal/physical"
 	"github.com/strongbox/strongbox/internal/shamir"
@@ -52,6 +53,15 @@ func NewAutoSeal(storage physical.Backend, w Wrapper) *AutoSeal {
 
 // Type is the seal type reported by sys/seal-status: the key service's.
 func (a *AutoSeal) Type() string { return a.wrapper.Type() }
+
+// RetryInterval is the steady interval at which a failing key service is
+// retried, when the Wrapper asks for one (RetryPacer); zero otherwise.
+func (a *AutoSeal) RetryInterval() time.Duration {
+	if p, ok := a.wrapper.(RetryPacer); ok {
+		return p.RetryInterval()
+	}
+	return 0
+}
 
 // Wrap encrypts rootKey with the key service and returns the blob as it is
 // stored. The blob is decrypted once before it is returned, so a key service

@@ -1,6 +1,9 @@
 package seal
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // BlobInfo is a value encrypted by a key service, with what is needed to
 // decrypt it later (the key that was used, the mechanism, the IV).
@@ -32,4 +35,11 @@ type Wrapper interface {
 	Decrypt(ctx context.Context, blob *BlobInfo) ([]byte, error)
 	// Close releases sessions and connections.
 	Close() error
+}
+
+// RetryPacer is implemented by a Wrapper whose key service the core
+// retries at a steady interval when it fails (down, sealed, refusing),
+// instead of its growing backoff. A zero interval keeps the backoff.
+type RetryPacer interface {
+	RetryInterval() time.Duration
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/strongbox/strongbox/internal/seal"
 	"github.com/strongbox/strongbox/internal/seal/awskms"
 	"github.com/strongbox/strongbox/internal/seal/pkcs11"
+	"github.com/strongbox/strongbox/internal/seal/transit"
 )
 
 // sealStartTimeout bounds the first attempt to reach the key service at
@@ -33,8 +34,16 @@ func wrapperFactories() map[string]wrapperFactory {
 		"awskms": func(ctx context.Context, conf map[string]string, getenv func(string) string, logger *slog.Logger) (seal.Wrapper, error) {
 			return awskms.New(ctx, conf, getenv, logger)
 		},
+		"transit": func(ctx context.Context, conf map[string]string, getenv func(string) string, logger *slog.Logger) (seal.Wrapper, error) {
+			return transit.New(ctx, conf, getenv, logger)
+		},
 	}
 }
+
+// retryIntervals are the seals the core retries at a steady interval when
+// their key service fails, instead of its growing backoff: a transit seal
+// must unseal within seconds of the other server coming back.
+var retryIntervals = map[string]time.Duration{"transit": transit.RetryInterval}
 
 // seals are the key services a configuration names: the seal in use and,
 // during a seal migration, the one being left (the stanza marked
@@ -124,10 +133,11 @@ func openWrapper(ctx context.Context, s *config.Seal, getenv func(string) string
 	}
 	factory, ok := wrapperFactories()[typ]
 	if !ok {
-		return nil, fmt.Errorf("%s:%d: seal type %q is not supported (supported: shamir, pkcs11, awskms)", s.File, s.Line, s.Type)
+		return nil, fmt.Errorf("%s:%d: seal type %q is not supported (supported: shamir, pkcs11, awskms, transit)", s.File, s.Line, s.Type)
 	}
 	lw := &lazyWrapper{
 		typ:    typ,
+		retry:  retryIntervals[typ],
 		logger: logger,
 		build: func(ctx context.Context) (seal.Wrapper, error) {
 			return factory(ctx, s.Config, getenv, logger)
@@ -136,8 +146,11 @@ func openWrapper(ctx context.Context, s *config.Seal, getenv func(string) string
 	sctx, cancel := context.WithTimeout(ctx, sealStartTimeout)
 	defer cancel()
 	_, err := lw.get(sctx)
+	var cerr *transit.ConfigError
 	switch {
 	case err == nil:
+	case errors.As(err, &cerr):
+		return nil, fmt.Errorf("%s:%d: seal %q: %w", s.File, s.KeyLine(cerr.Key), s.Type, cerr)
 	case errors.Is(err, pkcs11.ErrConfig), errors.Is(err, awskms.ErrConfig):
 		return nil, fmt.Errorf("%s:%d: seal %q: %w", s.File, s.Line, s.Type, err)
 	case lw.permanent() != nil:
@@ -157,7 +170,10 @@ func openWrapper(ctx context.Context, s *config.Seal, getenv func(string) string
 // paces the attempts. A refused login is never retried: an HSM locks the
 // PIN after a few wrong tries.
 type lazyWrapper struct {
-	typ    string
+	typ string
+	// retry, when set, is the steady interval at which the core retries
+	// the key service (seal.RetryPacer).
+	retry  time.Duration
 	logger *slog.Logger
 	build  func(context.Context) (seal.Wrapper, error)
 
@@ -191,7 +207,7 @@ func (l *lazyWrapper) get(ctx context.Context) (seal.Wrapper, error) {
 		return nil, fmt.Errorf("%s seal: connect to the key service: %w", l.typ, err)
 	}
 	l.w = w
-	l.logger.Info("connected to the seal's key service", "seal", l.typ)
+	l.logger.Info("the seal is ready", "seal", l.typ)
 	return w, nil
 }
 
@@ -209,6 +225,10 @@ func loginRefused(err error) bool {
 
 // Type is the configured seal type, known before the service answers.
 func (l *lazyWrapper) Type() string { return l.typ }
+
+// RetryInterval is the seal type's steady retry interval; zero leaves the
+// core's backoff.
+func (l *lazyWrapper) RetryInterval() time.Duration { return l.retry }
 
 // KeyID returns the key service's current key.
 func (l *lazyWrapper) KeyID(ctx context.Context) (string, error) {

@@ -12,6 +12,7 @@ import (
 	"github.com/strongbox/strongbox/internal/seal"
 	"github.com/strongbox/strongbox/internal/seal/awskms"
 	"github.com/strongbox/strongbox/internal/seal/pkcs11"
+	"github.com/strongbox/strongbox/internal/seal/transit"
 )
 
 func stanza(typ string, disabled bool, kv ...string) *config.Seal {
@@ -49,16 +50,22 @@ func TestOpenSealsConfig(t *testing.T) {
 			errHas: "only one seal stanza may be enabled"},
 		{name: "two disabled", seals: []*config.Seal{kms(true), stanza("shamir", true)},
 			errHas: "only one seal stanza may be disabled"},
-		{name: "unknown type", seals: []*config.Seal{stanza("transit", false)},
-			errHas: `test.hcl:7: seal type "transit" is not supported (supported: shamir, pkcs11, awskms)`},
-		{name: "unknown disabled type", seals: []*config.Seal{stanza("transit", true)},
-			errHas: `seal type "transit" is not supported`},
+		{name: "unknown type", seals: []*config.Seal{stanza("gcpckms", false)},
+			errHas: `test.hcl:7: seal type "gcpckms" is not supported (supported: shamir, pkcs11, awskms, transit)`},
+		{name: "unknown disabled type", seals: []*config.Seal{stanza("gcpckms", true)},
+			errHas: `seal type "gcpckms" is not supported`},
 		{name: "pkcs11 without pin", seals: []*config.Seal{stanza("pkcs11", false, "lib", "/x.so", "slot", "0", "key_label", "k")},
 			errIs: pkcs11.ErrConfig, errHas: "pin is required"},
 		{name: "awskms without key", seals: []*config.Seal{stanza("awskms", false, "region", "us-east-1")},
 			errIs: awskms.ErrConfig, errHas: "kms_key_id is required"},
 		{name: "disabled awskms without key", seals: []*config.Seal{stanza("awskms", true, "region", "us-east-1")},
 			errIs: awskms.ErrConfig, errHas: "kms_key_id is required"},
+		{name: "transit", seals: []*config.Seal{stanza("transit", false, "address", "http://127.0.0.1:1", "token", "t",
+			"key_name", "k", "mount_path", "transit", "disable_renewal", "true")}, current: "transit"},
+		{name: "transit to shamir", seals: []*config.Seal{stanza("transit", true, "address", "http://127.0.0.1:1", "token", "t",
+			"key_name", "k", "mount_path", "transit", "disable_renewal", "true")}, current: "shamir", old: "transit"},
+		{name: "transit without key_name", seals: []*config.Seal{stanza("transit", false, "address", "http://127.0.0.1:1", "token", "t", "mount_path", "transit")},
+			errIs: transit.ErrConfig, errHas: `test.hcl:7: seal "transit": key_name: is required`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
