@@ -83,7 +83,7 @@ var keyProofs = map[string]keyProof{
 	"ha_backend":                    refusedTop(`ha_backend "raft" {}`),
 	"telemetry":                     refusedTop("telemetry {\n  disable_hostname = true\n}"),
 	"service_registration":          refusedTop(`service_registration "kubernetes" {}`),
-	"user_lockout":                  refusedTop(`user_lockout "all" { lockout_threshold = 5 }`),
+	"user_lockout":                  effect("TestUserLockoutServerConfig"),
 	"entropy":                       refusedTop(`entropy "seal" { mode = "augmentation" }`),
 	"kms":                           refusedTop(`kms "x" {}`),
 	"kms_library":                   refusedTop(`kms_library "pkcs11" {}`),
