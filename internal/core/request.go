@@ -317,7 +317,7 @@ func callerAuth(te *token.Entry) *logical.Auth {
 // login request's.
 func (c *Core) issueLoginToken(ctx context.Context, rt *mount.Route, req *logical.Request, resp *logical.Response) error {
 	a := resp.Auth
-	typ, err := loginTokenType(rt.Entry.Config.TokenType, a.TokenType)
+	typ, err := token.LoginType(rt.Entry.Config.TokenType, a.TokenType)
 	if err != nil {
 		return err
 	}
