@@ -223,6 +223,13 @@ type servers struct {
 func startListeners(cfg *config.Config, c *core.Core, node nodeInfo, logger *slog.Logger) (*servers, error) {
 	s := &servers{errs: make(chan error, len(cfg.Listeners)), configs: nil}
 	for _, l := range cfg.Listeners {
+		if l.TLSClientCAFile != "" && !l.TLSRequireAndVerifyClientCert && !l.TLSDisable {
+			// As in Vault: the CA file only checks the certificates a
+			// listener requires; otherwise a client certificate is
+			// requested, never verified in the handshake, and judged by
+			// the cert auth method against its own CAs.
+			logger.Warn("tls_client_ca_file has no effect without tls_require_and_verify_client_cert", "listener", l.Address)
+		}
 		ln, holder, err := listen(l)
 		if err != nil {
 			s.close()
