@@ -16,6 +16,7 @@ func (c *Core) systemBackend() logical.Backend {
 	var paths []*logical.Path
 	paths = append(paths, c.mounts.Paths()...)
 	paths = append(paths, c.policyPaths()...)
+	paths = append(paths, c.passwordPolicyPaths()...)
 	paths = append(paths, c.auditPaths()...)
 	paths = append(paths, c.keyPaths()...)
 	paths = append(paths, c.capabilityPaths()...)

@@ -1,0 +1,142 @@
+package core
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/strongbox/strongbox/internal/logical"
+	"github.com/strongbox/strongbox/internal/logical/pwpolicy"
+	"github.com/strongbox/strongbox/internal/physical"
+)
+
+// passwordPolicyPrefix holds sys/policies/password/<name> in the barrier.
+const passwordPolicyPrefix = "core/password-policy/"
+
+// storedPasswordPolicy is one policy as stored: the document as written.
+type storedPasswordPolicy struct {
+	Policy string `json:"policy"`
+}
+
+// passwordPolicyPaths serves sys/policies/password (LIST),
+// sys/policies/password/<name> and sys/policies/password/<name>/generate.
+func (c *Core) passwordPolicyPaths() []*logical.Path {
+	fields := map[string]*logical.FieldSchema{
+		"name":   str("password policy name"),
+		"policy": str("password policy document (HCL, optionally base64-encoded)"),
+	}
+	list := func(ctx context.Context, _ *logical.Request, _ *logical.FieldData) (*logical.Response, error) {
+		keys, err := c.barrier.List(ctx, passwordPolicyPrefix)
+		if err != nil {
+			return nil, fmt.Errorf("password policies: list: %w", err)
+		}
+		if len(keys) == 0 {
+			return nil, nil
+		}
+		return &logical.Response{Data: map[string]any{"keys": keys}}, nil
+	}
+	read := func(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
+		sp, err := c.readPasswordPolicy(ctx, d.Get("name").(string))
+		if err != nil || sp == nil {
+			return nil, err
+		}
+		return &logical.Response{Data: map[string]any{"policy": sp.Policy}}, nil
+	}
+	write := func(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
+		name := d.Get("name").(string)
+		doc := d.Get("policy").(string)
+		if strings.TrimSpace(doc) == "" {
+			return nil, logical.BadRequest("missing policy")
+		}
+		if _, err := parsePasswordPolicy(doc); err != nil {
+			return nil, logical.BadRequest("invalid password policy: %v", err)
+		}
+		raw, err := json.Marshal(storedPasswordPolicy{Policy: doc})
+		if err != nil {
+			return nil, err
+		}
+		if err := c.barrier.Put(ctx, &physical.Entry{Key: passwordPolicyPrefix + name, Value: raw}); err != nil {
+			return nil, fmt.Errorf("password policies: write: %w", err)
+		}
+		return nil, nil
+	}
+	del := func(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
+		if err := c.barrier.Delete(ctx, passwordPolicyPrefix+d.Get("name").(string)); err != nil {
+			return nil, fmt.Errorf("password policies: delete: %w", err)
+		}
+		return nil, nil
+	}
+	generate := func(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
+		pw, err := c.generatePassword(ctx, d.Get("name").(string))
+		if errors.Is(err, logical.ErrPasswordPolicyNotFound) {
+			return nil, logical.BadRequest("policy does not exist")
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &logical.Response{Data: map[string]any{"password": pw}}, nil
+	}
+	const name = `(?P<name>[^/]+)`
+	return []*logical.Path{
+		{Pattern: "policies/password/?", Operations: map[logical.Operation]logical.OperationFunc{
+			logical.ListOperation: list}},
+		{Pattern: "policies/password/" + name + "/generate", Fields: fields, Operations: map[logical.Operation]logical.OperationFunc{
+			logical.ReadOperation: generate}},
+		{Pattern: "policies/password/" + name, Fields: fields, Operations: map[logical.Operation]logical.OperationFunc{
+			logical.ReadOperation: read, logical.UpdateOperation: write, logical.DeleteOperation: del}},
+	}
+}
+
+// parsePasswordPolicy parses doc as HCL, else as base64-encoded HCL.
+func parsePasswordPolicy(doc string) (*pwpolicy.Policy, error) {
+	p, err := pwpolicy.Parse(doc)
+	if err == nil {
+		return p, nil
+	}
+	if dec, derr := base64.StdEncoding.DecodeString(strings.TrimSpace(doc)); derr == nil {
+		if p, err2 := pwpolicy.Parse(string(dec)); err2 == nil {
+			return p, nil
+		}
+	}
+	return nil, err
+}
+
+func (c *Core) readPasswordPolicy(ctx context.Context, name string) (*storedPasswordPolicy, error) {
+	e, err := c.barrier.Get(ctx, passwordPolicyPrefix+name)
+	if err != nil {
+		return nil, fmt.Errorf("password policies: read: %w", err)
+	}
+	if e == nil {
+		return nil, nil
+	}
+	var sp storedPasswordPolicy
+	if err := json.Unmarshal(e.Value, &sp); err != nil {
+		return nil, fmt.Errorf("password policies: decode %q: %w", name, err)
+	}
+	return &sp, nil
+}
+
+// generatePassword makes a password from the named stored policy.
+func (c *Core) generatePassword(ctx context.Context, name string) (string, error) {
+	sp, err := c.readPasswordPolicy(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	if sp == nil {
+		return "", fmt.Errorf("%w: %q", logical.ErrPasswordPolicyNotFound, name)
+	}
+	p, err := parsePasswordPolicy(sp.Policy)
+	if err != nil {
+		return "", fmt.Errorf("password policy %q: %w", name, err)
+	}
+	return p.Generate()
+}
+
+// GeneratePasswordFromPolicy implements logical.PasswordGenerator for the
+// engines' system views.
+func (h mountHost) GeneratePasswordFromPolicy(ctx context.Context, name string) (string, error) {
+	return h.c.generatePassword(ctx, name)
+}
