@@ -1,0 +1,112 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/strongbox/strongbox/internal/builtin/secrets/database/dbdriver"
+)
+
+// PluginName is the plugin_name a config names this driver by.
+const PluginName = "postgresql-database-plugin"
+
+// DefaultUsernameTemplate is Vault's for PostgreSQL (63 is the longest
+// identifier PostgreSQL keeps).
+const DefaultUsernameTemplate = `{{ printf "v-%s-%s-%s-%s" (.DisplayName | truncate 8) (.RoleName | truncate 8) (random 20) (unix_time) | truncate 63 }}`
+
+// Statements the driver runs when a role or config names none.
+const (
+	defaultRenew  = `ALTER ROLE "{{name}}" VALID UNTIL '{{expiration}}'`
+	defaultRotate = `ALTER ROLE "{{name}}" WITH PASSWORD '{{password}}'`
+)
+
+// expirationLayout is how {{expiration}} is rendered (VALID UNTIL).
+const expirationLayout = "2006-01-02 15:04:05-0700"
+
+type driver struct{ db *sql.DB }
+
+// Open parses the connection URL (a URL or key=value string) and opens a
+// pool; it does not connect (Ping does).
+func Open(_ context.Context, c dbdriver.Config) (dbdriver.Driver, error) {
+	url, hasUser, hasPassword := dbdriver.PrepareURL(c.ConnectionURL)
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", dbdriver.ErrConnection, err)
+	}
+	if hasUser {
+		cfg.User = c.Username
+	}
+	if hasPassword {
+		cfg.Password = c.Password
+	}
+	db := stdlib.OpenDB(*cfg)
+	dbdriver.ConfigurePool(db, c)
+	return &driver{db: db}, nil
+}
+
+func (d *driver) Ping(ctx context.Context) error {
+	if err := d.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("%w: %v", dbdriver.ErrConnection, err)
+	}
+	return nil
+}
+
+func (d *driver) DefaultUsernameTemplate() string { return DefaultUsernameTemplate }
+
+func (d *driver) CreateUser(ctx context.Context, stmts []string, username, password string, exp time.Time) error {
+	return dbdriver.ExecTx(ctx, d.db, stmts, dbdriver.Vars(username, password, exp.Format(expirationLayout)))
+}
+
+func (d *driver) RenewUser(ctx context.Context, stmts []string, username string, exp time.Time) error {
+	if len(stmts) == 0 {
+		stmts = []string{defaultRenew}
+	}
+	return dbdriver.ExecTx(ctx, d.db, stmts, dbdriver.Vars(username, "", exp.Format(expirationLayout)))
+}
+
+func (d *driver) SetPassword(ctx context.Context, stmts []string, username, password string) error {
+	if len(stmts) == 0 {
+		stmts = []string{defaultRotate}
+	}
+	return dbdriver.ExecTx(ctx, d.db, stmts, dbdriver.Vars(username, password, ""))
+}
+
+func (d *driver) RevokeUser(ctx context.Context, stmts []string, username string) error {
+	if len(stmts) > 0 {
+		return dbdriver.ExecTx(ctx, d.db, stmts, dbdriver.Vars(username, "", ""))
+	}
+	return d.dropUser(ctx, username)
+}
+
+// dropUser ends the user's sessions, hands what it owns to the engine's
+// user, drops its privileges and then the role. A role already gone is
+// success, so a retried revocation ends well.
+func (d *driver) dropUser(ctx context.Context, username string) error {
+	var exists bool
+	if err := d.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, username).Scan(&exists); err != nil {
+		return fmt.Errorf("look up role: %w", err)
+	}
+	if !exists {
+		return nil
+	}
+	// Disallow new logins first, so no session appears after the purge.
+	ident := pgx.Identifier{username}.Sanitize()
+	if _, err := d.db.ExecContext(ctx, `ALTER ROLE `+ident+` NOLOGIN`); err != nil {
+		return fmt.Errorf("disable login: %w", err)
+	}
+	if _, err := d.db.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()`, username); err != nil {
+		return fmt.Errorf("terminate sessions: %w", err)
+	}
+	return dbdriver.ExecTx(ctx, d.db, []string{
+		`REASSIGN OWNED BY ` + ident + ` TO CURRENT_USER`,
+		`DROP OWNED BY ` + ident,
+		`DROP ROLE IF EXISTS ` + ident,
+	}, nil)
+}
+
+func (d *driver) Close() error { return d.db.Close() }
