@@ -39,6 +39,7 @@ require (
 	github.com/go-sql-driver/mysql v1.11.0
 	github.com/hashicorp/golang-lru/v2 v2.0.7
 	github.com/jackc/pgx/v5 v5.13.0
+	github.com/robfig/cron/v3 v3.0.1
 	github.com/ryanuber/go-glob v1.0.0
 	golang.org/x/crypto v0.59.0
 )
