@@ -1,0 +1,301 @@
+package database_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	vault "github.com/hashicorp/vault/api"
+)
+
+var pgSeq atomic.Int64
+
+// pgSetup configures a connection named db with a fresh superuser of its
+// own (so rotate-root never locks the others out) and a table app_<n>
+// that a role "ro" may read; it returns the admin pool, the table and the
+// connection's user and password.
+func pgSetup(t *testing.T, c *vault.Client, db string) (admin *sqlDB, table, user, password string) {
+	t.Helper()
+	n := pgSeq.Add(1)
+	a := adminDB(t, pg.Open, pg.Admin, pg.AdminPassword)
+	user, password, table = fmt.Sprintf("eng%d", n), fmt.Sprintf("eng-pw-%d", n), fmt.Sprintf("app_%d", n)
+	for _, q := range []string{
+		fmt.Sprintf(`CREATE ROLE %s WITH LOGIN SUPERUSER PASSWORD '%s'`, user, password),
+		fmt.Sprintf(`CREATE TABLE %s (id int)`, table),
+		fmt.Sprintf(`INSERT INTO %s VALUES (1), (2)`, table),
+	} {
+		if _, err := a.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(t, c, "database/config/"+db, map[string]any{
+		"plugin_name": "postgresql-database-plugin", "connection_url": pg.URL(),
+		"username": user, "password": password, "allowed_roles": "*",
+	})
+	return &sqlDB{a}, table, user, password
+}
+
+func pgRoleExists(t *testing.T, a *sqlDB, name string) bool {
+	t.Helper()
+	var ok bool
+	if err := a.QueryRow(`SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, name).Scan(&ok); err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+// TestPostgresDynamicCreds: issued credentials log in and can do what the
+// creation statements grant and no more; renew moves VALID UNTIL; revoke
+// ends the user's open session and drops the role.
+func TestPostgresDynamicCreds(t *testing.T) {
+	c := startCore(t, 0)
+	a, table, _, _ := pgSetup(t, c, "pg")
+	write(t, c, "database/roles/ro", map[string]any{
+		"db_name": "pg",
+		"creation_statements": []string{
+			`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`,
+			`GRANT SELECT ON ` + table + ` TO "{{name}}";`,
+		},
+		"default_ttl": "1h", "max_ttl": "24h",
+	})
+	s := read(t, c, "database/creds/ro")
+	user, pw := str(s, "username"), str(s, "password")
+	if !strings.HasPrefix(user, "v-token-ro-") && !strings.HasPrefix(user, "v-root-ro-") {
+		t.Fatalf("username %q does not follow the default template", user)
+	}
+	if len(pw) != 20 || s.LeaseID == "" || !s.Renewable || s.LeaseDuration != 3600 {
+		t.Fatalf("creds: %d-char password, lease %q renewable %v duration %d", len(pw), s.LeaseID, s.Renewable, s.LeaseDuration)
+	}
+	udb := adminDB(t, pg.Open, user, pw)
+	var n int
+	if err := udb.QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("select as the issued user: %d %v", n, err)
+	}
+	if _, err := udb.Exec(`INSERT INTO ` + table + ` VALUES (3)`); err == nil || !strings.Contains(err.Error(), "permission denied") {
+		t.Fatalf("insert as the issued user: %v, want permission denied", err)
+	}
+	var before, after time.Time
+	if err := a.QueryRow(`SELECT rolvaliduntil FROM pg_roles WHERE rolname = $1`, user).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.Sys().Renew(s.LeaseID, 7200)
+	if err != nil || r.LeaseDuration != 7200 {
+		t.Fatalf("renew: %v %+v", err, r)
+	}
+	if err := a.QueryRow(`SELECT rolvaliduntil FROM pg_roles WHERE rolname = $1`, user).Scan(&after); err != nil {
+		t.Fatal(err)
+	}
+	if d := after.Sub(before); d < 50*time.Minute || d > 70*time.Minute {
+		t.Fatalf("renew moved VALID UNTIL by %s, want about an hour", d)
+	}
+	// A session is open (udb's pool): revocation must end it too.
+	if err := c.Sys().Revoke(s.LeaseID); err != nil {
+		t.Fatal(err)
+	}
+	if pgRoleExists(t, a, user) {
+		t.Fatalf("role %s still in pg_roles after revoke", user)
+	}
+	if err := canLogin(pg.Open, user, pw); err == nil {
+		t.Fatal("the revoked user still logs in")
+	}
+	// The lease is gone with the user.
+	if _, err := c.Sys().Lookup(s.LeaseID); err == nil {
+		t.Fatal("the revoked lease is still there")
+	}
+}
+
+// TestPostgresExpiryAndRevokePrefix: a lease's expiry drops its user; a
+// revoke-prefix drops every user issued under it.
+func TestPostgresExpiryAndRevokePrefix(t *testing.T) {
+	c := startCore(t, 0)
+	a, table, _, _ := pgSetup(t, c, "pg")
+	stmts := []string{`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}'; GRANT SELECT ON ` + table + ` TO "{{name}}";`}
+	write(t, c, "database/roles/short", map[string]any{"db_name": "pg", "creation_statements": stmts, "default_ttl": 2})
+	write(t, c, "database/roles/long", map[string]any{"db_name": "pg", "creation_statements": stmts, "default_ttl": "1h"})
+	short := read(t, c, "database/creds/short")
+	if short.LeaseDuration != 2 {
+		t.Fatalf("lease_duration %d, want 2", short.LeaseDuration)
+	}
+	var long []string
+	for i := 0; i < 3; i++ {
+		long = append(long, str(read(t, c, "database/creds/long"), "username"))
+	}
+	eventually(t, "the expired lease's user to be dropped", func() bool { return !pgRoleExists(t, a, str(short, "username")) })
+	for _, u := range long {
+		if !pgRoleExists(t, a, u) {
+			t.Fatalf("user %s of a live lease dropped", u)
+		}
+	}
+	if err := c.Sys().RevokePrefix("database/creds/long"); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range long {
+		if pgRoleExists(t, a, u) {
+			t.Fatalf("user %s still there after revoke-prefix", u)
+		}
+	}
+}
+
+// TestPostgresRotateRoot: after rotate-root the old password no longer
+// logs in, the engine still works, and no read shows the password.
+func TestPostgresRotateRoot(t *testing.T) {
+	c := startCore(t, 0)
+	a, table, user, password := pgSetup(t, c, "pg")
+	write(t, c, "database/roles/ro", map[string]any{"db_name": "pg",
+		"creation_statements": []string{`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}'; GRANT SELECT ON ` + table + ` TO "{{name}}";`}})
+	if err := canLogin(pg.Open, user, password); err != nil {
+		t.Fatalf("before rotation: %v", err)
+	}
+	write(t, c, "database/rotate-root/pg", nil)
+	if err := canLogin(pg.Open, user, password); err == nil {
+		t.Fatal("the old root password still logs in after rotate-root")
+	}
+	s := read(t, c, "database/creds/ro")
+	if err := canLogin(pg.Open, str(s, "username"), str(s, "password")); err != nil {
+		t.Fatalf("creds after rotate-root: %v", err)
+	}
+	cfg := read(t, c, "database/config/pg")
+	if strings.Contains(fmt.Sprint(cfg.Data), password) || cfg.Data["password"] != nil {
+		t.Fatalf("config read shows a password: %v", cfg.Data)
+	}
+	if err := c.Sys().Revoke(s.LeaseID); err != nil {
+		t.Fatal(err)
+	}
+	if pgRoleExists(t, a, str(s, "username")) {
+		t.Fatal("revoke after rotate-root left the user")
+	}
+}
+
+// TestPostgresBadInput: every refused write answers 4xx in Vault's shape
+// and stores nothing.
+func TestPostgresBadInput(t *testing.T) {
+	c := startCore(t, 0)
+	_, _, user, _ := pgSetup(t, c, "pg")
+	cases := []struct {
+		name, path string
+		data       map[string]any
+		status     int
+		msg        string
+	}{
+		{"wrong password", "database/config/bad", map[string]any{"plugin_name": "postgresql-database-plugin",
+			"connection_url": pg.URL(), "username": user, "password": "wrong"}, 400, "password authentication failed"},
+		{"unreachable", "database/config/bad", map[string]any{"plugin_name": "postgresql-database-plugin",
+			"connection_url": "postgres://{{username}}:{{password}}@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=2", "username": user, "password": "x"}, 400, "error verifying connection"},
+		{"malformed url", "database/config/bad", map[string]any{"plugin_name": "postgresql-database-plugin",
+			"connection_url": "postgres://%zz", "username": user, "password": "x"}, 400, "error creating database object"},
+		{"unknown plugin", "database/config/bad", map[string]any{"plugin_name": "oracle-database-plugin", "connection_url": pg.URL()}, 400, "not found"},
+		{"no plugin", "database/config/bad", map[string]any{"connection_url": pg.URL()}, 400, "plugin"},
+		{"bad template", "database/config/bad", map[string]any{"plugin_name": "postgresql-database-plugin",
+			"connection_url": pg.URL(), "verify_connection": false, "username_template": "{{ .Nope"}, 400, "template"},
+		{"role without db", "database/roles/bad", map[string]any{"creation_statements": "SELECT 1"}, 400, "database name"},
+		{"role without statements", "database/roles/bad", map[string]any{"db_name": "pg"}, 400, "creation statements"},
+		{"ttl over max", "database/roles/bad", map[string]any{"db_name": "pg", "creation_statements": "SELECT 1", "default_ttl": 100, "max_ttl": 10}, 400, "max_ttl"},
+		{"bad credential type", "database/roles/bad", map[string]any{"db_name": "pg", "creation_statements": "SELECT 1", "credential_type": "rsa_private_key"}, 400, "credential_type"},
+		{"static without user", "database/static-roles/bad", map[string]any{"db_name": "pg", "rotation_period": 60}, 400, "username"},
+		{"static unknown user", "database/static-roles/bad", map[string]any{"db_name": "pg", "username": "nobody_here", "rotation_period": 60}, 400, "does not exist"},
+		{"static short period", "database/static-roles/bad", map[string]any{"db_name": "pg", "username": user, "rotation_period": 1}, 400, "rotation_period"},
+		{"static both", "database/static-roles/bad", map[string]any{"db_name": "pg", "username": user, "rotation_period": 60, "rotation_schedule": "* * * * *"}, 400, "mutually exclusive"},
+		{"static bad cron", "database/static-roles/bad", map[string]any{"db_name": "pg", "username": user, "rotation_schedule": "every day"}, 400, "rotation_schedule"},
+		{"static unknown db", "database/static-roles/bad", map[string]any{"db_name": "nope", "username": user, "rotation_period": 60}, 400, "nope"},
+		{"rotate-root unknown", "database/rotate-root/bad", nil, 400, "bad"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := c.Logical().Write(tc.path, tc.data)
+			wantStatus(t, err, tc.status, tc.msg)
+			if strings.Contains(tc.path, "rotate-root") {
+				return
+			}
+			if s, err := c.Logical().Read(tc.path); err != nil || s != nil {
+				t.Fatalf("after a refused write %s reads %v %v", tc.path, s, err)
+			}
+		})
+	}
+	_, err := c.Logical().Read("database/creds/nope")
+	wantStatus(t, err, 400, "unknown role")
+	// A role the connection does not allow: 403.
+	write(t, c, "database/config/narrow", map[string]any{"plugin_name": "postgresql-database-plugin",
+		"connection_url": pg.URL(), "username": pg.Admin, "password": pg.AdminPassword, "allowed_roles": "other"})
+	write(t, c, "database/roles/denied", map[string]any{"db_name": "narrow", "creation_statements": `CREATE ROLE "{{name}}"`})
+	_, err = c.Logical().Read("database/creds/denied")
+	wantStatus(t, err, 403, "")
+	// The user of the refused static role kept its password.
+	var re *vault.ResponseError
+	if _, err := c.Logical().Read("database/static-creds/bad"); !errors.As(err, &re) || re.StatusCode != 400 {
+		t.Fatalf("static-creds of a refused role: %v", err)
+	}
+}
+
+// TestPostgresStaticRoles: creating a static role takes the user over at
+// once (default rotation statement); the periodic job rotates it on its
+// period; rotate-role rotates now; a cron schedule is accepted.
+func TestPostgresStaticRoles(t *testing.T) {
+	c := startCore(t, 200*time.Millisecond)
+	a, _, _, _ := pgSetup(t, c, "pg")
+	if _, err := a.Exec(`CREATE ROLE app_static WITH LOGIN PASSWORD 'initial-pw'`); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Exec(`DROP ROLE IF EXISTS app_static`) })
+	write(t, c, "database/static-roles/app", map[string]any{"db_name": "pg", "username": "app_static", "rotation_period": "5s"})
+	if err := canLogin(pg.Open, "app_static", "initial-pw"); err == nil {
+		t.Fatal("the initial password still logs in after the static role was created")
+	}
+	s1 := read(t, c, "database/static-creds/app")
+	if err := canLogin(pg.Open, "app_static", str(s1, "password")); err != nil {
+		t.Fatalf("static-creds password: %v", err)
+	}
+	if ttl, err := s1.Data["ttl"].(json.Number).Int64(); err != nil || ttl < 0 || ttl > 5 {
+		t.Fatalf("static-creds ttl: %v", s1.Data)
+	}
+	if str(s1, "username") != "app_static" || s1.Data["rotation_period"] == nil || str(s1, "last_vault_rotation") == "" {
+		t.Fatalf("static-creds: %v", s1.Data)
+	}
+	// The periodic job rotates it after its period.
+	var s2 *vault.Secret
+	eventually(t, "a scheduled rotation", func() bool {
+		s2 = read(t, c, "database/static-creds/app")
+		return str(s2, "last_vault_rotation") != str(s1, "last_vault_rotation")
+	})
+	if str(s2, "password") == str(s1, "password") {
+		t.Fatal("rotation kept the password")
+	}
+	if err := canLogin(pg.Open, "app_static", str(s2, "password")); err != nil {
+		t.Fatalf("rotated password: %v", err)
+	}
+	if err := canLogin(pg.Open, "app_static", str(s1, "password")); err == nil {
+		t.Fatal("the previous password still logs in after rotation")
+	}
+	// rotate-role, with the job effectively out of the way (1h period).
+	write(t, c, "database/static-roles/app", map[string]any{"rotation_period": "1h"})
+	before := read(t, c, "database/static-creds/app")
+	write(t, c, "database/rotate-role/app", nil)
+	after := read(t, c, "database/static-creds/app")
+	if str(after, "password") == str(before, "password") {
+		t.Fatal("rotate-role kept the password")
+	}
+	if err := canLogin(pg.Open, "app_static", str(after, "password")); err != nil {
+		t.Fatalf("password after rotate-role: %v", err)
+	}
+	// A cron schedule replaces the period; the next rotation is within a minute.
+	write(t, c, "database/static-roles/app", map[string]any{"rotation_schedule": "* * * * *"})
+	r := read(t, c, "database/static-roles/app")
+	if r.Data["rotation_schedule"] != "* * * * *" || r.Data["rotation_period"] != nil {
+		t.Fatalf("static role after schedule: %v", r.Data)
+	}
+	keys, err := c.Logical().List("database/static-roles")
+	if err != nil || fmt.Sprint(keys.Data["keys"]) != "[app]" {
+		t.Fatalf("list static roles: %v %v", keys, err)
+	}
+	if _, err := c.Logical().Delete("database/static-roles/app"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Logical().Read("database/static-creds/app")
+	wantStatus(t, err, 400, "unknown role")
+	if !pgRoleExists(t, a, "app_static") {
+		t.Fatal("deleting the static role dropped its user")
+	}
+}
