@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ var pgSeq atomic.Int64
 // own (so rotate-root never locks the others out) and a table app_<n>
 // that a role "ro" may read; it returns the admin pool, the table and the
 // connection's user and password.
-func pgSetup(t *testing.T, c *vault.Client, db string) (admin *sqlDB, table, user, password string) {
+func pgSetup(t testing.TB, c *vault.Client, db string) (admin *sqlDB, table, user, password string) {
 	t.Helper()
 	n := pgSeq.Add(1)
 	a := adminDB(t, pg.Open, pg.Admin, pg.AdminPassword)
@@ -39,7 +40,7 @@ func pgSetup(t *testing.T, c *vault.Client, db string) (admin *sqlDB, table, use
 	return &sqlDB{a}, table, user, password
 }
 
-func pgRoleExists(t *testing.T, a *sqlDB, name string) bool {
+func pgRoleExists(t testing.TB, a *sqlDB, name string) bool {
 	t.Helper()
 	var ok bool
 	if err := a.QueryRow(`SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, name).Scan(&ok); err != nil {
@@ -297,5 +298,35 @@ func TestPostgresStaticRoles(t *testing.T) {
 	wantStatus(t, err, 400, "unknown role")
 	if !pgRoleExists(t, a, "app_static") {
 		t.Fatal("deleting the static role dropped its user")
+	}
+}
+
+// TestPostgresConcurrentCreds: 16 clients at once on one role whose
+// statements GRANT on the same table all get working credentials
+// (PostgreSQL answers concurrent GRANTs on one table with "tuple
+// concurrently updated"; the driver retries them).
+func TestPostgresConcurrentCreds(t *testing.T) {
+	c := startCore(t, 0)
+	_, table, _, _ := pgSetup(t, c, "pg")
+	write(t, c, "database/config/pg", map[string]any{"max_open_connections": 16})
+	write(t, c, "database/roles/ro", map[string]any{"db_name": "pg",
+		"creation_statements": `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}'; GRANT SELECT ON ` + table + ` TO "{{name}}"`})
+	var wg sync.WaitGroup
+	errs := make(chan error, 16*10)
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 10; i++ {
+				if _, err := c.Logical().Read("database/creds/ro"); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }

@@ -3,10 +3,13 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/strongbox/strongbox/internal/builtin/secrets/database/dbdriver"
@@ -59,26 +62,63 @@ func (d *driver) Ping(ctx context.Context) error {
 func (d *driver) DefaultUsernameTemplate() string { return DefaultUsernameTemplate }
 
 func (d *driver) CreateUser(ctx context.Context, stmts []string, username, password string, exp time.Time) error {
-	return dbdriver.ExecTx(ctx, d.db, stmts, dbdriver.Vars(username, password, exp.Format(expirationLayout)))
+	return d.execTx(ctx, stmts, dbdriver.Vars(username, password, exp.Format(expirationLayout)))
+}
+
+// maxAttempts bounds the retries of a transaction that lost a race.
+const maxAttempts = 8
+
+// execTx runs the statements in one transaction, again when PostgreSQL
+// refuses it for a concurrent change: two GRANTs on one table at once
+// fail with "tuple concurrently updated" (the catalog row of the table's
+// ACL), and serialization failures and deadlocks are retryable by
+// definition. The failed transaction was rolled back, so a retry is safe.
+func (d *driver) execTx(ctx context.Context, stmts []string, vars map[string]string) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = dbdriver.ExecTx(ctx, d.db, stmts, vars)
+		if err == nil || attempt == maxAttempts || !retryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt*attempt) * 5 * time.Millisecond):
+		}
+	}
+}
+
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	switch pe.Code {
+	case "40001", "40P01": // serialization_failure, deadlock_detected
+		return true
+	case "XX000": // internal_error: only the catalog race
+		return strings.Contains(pe.Message, "tuple concurrently updated")
+	}
+	return false
 }
 
 func (d *driver) RenewUser(ctx context.Context, stmts []string, username string, exp time.Time) error {
 	if len(stmts) == 0 {
 		stmts = []string{defaultRenew}
 	}
-	return dbdriver.ExecTx(ctx, d.db, stmts, dbdriver.Vars(username, "", exp.Format(expirationLayout)))
+	return d.execTx(ctx, stmts, dbdriver.Vars(username, "", exp.Format(expirationLayout)))
 }
 
 func (d *driver) SetPassword(ctx context.Context, stmts []string, username, password string) error {
 	if len(stmts) == 0 {
 		stmts = []string{defaultRotate}
 	}
-	return dbdriver.ExecTx(ctx, d.db, stmts, dbdriver.Vars(username, password, ""))
+	return d.execTx(ctx, stmts, dbdriver.Vars(username, password, ""))
 }
 
 func (d *driver) RevokeUser(ctx context.Context, stmts []string, username string) error {
 	if len(stmts) > 0 {
-		return dbdriver.ExecTx(ctx, d.db, stmts, dbdriver.Vars(username, "", ""))
+		return d.execTx(ctx, stmts, dbdriver.Vars(username, "", ""))
 	}
 	return d.dropUser(ctx, username)
 }
@@ -102,7 +142,7 @@ func (d *driver) dropUser(ctx context.Context, username string) error {
 	if _, err := d.db.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()`, username); err != nil {
 		return fmt.Errorf("terminate sessions: %w", err)
 	}
-	return dbdriver.ExecTx(ctx, d.db, []string{
+	return d.execTx(ctx, []string{
 		`REASSIGN OWNED BY ` + ident + ` TO CURRENT_USER`,
 		`DROP OWNED BY ` + ident,
 		`DROP ROLE IF EXISTS ` + ident,
