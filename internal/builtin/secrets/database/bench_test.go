@@ -48,7 +48,8 @@ func BenchmarkRevokeExpiringPostgres(b *testing.B) {
 	stmts := `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}'; GRANT ` + group + ` TO "{{name}}"`
 	// Issue with a long TTL, then renew each lease to one common end, so
 	// every lease expires at the same moment, after issuing is done.
-	write(b, c, "database/roles/exp", map[string]any{"db_name": "pg", "default_ttl": "1h", "creation_statements": stmts, "username_template": `{{ printf "vb-%s-%s" (random 20) (unix_time) }}`})
+	write(b, c, "database/config/pg", map[string]any{"username_template": `{{ printf "vb-%s-%s" (random 20) (unix_time) }}`})
+	write(b, c, "database/roles/exp", map[string]any{"db_name": "pg", "default_ttl": "1h", "creation_statements": stmts})
 	leases := make([]string, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
