@@ -330,3 +330,46 @@ func TestPostgresConcurrentCreds(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestPostgresPoolsClosed: the engine's connections go on reset, on a
+// config change (the old pool) and when the mount is disabled.
+func TestPostgresPoolsClosed(t *testing.T) {
+	c := startCore(t, 0)
+	a, table, user, password := pgSetup(t, c, "pg")
+	sessions := func() int {
+		var n int
+		if err := a.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE usename = $1`, user).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	write(t, c, "database/roles/ro", map[string]any{"db_name": "pg",
+		"creation_statements": `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}'; GRANT SELECT ON ` + table + ` TO "{{name}}"`})
+	read(t, c, "database/creds/ro")
+	if sessions() == 0 {
+		t.Fatal("no engine session after issuing creds")
+	}
+	write(t, c, "database/reset/pg", nil)
+	eventually(t, "reset to close the pool", func() bool { return sessions() == 0 })
+	read(t, c, "database/creds/ro")
+	if sessions() == 0 {
+		t.Fatal("no engine session after reset and creds")
+	}
+	// Re-pointing the config at another user closes the old user's pool.
+	write(t, c, "database/config/pg", map[string]any{"username": pg.Admin, "password": pg.AdminPassword})
+	eventually(t, "a config change to close the old pool", func() bool { return sessions() == 0 })
+	write(t, c, "database/config/pg", map[string]any{"username": user, "password": password})
+	_, err := c.Logical().Write("database/config/pg", map[string]any{"password": "wrong"})
+	wantStatus(t, err, 400, "password authentication failed")
+	s := read(t, c, "database/creds/ro")
+	if sessions() == 0 {
+		t.Fatal("the refused config write replaced the working one")
+	}
+	if err := c.Sys().Unmount("database"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "unmount to close the pool", func() bool { return sessions() == 0 })
+	if pgRoleExists(t, a, str(s, "username")) {
+		t.Fatal("unmount left an issued user")
+	}
+}
