@@ -95,6 +95,7 @@ func (b *backend) framework() *logical.FrameworkBackend {
 		},
 		Secrets:      []*logical.SecretType{b.creds},
 		PeriodicFunc: b.rotateDue,
+		Rollback:     b.rollback,
 		Clean:        func(context.Context) { b.closeAll() },
 		PathsSpecial: &logical.Paths{SealWrapStorage: []string{configPrefix, staticRolePrefix}},
 	}

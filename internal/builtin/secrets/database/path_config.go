@@ -3,6 +3,7 @@ package database
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -27,6 +28,11 @@ type dbConfig struct {
 	RootRotationStatements []string `json:"root_rotation_statements"`
 	PasswordPolicy         string   `json:"password_policy"`
 	UsernameTemplate       string   `json:"username_template"`
+	// PendingPassword is written ahead of a root rotation (Vault's WAL):
+	// if the node dies after the database took the new password but
+	// before the config was rewritten, Rollback finds out which of the
+	// two logs in and keeps it.
+	PendingPassword string `json:"pending_password,omitempty"`
 }
 
 func (c *dbConfig) driverConfig() dbdriver.Config {
@@ -313,8 +319,9 @@ func (b *backend) pathRotateRoot() *logical.Path {
 }
 
 // rotateRoot sets a new password on the database for the config's user,
-// then stores it. If storing fails the old password is put back, so the
-// engine never loses its way in.
+// then stores it. The new password is stored as pending first, so a crash
+// in between never loses the way in (Rollback settles it); if storing the
+// result fails the old password is put back.
 func (b *backend) rotateRoot(ctx context.Context, req *logical.Request, d *logical.FieldData) (*logical.Response, error) {
 	name := d.Get("name").(string)
 	defer b.lock(configPrefix + name)()
@@ -329,18 +336,73 @@ func (b *backend) rotateRoot(ctx context.Context, req *logical.Request, d *logic
 	if err != nil {
 		return nil, err
 	}
+	pending := *c
+	pending.PendingPassword = pw
+	if err := writeConfig(ctx, req.Storage, name, &pending); err != nil {
+		return nil, err
+	}
 	if err := drv.SetPassword(ctx, c.RootRotationStatements, c.Username, pw); err != nil {
+		if werr := writeConfig(ctx, req.Storage, name, c); werr != nil {
+			b.logger.Warn("rotate-root: clear the pending password", "name", name, "error", werr)
+		}
 		return nil, dbError("rotate root credentials", err)
 	}
 	next := *c
 	next.Password = pw
 	if err := writeConfig(ctx, req.Storage, name, &next); err != nil {
 		if rerr := drv.SetPassword(ctx, c.RootRotationStatements, c.Username, c.Password); rerr != nil {
-			b.logger.Error("rotate-root: the new password could not be stored nor the old one restored", "name", name, "error", rerr)
+			b.logger.Error("rotate-root: the new password could not be stored nor the old one restored; the pending one is kept for rollback", "name", name, "error", rerr)
 		}
 		return nil, err
 	}
 	// Connections logged in with the old password go; new ones use the new.
 	b.closeConn(name)
 	return nil, nil
+}
+
+// rollback settles root rotations a crash interrupted: for a config with
+// a pending password, whichever of the pending and the stored password
+// logs in is kept. When neither does (the database is down) it tries
+// again at the next run.
+func (b *backend) rollback(ctx context.Context, req *logical.Request) error {
+	names, err := req.Storage.List(ctx, configPrefix)
+	if err != nil {
+		return fmt.Errorf("database: list configs: %w", err)
+	}
+	var errs []error
+	for _, name := range names {
+		if err := b.settleRootRotation(ctx, req.Storage, name); err != nil {
+			errs = append(errs, fmt.Errorf("config %q: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (b *backend) settleRootRotation(ctx context.Context, s logical.Storage, name string) error {
+	defer b.lock(configPrefix + name)()
+	c, err := readConfig(ctx, s, name)
+	if err != nil || c == nil || c.PendingPassword == "" {
+		return err
+	}
+	for _, pw := range []string{c.PendingPassword, c.Password} {
+		try := *c
+		try.Password, try.PendingPassword = pw, ""
+		drv, err := openDriver(ctx, &try)
+		if err != nil {
+			return err
+		}
+		pctx, cancel := context.WithTimeout(ctx, verifyTimeout)
+		err = drv.Ping(pctx)
+		cancel()
+		drv.Close()
+		if err != nil {
+			continue
+		}
+		if err := writeConfig(ctx, s, name, &try); err != nil {
+			return err
+		}
+		b.closeConn(name)
+		return nil
+	}
+	return fmt.Errorf("neither the pending nor the stored root password logs in yet")
 }
