@@ -15,7 +15,7 @@ var mySeq atomic.Int64
 // mysqlSetup configures a connection named db (plugin) with a fresh admin
 // account of its own and returns the server's admin pool and the
 // connection's user and password.
-func mysqlSetup(t *testing.T, c *vault.Client, db, plugin string) (admin *sqlDB, user, password string) {
+func mysqlSetup(t testing.TB, c *vault.Client, db, plugin string) (admin *sqlDB, user, password string) {
 	t.Helper()
 	n := mySeq.Add(1)
 	a := adminDB(t, maria.Open, maria.Admin, maria.AdminPassword)
@@ -36,7 +36,7 @@ func mysqlSetup(t *testing.T, c *vault.Client, db, plugin string) (admin *sqlDB,
 	return &sqlDB{a}, user, password
 }
 
-func mysqlUserExists(t *testing.T, a *sqlDB, name string) bool {
+func mysqlUserExists(t testing.TB, a *sqlDB, name string) bool {
 	t.Helper()
 	var n int
 	if err := a.QueryRow(`SELECT COUNT(*) FROM mysql.user WHERE User = ?`, name).Scan(&n); err != nil {
