@@ -107,6 +107,10 @@ func BenchmarkRevokeExpiringPostgres(b *testing.B) {
 		}
 	}
 	took := time.Since(t0)
+	eventually(b, "the lease list to empty", func() bool {
+		l, err := c.Logical().List("sys/leases/lookup/database/creds/exp/")
+		return err == nil && l == nil
+	})
 	b.ReportMetric(float64(n)/took.Seconds(), "revoke/s")
 	b.ReportMetric(took.Seconds(), "drain-s")
 	b.ReportMetric(float64(n)/issued.Seconds(), "creds/s")

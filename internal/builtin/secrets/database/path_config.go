@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
+
+	gomysql "github.com/go-sql-driver/mysql"
 
 	"github.com/strongbox/strongbox/internal/builtin/secrets/database/dbdriver"
 	"github.com/strongbox/strongbox/internal/logical"
@@ -139,7 +142,7 @@ func (b *backend) readConfig(ctx context.Context, req *logical.Request, d *logic
 		return nil, err
 	}
 	details := map[string]any{
-		"connection_url":          c.ConnectionURL,
+		"connection_url":          redactURL(c.ConnectionURL),
 		"username":                c.Username,
 		"max_open_connections":    c.MaxOpenConnections,
 		"max_idle_connections":    c.MaxIdleConnections,
@@ -157,6 +160,24 @@ func (b *backend) readConfig(ctx context.Context, req *logical.Request, d *logic
 		"password_policy":                    c.PasswordPolicy,
 		"verify_connection":                  c.VerifyConnection,
 	}}, nil
+}
+
+// redactURL hides a password written literally into a connection URL
+// (not the {{password}} template), for reads.
+func redactURL(raw string) string {
+	prepared, _, _ := dbdriver.PrepareURL(raw)
+	var pw string
+	if u, err := url.Parse(prepared); err == nil && u.User != nil {
+		pw, _ = u.User.Password()
+	} else if cfg, err := gomysql.ParseDSN(prepared); err == nil {
+		pw = cfg.Passwd
+	} else if i := strings.Index(prepared, "password="); i >= 0 {
+		pw = strings.Fields(prepared[i+len("password="):] + " ")[0]
+	}
+	if pw == "" || pw == dbdriver.URLPasswordPlaceholder {
+		return raw
+	}
+	return strings.ReplaceAll(raw, pw, "*****")
 }
 
 func nonNil(s []string) []string {

@@ -63,6 +63,15 @@ func TestPostgresDynamicCreds(t *testing.T) {
 		},
 		"default_ttl": "1h", "max_ttl": "24h",
 	})
+	for path, want := range map[string]string{"database/config": "[pg]", "database/roles": "[ro]"} {
+		l, err := c.Logical().List(path)
+		if err != nil || l == nil || fmt.Sprint(l.Data["keys"]) != want {
+			t.Fatalf("list %s: %v %v, want %s", path, l, err, want)
+		}
+	}
+	if r := read(t, c, "database/roles/ro"); r.Data["db_name"] != "pg" || fmt.Sprint(r.Data["default_ttl"]) != "3600" {
+		t.Fatalf("role read: %v", r.Data)
+	}
 	s := read(t, c, "database/creds/ro")
 	user, pw := str(s, "username"), str(s, "password")
 	if !strings.HasPrefix(user, "v-token-ro-") && !strings.HasPrefix(user, "v-root-ro-") {
