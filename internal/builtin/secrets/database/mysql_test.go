@@ -73,6 +73,14 @@ func TestMySQLDynamicCreds(t *testing.T) {
 	if err := c.Sys().Revoke(s.LeaseID); err != nil {
 		t.Fatal(err)
 	}
+	// KILL flags the session: it ends a moment later.
+	eventually(t, "the revoked user's session to end", func() bool {
+		var sessions int
+		if err := a.QueryRow(`SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = ?`, user).Scan(&sessions); err != nil {
+			t.Fatal(err)
+		}
+		return sessions == 0
+	})
 	if mysqlUserExists(t, a, user) {
 		t.Fatalf("user %s still in mysql.user after revoke", user)
 	}

@@ -64,7 +64,11 @@ func (b *backend) readCreds(ctx context.Context, req *logical.Request, d *logica
 	if err != nil {
 		return nil, logical.BadRequest("%v", err)
 	}
-	password, err := b.generatePassword(ctx, cfg.PasswordPolicy)
+	policy := cfg.PasswordPolicy
+	if p := r.CredentialConfig["password_policy"]; p != "" {
+		policy = p
+	}
+	password, err := b.generatePassword(ctx, policy)
 	if err != nil {
 		return nil, err
 	}

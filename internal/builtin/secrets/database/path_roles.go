@@ -47,7 +47,7 @@ var roleFields = map[string]*logical.FieldSchema{
 	"default_ttl":           {Type: logical.TypeDurationSecond, Description: "Default lease TTL (default: the mount's)."},
 	"max_ttl":               {Type: logical.TypeDurationSecond, Description: "Longest lease life (default: the mount's)."},
 	"credential_type":       {Type: logical.TypeString, Default: "password", Description: "Only \"password\"."},
-	"credential_config":     {Type: logical.TypeMap, Description: "Options of the credential type (password_policy is not taken here: set it on the config)."},
+	"credential_config":     {Type: logical.TypeMap, Description: "Options of the credential type: password_policy overrides the config's."},
 }
 
 func (b *backend) pathRolesList() *logical.Path {
@@ -148,7 +148,15 @@ func (b *backend) writeRole(ctx context.Context, req *logical.Request, d *logica
 	if v, ok := d.GetOk("credential_config"); ok {
 		r.CredentialConfig = map[string]string{}
 		for k, val := range v.(map[string]any) {
+			if k != "password_policy" {
+				return nil, logical.BadRequest("credential_config: unknown option %q for credential_type password", k)
+			}
 			r.CredentialConfig[k] = fmt.Sprint(val)
+		}
+		if p := r.CredentialConfig["password_policy"]; p != "" {
+			if _, err := b.generatePassword(ctx, p); err != nil {
+				return nil, err
+			}
 		}
 	}
 	raw, err := json.Marshal(r)

@@ -35,19 +35,43 @@ type staticRole struct {
 
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow)
 
-// nextRotation is when the role is due.
-func (s *staticRole) nextRotation() time.Time {
+// maxCatchUp bounds the walk over missed schedule occurrences.
+const maxCatchUp = 100000
+
+// nextRotation is when the role is due at now: the period after the last
+// rotation; for a schedule, the first occurrence after the last rotation,
+// unless a rotation_window is set and that occurrence's window has closed
+// (the node was down): then the latest occurrence whose window is still
+// open, else the next one to come.
+func (s *staticRole) nextRotation(now time.Time) time.Time {
 	if s.PendingPassword != "" {
 		return time.Time{}
 	}
-	if s.RotationSchedule != "" {
-		sched, err := cronParser.Parse(s.RotationSchedule)
-		if err != nil {
-			return time.Time{}
-		}
-		return sched.Next(s.LastVaultRotation)
+	if s.RotationSchedule == "" {
+		return s.LastVaultRotation.Add(time.Duration(s.RotationPeriod) * time.Second)
 	}
-	return s.LastVaultRotation.Add(time.Duration(s.RotationPeriod) * time.Second)
+	sched, err := cronParser.Parse(s.RotationSchedule)
+	if err != nil {
+		return time.Time{}
+	}
+	next := sched.Next(s.LastVaultRotation)
+	if s.RotationWindow <= 0 || next.After(now) {
+		return next
+	}
+	window := time.Duration(s.RotationWindow) * time.Second
+	// The latest occurrence at or before now.
+	latest := next
+	for i := 0; i < maxCatchUp; i++ {
+		n := sched.Next(latest)
+		if n.After(now) {
+			break
+		}
+		latest = n
+	}
+	if !now.After(latest.Add(window)) {
+		return latest
+	}
+	return sched.Next(now)
 }
 
 func readStaticRole(ctx context.Context, s logical.Storage, name string) (*staticRole, error) {
@@ -278,7 +302,7 @@ func (b *backend) pathStaticCreds() *logical.Path {
 				if r == nil {
 					return nil, logical.BadRequest("unknown role: %s", name)
 				}
-				ttl := int64(time.Until(r.nextRotation()).Seconds())
+				ttl := int64(time.Until(r.nextRotation(time.Now())).Seconds())
 				if ttl < 0 {
 					ttl = 0
 				}
@@ -352,8 +376,7 @@ func (b *backend) rotateIfDue(ctx context.Context, s logical.Storage, name strin
 	if err != nil || r == nil {
 		return err
 	}
-	next := r.nextRotation()
-	if next.After(now) {
+	if r.nextRotation(now).After(now) {
 		return nil
 	}
 	return b.rotate(ctx, s, name, r, true)

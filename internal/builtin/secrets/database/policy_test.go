@@ -53,6 +53,19 @@ rule "charset" {
 	if err := canLogin(pg.Open, str(s, "username"), str(s, "password")); err != nil {
 		t.Fatal(err)
 	}
+	// A role's credential_config password_policy overrides the config's.
+	write(t, c, "sys/policies/password/digits", map[string]any{"policy": `length = 30
+rule "charset" {
+  charset = "0123456789"
+}`})
+	write(t, c, "database/roles/digits", map[string]any{"db_name": "pg", "credential_config": map[string]any{"password_policy": "digits"},
+		"creation_statements": `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}'`})
+	if pw := str(read(t, c, "database/creds/digits"), "password"); len(pw) != 30 || strings.Trim(pw, "0123456789") != "" {
+		t.Fatalf("role policy password %q", pw)
+	}
+	_, err = c.Logical().Write("database/roles/bad", map[string]any{"db_name": "pg", "credential_config": map[string]any{"password_policy": "missing"},
+		"creation_statements": `SELECT 1`})
+	wantStatus(t, err, 400, "missing")
 	if _, err := c.Logical().Delete("sys/policies/password/hexish"); err != nil {
 		t.Fatal(err)
 	}

@@ -106,6 +106,14 @@ func TestPostgresDynamicCreds(t *testing.T) {
 	if err := c.Sys().Revoke(s.LeaseID); err != nil {
 		t.Fatal(err)
 	}
+	// pg_terminate_backend signals: the session ends a moment later.
+	eventually(t, "the revoked user's session to end", func() bool {
+		var sessions int
+		if err := a.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE usename = $1`, user).Scan(&sessions); err != nil {
+			t.Fatal(err)
+		}
+		return sessions == 0
+	})
 	if pgRoleExists(t, a, user) {
 		t.Fatalf("role %s still in pg_roles after revoke", user)
 	}
@@ -380,5 +388,36 @@ func TestPostgresPoolsClosed(t *testing.T) {
 	eventually(t, "unmount to close the pool", func() bool { return sessions() == 0 })
 	if pgRoleExists(t, a, str(s, "username")) {
 		t.Fatal("unmount left an issued user")
+	}
+}
+
+// TestPostgresRevokeOwner: the default revocation drops a user that owns
+// objects and holds privileges (its objects go to the engine's user).
+func TestPostgresRevokeOwner(t *testing.T) {
+	c := startCore(t, 0)
+	a, _, user, _ := pgSetup(t, c, "pg")
+	n := pgSeq.Add(1)
+	schema := fmt.Sprintf("owned_%d", n)
+	if _, err := a.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		t.Fatal(err)
+	}
+	write(t, c, "database/roles/owner", map[string]any{"db_name": "pg", "creation_statements": []string{
+		`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}'`,
+		`GRANT USAGE, CREATE ON SCHEMA ` + schema + ` TO "{{name}}"`,
+	}})
+	s := read(t, c, "database/creds/owner")
+	udb := adminDB(t, pg.Open, str(s, "username"), str(s, "password"))
+	if _, err := udb.Exec(`CREATE TABLE ` + schema + `.mine (id int)`); err != nil {
+		t.Fatalf("create table as the issued user: %v", err)
+	}
+	if err := c.Sys().Revoke(s.LeaseID); err != nil {
+		t.Fatal(err)
+	}
+	if pgRoleExists(t, a, str(s, "username")) {
+		t.Fatal("the owner was not dropped")
+	}
+	var owner string
+	if err := a.QueryRow(`SELECT tableowner FROM pg_tables WHERE schemaname = $1 AND tablename = 'mine'`, schema).Scan(&owner); err != nil || owner != user {
+		t.Fatalf("table owner after revoke: %q %v, want %q", owner, err, user)
 	}
 }
