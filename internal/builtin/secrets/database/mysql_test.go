@@ -171,8 +171,11 @@ func TestMySQLRotateRootAndStatic(t *testing.T) {
 	}
 	// A wrong password at config time: 400 with the server's message, nothing stored.
 	_, err := c.Logical().Write("database/config/bad", map[string]any{"plugin_name": "mysql-database-plugin",
-		"connection_url": maria.URL(), "username": user, "password": "wrong"})
+		"connection_url": maria.URL(), "username": user, "password": "Wr0ng-Distinct-PW"})
 	wantStatus(t, err, 400, "Access denied")
+	if strings.Contains(err.Error(), "Wr0ng-Distinct-PW") {
+		t.Fatalf("the error shows the password: %v", err)
+	}
 	if s, err := c.Logical().Read("database/config/bad"); err != nil || s != nil {
 		t.Fatalf("refused config stored: %v %v", s, err)
 	}

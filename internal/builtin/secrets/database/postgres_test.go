@@ -376,8 +376,11 @@ func TestPostgresPoolsClosed(t *testing.T) {
 	write(t, c, "database/config/pg", map[string]any{"username": pg.Admin, "password": pg.AdminPassword})
 	eventually(t, "a config change to close the old pool", func() bool { return sessions() == 0 })
 	write(t, c, "database/config/pg", map[string]any{"username": user, "password": password})
-	_, err := c.Logical().Write("database/config/pg", map[string]any{"password": "wrong"})
+	_, err := c.Logical().Write("database/config/pg", map[string]any{"password": "Wr0ng-Distinct-PW"})
 	wantStatus(t, err, 400, "password authentication failed")
+	if strings.Contains(err.Error(), "Wr0ng-Distinct-PW") {
+		t.Fatalf("the error shows the password: %v", err)
+	}
 	s := read(t, c, "database/creds/ro")
 	if sessions() == 0 {
 		t.Fatal("the refused config write replaced the working one")
