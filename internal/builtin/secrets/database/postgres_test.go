@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -422,5 +423,32 @@ func TestPostgresRevokeOwner(t *testing.T) {
 	var owner string
 	if err := a.QueryRow(`SELECT tableowner FROM pg_tables WHERE schemaname = $1 AND tablename = 'mine'`, schema).Scan(&owner); err != nil || owner != user {
 		t.Fatalf("table owner after revoke: %q %v, want %q", owner, err, user)
+	}
+}
+
+// TestPostgresAuditHidesSecrets: with a file audit device on, neither the
+// root password written to the config nor an issued password reaches the
+// log in clear.
+func TestPostgresAuditHidesSecrets(t *testing.T) {
+	c := startCore(t, 0)
+	log := t.TempDir() + "/audit.log"
+	if err := c.Sys().EnableAuditWithOptions("file", &vault.EnableAuditOptions{Type: "file", Options: map[string]string{"file_path": log}}); err != nil {
+		t.Fatal(err)
+	}
+	_, table, _, password := pgSetup(t, c, "pg")
+	write(t, c, "database/roles/ro", map[string]any{"db_name": "pg",
+		"creation_statements": `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}'; GRANT SELECT ON ` + table + ` TO "{{name}}"`})
+	s := read(t, c, "database/creds/ro")
+	raw, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), "database/creds/ro") {
+		t.Fatal("the audit log has no creds request: nothing was checked")
+	}
+	for what, secret := range map[string]string{"root password": password, "issued password": str(s, "password")} {
+		if strings.Contains(string(raw), secret) {
+			t.Errorf("the audit log shows the %s in clear", what)
+		}
 	}
 }

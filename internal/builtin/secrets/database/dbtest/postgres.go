@@ -92,6 +92,7 @@ func StartPostgres() (*Postgres, error) {
 	cmd := exec.Command(initdb, "-D", data, "-U", p.Admin, "--pwfile="+pwfile,
 		"--auth-host=scram-sha-256", "--auth-local=trust", "-E", "UTF8", "--no-sync", "--no-instructions")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	cmd.Dir = dir // the postgres user may not enter the test's directory
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	if err := run(cmd); err != nil {
 		return nil, fmt.Errorf("dbtest: initdb: %w", err)
@@ -103,6 +104,7 @@ func StartPostgres() (*Postgres, error) {
 		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
 		"-c", "full_page_writes=off", "-c", "max_connections=300")
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	p.cmd.Dir = dir
 	if err := p.start(); err != nil {
 		return nil, fmt.Errorf("dbtest: start postgres: %w", err)
 	}
