@@ -180,3 +180,35 @@ func TestMySQLRotateRootAndStatic(t *testing.T) {
 		t.Fatalf("refused config stored: %v %v", s, err)
 	}
 }
+
+// TestMySQLFailedCreation: when a creation statement after CREATE USER
+// fails (MySQL has already committed the user), the half-created user is
+// dropped, and the error names no password.
+func TestMySQLFailedCreation(t *testing.T) {
+	c := startCore(t, 0)
+	a, _, _ := mysqlSetup(t, c, "my", "mysql-database-plugin")
+	var before int
+	if err := a.QueryRow(`SELECT COUNT(*) FROM mysql.user WHERE User LIKE 'v-%'`).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	write(t, c, "database/roles/broken", map[string]any{"db_name": "my",
+		"creation_statements": `CREATE USER '{{name}}'@'%' IDENTIFIED BY '{{password}}'; GRANT SELECT ON nosuchdb.nosuchtable TO '{{name}}'@'%';`})
+	_, err := c.Logical().Read("database/creds/broken")
+	if err == nil {
+		t.Fatal("creds of a broken role succeeded")
+	}
+	var after int
+	if err := a.QueryRow(`SELECT COUNT(*) FROM mysql.user WHERE User LIKE 'v-%'`).Scan(&after); err != nil {
+		t.Fatal(err)
+	}
+	if after != before {
+		t.Fatalf("%d users named v-%% after a failed creation, %d before", after, before)
+	}
+	// A syntax error right after the password: MySQL quotes the statement.
+	write(t, c, "database/roles/typo", map[string]any{"db_name": "my",
+		"creation_statements": `CREATE USER '{{name}}'@'%' IDENTIFED BY '{{password}}'`})
+	_, err = c.Logical().Read("database/creds/typo")
+	if err == nil || !strings.Contains(err.Error(), "*****") {
+		t.Fatalf("syntax error: %v, want the password shown as *****", err)
+	}
+}

@@ -171,7 +171,7 @@ func ExecTx(ctx context.Context, db *sql.DB, stmts []string, vars map[string]str
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
 	for i, q := range queries {
 		if _, err := tx.ExecContext(ctx, Render(q, vars)); err != nil {
-			return fmt.Errorf("statement %d: %w", i+1, err)
+			return fmt.Errorf("statement %d: %w", i+1, redacted{err: err, secret: vars["password"]})
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -179,3 +179,20 @@ func ExecTx(ctx context.Context, db *sql.DB, stmts []string, vars map[string]str
 	}
 	return nil
 }
+
+// redacted hides a secret in an error's text (MySQL quotes the statement
+// near a syntax error, password included) and keeps the error for
+// errors.As.
+type redacted struct {
+	err    error
+	secret string
+}
+
+func (r redacted) Error() string {
+	if r.secret == "" {
+		return r.err.Error()
+	}
+	return strings.ReplaceAll(r.err.Error(), r.secret, "*****")
+}
+
+func (r redacted) Unwrap() error { return r.err }

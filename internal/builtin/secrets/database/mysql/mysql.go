@@ -71,8 +71,17 @@ func (d *driver) DefaultUsernameTemplate() string {
 	return DefaultUsernameTemplate
 }
 
+// CreateUser runs the creation statements. MySQL commits each DDL
+// statement at once, so a failure after CREATE USER would leave a user no
+// lease covers: the new (randomly named) user is dropped again.
 func (d *driver) CreateUser(ctx context.Context, stmts []string, username, password string, exp time.Time) error {
-	return dbdriver.ExecTx(ctx, d.db, stmts, dbdriver.Vars(username, password, exp.UTC().Format(time.DateTime)))
+	err := dbdriver.ExecTx(ctx, d.db, stmts, dbdriver.Vars(username, password, exp.UTC().Format(time.DateTime)))
+	if err != nil {
+		if derr := d.RevokeUser(ctx, nil, username); derr != nil {
+			return fmt.Errorf("%w (and dropping the half-created user: %v)", err, derr)
+		}
+	}
+	return err
 }
 
 // RenewUser runs the renew statements; MySQL users have no expiry of
