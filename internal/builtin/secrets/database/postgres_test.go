@@ -386,6 +386,31 @@ func TestPostgresPoolsClosed(t *testing.T) {
 	if sessions() == 0 {
 		t.Fatal("the refused config write replaced the working one")
 	}
+	// Deleting a config closes its pool.
+	_, table2, user2, _ := pgSetup(t, c, "pg2")
+	write(t, c, "database/roles/ro2", map[string]any{"db_name": "pg2",
+		"creation_statements": `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}'; GRANT SELECT ON ` + table2 + ` TO "{{name}}"`})
+	s2 := read(t, c, "database/creds/ro2")
+	if err := c.Sys().Revoke(s2.LeaseID); err != nil {
+		t.Fatal(err)
+	}
+	sessions2 := func() int {
+		var n int
+		if err := a.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE usename = $1`, user2).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if sessions2() == 0 {
+		t.Fatal("no session of the second config's pool")
+	}
+	if _, err := c.Logical().Delete("database/config/pg2"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a config delete to close its pool", func() bool { return sessions2() == 0 })
+	if cfg, err := c.Logical().Read("database/config/pg2"); err != nil || cfg != nil {
+		t.Fatalf("deleted config reads %v %v", cfg, err)
+	}
 	if err := c.Sys().Unmount("database"); err != nil {
 		t.Fatal(err)
 	}
