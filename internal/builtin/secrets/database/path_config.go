@@ -31,6 +31,7 @@ type dbConfig struct {
 	RootRotationStatements []string `json:"root_rotation_statements"`
 	PasswordPolicy         string   `json:"password_policy"`
 	UsernameTemplate       string   `json:"username_template"`
+	PasswordAuthentication string   `json:"password_authentication,omitempty"`
 	// PendingPassword is written ahead of a root rotation (Vault's WAL):
 	// if the node dies after the database took the new password but
 	// before the config was rewritten, Rollback finds out which of the
@@ -42,7 +43,8 @@ func (c *dbConfig) driverConfig() dbdriver.Config {
 	return dbdriver.Config{
 		ConnectionURL: c.ConnectionURL, Username: c.Username, Password: c.Password,
 		MaxOpenConnections: c.MaxOpenConnections, MaxIdleConnections: c.MaxIdleConnections,
-		MaxConnectionLifetime: time.Duration(c.MaxConnectionLifetime) * time.Second,
+		MaxConnectionLifetime:  time.Duration(c.MaxConnectionLifetime) * time.Second,
+		PasswordAuthentication: c.PasswordAuthentication,
 	}
 }
 
@@ -92,6 +94,7 @@ var configFields = map[string]*logical.FieldSchema{
 	"max_idle_connections":     {Type: logical.TypeInt, Description: "Most idle connections (default: max_open_connections)."},
 	"max_connection_lifetime":  {Type: logical.TypeDurationSecond, Description: "Longest a connection is reused (default: no limit)."},
 	"username_template":        {Type: logical.TypeString, Description: "Template for dynamic usernames."},
+	"password_authentication":  {Type: logical.TypeString, Description: "PostgreSQL: \"password\" (default) or \"scram-sha-256\" (passwords hashed by the engine before they are sent)."},
 	"disable_escaping":         {Type: logical.TypeBool, Description: "Accepted for compatibility: credentials are never escaped into the URL."},
 }
 
@@ -150,6 +153,9 @@ func (b *backend) readConfig(ctx context.Context, req *logical.Request, d *logic
 	}
 	if c.UsernameTemplate != "" {
 		details["username_template"] = c.UsernameTemplate
+	}
+	if c.PasswordAuthentication != "" {
+		details["password_authentication"] = c.PasswordAuthentication
 	}
 	return &logical.Response{Data: map[string]any{
 		"plugin_name":                        c.PluginName,
@@ -224,6 +230,7 @@ func (b *backend) writeConfig(ctx context.Context, req *logical.Request, d *logi
 	str("password", &c.Password)
 	str("password_policy", &c.PasswordPolicy)
 	str("username_template", &c.UsernameTemplate)
+	str("password_authentication", &c.PasswordAuthentication)
 	if v, ok := d.GetOk("allowed_roles"); ok {
 		c.AllowedRoles = v.([]string)
 	}

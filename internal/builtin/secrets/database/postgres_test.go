@@ -477,3 +477,38 @@ func TestPostgresAuditHidesSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestPostgresScramClientSide: with password_authentication =
+// scram-sha-256 the engine sends a SCRAM verifier, never the password:
+// PostgreSQL stores it as is even where it would hash a clear password
+// with md5, and the issued user logs in with its password.
+func TestPostgresScramClientSide(t *testing.T) {
+	c := startCore(t, 0)
+	a, table, _, _ := pgSetup(t, c, "pg")
+	stmts := []string{`SET LOCAL password_encryption = 'md5'; CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}'; GRANT SELECT ON ` + table + ` TO "{{name}}"`}
+	write(t, c, "database/roles/ro", map[string]any{"db_name": "pg", "creation_statements": stmts})
+	stored := func(user string) string {
+		var pw string
+		if err := a.QueryRow(`SELECT rolpassword FROM pg_authid WHERE rolname = $1`, user).Scan(&pw); err != nil {
+			t.Fatal(err)
+		}
+		return pw
+	}
+	plain := read(t, c, "database/creds/ro")
+	if got := stored(str(plain, "username")); !strings.HasPrefix(got, "md5") {
+		t.Fatalf("without scram the server hashed the clear password: want md5..., got %.14s", got)
+	}
+	write(t, c, "database/config/pg", map[string]any{"password_authentication": "scram-sha-256"})
+	s := read(t, c, "database/creds/ro")
+	if got := stored(str(s, "username")); !strings.HasPrefix(got, "SCRAM-SHA-256$4096:") {
+		t.Fatalf("with scram the engine's verifier was not stored: %.20s", got)
+	}
+	if err := canLogin(pg.Open, str(s, "username"), str(s, "password")); err != nil {
+		t.Fatalf("login with a client-side SCRAM password: %v", err)
+	}
+	if d := read(t, c, "database/config/pg").Data["connection_details"].(map[string]any); d["password_authentication"] != "scram-sha-256" {
+		t.Fatalf("connection_details: %v", d)
+	}
+	_, err := c.Logical().Write("database/config/pg", map[string]any{"password_authentication": "md5"})
+	wantStatus(t, err, 400, "password_authentication")
+}

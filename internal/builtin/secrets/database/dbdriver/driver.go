@@ -24,6 +24,10 @@ type Config struct {
 	MaxOpenConnections    int
 	MaxIdleConnections    int
 	MaxConnectionLifetime time.Duration
+	// PasswordAuthentication is PostgreSQL's "password" (the default: the
+	// clear password goes in the statements) or "scram-sha-256" (the
+	// engine hashes it first); other drivers ignore it.
+	PasswordAuthentication string
 }
 
 // Driver is an open connection pool to one database. Its methods are safe

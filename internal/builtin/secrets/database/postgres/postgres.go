@@ -31,7 +31,17 @@ const (
 // expirationLayout is how {{expiration}} is rendered (VALID UNTIL).
 const expirationLayout = "2006-01-02 15:04:05-0700"
 
-type driver struct{ db *sql.DB }
+type driver struct {
+	db *sql.DB
+	// scram hashes passwords client-side (password_authentication).
+	scram bool
+}
+
+// PasswordAuthentication values a config may name.
+const (
+	AuthPassword    = "password"
+	AuthScramSHA256 = "scram-sha-256"
+)
 
 // Open parses the connection URL (a URL or key=value string) and opens a
 // pool; it does not connect (Ping does).
@@ -47,9 +57,14 @@ func Open(_ context.Context, c dbdriver.Config) (dbdriver.Driver, error) {
 	if hasPassword {
 		cfg.Password = c.Password
 	}
+	switch c.PasswordAuthentication {
+	case "", AuthPassword, AuthScramSHA256:
+	default:
+		return nil, fmt.Errorf("%w: password_authentication %q: want %q or %q", dbdriver.ErrConnection, c.PasswordAuthentication, AuthPassword, AuthScramSHA256)
+	}
 	db := stdlib.OpenDB(*cfg)
 	dbdriver.ConfigurePool(db, c)
-	return &driver{db: db}, nil
+	return &driver{db: db, scram: c.PasswordAuthentication == AuthScramSHA256}, nil
 }
 
 func (d *driver) Ping(ctx context.Context) error {
@@ -62,7 +77,24 @@ func (d *driver) Ping(ctx context.Context) error {
 func (d *driver) DefaultUsernameTemplate() string { return DefaultUsernameTemplate }
 
 func (d *driver) CreateUser(ctx context.Context, stmts []string, username, password string, exp time.Time) error {
-	return d.execTx(ctx, stmts, dbdriver.Vars(username, password, exp.Format(expirationLayout)))
+	pw, err := d.storedPassword(password)
+	if err != nil {
+		return err
+	}
+	return d.execTx(ctx, stmts, dbdriver.Vars(username, pw, exp.Format(expirationLayout)))
+}
+
+// storedPassword is what {{password}} becomes: the password, or its SCRAM
+// verifier with password_authentication = scram-sha-256.
+func (d *driver) storedPassword(password string) (string, error) {
+	if !d.scram {
+		return password, nil
+	}
+	v, ok, err := scramVerifier(password)
+	if err != nil || !ok {
+		return password, err
+	}
+	return v, nil
 }
 
 // maxAttempts bounds the retries of a transaction that lost a race.
@@ -113,7 +145,11 @@ func (d *driver) SetPassword(ctx context.Context, stmts []string, username, pass
 	if len(stmts) == 0 {
 		stmts = []string{defaultRotate}
 	}
-	return d.execTx(ctx, stmts, dbdriver.Vars(username, password, ""))
+	pw, err := d.storedPassword(password)
+	if err != nil {
+		return err
+	}
+	return d.execTx(ctx, stmts, dbdriver.Vars(username, pw, ""))
 }
 
 func (d *driver) RevokeUser(ctx context.Context, stmts []string, username string) error {
