@@ -25,8 +25,9 @@ type storedPasswordPolicy struct {
 // sys/policies/password/<name> and sys/policies/password/<name>/generate.
 func (c *Core) passwordPolicyPaths() []*logical.Path {
 	fields := map[string]*logical.FieldSchema{
-		"name":   str("password policy name"),
-		"policy": str("password policy document (HCL, optionally base64-encoded)"),
+		"name":           str("password policy name"),
+		"policy":         str("password policy document (HCL, optionally base64-encoded)"),
+		"entropy_source": str("\"\" (the node's CSPRNG); \"platform\" (entropy augmentation) is not available"),
 	}
 	list := func(ctx context.Context, _ *logical.Request, _ *logical.FieldData) (*logical.Response, error) {
 		keys, err := c.barrier.List(ctx, passwordPolicyPrefix)
@@ -50,6 +51,9 @@ func (c *Core) passwordPolicyPaths() []*logical.Path {
 		doc := d.Get("policy").(string)
 		if strings.TrimSpace(doc) == "" {
 			return nil, logical.BadRequest("missing policy")
+		}
+		if src := d.Get("entropy_source").(string); src != "" {
+			return nil, logical.BadRequest("entropy_source %q: entropy augmentation is not available", src)
 		}
 		if _, err := parsePasswordPolicy(doc); err != nil {
 			return nil, logical.BadRequest("invalid password policy: %v", err)

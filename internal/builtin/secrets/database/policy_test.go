@@ -39,6 +39,8 @@ rule "charset" {
 	if s, err := c.Logical().Read("sys/policies/password/bad"); err != nil || s != nil {
 		t.Fatalf("bad policy stored: %v %v", s, err)
 	}
+	_, err = c.Logical().Write("sys/policies/password/aug", map[string]any{"policy": policy, "entropy_source": "platform"})
+	wantStatus(t, err, 400, "entropy")
 	_, err = c.Logical().Read("sys/policies/password/missing/generate")
 	wantStatus(t, err, 400, "does not exist")
 
