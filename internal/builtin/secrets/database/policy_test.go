@@ -1,6 +1,7 @@
 package database_test
 
 import (
+	"encoding/base64"
 	"strings"
 	"testing"
 )
@@ -39,6 +40,9 @@ rule "charset" {
 	if s, err := c.Logical().Read("sys/policies/password/bad"); err != nil || s != nil {
 		t.Fatalf("bad policy stored: %v %v", s, err)
 	}
+	// A base64-encoded document is accepted too (Vault's, to avoid escaping).
+	write(t, c, "sys/policies/password/b64", map[string]any{"policy": base64.StdEncoding.EncodeToString([]byte(policy))})
+	check(str(read(t, c, "sys/policies/password/b64/generate"), "password"))
 	_, err = c.Logical().Write("sys/policies/password/aug", map[string]any{"policy": policy, "entropy_source": "platform"})
 	wantStatus(t, err, 400, "entropy")
 	_, err = c.Logical().Read("sys/policies/password/missing/generate")
