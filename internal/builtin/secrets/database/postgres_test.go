@@ -512,3 +512,50 @@ func TestPostgresScramClientSide(t *testing.T) {
 	_, err := c.Logical().Write("database/config/pg", map[string]any{"password_authentication": "md5"})
 	wantStatus(t, err, 400, "password_authentication")
 }
+
+// TestPostgresLeaseEdges: a renewal never passes the role's max_ttl; a
+// lease whose role was deleted is still revoked (default statements on
+// the database it was issued from); custom root rotation statements are
+// used by rotate-root.
+func TestPostgresLeaseEdges(t *testing.T) {
+	c := startCore(t, 0)
+	a, table, user, password := pgSetup(t, c, "pg")
+	stmts := `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'; GRANT SELECT ON ` + table + ` TO "{{name}}"`
+	write(t, c, "database/roles/capped", map[string]any{"db_name": "pg", "creation_statements": stmts, "default_ttl": 5, "max_ttl": 10})
+	s := read(t, c, "database/creds/capped")
+	r, err := c.Sys().Renew(s.LeaseID, 3600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.LeaseDuration > 10 || r.LeaseDuration < 1 {
+		t.Fatalf("renewal past max_ttl: lease_duration %d", r.LeaseDuration)
+	}
+	if err := c.Sys().Revoke(s.LeaseID); err != nil {
+		t.Fatal(err)
+	}
+
+	write(t, c, "database/roles/gone", map[string]any{"db_name": "pg", "creation_statements": stmts, "default_ttl": "1h"})
+	g := read(t, c, "database/creds/gone")
+	if _, err := c.Logical().Delete("database/roles/gone"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Sys().Revoke(g.LeaseID); err != nil {
+		t.Fatalf("revoke after the role was deleted: %v", err)
+	}
+	if pgRoleExists(t, a, str(g, "username")) {
+		t.Fatal("the user of a deleted role's lease survived its revocation")
+	}
+
+	write(t, c, "database/config/pg", map[string]any{"root_rotation_statements": []string{`ALTER ROLE "{{username}}" WITH PASSWORD '{{password}}' CONNECTION LIMIT 50`}})
+	write(t, c, "database/rotate-root/pg", nil)
+	var limit int
+	if err := a.QueryRow(`SELECT rolconnlimit FROM pg_roles WHERE rolname = $1`, user).Scan(&limit); err != nil || limit != 50 {
+		t.Fatalf("custom root rotation statement not run: connlimit %d %v", limit, err)
+	}
+	if err := canLogin(pg.Open, user, password); err == nil {
+		t.Fatal("the old root password still logs in")
+	}
+	if got := read(t, c, "database/config/pg").Data["root_credentials_rotate_statements"]; fmt.Sprint(got) == "[]" {
+		t.Fatalf("root_credentials_rotate_statements: %v", got)
+	}
+}
