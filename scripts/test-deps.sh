@@ -39,3 +39,17 @@ if [ ! -x /usr/sbin/slapd ] || ! command -v ldapsearch >/dev/null; then
   fi
   $sudo_cmd apt-get update && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y --no-install-recommends slapd ldap-utils
 fi
+# PostgreSQL and MariaDB for the database secrets engine's tests
+# (internal/builtin/secrets/database/dbtest runs private servers on
+# 127.0.0.1 with data in a temporary directory). As for slapd, the
+# packages' postinst must not leave system services running: a policy-rc.d
+# refusing every start is put in place for the install when there is none.
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || [ ! -x /usr/sbin/mariadbd ] || ! command -v mariadb-install-db >/dev/null; then
+  sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo_cmd tee /usr/sbin/policy-rc.d >/dev/null
+    $sudo_cmd chmod 755 /usr/sbin/policy-rc.d
+    trap '$sudo_cmd rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  $sudo_cmd apt-get update && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y --no-install-recommends postgresql mariadb-server
+fi

@@ -6,6 +6,7 @@ import (
 	"github.com/strongbox/strongbox/internal/builtin/credential/ldap"
 	"github.com/strongbox/strongbox/internal/builtin/credential/userpass"
 	"github.com/strongbox/strongbox/internal/builtin/secrets/cubbyhole"
+	"github.com/strongbox/strongbox/internal/builtin/secrets/database"
 	"github.com/strongbox/strongbox/internal/builtin/secrets/kv"
 	"github.com/strongbox/strongbox/internal/builtin/secrets/transit"
 	"github.com/strongbox/strongbox/internal/logical"
@@ -17,6 +18,7 @@ func SecretEngines() map[string]logical.Factory {
 		"kv":        kv.Factory,
 		"cubbyhole": cubbyhole.Factory,
 		"transit":   transit.Factory,
+		"database":  database.Factory,
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/strongbox/strongbox/internal/core/lockout"
 	"github.com/strongbox/strongbox/internal/core/mount"
 	"github.com/strongbox/strongbox/internal/core/policy"
+	"github.com/strongbox/strongbox/internal/core/pwpolicies"
 	"github.com/strongbox/strongbox/internal/core/raftops"
 	"github.com/strongbox/strongbox/internal/core/token"
 	"github.com/strongbox/strongbox/internal/core/wrapping"
@@ -138,6 +139,8 @@ type Core struct {
 	// auditing is the audit table and its devices (core/auditing); audit
 	// is its broker while the node is active.
 	auditing *auditing.Room
+	// passwords is sys/policies/password (core/pwpolicies).
+	passwords *pwpolicies.Store
 	// lockout counts failed logins and locks aliases out (core/lockout,
 	// host_lockout.go).
 	lockout *lockout.Manager
@@ -196,6 +199,7 @@ func New(conf Config) (*Core, error) {
 	c.auditing = auditing.New(auditing.Config{
 		Storage: c.barrier, Factories: conf.AuditDevices, Logger: c.logger.With("component", "audit"),
 	})
+	c.passwords = pwpolicies.New(c.barrier)
 	c.cors = cors.New(c.barrier, c.logger.With("component", "cors"))
 	lc := conf.UserLockout
 	lc.Logger, lc.Now = c.logger.With("component", "lockout"), conf.Now

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"slices"
 
 	"github.com/strongbox/strongbox/internal/core/expiration"
@@ -17,6 +18,7 @@ func (c *Core) systemBackend() logical.Backend {
 	var paths []*logical.Path
 	paths = append(paths, c.mounts.Paths()...)
 	paths = append(paths, policy.Paths(func() *policy.Store { return c.policies }, c.clearACLs)...)
+	paths = append(paths, c.passwords.Paths()...)
 	paths = append(paths, c.auditing.Paths()...)
 	paths = append(paths, c.keyPaths()...)
 	paths = append(paths, policy.CapabilityPaths(c.tokenACL)...)
@@ -40,7 +42,30 @@ func (c *Core) systemBackend() logical.Backend {
 	}
 }
 
-// str and friends build field schemas tersely.
-func str(desc string) *logical.FieldSchema {
-	return &logical.FieldSchema{Type: logical.TypeString, Description: desc}
+// keyPaths serve sys/seal and sys/step-down: both act once the request's
+// hold on the state lock is released.
+func (c *Core) keyPaths() []*logical.Path {
+	return []*logical.Path{
+		{
+			Pattern: "seal",
+			Operations: map[logical.Operation]logical.OperationFunc{
+				logical.UpdateOperation: func(ctx context.Context, _ *logical.Request, _ *logical.FieldData) (*logical.Response, error) {
+					afterRequest(ctx, postSeal)
+					return nil, nil
+				},
+			},
+		},
+		{
+			// Without HA there is no one to step down to; Vault answers 204.
+			Pattern: "step-down",
+			Operations: map[logical.Operation]logical.OperationFunc{
+				logical.UpdateOperation: func(ctx context.Context, _ *logical.Request, _ *logical.FieldData) (*logical.Response, error) {
+					if c.ha != nil {
+						afterRequest(ctx, postStepDown)
+					}
+					return nil, nil
+				},
+			},
+		},
+	}
 }

@@ -131,6 +131,16 @@ func (s systemView) GroupsForEntity(ctx context.Context, entityID string) ([]*lo
 	return s.host.GroupsForEntity(ctx, entityID)
 }
 
+// GeneratePasswordFromPolicy implements logical.PasswordGenerator when the
+// Host keeps password policies.
+func (s systemView) GeneratePasswordFromPolicy(ctx context.Context, name string) (string, error) {
+	g, ok := s.host.(logical.PasswordGenerator)
+	if !ok {
+		return "", logical.ErrPasswordPolicyNotFound
+	}
+	return g.GeneratePasswordFromPolicy(ctx, name)
+}
+
 // storagePathsInfo adds to a sys/mounts/<path> answer the storage prefixes
 // the mount's engine flagged (logical.Paths.LocalStorage and
 // SealWrapStorage), so what the engine asked for is visible; nothing is
