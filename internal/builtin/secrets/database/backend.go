@@ -83,6 +83,16 @@ type backend struct {
 	locks [64]sync.Mutex
 
 	creds *logical.SecretType
+
+	// The rotation loop checks the static roles every rotationTick, as
+	// Vault's rotation queue does, so rotation periods shorter than the
+	// core's periodic interval (a minute) hold. It starts at the first
+	// periodic call or static role write of the activation (this
+	// backend lives for one) and stops in Clean.
+	rotationTick time.Duration
+	loopOnce     sync.Once
+	loopStop     context.CancelFunc
+	loopDone     chan struct{}
 }
 
 func (b *backend) framework() *logical.FrameworkBackend {
@@ -96,7 +106,10 @@ func (b *backend) framework() *logical.FrameworkBackend {
 		Secrets:      []*logical.SecretType{b.creds},
 		PeriodicFunc: b.rotateDue,
 		Rollback:     b.rollback,
-		Clean:        func(context.Context) { b.closeAll() },
+		Clean: func(context.Context) {
+			b.stopRotationLoop()
+			b.closeAll()
+		},
 		PathsSpecial: &logical.Paths{SealWrapStorage: []string{configPrefix, staticRolePrefix}},
 	}
 }

@@ -167,6 +167,7 @@ func (b *backend) readStaticRole(ctx context.Context, req *logical.Request, d *l
 // user at once (a failure stores nothing), or updates one (the username
 // and database are fixed).
 func (b *backend) writeStaticRole(ctx context.Context, req *logical.Request, d *logical.FieldData) (*logical.Response, error) {
+	b.startRotationLoop(req.Storage)
 	name := d.Get("name").(string)
 	defer b.lock(staticRolePrefix + name)()
 	if dr, err := readRole(ctx, req.Storage, name); err != nil {
@@ -353,7 +354,53 @@ func (b *backend) pathRotateRole() *logical.Path {
 // (or whose last rotation was interrupted) is rotated. One failure does
 // not stop the others; it is retried at the next run.
 func (b *backend) rotateDue(ctx context.Context, req *logical.Request) error {
-	names, err := req.Storage.List(ctx, staticRolePrefix)
+	b.startRotationLoop(req.Storage)
+	return b.rotateDueIn(ctx, req.Storage)
+}
+
+// defaultRotationTick is Vault's rotation queue tick.
+const defaultRotationTick = 5 * time.Second
+
+// startRotationLoop starts, once per backend, the loop that rotates due
+// static roles every rotationTick until Clean.
+func (b *backend) startRotationLoop(s logical.Storage) {
+	b.loopOnce.Do(func() {
+		tick := b.rotationTick
+		if tick <= 0 {
+			tick = defaultRotationTick
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		b.loopStop, b.loopDone = cancel, make(chan struct{})
+		go func() {
+			defer close(b.loopDone)
+			t := time.NewTicker(tick)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+				if err := b.rotateDueIn(ctx, s); err != nil && ctx.Err() == nil {
+					b.logger.Warn("static role rotation failed", "error", err)
+				}
+			}
+		}()
+	})
+}
+
+// stopRotationLoop stops the loop and waits for it (a rotation under way
+// sees its context cancelled).
+func (b *backend) stopRotationLoop() {
+	b.loopOnce.Do(func() {}) // no loop may start after this
+	if b.loopStop != nil {
+		b.loopStop()
+		<-b.loopDone
+	}
+}
+
+func (b *backend) rotateDueIn(ctx context.Context, s logical.Storage) error {
+	names, err := s.List(ctx, staticRolePrefix)
 	if err != nil {
 		return fmt.Errorf("database: list static roles: %w", err)
 	}
@@ -363,7 +410,7 @@ func (b *backend) rotateDue(ctx context.Context, req *logical.Request) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if err := b.rotateIfDue(ctx, req.Storage, name, now); err != nil {
+		if err := b.rotateIfDue(ctx, s, name, now); err != nil {
 			errs = append(errs, fmt.Errorf("static role %q: %w", name, err))
 		}
 	}

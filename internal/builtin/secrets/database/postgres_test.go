@@ -559,3 +559,25 @@ func TestPostgresLeaseEdges(t *testing.T) {
 		t.Fatalf("root_credentials_rotate_statements: %v", got)
 	}
 }
+
+// TestStaticRotationWithoutPeriodicRun: with the core's periodic runner at
+// its default minute, a 5-second rotation_period still holds: the engine's
+// own rotation loop (Vault's 5-second queue tick) rotates the password.
+func TestStaticRotationWithoutPeriodicRun(t *testing.T) {
+	c := startCore(t, time.Hour) // the periodic runner never comes in this test
+	a, _, _, _ := pgSetup(t, c, "pg")
+	if _, err := a.Exec(`CREATE ROLE app_loop WITH LOGIN PASSWORD 'initial-pw'`); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Exec(`DROP ROLE IF EXISTS app_loop`) })
+	write(t, c, "database/static-roles/loop", map[string]any{"db_name": "pg", "username": "app_loop", "rotation_period": "5s"})
+	s1 := read(t, c, "database/static-creds/loop")
+	var s2 *vault.Secret
+	eventually(t, "a rotation by the engine's loop", func() bool {
+		s2 = read(t, c, "database/static-creds/loop")
+		return str(s2, "last_vault_rotation") != str(s1, "last_vault_rotation")
+	})
+	if err := canLogin(pg.Open, "app_loop", str(s2, "password")); err != nil {
+		t.Fatalf("rotated password: %v", err)
+	}
+}
