@@ -190,6 +190,16 @@ func (b *backend) store(ctx context.Context, s logical.Storage, p *policy) error
 	return nil
 }
 
+// existingKey loads key name for a request that needs it to exist (400
+// when it does not).
+func (b *backend) existingKey(ctx context.Context, req *logical.Request, name string) (*policy, error) {
+	p, err := b.load(ctx, req.Storage, name)
+	if err == nil && p == nil {
+		err = keyNotFound(name)
+	}
+	return p, err
+}
+
 // update runs change on a copy of key name under its lock and stores it.
 // It answers 400 when the key does not exist.
 func (b *backend) update(ctx context.Context, s logical.Storage, name string, change func(p *policy) error) (*policy, error) {

@@ -135,12 +135,9 @@ func (b *backend) decrypt(ctx context.Context, req *logical.Request, d *logical.
 	if err != nil {
 		return nil, err
 	}
-	p, err := b.load(ctx, req.Storage, name)
+	p, err := b.existingKey(ctx, req, name)
 	if err != nil {
 		return nil, err
-	}
-	if p == nil {
-		return nil, keyNotFound(name)
 	}
 	resp, err := runItems(in, batch, func(it item) (map[string]any, error) {
 		pt, _, err := openItem(p, it, "decrypt")
@@ -169,12 +166,9 @@ func (b *backend) rewrap(ctx context.Context, req *logical.Request, d *logical.F
 	if err != nil {
 		return nil, err
 	}
-	p, err := b.load(ctx, req.Storage, name)
+	p, err := b.existingKey(ctx, req, name)
 	if err != nil {
 		return nil, err
-	}
-	if p == nil {
-		return nil, keyNotFound(name)
 	}
 	resp, err := runItems(in, batch, func(it item) (map[string]any, error) {
 		v, err := it.num("key_version")
@@ -216,12 +210,9 @@ func (b *backend) datakey(ctx context.Context, req *logical.Request, d *logical.
 	if bits != 128 && bits != 256 && bits != 512 {
 		return nil, errBadInput("invalid bits: must be 128, 256 or 512")
 	}
-	p, err := b.load(ctx, req.Storage, name)
+	p, err := b.existingKey(ctx, req, name)
 	if err != nil {
 		return nil, err
-	}
-	if p == nil {
-		return nil, keyNotFound(name)
 	}
 	it := item{"context": d.Raw["context"], "nonce": d.Raw["nonce"]}
 	ctxb, err := it.b64("context")

@@ -123,12 +123,9 @@ func signOptions(p *policy, d *logical.FieldData, it item) (signOpts, error) {
 
 func (b *backend) sign(ctx context.Context, req *logical.Request, d *logical.FieldData) (*logical.Response, error) {
 	name := d.Get("name").(string)
-	p, err := b.load(ctx, req.Storage, name)
+	p, err := b.existingKey(ctx, req, name)
 	if err != nil {
 		return nil, err
-	}
-	if p == nil {
-		return nil, keyNotFound(name)
 	}
 	in, batch, err := items(d, "input", "context", "key_version", "hash_algorithm", "algorithm", "prehashed",
 		"signature_algorithm", "marshaling_algorithm")
@@ -158,12 +155,9 @@ func (b *backend) sign(ctx context.Context, req *logical.Request, d *logical.Fie
 
 func (b *backend) verify(ctx context.Context, req *logical.Request, d *logical.FieldData) (*logical.Response, error) {
 	name := d.Get("name").(string)
-	p, err := b.load(ctx, req.Storage, name)
+	p, err := b.existingKey(ctx, req, name)
 	if err != nil {
 		return nil, err
-	}
-	if p == nil {
-		return nil, keyNotFound(name)
 	}
 	if d.Get("cmac").(string) != "" {
 		return nil, errBadInput("cmac is not supported")
@@ -229,12 +223,9 @@ func macAlgorithm(d *logical.FieldData, it item) (crypto.Hash, error) {
 
 func (b *backend) hmac(ctx context.Context, req *logical.Request, d *logical.FieldData) (*logical.Response, error) {
 	name := d.Get("name").(string)
-	p, err := b.load(ctx, req.Storage, name)
+	p, err := b.existingKey(ctx, req, name)
 	if err != nil {
 		return nil, err
-	}
-	if p == nil {
-		return nil, keyNotFound(name)
 	}
 	in, batch, err := items(d, "input", "key_version", "algorithm", "hash_algorithm")
 	if err != nil {
