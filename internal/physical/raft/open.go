@@ -141,7 +141,7 @@ func New(ctx context.Context, conf Config) (*Backend, error) {
 		// A restarted one-node server leads again at once.
 		b.startSoleVoterElection()
 	}
-	b.writes = newBatcher(b.raft.Apply, conf.ApplyTimeout, min(coalesceTarget, conf.MaxEntrySize), maxInFlight, conf.noCoalesce)
+	b.writes = newBatcher(b.raft.Apply, conf.ApplyTimeout, min(coalesceTarget, conf.MaxEntrySize), pipelineDepth, conf.noCoalesce)
 	b.bg.Add(1)
 	go b.watchLeadership(notify)
 	ok = true
