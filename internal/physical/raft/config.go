@@ -129,7 +129,8 @@ type timing struct {
 // longer than Vault's 500 ms at multiplier 1 for that reason; it must stay
 // below the heartbeat timeout (raft requires lease <= heartbeat, and the
 // sole-voter election in cluster.go lowers the timeout towards the lease).
-// README.md's "Failover and raft timers" records the measurements.
+// README.md ("Raft timers") and bench/results/2026-12-07-raft.txt record
+// the measurements.
 var defaultTiming = timing{
 	heartbeat: 1000 * time.Millisecond,
 	election:  1000 * time.Millisecond,
