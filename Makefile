@@ -28,3 +28,4 @@ test: deps fmt-check vet
 
 bench:
 	$(GO) run ./bench/load -duration 5s
+	$(GO) run ./bench/load -mode=raft -duration 5s

@@ -26,6 +26,8 @@ type node struct {
 	cancel context.CancelFunc
 	done   chan error
 	client *http.Client
+	// initTook is how long PUT sys/init took on the fresh server.
+	initTook time.Duration
 }
 
 func startNode(ctx context.Context, dir string) (*node, error) {
@@ -58,9 +60,11 @@ func startNodeOn(ctx context.Context, dir, storage string) (*node, error) {
 		Keys      []string `json:"keys"`
 		RootToken string   `json:"root_token"`
 	}
+	initStart := time.Now()
 	if err := n.call(ctx, "PUT", "sys/init", map[string]any{"secret_shares": 5, "secret_threshold": 3}, &init); err != nil {
 		return nil, err
 	}
+	n.initTook = time.Since(initStart)
 	n.keys, n.token = init.Keys, init.RootToken
 	if err := n.unseal(ctx); err != nil {
 		return nil, err

@@ -205,3 +205,45 @@ func TestBatcherDirect(t *testing.T) {
 		t.Fatalf("direct command = %+v", ops)
 	}
 }
+
+// TestBatcherPipelinesTwoEntries: with the production depth, two entries
+// are in flight (one committing, the next cut), never more; every write
+// that queues meanwhile, however many, travels in the entry cut when one
+// of them resolves.
+func TestBatcherPipelinesTwoEntries(t *testing.T) {
+	fr := newFakeRaft()
+	q := newBatcher(fr.apply, waitTimeout, coalesceTarget, pipelineDepth, false)
+	defer q.close()
+	ctx := context.Background()
+	errs := make(chan error, 100)
+	for _, k := range []string{"first", "second"} {
+		go func() { errs <- q.submit(ctx, appendPut(nil, k, nil)) }()
+		waitReceived(t, fr)
+	}
+	const queued = 40
+	for i := range queued {
+		go func() { errs <- q.submit(ctx, appendPut(nil, string(rune('a'+i%26))+string(rune('0'+i/26)), nil)) }()
+	}
+	// The dispatcher holds one of them while both slots are busy.
+	waitFor(t, "the queued writes", func() bool { return len(q.queue) == queued-1 })
+	select {
+	case <-fr.received:
+		t.Fatal("a third entry reached raft while two were in flight")
+	default:
+	}
+	fr.resolve(0, nil, nil)
+	waitReceived(t, fr)
+	if ops := fr.ops(t, 2); len(ops) != queued {
+		t.Fatalf("third entry carries %d writes, want all %d queued", len(ops), queued)
+	}
+	fr.resolve(1, nil, nil)
+	fr.resolve(2, nil, nil)
+	for range queued + 2 {
+		if err := <-errs; err != nil {
+			t.Fatalf("write: %v", err)
+		}
+	}
+	if q.entries.Load() != 3 || q.writes.Load() != queued+2 {
+		t.Fatalf("entries %d writes %d, want 3, %d", q.entries.Load(), q.writes.Load(), queued+2)
+	}
+}

@@ -64,8 +64,10 @@ func (b *Backend) Bootstrap(ctx context.Context) error {
 		return fmt.Errorf("raft storage: bootstrap: %w", err)
 	}
 	b.logger.Info("raft storage: bootstrapped a one-node cluster", "node_id", b.nodeID)
-	// A lone voter elects itself after one (randomized, up to double)
-	// heartbeat timeout; the timer bounds the wait even without a deadline.
+	// Left alone, a lone voter elects itself only after one (randomized, up
+	// to double) heartbeat timeout; startSoleVoterElection makes it stand
+	// now. The timer bounds the wait even without a deadline.
+	b.startSoleVoterElection()
 	timer := time.NewTimer(2*b.heartbeatTimeout + b.conf.ApplyTimeout)
 	defer timer.Stop()
 	for {
@@ -205,10 +207,56 @@ func (b *Backend) Stats() map[string]string {
 	s["write_entries"] = u(b.writes.entries.Load())
 	s["writes"] = u(b.writes.writes.Load())
 	s["apply_timeout"] = b.conf.ApplyTimeout.String()
-	s["performance_multiplier"] = strconv.Itoa(b.conf.PerformanceMultiplier)
+	s["performance_multiplier"] = strconv.Itoa(b.conf.PerformanceMultiplier) // 0: the default timers
 	s["non_voter"] = strconv.FormatBool(b.conf.NonVoter)
 	if err := b.fsm.failure(); err != nil {
 		s["fsm_error"] = err.Error()
 	}
 	return s
+}
+
+// startSoleVoterElection makes a follower that is the only voter of its
+// configuration stand for election now instead of after a heartbeat
+// timeout: nobody else can be its leader, so waiting only delays the first
+// write (a fresh `operator init`, or the unseal of a restarted one-node
+// server, waited 5–10 s at the default timers).
+//
+// hashicorp/raft re-arms a follower's heartbeat timer to fire at once when
+// the heartbeat timeout is lowered by ReloadConfig; the follower then checks,
+// as on any timeout, that it has heard from no leader within the timeout
+// before it stands. The timeout is put back right away (raising it does
+// not re-arm anything), so the node keeps its configured timers. Nodes of a
+// multi-voter configuration are never nudged: their elections still wait
+// the full timeout.
+func (b *Backend) startSoleVoterElection() bool {
+	f := b.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return false
+	}
+	voters, self := 0, false
+	for _, s := range f.Configuration().Servers {
+		if s.Suffrage != raft.Voter {
+			continue
+		}
+		voters++
+		self = self || s.ID == raft.ServerID(b.nodeID)
+	}
+	if voters != 1 || !self || b.raft.State() != raft.Follower {
+		return false
+	}
+	orig := b.raft.ReloadableConfig()
+	nudge := orig
+	// The timeout may not go below the leader lease (raft validates it).
+	nudge.HeartbeatTimeout = max(b.leaderLease, orig.HeartbeatTimeout-time.Millisecond)
+	if nudge.HeartbeatTimeout >= orig.HeartbeatTimeout {
+		return false
+	}
+	if err := b.raft.ReloadConfig(nudge); err != nil {
+		b.logger.Warn("raft storage: could not start the election early", "error", err)
+		return false
+	}
+	if err := b.raft.ReloadConfig(orig); err != nil {
+		b.logger.Error("raft storage: restore the heartbeat timeout", "error", err)
+	}
+	return true
 }

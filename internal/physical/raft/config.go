@@ -13,9 +13,11 @@ import (
 
 // Defaults for Config fields left zero.
 const (
-	// DefaultPerformanceMultiplier is Vault's default: timers five times
-	// raft's base values, tolerant of slow disks and busy networks.
-	DefaultPerformanceMultiplier = 5
+	// VaultPerformanceMultiplier is Vault's default multiplier (timers five
+	// times raft's base values). Strongbox's default timers (performance_
+	// multiplier unset) are defaultTiming instead; an explicit multiplier
+	// scales the base timers exactly as Vault does.
+	VaultPerformanceMultiplier = 5
 	// MaxPerformanceMultiplier is the largest multiplier accepted (as Vault).
 	MaxPerformanceMultiplier = 10
 	// DefaultApplyTimeout bounds how long a write waits to be committed and
@@ -48,13 +50,13 @@ type Config struct {
 	// Logger receives the backend's and raft's logs; nil discards them.
 	Logger *slog.Logger
 
-	// PerformanceMultiplier scales raft's timers (heartbeat and election
-	// timeouts 1s×m, leader lease 500ms×m). 0 means 5 (Vault's default),
-	// the allowed range is 1–10. Lower values detect a dead leader and
-	// elect a new one faster (failover ≈ 1–2 heartbeat timeouts) at the cost
-	// of more heartbeat traffic and of spurious elections when a disk or
-	// network stalls for longer than the timeout; 1 suits production servers
-	// on good hardware, higher values suit small or shared machines.
+	// PerformanceMultiplier scales raft's timers as Vault does (heartbeat
+	// and election timeouts 1s×m, leader lease 500ms×m; the allowed range
+	// is 1–10). 0 (unset) means Strongbox's defaults, defaultTiming:
+	// heartbeat and election 1 s, leader lease 800 ms (failover under 3 s).
+	// Higher values tolerate longer disk or network stalls without an
+	// election, at the cost of a slower failover (≈ 1–2 heartbeat timeouts);
+	// Vault's own default is 5.
 	PerformanceMultiplier int
 	// SnapshotThreshold is how many log entries since the last snapshot
 	// trigger a new one (0: raft's default, 8192).
@@ -118,14 +120,29 @@ type timing struct {
 	heartbeat, election, lease, commit time.Duration
 }
 
+// defaultTiming is used when performance_multiplier is unset: failover
+// after a kill -9 of the leader in under 3 s (a follower stands after one
+// to two heartbeat timeouts without contact; pre-vote keeps a node that
+// merely missed heartbeats, e.g. paused or on a stalled disk, from
+// deposing a healthy leader), while a 200 ms delay on every link (heartbeat
+// round trips of 500–600 ms) stays inside the leader lease. The lease is
+// longer than Vault's 500 ms at multiplier 1 for that reason; it must stay
+// below the heartbeat timeout (raft requires lease <= heartbeat, and the
+// sole-voter election in cluster.go lowers the timeout towards the lease).
+// README.md ("Raft timers") and bench/results/2026-12-07-raft.txt record
+// the measurements.
+var defaultTiming = timing{
+	heartbeat: 1000 * time.Millisecond,
+	election:  1000 * time.Millisecond,
+	lease:     800 * time.Millisecond,
+}
+
 // withDefaults validates conf and fills in defaults.
 func (c Config) withDefaults() (Config, error) {
 	if strings.TrimSpace(c.Path) == "" {
 		return c, fmt.Errorf(`raft storage: "path" is required: the directory that holds the raft log and data`)
 	}
 	switch {
-	case c.PerformanceMultiplier == 0:
-		c.PerformanceMultiplier = DefaultPerformanceMultiplier
 	case c.PerformanceMultiplier < 0 || c.PerformanceMultiplier > MaxPerformanceMultiplier:
 		return c, fmt.Errorf("raft storage: performance_multiplier must be between 0 and %d, got %d", MaxPerformanceMultiplier, c.PerformanceMultiplier)
 	}
@@ -154,10 +171,14 @@ func (c Config) raftConfig(nodeID string, notify chan<- bool) *raft.Config {
 	rc.Logger = newHCLogger(c.Logger, "raft")
 	rc.NotifyCh = notify
 	t := timing{heartbeat: baseHeartbeatTimeout, election: baseElectionTimeout, lease: baseLeaderLeaseTimeout, commit: rc.CommitTimeout}
+	m := time.Duration(c.PerformanceMultiplier)
+	if m == 0 {
+		t, m = defaultTiming, 1
+		t.commit = rc.CommitTimeout
+	}
 	if c.timing != nil {
 		t = *c.timing
 	}
-	m := time.Duration(c.PerformanceMultiplier)
 	rc.HeartbeatTimeout = t.heartbeat * m
 	rc.ElectionTimeout = t.election * m
 	rc.LeaderLeaseTimeout = t.lease * m

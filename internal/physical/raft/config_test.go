@@ -91,7 +91,8 @@ func TestPerformanceMultiplier(t *testing.T) {
 		heartbeat time.Duration
 		lease     time.Duration
 	}{
-		{0, 5 * time.Second, 2500 * time.Millisecond},
+		{0, time.Second, 800 * time.Millisecond}, // defaultTiming
+		{5, 5 * time.Second, 2500 * time.Millisecond},
 		{1, time.Second, 500 * time.Millisecond},
 		{10, 10 * time.Second, 5 * time.Second},
 	} {

@@ -39,6 +39,7 @@ type Backend struct {
 	logger           *slog.Logger
 	nodeID           string
 	heartbeatTimeout time.Duration // raft's, after the multiplier
+	leaderLease      time.Duration // raft's, after the multiplier
 
 	fsm     *fsm
 	wal     *wal.WAL
@@ -130,12 +131,17 @@ func New(ctx context.Context, conf Config) (*Backend, error) {
 	notify := make(chan bool, 1)
 	rc := conf.raftConfig(b.nodeID, notify)
 	b.heartbeatTimeout = rc.HeartbeatTimeout
+	b.leaderLease = rc.LeaderLeaseTimeout
 	b.acks = newAckTransport(b.trans)
 	b.raft, err = raft.NewRaft(rc, b.fsm, b.wal, b.wal, b.snaps, b.acks)
 	if err != nil {
 		return nil, fmt.Errorf("raft storage: start raft: %w", err)
 	}
-	b.writes = newBatcher(b.raft.Apply, conf.ApplyTimeout, min(coalesceTarget, conf.MaxEntrySize), maxInFlight, conf.noCoalesce)
+	if hasState {
+		// A restarted one-node server leads again at once.
+		b.startSoleVoterElection()
+	}
+	b.writes = newBatcher(b.raft.Apply, conf.ApplyTimeout, min(coalesceTarget, conf.MaxEntrySize), pipelineDepth, conf.noCoalesce)
 	b.bg.Add(1)
 	go b.watchLeadership(notify)
 	ok = true

@@ -20,6 +20,11 @@ import (
 // leadership that a newer term has already ended, then serves a stale
 // read. A leader is confirmed only by acknowledgements of RPCs sent after
 // the check began (Raft's read index), which this record provides.
+//
+// It must keep NetworkTransport's RequestPreVote: hashicorp/raft turns
+// pre-vote off for a transport without it, and pre-vote is what keeps a
+// follower that missed heartbeats (paused, stalled disk) from deposing a
+// healthy leader with the default timers (config.go defaultTiming).
 type ackTransport struct {
 	*raft.NetworkTransport
 
@@ -134,3 +139,5 @@ func (b *Backend) confirmLeadership() error {
 	}
 	return nil
 }
+
+var _ raft.WithPreVote = (*ackTransport)(nil)

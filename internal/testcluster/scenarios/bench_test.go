@@ -26,6 +26,15 @@ func BenchmarkFailover(b *testing.B) {
 	}
 }
 
+// BenchmarkFailoverDefaults is BenchmarkFailover with the default raft
+// timers (no performance_multiplier): the product's out-of-the-box failover.
+func BenchmarkFailoverDefaults(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		c := raftClusterBWith(b, 3, "")
+		reportFailovers(b, failoverTimes(b, c, 5))
+	}
+}
+
 // BenchmarkFailoverLeases is BenchmarkFailover with leases on disk: for
 // each count in FAILOVER_LEASES (default "0,100000"), that many token
 // leases expiring over the next two days, then three kill -9 failovers.
@@ -212,8 +221,15 @@ func kvLoad(b *testing.B, n testcluster.Node, token string, conc int, d time.Dur
 // raftClusterB is raftCluster for benchmarks.
 func raftClusterB(b *testing.B, n int) *testcluster.ProcessCluster {
 	b.Helper()
+	return raftClusterBWith(b, n, "performance_multiplier = 1")
+}
+
+// raftClusterBWith is raftClusterB with the given storage stanza lines
+// ("" for the default raft timers).
+func raftClusterBWith(b *testing.B, n int, storage string) *testcluster.ProcessCluster {
+	b.Helper()
 	c := testcluster.NewCluster(b, testcluster.Options{Nodes: n, Storage: "raft", LogLevel: "info",
-		StorageConfig: "performance_multiplier = 1"})
+		StorageConfig: storage})
 	c.Init(b)
 	c.UnsealAll(b)
 	active := c.WaitForActive(b, 30*time.Second)
