@@ -95,32 +95,6 @@ func (c *Core) identityPolicies(entityID string) []string {
 	return nil
 }
 
-// unionPolicies merges token and identity policies, sorted and deduplicated.
-func unionPolicies(a, b []string) []string {
-	if len(b) == 0 {
-		return a
-	}
-	out := slices.Concat(a, b)
-	slices.Sort(out)
-	return slices.Compact(out)
-}
-
-// templateData is what a caller's policy paths render from.
-func templateData(r *identity.Resolved) *policy.TemplateData {
-	e := r.Entity
-	td := &policy.TemplateData{
-		EntityID: e.ID, EntityName: e.Name, EntityMetadata: e.Metadata,
-		Aliases: make(map[string]policy.TemplateAlias, len(e.Aliases)),
-	}
-	for _, a := range e.Aliases {
-		td.Aliases[a.MountAccessor] = policy.TemplateAlias{ID: a.ID, Name: a.Name, Metadata: a.Metadata, CustomMetadata: a.CustomMetadata}
-	}
-	for _, g := range r.Groups() {
-		td.Groups = append(td.Groups, policy.TemplateGroup{ID: g.ID, Name: g.Name, Metadata: g.Metadata})
-	}
-	return td
-}
-
 // aclFor is the ACL of a token with its entity: the token's policies and
 // the identity policies, with templated paths rendered for the entity.
 // An ACL without templates is shared by every caller with the same
@@ -128,7 +102,7 @@ func templateData(r *identity.Resolved) *policy.TemplateData {
 // so an entity or group change shows on the next request.
 func (c *Core) aclFor(ctx context.Context, names []string, r *identity.Resolved) (*policy.ACL, error) {
 	if r != nil {
-		names = unionPolicies(names, r.Policies)
+		names = policy.Union(names, r.Policies)
 	}
 	a, err := c.acl(ctx, names)
 	if err != nil || r == nil || !a.Templated() {
@@ -136,7 +110,7 @@ func (c *Core) aclFor(ctx context.Context, names []string, r *identity.Resolved)
 	}
 	key := aclKey(names) + "\x01" + r.Entity.ID + "\x01" + strconv.FormatUint(c.identity.Generation(), 10)
 	return c.cachedACL(key, func() (*policy.ACL, error) {
-		return c.policies.TemplatedACL(ctx, templateData(r), names...)
+		return c.policies.TemplatedACL(ctx, r.TemplateData(), names...)
 	})
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/strongbox/strongbox/internal/core/identity"
 	"github.com/strongbox/strongbox/internal/core/lockout"
 	"github.com/strongbox/strongbox/internal/core/mount"
+	"github.com/strongbox/strongbox/internal/core/policy"
 	"github.com/strongbox/strongbox/internal/core/token"
 	"github.com/strongbox/strongbox/internal/logical"
 	"github.com/strongbox/strongbox/internal/logical/tokenutil"
@@ -369,7 +370,7 @@ func (c *Core) issueLoginToken(ctx context.Context, rt *mount.Route, req *logica
 	a.DisplayName, a.NumUses, a.EntityID = te.DisplayName, te.NumUses, te.EntityID
 	// As Vault's login response: policies are the token's and the
 	// identity's together, each also shown apart.
-	a.IdentityPolicies, a.Policies = identityPolicies, unionPolicies(te.Policies, identityPolicies)
+	a.IdentityPolicies, a.Policies = identityPolicies, policy.Union(te.Policies, identityPolicies)
 	return nil
 }
 
