@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/strongbox/strongbox/internal/logical"
@@ -90,6 +91,11 @@ type socketSink struct {
 	mu     sync.Mutex
 	conn   net.Conn
 	closed bool
+
+	// live is conn, readable without mu: close shuts it from under a write
+	// blocked on a peer that never reads, instead of waiting write_timeout.
+	live    atomic.Pointer[net.Conn]
+	closing atomic.Bool
 }
 
 // connect dials if not connected. Callers hold s.mu.
@@ -105,6 +111,7 @@ func (s *socketSink) connect(ctx context.Context) error {
 		return fmt.Errorf("audit: connect to %s %q: %w", s.network, s.address, err)
 	}
 	s.conn = conn
+	s.live.Store(&conn)
 	return nil
 }
 
@@ -136,6 +143,9 @@ func (s *socketSink) write(line []byte) error {
 	if err == nil {
 		return nil
 	}
+	if s.closing.Load() {
+		return errors.Join(err, ErrClosed)
+	}
 	if err2 := s.writeOnce(line); err2 != nil {
 		return errors.Join(err, err2)
 	}
@@ -157,6 +167,10 @@ func (s *socketSink) reopen() error {
 }
 
 func (s *socketSink) close() error {
+	s.closing.Store(true)
+	if c := s.live.Swap(nil); c != nil {
+		_ = (*c).Close() // unblocks a write in progress
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -168,7 +182,7 @@ func (s *socketSink) close() error {
 	}
 	err := s.conn.Close()
 	s.conn = nil
-	if err != nil {
+	if err != nil && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("audit: close socket: %w", err)
 	}
 	return nil
