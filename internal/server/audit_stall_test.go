@@ -6,7 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-		"path/filepath"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
