@@ -319,18 +319,20 @@ func TestGoodOptions(t *testing.T) {
 		want fileOptions
 	}{
 		{"defaults", map[string]string{"file_path": "/x"},
-			fileOptions{path: "/x", mode: 0o600, format: formatConfig{hmacAccessor: true}}},
+			fileOptions{path: "/x", mode: 0o600, format: formatConfig{hmacAccessor: true, chain: true}}},
 		{"stdout any case", map[string]string{"file_path": "StdOut"},
-			fileOptions{path: "stdout", mode: 0o600, format: formatConfig{hmacAccessor: true}}},
+			fileOptions{path: "stdout", mode: 0o600, format: formatConfig{hmacAccessor: true, chain: true}}},
 		{"discard", map[string]string{"file_path": "DISCARD"},
-			fileOptions{path: "discard", mode: 0o600, format: formatConfig{hmacAccessor: true}}},
+			fileOptions{path: "discard", mode: 0o600, format: formatConfig{hmacAccessor: true, chain: true}}},
 		{"legacy path option", map[string]string{"path": "/y"},
-			fileOptions{path: "/y", mode: 0o600, format: formatConfig{hmacAccessor: true}}},
+			fileOptions{path: "/y", mode: 0o600, format: formatConfig{hmacAccessor: true, chain: true}}},
 		{"everything", map[string]string{"file_path": "/z", "mode": "0640", "log_raw": "true", "hmac_accessor": "false",
 			"elide_list_responses": "1", "prefix": "p:", "format": "JSONX"},
 			fileOptions{path: "/z", mode: 0o640, format: formatConfig{raw: true, elideList: true, prefix: "p:", jsonx: true}}},
+		{"no chain", map[string]string{"file_path": "/z", "tamper_evident": "false"},
+			fileOptions{path: "/z", mode: 0o600, format: formatConfig{hmacAccessor: true}}},
 		{"mode 0000", map[string]string{"file_path": "/z", "mode": "0000", "format": "json"},
-			fileOptions{path: "/z", mode: 0, format: formatConfig{hmacAccessor: true}}},
+			fileOptions{path: "/z", mode: 0, format: formatConfig{hmacAccessor: true, chain: true}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -50,8 +50,12 @@ func NewSocket(ctx context.Context, conf *DeviceConfig) (Device, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	salt := newSalter(conf.SaltStorage)
+	if format.chain {
+		s.chain = newChain(salt.sign)
+	}
 	return &device{
-		fmt:    newFormatter(format, newSalter(conf.SaltStorage)),
+		fmt:    newFormatter(format, salt),
 		out:    s,
 		sink:   s,
 		logger: logger.With("audit_device", conf.Path),
@@ -96,6 +100,9 @@ type socketSink struct {
 	// blocked on a peer that never reads, instead of waiting write_timeout.
 	live    atomic.Pointer[net.Conn]
 	closing atomic.Bool
+
+	chain   *chain // nil: lines are written as they come; guarded by mu
+	scratch []byte
 }
 
 // connect dials if not connected. Callers hold s.mu.
@@ -138,6 +145,13 @@ func (s *socketSink) write(line []byte) error {
 	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
+	}
+	if s.chain != nil {
+		s.scratch = s.chain.seal(s.scratch[:0], line)
+		line = s.scratch
+		if cap(s.scratch) > maxPooledLine {
+			s.scratch = nil
+		}
 	}
 	err := s.writeOnce(line)
 	if err == nil {

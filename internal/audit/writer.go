@@ -16,7 +16,8 @@ import (
 // every entry is on the OS file before the request it describes is
 // answered, and under load many entries share one write(2).
 type batchWriter struct {
-	out entryWriter
+	out   entryWriter
+	chain *chain // nil: lines are written as they come
 
 	mu       sync.Mutex
 	cond     sync.Cond
@@ -48,7 +49,11 @@ func (w *batchWriter) write(line []byte) error {
 		w.spareBuf = nil
 		w.cur = b
 	}
-	b.buf = append(b.buf, line...)
+	if w.chain != nil {
+		b.buf = w.chain.seal(b.buf, line)
+	} else {
+		b.buf = append(b.buf, line...)
+	}
 	for !b.done {
 		if w.writing {
 			w.cond.Wait()
