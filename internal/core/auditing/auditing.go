@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 
 	"github.com/strongbox/strongbox/internal/audit"
 	"github.com/strongbox/strongbox/internal/core/mount"
@@ -176,6 +178,10 @@ func (r *Room) enable(ctx context.Context, _ *logical.Request, d *logical.FieldD
 		}
 		return nil, logical.BadRequest("audit device %q: %v", path, err)
 	}
+	if err := testWrite(ctx, dev, me.Options); err != nil {
+		_ = dev.Close()
+		return nil, logical.BadRequest("audit device %q failed its test write (set skip_test=true to enable it anyway): %v", path, err)
+	}
 	if err := r.broker.Register(path, dev, conf); err != nil {
 		_ = dev.Close()
 		return nil, err
@@ -208,6 +214,25 @@ func (r *Room) disable(ctx context.Context, _ *logical.Request, d *logical.Field
 	}
 	r.conf.Logger.Info("disabled audit device", "path", path)
 	return nil, nil
+}
+
+// testWrite writes the request entry of a "sys/audit/test" request, as
+// Vault does when a device is enabled, unless options set skip_test: a
+// device whose sink fails is then refused up front, and skip_test lets an
+// operator enable it anyway beside a healthy one.
+func testWrite(ctx context.Context, dev audit.Device, opts map[string]string) error {
+	if v, ok := opts["skip_test"]; ok {
+		skip, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("unable to parse \"skip_test\" %q: not a boolean", v)
+		}
+		if skip {
+			return nil
+		}
+	}
+	return dev.LogRequest(ctx, &audit.LogInput{Request: &logical.Request{
+		Operation: logical.UpdateOperation, Path: "sys/audit/test",
+	}})
 }
 
 func newUUID() string {
