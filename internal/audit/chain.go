@@ -18,7 +18,8 @@ import (
 //
 //	{"time":...,"type":"request",...,"chain":{"seq":42,"prev":"<hex>"}}
 //
-// so editing, removing, inserting or reordering lines breaks the links
+// (the hash covers the line from its first "{", so a prefix or a syslog
+// header is not part of it) so editing, removing, inserting or reordering lines breaks the links
 // (VerifyChain). Every CheckpointEvery entries the field also carries
 // "checkpoint": the HMAC, under the device's salt key, of
 // "<seq>:<prev>" — what sys/audit-hash/<device> returns for that input —
@@ -87,7 +88,7 @@ func (c *chain) seal(dst, line []byte) []byte {
 		dst = append(dst, '"')
 	}
 	dst = append(dst, "}}"...)
-	c.prev = sha256.Sum256(dst[start:])
+	c.prev = linkHash(dst[start:])
 	c.first = false
 	return append(dst, '\n')
 }
@@ -103,7 +104,7 @@ func (c *chain) resume(path string) {
 	if !ok {
 		return
 	}
-	c.seq, c.prev, c.first = link.Seq, sha256.Sum256(last), false
+	c.seq, c.prev, c.first = link.Seq, linkHash(last), false
 }
 
 // lastLine returns the last complete line of the file (without "\n"),
@@ -132,6 +133,16 @@ func lastLine(path string) ([]byte, error) {
 		return nil, nil // the last line is longer than we read
 	}
 	return buf, nil
+}
+
+// linkHash is the hash a line's successor records: SHA-256 of the line
+// from its first "{" on, so a prefix or a syslog header (added by the
+// syslog daemon, not by us) does not change it.
+func linkHash(line []byte) [sha256.Size]byte {
+	if i := bytes.IndexByte(line, '{'); i > 0 {
+		line = line[i:]
+	}
+	return sha256.Sum256(line)
 }
 
 // parseLink extracts the chain field of a line (after any prefix).
@@ -204,7 +215,7 @@ func VerifyChain(r io.Reader, check CheckpointFunc) (ChainReport, error) {
 			case link.Seq == 1 && link.Prev == "":
 				rep.Restarts = append(rep.Restarts, n)
 			case link.Seq == want:
-				h := sha256.Sum256(lines[i-1])
+				h := linkHash(lines[i-1])
 				if link.Prev != hex.EncodeToString(h[:]) {
 					return fail(n-1, "edited: the line's hash is not the one line %d records", n)
 				}

@@ -3,7 +3,6 @@ package audit
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -121,7 +120,7 @@ func TestChainRebuiltWithoutKey(t *testing.T) {
 	d, _, lines := chainedLog(t, 120)
 	lines[5] = bytes.Replace(lines[5], []byte(`"operation":"update"`), []byte(`"operation":"read"`), 1)
 	for i := 6; i < len(lines); i++ {
-		h := sha256.Sum256(lines[i-1])
+		h := linkHash(lines[i-1])
 		link, _ := parseLink(lines[i])
 		old := fmt.Sprintf(`"prev":%q`, link.Prev)
 		lines[i] = bytes.Replace(lines[i], []byte(old), []byte(fmt.Sprintf(`"prev":%q`, hex.EncodeToString(h[:]))), 1)
