@@ -106,6 +106,7 @@ func NewFile(_ context.Context, conf *DeviceConfig) (Device, error) {
 		if err := sink.open(); err != nil {
 			return nil, fmt.Errorf("%w: file sink creation failed for path %q: %w", ErrInvalidConfig, fo.path, err)
 		}
+		sink.startSyncer()
 	}
 	salt := newSalter(conf.SaltStorage)
 	out := newBatchWriter(sink)

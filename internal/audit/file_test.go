@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/strongbox/strongbox/internal/logical"
 )
@@ -431,5 +432,35 @@ func TestConcurrentWritesStayWhole(t *testing.T) {
 	}
 	if len(seen) != workers*per {
 		t.Fatalf("%d distinct entries, want %d", len(seen), workers*per)
+	}
+}
+
+// TestFileGroupSync: entries written to a file device are fsynced in the
+// background shortly after; with nothing written, nothing is synced.
+func TestFileGroupSync(t *testing.T) {
+	d, _ := newDevice(t, nil, nil)
+	sink := d.sink.(*fileSink)
+	for i := 0; i < 20; i++ {
+		if err := d.LogRequest(context.Background(), sampleInput()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for sink.syncs.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("written entries were never fsynced")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	n := sink.syncs.Load()
+	if n > 20 {
+		t.Errorf("%d fsyncs for 20 entries: not grouped", n)
+	}
+	sink.sync() // nothing written since: no fsync
+	if got := sink.syncs.Load(); got != n {
+		t.Errorf("fsyncs went from %d to %d with nothing written", n, got)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
