@@ -23,6 +23,7 @@ func TestAuditDeclaredInConfig(t *testing.T) {
 		return fmt.Sprintf(`
 audit "file" "to-file" {
   description = %q
+  local       = true
   options {
     file_path = %q
     prefix    = "sb:"
@@ -41,7 +42,7 @@ disable_api_audit_creation = true
 		t.Fatal(err)
 	}
 	a, ok := audits["to-file/"]
-	if !ok || a.Type != "file" || a.Description != "first" || a.Options["file_path"] != logPath || a.Options["prefix"] != "sb:" {
+	if !ok || a.Type != "file" || a.Description != "first" || !a.Local || a.Options["file_path"] != logPath || a.Options["prefix"] != "sb:" {
 		t.Fatalf("sys/audit = %+v", audits)
 	}
 	if _, err := c.Logical().Write("sys/mounts/kv", map[string]any{"type": "kv"}); err != nil {
