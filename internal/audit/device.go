@@ -56,6 +56,7 @@ func Factories() map[string]Factory {
 	return map[string]Factory{
 		"file":   NewFile,
 		"socket": NewSocket,
+		"syslog": NewSyslog,
 	}
 }
 

@@ -4,10 +4,15 @@
 // calls on every request to fan entries out to all enabled devices.
 //
 // The core owns the audit table (sys/audit) and builds devices through
-// Factories ("file", "socket"); it calls Broker.LogRequest before a request
+// Factories ("file", "socket", "syslog"); it calls Broker.LogRequest before a request
 // reaches a backend and Broker.LogResponse before the response goes back.
-// When devices are enabled and none of them records an entry, the broker
-// fails with ErrAuditFailed and the core must refuse the request (Vault
-// fails closed). Broker.Hash serves sys/audit-hash; Broker.Reload is for
-// SIGHUP (log rotation).
+// Devices write in parallel, each within the broker's write deadline; one
+// that fails or blocks is marked failing (Broker.Status), reopened in the
+// background, and left out while others record entries. When devices are
+// enabled and none of them records an entry, the broker fails with
+// ErrAuditFailed and the core must refuse the request (Vault fails
+// closed). Broker.SetObserver is the hook for per-device metrics. Broker.Hash serves sys/audit-hash; Broker.Reload is for
+// SIGHUP (log rotation). Every JSON entry carries a tamper-evident chain
+// field (chain.go) that VerifyChain, behind `strongbox audit verify`,
+// checks.
 package audit

@@ -206,6 +206,7 @@ func appendAuth(b []byte, a *entryAuth) []byte {
 	w.str("display_name", a.DisplayName)
 	w.strs("policies", a.Policies)
 	w.strs("token_policies", a.TokenPolicies)
+	w.strs("identity_policies", a.IdentityPolicies)
 	w.strMap("metadata", a.Metadata)
 	w.int("num_uses", int64(a.NumUses))
 	w.str("entity_id", a.EntityID)

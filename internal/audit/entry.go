@@ -24,16 +24,18 @@ type entry struct {
 }
 
 type entryAuth struct {
-	ClientToken   string            `json:"client_token,omitempty"`
-	Accessor      string            `json:"accessor,omitempty"`
-	DisplayName   string            `json:"display_name,omitempty"`
-	Policies      []string          `json:"policies,omitempty"`
-	TokenPolicies []string          `json:"token_policies,omitempty"`
-	Metadata      map[string]string `json:"metadata,omitempty"`
-	NumUses       int               `json:"num_uses,omitempty"`
-	EntityID      string            `json:"entity_id,omitempty"`
-	TokenType     string            `json:"token_type,omitempty"`
-	TokenTTL      int64             `json:"token_ttl,omitempty"`
+	ClientToken   string   `json:"client_token,omitempty"`
+	Accessor      string   `json:"accessor,omitempty"`
+	DisplayName   string   `json:"display_name,omitempty"`
+	Policies      []string `json:"policies,omitempty"`
+	TokenPolicies []string `json:"token_policies,omitempty"`
+	// IdentityPolicies come from the caller's entity and groups.
+	IdentityPolicies []string          `json:"identity_policies,omitempty"`
+	Metadata         map[string]string `json:"metadata,omitempty"`
+	NumUses          int               `json:"num_uses,omitempty"`
+	EntityID         string            `json:"entity_id,omitempty"`
+	TokenType        string            `json:"token_type,omitempty"`
+	TokenTTL         int64             `json:"token_ttl,omitempty"`
 }
 
 type entryNamespace struct {
@@ -105,16 +107,17 @@ func callerAuth(in *LogInput) *entryAuth {
 // replaces token fields by their HMAC on the copy, never on a.
 func authEntry(a *logical.Auth) *entryAuth {
 	return &entryAuth{
-		ClientToken:   a.ClientToken,
-		Accessor:      a.Accessor,
-		DisplayName:   a.DisplayName,
-		Policies:      a.Policies,
-		TokenPolicies: a.TokenPolicies,
-		Metadata:      a.Metadata,
-		NumUses:       a.NumUses,
-		EntityID:      a.EntityID,
-		TokenType:     tokenType(a.TokenType),
-		TokenTTL:      int64(a.LeaseDuration / time.Second),
+		ClientToken:      a.ClientToken,
+		Accessor:         a.Accessor,
+		DisplayName:      a.DisplayName,
+		Policies:         a.Policies,
+		TokenPolicies:    a.TokenPolicies,
+		IdentityPolicies: a.IdentityPolicies,
+		Metadata:         a.Metadata,
+		NumUses:          a.NumUses,
+		EntityID:         a.EntityID,
+		TokenType:        tokenType(a.TokenType),
+		TokenTTL:         int64(a.LeaseDuration / time.Second),
 	}
 }
 

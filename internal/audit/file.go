@@ -106,10 +106,19 @@ func NewFile(_ context.Context, conf *DeviceConfig) (Device, error) {
 		if err := sink.open(); err != nil {
 			return nil, fmt.Errorf("%w: file sink creation failed for path %q: %w", ErrInvalidConfig, fo.path, err)
 		}
+		sink.startSyncer()
+	}
+	salt := newSalter(conf.SaltStorage)
+	out := newBatchWriter(sink)
+	if fo.format.chain {
+		out.chain = newChain(salt.sign)
+		if sink.path != "" {
+			out.chain.resume(sink.path)
+		}
 	}
 	return &device{
-		fmt:    newFormatter(fo.format, newSalter(conf.SaltStorage)),
-		out:    newBatchWriter(sink),
+		fmt:    newFormatter(fo.format, salt),
+		out:    out,
 		sink:   sink,
 		logger: logger.With("audit_device", conf.Path),
 	}, nil

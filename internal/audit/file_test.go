@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/strongbox/strongbox/internal/logical"
 )
@@ -319,18 +320,20 @@ func TestGoodOptions(t *testing.T) {
 		want fileOptions
 	}{
 		{"defaults", map[string]string{"file_path": "/x"},
-			fileOptions{path: "/x", mode: 0o600, format: formatConfig{hmacAccessor: true}}},
+			fileOptions{path: "/x", mode: 0o600, format: formatConfig{hmacAccessor: true, chain: true}}},
 		{"stdout any case", map[string]string{"file_path": "StdOut"},
-			fileOptions{path: "stdout", mode: 0o600, format: formatConfig{hmacAccessor: true}}},
+			fileOptions{path: "stdout", mode: 0o600, format: formatConfig{hmacAccessor: true, chain: true}}},
 		{"discard", map[string]string{"file_path": "DISCARD"},
-			fileOptions{path: "discard", mode: 0o600, format: formatConfig{hmacAccessor: true}}},
+			fileOptions{path: "discard", mode: 0o600, format: formatConfig{hmacAccessor: true, chain: true}}},
 		{"legacy path option", map[string]string{"path": "/y"},
-			fileOptions{path: "/y", mode: 0o600, format: formatConfig{hmacAccessor: true}}},
+			fileOptions{path: "/y", mode: 0o600, format: formatConfig{hmacAccessor: true, chain: true}}},
 		{"everything", map[string]string{"file_path": "/z", "mode": "0640", "log_raw": "true", "hmac_accessor": "false",
 			"elide_list_responses": "1", "prefix": "p:", "format": "JSONX"},
 			fileOptions{path: "/z", mode: 0o640, format: formatConfig{raw: true, elideList: true, prefix: "p:", jsonx: true}}},
+		{"no chain", map[string]string{"file_path": "/z", "tamper_evident": "false"},
+			fileOptions{path: "/z", mode: 0o600, format: formatConfig{hmacAccessor: true}}},
 		{"mode 0000", map[string]string{"file_path": "/z", "mode": "0000", "format": "json"},
-			fileOptions{path: "/z", mode: 0, format: formatConfig{hmacAccessor: true}}},
+			fileOptions{path: "/z", mode: 0, format: formatConfig{hmacAccessor: true, chain: true}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -429,5 +432,35 @@ func TestConcurrentWritesStayWhole(t *testing.T) {
 	}
 	if len(seen) != workers*per {
 		t.Fatalf("%d distinct entries, want %d", len(seen), workers*per)
+	}
+}
+
+// TestFileGroupSync: entries written to a file device are fsynced in the
+// background shortly after; with nothing written, nothing is synced.
+func TestFileGroupSync(t *testing.T) {
+	d, _ := newDevice(t, nil, nil)
+	sink := d.sink.(*fileSink)
+	for i := 0; i < 20; i++ {
+		if err := d.LogRequest(context.Background(), sampleInput()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for sink.syncs.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("written entries were never fsynced")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	n := sink.syncs.Load()
+	if n > 20 {
+		t.Errorf("%d fsyncs for 20 entries: not grouped", n)
+	}
+	sink.sync() // nothing written since: no fsync
+	if got := sink.syncs.Load(); got != n {
+		t.Errorf("fsyncs went from %d to %d with nothing written", n, got)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

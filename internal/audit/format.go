@@ -17,6 +17,7 @@ type formatConfig struct {
 	elideList    bool   // elide_list_responses
 	prefix       string // prefix: written before each entry
 	jsonx        bool   // format=jsonx
+	chain        bool   // tamper_evident: add the chain field (chain.go)
 }
 
 // formatter turns LogInputs into encoded log lines.

@@ -20,7 +20,7 @@ const (
 
 // parseFormatOptions parses the options common to all device types.
 func parseFormatOptions(opts map[string]string) (formatConfig, error) {
-	cfg := formatConfig{hmacAccessor: true}
+	cfg := formatConfig{hmacAccessor: true, chain: true}
 	for _, o := range []string{optFilter, optFallback} {
 		if _, ok := opts[o]; ok {
 			return cfg, fmt.Errorf("%w: enterprise-only option %q supplied", ErrInvalidConfig, o)
@@ -33,6 +33,7 @@ func parseFormatOptions(opts map[string]string) (formatConfig, error) {
 		{optLogRaw, &cfg.raw},
 		{optHMACAccessor, &cfg.hmacAccessor},
 		{optElideList, &cfg.elideList},
+		{optTamperEvident, &cfg.chain},
 	}
 	for _, b := range bools {
 		raw, ok := opts[b.name]
@@ -49,6 +50,7 @@ func parseFormatOptions(opts map[string]string) (formatConfig, error) {
 	case "", "json":
 	case "jsonx":
 		cfg.jsonx = true
+		cfg.chain = false // the chain field is for JSON lines
 	default:
 		return cfg, fmt.Errorf("%w: unsupported %q %q: must be \"json\" or \"jsonx\"", ErrInvalidConfig, optFormat, opts[optFormat])
 	}

@@ -167,3 +167,14 @@ func (k *saltKey) appendHMAC(b []byte, in string) []byte {
 	k.done(st)
 	return append(b, '"')
 }
+
+// sign is the checkpoint signer of a device's chain: the HMAC of in under
+// the salt, as sys/audit-hash returns it; "" when the salt cannot be
+// loaded (the entry is then written without a usable checkpoint).
+func (s *salter) sign(in string) string {
+	h, err := s.hash(context.Background(), in)
+	if err != nil {
+		return ""
+	}
+	return h
+}

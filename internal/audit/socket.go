@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/strongbox/strongbox/internal/logical"
@@ -49,8 +50,12 @@ func NewSocket(ctx context.Context, conf *DeviceConfig) (Device, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	salt := newSalter(conf.SaltStorage)
+	if format.chain {
+		s.chain = newChain(salt.sign)
+	}
 	return &device{
-		fmt:    newFormatter(format, newSalter(conf.SaltStorage)),
+		fmt:    newFormatter(format, salt),
 		out:    s,
 		sink:   s,
 		logger: logger.With("audit_device", conf.Path),
@@ -90,6 +95,14 @@ type socketSink struct {
 	mu     sync.Mutex
 	conn   net.Conn
 	closed bool
+
+	// live is conn, readable without mu: close shuts it from under a write
+	// blocked on a peer that never reads, instead of waiting write_timeout.
+	live    atomic.Pointer[net.Conn]
+	closing atomic.Bool
+
+	chain   *chain // nil: lines are written as they come; guarded by mu
+	scratch []byte
 }
 
 // connect dials if not connected. Callers hold s.mu.
@@ -105,6 +118,7 @@ func (s *socketSink) connect(ctx context.Context) error {
 		return fmt.Errorf("audit: connect to %s %q: %w", s.network, s.address, err)
 	}
 	s.conn = conn
+	s.live.Store(&conn)
 	return nil
 }
 
@@ -132,9 +146,19 @@ func (s *socketSink) write(line []byte) error {
 	if s.closed {
 		return ErrClosed
 	}
+	if s.chain != nil {
+		s.scratch = s.chain.seal(s.scratch[:0], line)
+		line = s.scratch
+		if cap(s.scratch) > maxPooledLine {
+			s.scratch = nil
+		}
+	}
 	err := s.writeOnce(line)
 	if err == nil {
 		return nil
+	}
+	if s.closing.Load() {
+		return errors.Join(err, ErrClosed)
 	}
 	if err2 := s.writeOnce(line); err2 != nil {
 		return errors.Join(err, err2)
@@ -157,6 +181,10 @@ func (s *socketSink) reopen() error {
 }
 
 func (s *socketSink) close() error {
+	s.closing.Store(true)
+	if c := s.live.Swap(nil); c != nil {
+		_ = (*c).Close() // unblocks a write in progress
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -168,7 +196,7 @@ func (s *socketSink) close() error {
 	}
 	err := s.conn.Close()
 	s.conn = nil
-	if err != nil {
+	if err != nil && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("audit: close socket: %w", err)
 	}
 	return nil

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // batchWriter is a device's buffered writer. Concurrent callers append their
@@ -16,7 +18,8 @@ import (
 // every entry is on the OS file before the request it describes is
 // answered, and under load many entries share one write(2).
 type batchWriter struct {
-	out entryWriter
+	out   entryWriter
+	chain *chain // nil: lines are written as they come
 
 	mu       sync.Mutex
 	cond     sync.Cond
@@ -48,7 +51,11 @@ func (w *batchWriter) write(line []byte) error {
 		w.spareBuf = nil
 		w.cur = b
 	}
-	b.buf = append(b.buf, line...)
+	if w.chain != nil {
+		b.buf = w.chain.seal(b.buf, line)
+	} else {
+		b.buf = append(b.buf, line...)
+	}
 	for !b.done {
 		if w.writing {
 			w.cond.Wait()
@@ -83,6 +90,51 @@ type fileSink struct {
 	mu     sync.Mutex // guards f and closed; held across writes
 	f      *os.File
 	closed bool
+
+	// Writes reach the OS at once; fsync follows in groups, at most
+	// fileSyncDelay after a write, off the request path.
+	dirty    atomic.Bool
+	syncs    atomic.Int64 // fsyncs done, for tests
+	stopSync chan struct{}
+	syncDone chan struct{}
+	stopOnce sync.Once
+}
+
+// fileSyncDelay bounds how long an entry written to a file device stays
+// in the page cache only.
+const fileSyncDelay = 100 * time.Millisecond
+
+// startSyncer runs the group fsync of a file sink until close.
+func (s *fileSink) startSyncer() {
+	s.stopSync, s.syncDone = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(s.syncDone)
+		t := time.NewTicker(fileSyncDelay)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.stopSync:
+				return
+			case <-t.C:
+				s.sync()
+			}
+		}
+	}()
+}
+
+// sync fsyncs the file if anything was written since the last one. The
+// lock is not held across the fsync, so writes go on meanwhile; a file
+// closed by a reopen in between just fails this round.
+func (s *fileSink) sync() {
+	if !s.dirty.Swap(false) {
+		return
+	}
+	s.mu.Lock()
+	f := s.f
+	s.mu.Unlock()
+	if f != nil && f.Sync() == nil {
+		s.syncs.Add(1)
+	}
 }
 
 // defaultFileMode is the mode of a new audit file, as in Vault.
@@ -137,6 +189,7 @@ func (s *fileSink) write(p []byte) error {
 	}
 	_, err := s.f.Write(p)
 	if err == nil {
+		s.dirty.Store(true)
 		return nil
 	}
 	_ = s.f.Close()
@@ -147,6 +200,7 @@ func (s *fileSink) write(p []byte) error {
 	if _, err := s.f.Write(p); err != nil {
 		return fmt.Errorf("audit: write %q: %w", s.path, err)
 	}
+	s.dirty.Store(true)
 	return nil
 }
 
@@ -171,8 +225,13 @@ func (s *fileSink) reopen() error {
 	return s.open()
 }
 
-// close closes the file; stdout is left open.
+// close syncs and closes the file; stdout is left open.
 func (s *fileSink) close() error {
+	if s.stopSync != nil {
+		s.stopOnce.Do(func() { close(s.stopSync) })
+		<-s.syncDone
+		s.sync()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

@@ -18,6 +18,7 @@ logged to each enabled device, with secrets HMAC'ed.`,
 		newAuditEnableCommand(a),
 		newAuditDisableCommand(a),
 		newAuditListCommand(a),
+		newAuditVerifyCommand(a),
 	)
 }
 

@@ -28,7 +28,7 @@ var localCommands = []string{
 // when an entry was not run: a command that only fake-server tests cover
 // can pass while the server lacks its endpoint.
 var realServerCommands = []string{
-	"audit disable", "audit enable", "audit list",
+	"audit disable", "audit enable", "audit list", "audit verify",
 	"auth disable", "auth enable", "auth list", "auth tune",
 	"delete", "list", "login", "patch", "read", "write", "status",
 	"kv delete", "kv destroy", "kv get", "kv list", "kv patch", "kv put", "kv rollback", "kv undelete",
@@ -333,6 +333,7 @@ func TestCLIAgainstRealServer(t *testing.T) {
 	// refused with its reason).
 	sb.do("", 0, "audit", "enable", "file", "file_path="+filepath.Join(dir, "audit.log"))
 	sb.do("", 0, "audit", "list")
+	sb.do("", 0, "audit", "verify", "-device=file/", filepath.Join(dir, "audit.log"))
 	sb.do("", 0, "audit", "disable", "file")
 	sb.do("", 0, "auth", "list")
 	sb.do("", 0, "auth", "tune", "-default-lease-ttl=1h", "token/")

@@ -33,6 +33,13 @@ type Config struct {
 	// UserLockouts are the user_lockout stanzas, one per name; a later
 	// file's stanza replaces an earlier one of the same name.
 	UserLockouts []*UserLockout
+	// Audits are the audit stanzas, in file order: devices the server
+	// enables at unseal if they are missing.
+	Audits []*Audit
+	// DisableAPIAuditCreation (disable_api_audit_creation) refuses
+	// POST sys/audit/:path, so devices that write to files and sockets are
+	// only declared here, by whoever controls the server's configuration.
+	DisableAPIAuditCreation bool
 
 	APIAddr     string // api_addr: the address advertised to clients and standbys
 	ClusterAddr string // cluster_addr: the address advertised for cluster traffic

@@ -64,6 +64,7 @@ func AcceptedKeys() []Key {
 	// Taken out of any storage stanza as stand-ins for top-level settings.
 	add("storage.*", "redirect_addr", "advertise_addr", "cluster_addr", "disable_clustering")
 	add("seal", "disabled", "name", "priority", "purpose")
+	add("audit", "description", "local", "options")
 	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
 	return out
 }

@@ -93,6 +93,7 @@ func (c *Config) merge(src *Config) error {
 	}
 	c.Listeners = append(c.Listeners, src.Listeners...)
 	c.Seals = append(c.Seals, src.Seals...)
+	c.Audits = append(c.Audits, src.Audits...)
 	if src.Telemetry != nil {
 		c.Telemetry = src.Telemetry
 	}

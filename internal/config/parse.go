@@ -18,6 +18,7 @@ import (
 // topFields maps each top-level scalar key to the field it sets.
 var topFields = map[string]func(*Config) any{
 	"api_addr":                            func(c *Config) any { return &c.APIAddr },
+	"disable_api_audit_creation":          func(c *Config) any { return &c.DisableAPIAuditCreation },
 	"cluster_addr":                        func(c *Config) any { return &c.ClusterAddr },
 	"cluster_name":                        func(c *Config) any { return &c.ClusterName },
 	"ui":                                  func(c *Config) any { return &c.UI },
@@ -77,7 +78,7 @@ var topIgnored = map[string]bool{
 }
 
 // stanzas are the top-level blocks, for suggestions on misspellings.
-var stanzas = []string{"storage", "backend", "ha_storage", "ha_backend", "listener", "seal", "hsm", "telemetry", "user_lockout"}
+var stanzas = []string{"storage", "backend", "ha_storage", "ha_backend", "listener", "seal", "hsm", "telemetry", "user_lockout", "audit"}
 
 // ParseFile reads and parses one configuration file (HCL or JSON).
 func ParseFile(path string) (*Config, error) {
@@ -220,6 +221,10 @@ func (d *decoder) topLevel(c *Config, list *ast.ObjectList) {
 				if u != nil {
 					c.UserLockouts = append(c.UserLockouts, u)
 				}
+			}
+		case "audit":
+			if a := d.audit(it); a != nil {
+				c.Audits = append(c.Audits, a)
 			}
 		case "telemetry":
 			t := d.telemetry(it)

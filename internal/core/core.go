@@ -52,6 +52,9 @@ type Config struct {
 	AuthMethods   map[string]logical.Factory
 	// AuditDevices are the audit device factories by type.
 	AuditDevices map[string]audit.Factory
+	// Audit carries the server configuration's audit stanzas and whether
+	// sys/audit may create devices (see auditing.Policy).
+	Audit auditing.Policy
 	// APIAddr and ClusterAddr are what this node advertises when active.
 	APIAddr     string
 	ClusterAddr string
@@ -198,6 +201,7 @@ func New(conf Config) (*Core, error) {
 	c.wrapping = wrapping.New(wrappingHost{c})
 	c.auditing = auditing.New(auditing.Config{
 		Storage: c.barrier, Factories: conf.AuditDevices, Logger: c.logger.With("component", "audit"),
+		Policy: conf.Audit,
 	})
 	c.passwords = pwpolicies.New(c.barrier)
 	c.cors = cors.New(c.barrier, c.logger.With("component", "cors"))

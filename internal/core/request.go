@@ -188,7 +188,7 @@ func (c *Core) handle(ctx context.Context, req *logical.Request) (*Result, error
 		}
 		req.Sudo = allowed.Sudo || allowed.Root
 	}
-	in := &audit.LogInput{Request: req, Auth: callerAuth(te)}
+	in := &audit.LogInput{Request: req, Auth: callerAuth(req.ClientToken, te, ident)}
 	if err := c.audit.LogRequest(ctx, in); err != nil {
 		c.logger.Error("audit request failed; refusing the request", "path", fullPath, "error", err)
 		return nil, logical.Errorf(http.StatusInternalServerError, "internal error")
@@ -277,7 +277,7 @@ func (c *Core) auditResponse(ctx context.Context, in *audit.LogInput, resp *logi
 
 // deny audits a refused request (when devices exist) and returns err.
 func (c *Core) deny(ctx context.Context, req *logical.Request, _ *Result, te *token.Entry, err error) error {
-	in := &audit.LogInput{Request: req, Auth: callerAuth(te), OuterErr: err}
+	in := &audit.LogInput{Request: req, Auth: callerAuth(req.ClientToken, te, nil), OuterErr: err}
 	if aerr := c.audit.LogRequest(ctx, in); aerr != nil {
 		c.logger.Error("audit of a denied request failed", "path", req.Path, "error", aerr)
 	}
@@ -294,19 +294,29 @@ func fillCaller(req *logical.Request, te *token.Entry) {
 	req.EntityID = te.EntityID
 }
 
-func callerAuth(te *token.Entry) *logical.Auth {
+// callerAuth is the audit entry's auth block: the token as the client sent
+// it (HMAC'd by the devices), its TTL, and policies as Vault reports them:
+// policies is the union of token_policies and identity_policies.
+func callerAuth(clientToken string, te *token.Entry, ident *identity.Resolved) *logical.Auth {
 	if te == nil {
 		return nil
 	}
+	var identityPolicies []string
+	if ident != nil {
+		identityPolicies = ident.Policies
+	}
 	return &logical.Auth{
-		Accessor:      te.Accessor,
-		Policies:      te.Policies,
-		TokenPolicies: te.Policies,
-		Metadata:      te.Meta,
-		DisplayName:   te.DisplayName,
-		EntityID:      te.EntityID,
-		TokenType:     te.Type,
-		NumUses:       te.NumUses,
+		ClientToken:      clientToken,
+		LeaseDuration:    te.TTL,
+		IdentityPolicies: identityPolicies,
+		Accessor:         te.Accessor,
+		Policies:         unionPolicies(te.Policies, identityPolicies),
+		TokenPolicies:    te.Policies,
+		Metadata:         te.Meta,
+		DisplayName:      te.DisplayName,
+		EntityID:         te.EntityID,
+		TokenType:        te.Type,
+		NumUses:          te.NumUses,
 	}
 }
 

@@ -84,6 +84,8 @@ var keyProofs = map[string]keyProof{
 	"telemetry":                     refusedTop("telemetry {\n  disable_hostname = true\n}"),
 	"service_registration":          refusedTop(`service_registration "kubernetes" {}`),
 	"user_lockout":                  effect("TestUserLockoutServerConfig"),
+	"audit":                         effect("TestAuditDeclaredInConfig"),
+	"disable_api_audit_creation":    effect("TestAuditDeclaredInConfig"),
 	"entropy":                       refusedTop(`entropy "seal" { mode = "augmentation" }`),
 	"kms":                           refusedTop(`kms "x" {}`),
 	"kms_library":                   refusedTop(`kms_library "pkcs11" {}`),
@@ -204,6 +206,11 @@ var keyProofs = map[string]keyProof{
 	"retry_join.auto_join":                      {via: "storage"},
 	"retry_join.auto_join_scheme":               {via: "storage"},
 	"retry_join.auto_join_port":                 {via: "storage"},
+
+	// Audit stanzas.
+	"audit.description": effect("TestAuditDeclaredInConfig"),
+	"audit.local":       effect("TestAuditDeclaredInConfig"),
+	"audit.options":     effect("TestAuditDeclaredInConfig"),
 
 	// Seals.
 	"seal.disabled": effect("TestOpenSealsConfig"),

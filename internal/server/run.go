@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/strongbox/strongbox/internal/core/auditing"
 	"io"
 	"log/slog"
 	"net"
@@ -116,6 +117,7 @@ func Run(ctx context.Context, opts Options, reload <-chan struct{}) error {
 		SecretEngines:   builtin.SecretEngines(),
 		AuthMethods:     builtin.AuthMethods(),
 		AuditDevices:    audit.Factories(),
+		Audit:           auditPolicy(cfg),
 		APIAddr:         cfg.APIAddr,
 		ClusterAddr:     cfg.ClusterAddr,
 		Seal:            wrappers.current,
@@ -342,4 +344,15 @@ func firstNonEmpty(vals ...string) string {
 		}
 	}
 	return ""
+}
+
+// auditPolicy is the core's view of the configuration's audit stanzas.
+func auditPolicy(cfg *config.Config) auditing.Policy {
+	p := auditing.Policy{DisableAPICreation: cfg.DisableAPIAuditCreation}
+	for _, a := range cfg.Audits {
+		p.Declared = append(p.Declared, auditing.Declared{
+			Type: a.Type, Path: a.Path, Description: a.Description, Local: a.Local, Options: a.Options,
+		})
+	}
+	return p
 }

@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"strconv"
+	"strings"
 
 	"github.com/strongbox/strongbox/internal/audit"
 	"github.com/strongbox/strongbox/internal/core/mount"
@@ -27,6 +30,27 @@ type Config struct {
 	// Factories are the audit device types.
 	Factories map[string]audit.Factory
 	Logger    *slog.Logger
+	Policy    Policy
+}
+
+// Policy is what the server configuration says about audit devices.
+type Policy struct {
+	// Declared are the devices of the configuration's audit stanzas: Load
+	// adds each one missing from the audit table, and brings one whose
+	// type, description, options or local flag changed in line.
+	Declared []Declared
+	// DisableAPICreation refuses POST sys/audit/:path (400), so devices
+	// that write to files and sockets of the server's choosing come only
+	// from its configuration. Disabling through the API still works.
+	DisableAPICreation bool
+}
+
+// Declared is one configured device: the parameters of POST
+// sys/audit/:path.
+type Declared struct {
+	Type, Path, Description string
+	Local                   bool
+	Options                 map[string]string
 }
 
 // Room is the audit room. Load and Close run under the kernel's state
@@ -51,6 +75,9 @@ func (r *Room) Load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := r.declare(ctx, table); err != nil {
+		return err
+	}
 	broker := audit.NewBroker(r.conf.Logger)
 	for _, me := range table.List() {
 		dev, conf, err := r.open(ctx, me)
@@ -63,6 +90,39 @@ func (r *Room) Load(ctx context.Context) error {
 		}
 	}
 	r.table, r.broker = table, broker
+	return nil
+}
+
+// declare brings the table in line with the configured devices.
+func (r *Room) declare(ctx context.Context, table *mount.Table) error {
+	for _, d := range r.conf.Policy.Declared {
+		path, err := mount.NormalizePath(d.Path)
+		if err != nil {
+			return fmt.Errorf("audit stanza %q: %w", d.Path, err)
+		}
+		if _, ok := r.conf.Factories[d.Type]; !ok {
+			return fmt.Errorf("audit stanza %q: unknown audit device type %q", d.Path, d.Type)
+		}
+		opts := maps.Clone(d.Options)
+		if opts == nil {
+			opts = map[string]string{}
+		}
+		me := table.Find(path)
+		if me != nil && me.Type == d.Type && me.Description == d.Description && me.Local == d.Local && maps.Equal(me.Options, opts) {
+			continue
+		}
+		next := &mount.Entry{Path: path, Type: d.Type, Description: d.Description, Options: opts, Local: d.Local, UUID: newUUID()}
+		if me != nil {
+			// Same device, new settings: keep its UUID and so its salt.
+			cp := *me
+			cp.Type, cp.Description, cp.Options, cp.Local = d.Type, d.Description, opts, d.Local
+			next = &cp
+		}
+		if err := table.Save(ctx, next); err != nil {
+			return fmt.Errorf("audit stanza %q: %w", d.Path, err)
+		}
+		r.conf.Logger.Info("audit device from the configuration", "path", path, "type", d.Type)
+	}
 	return nil
 }
 
@@ -150,6 +210,9 @@ func (r *Room) hash(ctx context.Context, _ *logical.Request, d *logical.FieldDat
 }
 
 func (r *Room) enable(ctx context.Context, _ *logical.Request, d *logical.FieldData) (*logical.Response, error) {
+	if r.conf.Policy.DisableAPICreation {
+		return nil, logical.BadRequest("enabling audit devices through the API is disabled by the server configuration (disable_api_audit_creation): declare the device in an audit stanza")
+	}
 	path, err := mount.NormalizePath(d.Get("path").(string))
 	if err != nil {
 		return nil, err
@@ -175,6 +238,10 @@ func (r *Room) enable(ctx context.Context, _ *logical.Request, d *logical.FieldD
 			return nil, err
 		}
 		return nil, logical.BadRequest("audit device %q: %v", path, err)
+	}
+	if err := testWrite(ctx, dev, me.Options); err != nil {
+		_ = dev.Close()
+		return nil, logical.BadRequest("audit device %q failed its test write (set skip_test=true to enable it anyway): %v", path, err)
 	}
 	if err := r.broker.Register(path, dev, conf); err != nil {
 		_ = dev.Close()
@@ -208,6 +275,25 @@ func (r *Room) disable(ctx context.Context, _ *logical.Request, d *logical.Field
 	}
 	r.conf.Logger.Info("disabled audit device", "path", path)
 	return nil, nil
+}
+
+// testWrite writes the request entry of a "sys/audit/test" request, as
+// Vault does when a device is enabled, unless options set skip_test: a
+// device whose sink fails is then refused up front, and skip_test lets an
+// operator enable it anyway beside a healthy one.
+func testWrite(ctx context.Context, dev audit.Device, opts map[string]string) error {
+	if v, ok := opts["skip_test"]; ok {
+		skip, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("unable to parse \"skip_test\" %q: not a boolean", v)
+		}
+		if skip {
+			return nil
+		}
+	}
+	return dev.LogRequest(ctx, &audit.LogInput{Request: &logical.Request{
+		Operation: logical.UpdateOperation, Path: "sys/audit/test",
+	}})
 }
 
 func newUUID() string {
