@@ -310,7 +310,7 @@ func callerAuth(clientToken string, te *token.Entry, ident *identity.Resolved) *
 		LeaseDuration:    te.TTL,
 		IdentityPolicies: identityPolicies,
 		Accessor:         te.Accessor,
-		Policies:         unionPolicies(te.Policies, identityPolicies),
+		Policies:         policy.Union(te.Policies, identityPolicies),
 		TokenPolicies:    te.Policies,
 		Metadata:         te.Meta,
 		DisplayName:      te.DisplayName,
