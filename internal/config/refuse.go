@@ -80,8 +80,8 @@ func (c *Config) refusals(add func(file string, line int, format string, args ..
 			add(p.File, p.Line, "%s", msg)
 		}
 	}
-	if t := c.Telemetry; t != nil && t.File != "" {
-		add(t.File, t.Line, "telemetry: exporting metrics %s", errNotBuilt)
+	if t := c.Telemetry; t != nil {
+		t.refusals(add)
 	}
 	if h := c.HAStorage; h != nil {
 		stanza := h.stanza
@@ -108,7 +108,6 @@ func (l *Listener) refusals() []string {
 		on   bool
 		name string
 	}{
-		{l.UnauthenticatedMetricsAccess, "unauthenticated_metrics_access (telemetry block): sys/metrics"},
 		{l.UnauthenticatedPProfAccess, "unauthenticated_pprof_access (profiling block): sys/pprof"},
 		{l.UnauthenticatedInFlightAccess, "unauthenticated_in_flight_requests_access (inflight_requests_logging block): sys/in-flight-req"},
 	} {

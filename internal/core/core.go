@@ -77,6 +77,8 @@ type Config struct {
 	// VAULT_DISABLE_USER_LOCKOUT (core/lockout); Logger and Now come from
 	// this Config.
 	UserLockout lockout.Config
+	// Metrics serves sys/metrics (package telemetry); nil answers 400.
+	Metrics MetricsSource
 }
 
 // Core is one node's state and request pipeline.

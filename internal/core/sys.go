@@ -28,6 +28,7 @@ func (c *Core) systemBackend() logical.Backend {
 	paths = append(paths, c.keyops.Paths()...)
 	paths = append(paths, c.wrapping.Paths()...)
 	paths = append(paths, c.lockout.Paths()...)
+	paths = append(paths, c.metricsPaths()...)
 	if c.ha != nil {
 		paths = append(paths, c.haNode.Paths()...)
 	}

@@ -28,6 +28,9 @@ type Options struct {
 	// Redact blanks what unauthenticated status endpoints tell (the
 	// listener's redact_* settings).
 	Redact Redaction
+	// UnauthenticatedMetrics serves sys/metrics without a token (the
+	// listener's telemetry { unauthenticated_metrics_access }).
+	UnauthenticatedMetrics bool
 }
 
 // Handler serves the Vault HTTP API for one core.
@@ -36,8 +39,10 @@ type Handler struct {
 	logger *slog.Logger
 	max    int64
 	redact Redaction
-	mux    *http.ServeMux
-	fw     forwarders
+	// unauthMetrics: sys/metrics needs no token (handleMetrics).
+	unauthMetrics bool
+	mux           *http.ServeMux
+	fw            forwarders
 	// bg outlives requests (a join retried in the background); Close ends it.
 	bg     context.Context
 	stopBg context.CancelFunc
@@ -51,7 +56,7 @@ func NewHandler(c *core.Core, opts Options) *Handler {
 	if opts.MaxRequestSize == 0 {
 		opts.MaxRequestSize = DefaultMaxRequestSize
 	}
-	h := &Handler{core: c, logger: opts.Logger, max: opts.MaxRequestSize, redact: opts.Redact, mux: http.NewServeMux()}
+	h := &Handler{core: c, logger: opts.Logger, max: opts.MaxRequestSize, redact: opts.Redact, unauthMetrics: opts.UnauthenticatedMetrics, mux: http.NewServeMux()}
 	h.bg, h.stopBg = context.WithCancel(context.Background())
 	h.fw.clientCert = c.ForwardingClientCertificate
 	if c.HAEnabled() {
@@ -73,6 +78,7 @@ func NewHandler(c *core.Core, opts Options) *Handler {
 	h.mux.HandleFunc("/v1/sys/generate-root/update", h.handleGenerateRootUpdate)
 	h.mux.HandleFunc("/v1/sys/decode-token", h.handleDecodeToken)
 	h.mux.HandleFunc(echoPath, h.handleEcho)
+	h.mux.HandleFunc("/v1/sys/metrics", h.handleMetrics)
 	h.mux.HandleFunc("/v1/", h.handleLogical)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" {

@@ -43,6 +43,8 @@ func newHTTPServer(cfg *config.Config, l *config.Listener, c *core.Core, node no
 		Logger:         logger.With("component", "http"),
 		MaxRequestSize: l.MaxRequestSize,
 		Redact:         apihttp.Redaction{Addresses: l.RedactAddresses, ClusterName: l.RedactClusterName, Version: l.RedactVersion},
+
+		UnauthenticatedMetrics: l.UnauthenticatedMetricsAccess,
 	})
 	hs := &http.Server{
 		Handler:  apihttp.WrapListener(h, opts),

@@ -1,0 +1,32 @@
+package http
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/strongbox/strongbox/internal/core"
+)
+
+// handleMetrics serves sys/metrics. With a token it is an ordinary read
+// (ACL, audit); when the listener allows unauthenticated access it is
+// answered here, from this node's own metrics, without a token, sealed or
+// standby alike, as Vault does.
+func (h *Handler) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	if !h.unauthMetrics {
+		h.handleLogical(w, r)
+		return
+	}
+	if r.Method != http.MethodGet {
+		respondError(w, http.StatusMethodNotAllowed, errors.New("unsupported operation"))
+		return
+	}
+	resp, err := core.MetricsResponse(h.core.MetricsSource(), r.URL.Query().Get("format"))
+	if err != nil {
+		status, msg := h.statusOf(r, err)
+		respondError(w, status, errors.New(msg))
+		return
+	}
+	w.Header().Set("Content-Type", resp.RawContentType)
+	w.WriteHeader(resp.RawStatus)
+	_, _ = w.Write(resp.Raw)
+}
