@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,12 +11,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	vault "github.com/hashicorp/vault/api"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // TestMetricsRaftAndPrometheusServer runs a raft node with Prometheus
@@ -30,7 +35,7 @@ func TestMetricsRaftAndPrometheusServer(t *testing.T) {
 	}
 	ports := freeLocalPorts(t, 3)
 	cfg := raftNodeConfig(t, "n1", ports[0], ports[1], "",
-		"telemetry {\n  prometheus_retention_time = \"1h\"\n  disable_hostname = true\n}")
+		"telemetry {\n  prometheus_retention_time = \"1h\"\n  disable_hostname = true\n  usage_gauge_period = \"1s\"\n}")
 	srv := startServer(t, Options{ConfigPaths: []string{cfg}})
 	c := srv.client("")
 	init, err := c.Sys().Init(&vault.InitRequest{SecretShares: 1, SecretThreshold: 1})
@@ -52,7 +57,27 @@ func TestMetricsRaftAndPrometheusServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Exercise what the dashboard charts: audit, every barrier operation,
+	// a login.
+	if err := c.Sys().EnableAuditWithOptions("file", &vault.EnableAuditOptions{Type: "file", Options: map[string]string{"file_path": filepath.Join(t.TempDir(), "audit.log")}}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := c.Logical().Write("kv/a", map[string]any{"v": "1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Logical().List("kv/"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Logical().Delete("kv/a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Sys().EnableAuthWithOptions("userpass", &vault.EnableAuthOptions{Type: "userpass"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Logical().Write("auth/userpass/users/u", map[string]any{"password": "pw"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.client("").Logical().Write("auth/userpass/login/u", map[string]any{"password": "pw"}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -161,4 +186,38 @@ scrape_configs:
 	waitQuery(`vault_core_active{job="strongbox"}`, func(v float64) bool { return v == 1 })
 	waitQuery(`vault_core_handle_request_count{job="strongbox"}`, func(v float64) bool { return v > 0 })
 	waitQuery(`vault_raft_apply{job="strongbox"}`, func(v float64) bool { return v > 0 })
+
+	// Step down: a one-node raft cluster elects this node again; the
+	// step-down is timed as vault_core_step_down.
+	if err := c.Sys().StepDown(); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for fams["vault_core_step_down"] == nil && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+		resp, body := call(t, http.MethodGet, "http://"+srv.addr+"/v1/sys/metrics?format=prometheus", map[string]string{"X-Vault-Token": root}, nil)
+		if resp.StatusCode == http.StatusOK {
+			p := expfmt.NewTextParser(model.UTF8Validation)
+			if f, err := p.TextToMetricFamilies(bytes.NewReader(body)); err == nil {
+				fams = f
+			}
+		}
+	}
+
+	// Every metric the Grafana dashboard in deploy/ charts is one the
+	// server emits.
+	dash, err := os.ReadFile(filepath.Join("..", "..", "deploy", "grafana-strongbox.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := regexp.MustCompile(`vault_[a-zA-Z_]+`).FindAllString(string(dash), -1)
+	if len(names) < 10 {
+		t.Fatalf("the dashboard names only %d vault_ metrics", len(names))
+	}
+	for _, n := range names {
+		base := strings.TrimSuffix(strings.TrimSuffix(n, "_count"), "_sum")
+		if fams[base] == nil {
+			t.Errorf("the dashboard charts %s, which the server did not emit", n)
+		}
+	}
 }
