@@ -29,6 +29,7 @@ func (c *Core) systemBackend() logical.Backend {
 	paths = append(paths, c.wrapping.Paths()...)
 	paths = append(paths, c.lockout.Paths()...)
 	paths = append(paths, c.metricsPaths()...)
+	paths = append(paths, c.pprofPaths()...)
 	if c.ha != nil {
 		paths = append(paths, c.haNode.Paths()...)
 	}
@@ -36,7 +37,7 @@ func (c *Core) systemBackend() logical.Backend {
 		Paths: paths,
 		PathsSpecial: &logical.Paths{
 			Unauthenticated: slices.Concat(c.mounts.UnauthenticatedPaths(), raftops.UnauthenticatedPaths, wrapping.UnauthenticatedPaths),
-			Root: slices.Concat(c.mounts.RootPaths(), c.keyops.RootPaths(), raftops.RootPaths, expiration.RootPaths, []string{
+			Root: slices.Concat(c.mounts.RootPaths(), c.keyops.RootPaths(), raftops.RootPaths, expiration.RootPaths, pprofRootPaths, []string{
 				"audit", "audit/*", "seal", "step-down", "raw", "raw/*", "config/*",
 			}),
 		},
