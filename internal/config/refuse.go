@@ -109,7 +109,6 @@ func (l *Listener) refusals() []string {
 		name string
 	}{
 		{l.UnauthenticatedPProfAccess, "unauthenticated_pprof_access (profiling block): sys/pprof"},
-		{l.UnauthenticatedInFlightAccess, "unauthenticated_in_flight_requests_access (inflight_requests_logging block): sys/in-flight-req"},
 	} {
 		if f.on {
 			out = append(out, f.name+" "+errNotBuilt)

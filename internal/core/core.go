@@ -118,6 +118,8 @@ type Core struct {
 	bgDone     chan struct{}
 	activeTime time.Time
 	acls       aclCache
+	// inFlight is sys/in-flight-req's table (the HTTP layer fills it).
+	inFlight InFlight
 
 	// HA: ha is set when the storage elects a leader; standby is guarded
 	// by stateLock. haNode follows leadership (core/ha).

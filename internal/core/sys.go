@@ -30,6 +30,7 @@ func (c *Core) systemBackend() logical.Backend {
 	paths = append(paths, c.lockout.Paths()...)
 	paths = append(paths, c.metricsPaths()...)
 	paths = append(paths, c.pprofPaths()...)
+	paths = append(paths, c.inFlightPaths()...)
 	if c.ha != nil {
 		paths = append(paths, c.haNode.Paths()...)
 	}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/strongbox/strongbox/internal/cluster"
 	"github.com/strongbox/strongbox/internal/core"
@@ -31,6 +32,9 @@ type Options struct {
 	// UnauthenticatedMetrics serves sys/metrics without a token (the
 	// listener's telemetry { unauthenticated_metrics_access }).
 	UnauthenticatedMetrics bool
+	// UnauthenticatedInFlight serves sys/in-flight-req without a token
+	// (inflight_requests_logging { unauthenticated_in_flight_requests_access }).
+	UnauthenticatedInFlight bool
 }
 
 // Handler serves the Vault HTTP API for one core.
@@ -40,9 +44,10 @@ type Handler struct {
 	max    int64
 	redact Redaction
 	// unauthMetrics: sys/metrics needs no token (handleMetrics).
-	unauthMetrics bool
-	mux           *http.ServeMux
-	fw            forwarders
+	unauthMetrics  bool
+	unauthInFlight bool
+	mux            *http.ServeMux
+	fw             forwarders
 	// bg outlives requests (a join retried in the background); Close ends it.
 	bg     context.Context
 	stopBg context.CancelFunc
@@ -56,7 +61,7 @@ func NewHandler(c *core.Core, opts Options) *Handler {
 	if opts.MaxRequestSize == 0 {
 		opts.MaxRequestSize = DefaultMaxRequestSize
 	}
-	h := &Handler{core: c, logger: opts.Logger, max: opts.MaxRequestSize, redact: opts.Redact, unauthMetrics: opts.UnauthenticatedMetrics, mux: http.NewServeMux()}
+	h := &Handler{core: c, logger: opts.Logger, max: opts.MaxRequestSize, redact: opts.Redact, unauthMetrics: opts.UnauthenticatedMetrics, unauthInFlight: opts.UnauthenticatedInFlight, mux: http.NewServeMux()}
 	h.bg, h.stopBg = context.WithCancel(context.Background())
 	h.fw.clientCert = c.ForwardingClientCertificate
 	if c.HAEnabled() {
@@ -79,6 +84,7 @@ func NewHandler(c *core.Core, opts Options) *Handler {
 	h.mux.HandleFunc("/v1/sys/decode-token", h.handleDecodeToken)
 	h.mux.HandleFunc(echoPath, h.handleEcho)
 	h.mux.HandleFunc("/v1/sys/metrics", h.handleMetrics)
+	h.mux.HandleFunc("/v1/sys/in-flight-req", h.handleInFlight)
 	h.mux.HandleFunc("/v1/", h.handleLogical)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" {
@@ -108,6 +114,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			respondError(w, http.StatusInternalServerError, errors.New("internal error"))
 		}
 	}()
+	// Every request is listed in sys/in-flight-req while it is served,
+	// under the id it will carry through the pipeline.
+	id := newRequestID()
+	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+	defer h.core.InFlight().Add(id, &core.InFlightRequest{
+		StartTime:           time.Now().UTC(),
+		ClientRemoteAddress: r.RemoteAddr,
+		RequestPath:         r.URL.Path,
+		RequestMethod:       r.Method,
+	})()
 	if h.max > 0 && r.Body != nil && !isSnapshotUpload(r) {
 		r.Body = http.MaxBytesReader(w, r.Body, h.max)
 	}
@@ -253,7 +269,7 @@ func (h *Handler) buildRequest(r *http.Request, body []byte) (*logical.Request, 
 		remote = fi.ClientAddr
 	}
 	return &logical.Request{
-		ID:          newRequestID(),
+		ID:          requestID(r),
 		Operation:   op,
 		Path:        path,
 		Data:        data,

@@ -30,3 +30,36 @@ func (h *Handler) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(resp.RawStatus)
 	_, _ = w.Write(resp.Raw)
 }
+
+// requestIDKey carries the id ServeHTTP gave the request.
+type requestIDKey struct{}
+
+// requestID is the id ServeHTTP gave r, or a new one.
+func requestID(r *http.Request) string {
+	if id, ok := r.Context().Value(requestIDKey{}).(string); ok {
+		return id
+	}
+	return newRequestID()
+}
+
+// handleInFlight serves sys/in-flight-req: an ordinary read with a token,
+// or answered here without one when the listener allows it.
+func (h *Handler) handleInFlight(w http.ResponseWriter, r *http.Request) {
+	if !h.unauthInFlight {
+		h.handleLogical(w, r)
+		return
+	}
+	if r.Method != http.MethodGet {
+		respondError(w, http.StatusMethodNotAllowed, errors.New("unsupported operation"))
+		return
+	}
+	resp, err := core.InFlightResponse(h.core.InFlight())
+	if err != nil {
+		status, msg := h.statusOf(r, err)
+		respondError(w, status, errors.New(msg))
+		return
+	}
+	w.Header().Set("Content-Type", resp.RawContentType)
+	w.WriteHeader(resp.RawStatus)
+	_, _ = w.Write(resp.Raw)
+}

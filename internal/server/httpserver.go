@@ -44,7 +44,8 @@ func newHTTPServer(cfg *config.Config, l *config.Listener, c *core.Core, node no
 		MaxRequestSize: l.MaxRequestSize,
 		Redact:         apihttp.Redaction{Addresses: l.RedactAddresses, ClusterName: l.RedactClusterName, Version: l.RedactVersion},
 
-		UnauthenticatedMetrics: l.UnauthenticatedMetricsAccess,
+		UnauthenticatedMetrics:  l.UnauthenticatedMetricsAccess,
+		UnauthenticatedInFlight: l.UnauthenticatedInFlightAccess,
 	})
 	hs := &http.Server{
 		Handler:  apihttp.WrapListener(h, opts),

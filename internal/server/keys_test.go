@@ -152,6 +152,9 @@ var keyProofs = map[string]keyProof{
 	"listener.telemetry": effect("TestMetricsUnauthenticatedAccess"),
 	"listener.telemetry.unauthenticated_metrics_access": effect("TestMetricsUnauthenticatedAccess"),
 
+	"listener.inflight_requests_logging":                                           effect("TestInFlightRequests"),
+	"listener.inflight_requests_logging.unauthenticated_in_flight_requests_access": effect("TestInFlightRequests"),
+
 	// Telemetry: honoured.
 	"telemetry.prometheus_retention_time": effect("TestMetricsJSONAndRetentionOff"),
 	"telemetry.disable_hostname":          effect("TestMetricsPrometheus"),
@@ -175,11 +178,9 @@ var keyProofs = map[string]keyProof{
 	"telemetry.stackdriver_*":                      refusedTop("telemetry {\n  stackdriver_project_id = \"x\"\n}"),
 
 	// Listener: refused.
-	"listener.chroot_namespace":                                                    refusedListener(`chroot_namespace = "team/"`),
-	"listener.profiling":                                                           {via: "listener.profiling.unauthenticated_pprof_access"},
-	"listener.profiling.unauthenticated_pprof_access":                              refusedListener("profiling {\n    unauthenticated_pprof_access = true\n  }"),
-	"listener.inflight_requests_logging":                                           {via: "listener.inflight_requests_logging.unauthenticated_in_flight_requests_access"},
-	"listener.inflight_requests_logging.unauthenticated_in_flight_requests_access": refusedListener("inflight_requests_logging {\n    unauthenticated_in_flight_requests_access = true\n  }"),
+	"listener.chroot_namespace":                            refusedListener(`chroot_namespace = "team/"`),
+	"listener.profiling":                                   {via: "listener.profiling.unauthenticated_pprof_access"},
+	"listener.profiling.unauthenticated_pprof_access":      refusedListener("profiling {\n    unauthenticated_pprof_access = true\n  }"),
 	"listener.role":                                        refusedListener(`role = "metrics_only"`),
 	"listener.purpose":                                     refusedListener(`purpose = "api"`),
 	"listener.agent_api":                                   refusedListener(`agent_api {}`),
