@@ -108,7 +108,6 @@ func (l *Listener) refusals() []string {
 		on   bool
 		name string
 	}{
-		{l.UnauthenticatedPProfAccess, "unauthenticated_pprof_access (profiling block): sys/pprof"},
 	} {
 		if f.on {
 			out = append(out, f.name+" "+errNotBuilt)

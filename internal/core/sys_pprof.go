@@ -127,3 +127,11 @@ func rawText(b []byte) *logical.Response {
 func rawBinary(b []byte) *logical.Response {
 	return &logical.Response{Raw: b, RawContentType: "application/octet-stream", RawStatus: http.StatusOK}
 }
+
+// PprofUnauthenticated serves sys/pprof/<rel> without a token, for a
+// listener with profiling { unauthenticated_pprof_access }: the same
+// handlers, outside the ACL and audit, as in Vault.
+func (c *Core) PprofUnauthenticated(ctx context.Context, rel string, data map[string]any) (*logical.Response, error) {
+	b := &logical.FrameworkBackend{Paths: c.pprofPaths()}
+	return b.HandleRequest(ctx, &logical.Request{Operation: logical.ReadOperation, Path: rel, Data: data})
+}

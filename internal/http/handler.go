@@ -35,6 +35,9 @@ type Options struct {
 	// UnauthenticatedInFlight serves sys/in-flight-req without a token
 	// (inflight_requests_logging { unauthenticated_in_flight_requests_access }).
 	UnauthenticatedInFlight bool
+	// UnauthenticatedPprof serves sys/pprof/* without a token (profiling
+	// { unauthenticated_pprof_access }).
+	UnauthenticatedPprof bool
 }
 
 // Handler serves the Vault HTTP API for one core.
@@ -46,6 +49,7 @@ type Handler struct {
 	// unauthMetrics: sys/metrics needs no token (handleMetrics).
 	unauthMetrics  bool
 	unauthInFlight bool
+	unauthPprof    bool
 	mux            *http.ServeMux
 	fw             forwarders
 	// bg outlives requests (a join retried in the background); Close ends it.
@@ -61,7 +65,7 @@ func NewHandler(c *core.Core, opts Options) *Handler {
 	if opts.MaxRequestSize == 0 {
 		opts.MaxRequestSize = DefaultMaxRequestSize
 	}
-	h := &Handler{core: c, logger: opts.Logger, max: opts.MaxRequestSize, redact: opts.Redact, unauthMetrics: opts.UnauthenticatedMetrics, unauthInFlight: opts.UnauthenticatedInFlight, mux: http.NewServeMux()}
+	h := &Handler{core: c, logger: opts.Logger, max: opts.MaxRequestSize, redact: opts.Redact, unauthMetrics: opts.UnauthenticatedMetrics, unauthInFlight: opts.UnauthenticatedInFlight, unauthPprof: opts.UnauthenticatedPprof, mux: http.NewServeMux()}
 	h.bg, h.stopBg = context.WithCancel(context.Background())
 	h.fw.clientCert = c.ForwardingClientCertificate
 	if c.HAEnabled() {
@@ -85,6 +89,8 @@ func NewHandler(c *core.Core, opts Options) *Handler {
 	h.mux.HandleFunc(echoPath, h.handleEcho)
 	h.mux.HandleFunc("/v1/sys/metrics", h.handleMetrics)
 	h.mux.HandleFunc("/v1/sys/in-flight-req", h.handleInFlight)
+	h.mux.HandleFunc("/v1/sys/pprof", h.handlePprof)
+	h.mux.HandleFunc("/v1/sys/pprof/", h.handlePprof)
 	h.mux.HandleFunc("/v1/", h.handleLogical)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" {

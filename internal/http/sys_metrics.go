@@ -3,6 +3,7 @@ package http
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/strongbox/strongbox/internal/core"
 )
@@ -54,6 +55,33 @@ func (h *Handler) handleInFlight(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp, err := core.InFlightResponse(h.core.InFlight())
+	if err != nil {
+		status, msg := h.statusOf(r, err)
+		respondError(w, status, errors.New(msg))
+		return
+	}
+	w.Header().Set("Content-Type", resp.RawContentType)
+	w.WriteHeader(resp.RawStatus)
+	_, _ = w.Write(resp.Raw)
+}
+
+// handlePprof serves sys/pprof/*: an ordinary read (sudo) with a token, or
+// answered here without one when the listener allows it.
+func (h *Handler) handlePprof(w http.ResponseWriter, r *http.Request) {
+	if !h.unauthPprof {
+		h.handleLogical(w, r)
+		return
+	}
+	if r.Method != http.MethodGet {
+		respondError(w, http.StatusMethodNotAllowed, errors.New("unsupported operation"))
+		return
+	}
+	data := map[string]any{}
+	for k, v := range r.URL.Query() {
+		data[k] = v[0]
+	}
+	rel := strings.TrimPrefix(r.URL.Path, "/v1/sys/")
+	resp, err := h.core.PprofUnauthenticated(r.Context(), rel, data)
 	if err != nil {
 		status, msg := h.statusOf(r, err)
 		respondError(w, status, errors.New(msg))

@@ -46,6 +46,7 @@ func newHTTPServer(cfg *config.Config, l *config.Listener, c *core.Core, node no
 
 		UnauthenticatedMetrics:  l.UnauthenticatedMetricsAccess,
 		UnauthenticatedInFlight: l.UnauthenticatedInFlightAccess,
+		UnauthenticatedPprof:    l.UnauthenticatedPProfAccess,
 	})
 	hs := &http.Server{
 		Handler:  apihttp.WrapListener(h, opts),

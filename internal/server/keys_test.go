@@ -155,6 +155,9 @@ var keyProofs = map[string]keyProof{
 	"listener.inflight_requests_logging":                                           effect("TestInFlightRequests"),
 	"listener.inflight_requests_logging.unauthenticated_in_flight_requests_access": effect("TestInFlightRequests"),
 
+	"listener.profiling":                              effect("TestPprofEndpoints"),
+	"listener.profiling.unauthenticated_pprof_access": effect("TestPprofEndpoints"),
+
 	// Telemetry: honoured.
 	"telemetry.prometheus_retention_time": effect("TestMetricsJSONAndRetentionOff"),
 	"telemetry.disable_hostname":          effect("TestMetricsPrometheus"),
@@ -179,8 +182,6 @@ var keyProofs = map[string]keyProof{
 
 	// Listener: refused.
 	"listener.chroot_namespace":                            refusedListener(`chroot_namespace = "team/"`),
-	"listener.profiling":                                   {via: "listener.profiling.unauthenticated_pprof_access"},
-	"listener.profiling.unauthenticated_pprof_access":      refusedListener("profiling {\n    unauthenticated_pprof_access = true\n  }"),
 	"listener.role":                                        refusedListener(`role = "metrics_only"`),
 	"listener.purpose":                                     refusedListener(`purpose = "api"`),
 	"listener.agent_api":                                   refusedListener(`agent_api {}`),

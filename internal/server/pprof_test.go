@@ -71,3 +71,21 @@ func TestPprofEndpoints(t *testing.T) {
 		t.Errorf("no token: %d, want 403", status)
 	}
 }
+
+// TestPprofUnauthenticated: the listener's profiling {
+// unauthenticated_pprof_access = true } serves sys/pprof/* without a token.
+func TestPprofUnauthenticated(t *testing.T) {
+	srv, _ := metricsServer(t, "", "  profiling {\n    unauthenticated_pprof_access = true\n  }")
+	resp, body := call(t, http.MethodGet, "http://"+srv.addr+"/v1/sys/pprof/goroutine?debug=1", nil, nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "goroutine profile:") {
+		t.Errorf("no token: %d %.200s", resp.StatusCode, body)
+	}
+	resp, body = call(t, http.MethodGet, "http://"+srv.addr+"/v1/sys/pprof/heap?debug=9", nil, nil)
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("debug=9: %d %s, want 400", resp.StatusCode, body)
+	}
+	resp, body = call(t, http.MethodGet, "http://"+srv.addr+"/v1/sys/pprof/nothing", nil, nil)
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown profile: %d %s, want 404", resp.StatusCode, body)
+	}
+}
