@@ -107,8 +107,7 @@ func (l *Listener) refusals() []string {
 	for _, f := range []struct {
 		on   bool
 		name string
-	}{
-	} {
+	}{} {
 		if f.on {
 			out = append(out, f.name+" "+errNotBuilt)
 		}
