@@ -104,14 +104,6 @@ func (l *Listener) refusals() []string {
 	if l.ChrootNamespace != "" {
 		out = append(out, "chroot_namespace: namespaces "+errNotBuilt)
 	}
-	for _, f := range []struct {
-		on   bool
-		name string
-	}{} {
-		if f.on {
-			out = append(out, f.name+" "+errNotBuilt)
-		}
-	}
 	if l.TLSCipherSuites != "" {
 		if _, err := CipherSuites(l.TLSCipherSuites); err != nil {
 			out = append(out, "tls_cipher_suites: "+err.Error())
