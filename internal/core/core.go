@@ -79,6 +79,9 @@ type Config struct {
 	UserLockout lockout.Config
 	// Metrics serves sys/metrics (package telemetry); nil answers 400.
 	Metrics MetricsSource
+	// SanitizedConfig is what sys/config/state/sanitized answers (the
+	// server's configuration without storage and seal settings).
+	SanitizedConfig map[string]any
 }
 
 // Core is one node's state and request pipeline.

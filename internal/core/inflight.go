@@ -68,3 +68,29 @@ func (c *Core) inFlightPaths() []*logical.Path {
 		},
 	}}
 }
+
+// configStatePaths serve sys/config/state/sanitized (sudo: it is under
+// config/*, a root path).
+func (c *Core) configStatePaths() []*logical.Path {
+	return []*logical.Path{{
+		Pattern: "config/state/sanitized",
+		Operations: map[logical.Operation]logical.OperationFunc{
+			logical.ReadOperation: func(context.Context, *logical.Request, *logical.FieldData) (*logical.Response, error) {
+				if c.conf.SanitizedConfig == nil {
+					return nil, logical.ErrNotFound
+				}
+				// A copy per answer: the pipeline (audit, wrapping) may
+				// rewrite a response's data.
+				b, err := json.Marshal(c.conf.SanitizedConfig)
+				if err != nil {
+					return nil, fmt.Errorf("sanitized config: %w", err)
+				}
+				var data map[string]any
+				if err := json.Unmarshal(b, &data); err != nil {
+					return nil, fmt.Errorf("sanitized config: %w", err)
+				}
+				return &logical.Response{Data: data}, nil
+			},
+		},
+	}}
+}

@@ -31,6 +31,7 @@ func (c *Core) systemBackend() logical.Backend {
 	paths = append(paths, c.metricsPaths()...)
 	paths = append(paths, c.pprofPaths()...)
 	paths = append(paths, c.inFlightPaths()...)
+	paths = append(paths, c.configStatePaths()...)
 	if c.ha != nil {
 		paths = append(paths, c.haNode.Paths()...)
 	}

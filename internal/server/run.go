@@ -131,6 +131,7 @@ func Run(ctx context.Context, opts Options, reload <-chan struct{}) error {
 		Now:             opts.Now,
 		UserLockout:     lockoutConf,
 		Metrics:         tel,
+		SanitizedConfig: cfg.Sanitized(),
 	})
 	if err != nil {
 		return err
