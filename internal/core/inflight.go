@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/strongbox/strongbox/internal/hostinfo"
 	"github.com/strongbox/strongbox/internal/logical"
 )
 
@@ -90,6 +91,24 @@ func (c *Core) configStatePaths() []*logical.Path {
 					return nil, fmt.Errorf("sanitized config: %w", err)
 				}
 				return &logical.Response{Data: data}, nil
+			},
+		},
+	}}
+}
+
+// hostInfoPaths serve sys/host-info (read on it; Vault answers with what
+// it could read and a warning for the rest).
+func (c *Core) hostInfoPaths() []*logical.Path {
+	return []*logical.Path{{
+		Pattern: "host-info",
+		Operations: map[logical.Operation]logical.OperationFunc{
+			logical.ReadOperation: func(context.Context, *logical.Request, *logical.FieldData) (*logical.Response, error) {
+				data, errs := hostinfo.Collect()
+				resp := &logical.Response{Data: data}
+				for _, err := range errs {
+					resp.Warnings = append(resp.Warnings, err.Error())
+				}
+				return resp, nil
 			},
 		},
 	}}

@@ -32,6 +32,7 @@ func (c *Core) systemBackend() logical.Backend {
 	paths = append(paths, c.pprofPaths()...)
 	paths = append(paths, c.inFlightPaths()...)
 	paths = append(paths, c.configStatePaths()...)
+	paths = append(paths, c.hostInfoPaths()...)
 	if c.ha != nil {
 		paths = append(paths, c.haNode.Paths()...)
 	}

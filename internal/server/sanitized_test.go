@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -58,5 +59,53 @@ func TestConfigStateSanitized(t *testing.T) {
 	resp, body = call(t, http.MethodGet, "http://"+srv.addr+"/v1/sys/config/state/sanitized", map[string]string{"X-Vault-Token": sec.Auth.ClientToken}, nil)
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("read without sudo: %d %s, want 403", resp.StatusCode, body)
+	}
+}
+
+// TestHostInfo: sys/host-info reports the host's CPU, memory, root disk and
+// kernel under Vault's keys.
+func TestHostInfo(t *testing.T) {
+	srv, root := metricsServer(t, "", "")
+	resp, body := call(t, http.MethodGet, "http://"+srv.addr+"/v1/sys/host-info", map[string]string{"X-Vault-Token": root}, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	var env struct {
+		Data struct {
+			CPU      []map[string]any `json:"cpu"`
+			CPUTimes []map[string]any `json:"cpu_times"`
+			Disk     []map[string]any `json:"disk"`
+			Host     map[string]any   `json:"host"`
+			Memory   map[string]any   `json:"memory"`
+			Time     string           `json:"timestamp"`
+		} `json:"data"`
+		Warnings []string `json:"warnings"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		t.Fatal(err)
+	}
+	d := env.Data
+	host, _ := os.Hostname()
+	if len(d.CPU) == 0 || d.CPU[0]["modelName"] == nil {
+		t.Errorf("cpu: %v", d.CPU)
+	}
+	if len(d.CPUTimes) != 1 || d.CPUTimes[0]["idle"] == nil {
+		t.Errorf("cpu_times: %v", d.CPUTimes)
+	}
+	if len(d.Disk) != 1 || d.Disk[0]["path"] != "/" || d.Disk[0]["total"].(float64) <= 0 {
+		t.Errorf("disk: %v", d.Disk)
+	}
+	if d.Host["hostname"] != host || d.Host["kernelVersion"] == "" || d.Host["uptime"].(float64) <= 0 {
+		t.Errorf("host: %v", d.Host)
+	}
+	if d.Memory["total"].(float64) <= 0 || d.Memory["usedPercent"] == nil {
+		t.Errorf("memory: %v", d.Memory)
+	}
+	if d.Time == "" || len(env.Warnings) != 0 {
+		t.Errorf("timestamp %q, warnings %v", d.Time, env.Warnings)
+	}
+	resp, body = call(t, http.MethodGet, "http://"+srv.addr+"/v1/sys/host-info", nil, nil)
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("no token: %d %s, want 403", resp.StatusCode, body)
 	}
 }
