@@ -118,6 +118,7 @@ func (c *Core) RunMetricsLoop(ctx context.Context, usagePeriod time.Duration) {
 			return
 		case <-state.C:
 			c.emitStateGauges()
+			c.emitAutopilotGauges()
 		case <-usage:
 			c.emitUsageGauges()
 		}
@@ -149,4 +150,56 @@ func boolGauge(b bool) float32 {
 		return 1
 	}
 	return 0
+}
+
+// autopilotStater is raft storage running autopilot (package raft).
+type autopilotStater interface {
+	AutopilotState() map[string]any
+}
+
+var (
+	metricAutopilotHealthy   = []string{"autopilot", "healthy"}
+	metricAutopilotTolerance = []string{"autopilot", "failure_tolerance"}
+	metricAutopilotNode      = []string{"autopilot", "node", "healthy"}
+)
+
+// emitAutopilotGauges reports autopilot's view, as Vault does, on the node
+// that runs it (the raft leader): vault.autopilot.healthy,
+// failure_tolerance, and node.healthy per server (label node_id).
+func (c *Core) emitAutopilotGauges() {
+	ap, ok := c.physical.(autopilotStater)
+	if !ok {
+		return
+	}
+	st := ap.AutopilotState()
+	if st == nil {
+		return
+	}
+	if h, ok := st["healthy"].(bool); ok {
+		metrics.SetGauge(metricAutopilotHealthy, boolGauge(h))
+	}
+	if ft, ok := asFloat(st["failure_tolerance"]); ok {
+		metrics.SetGauge(metricAutopilotTolerance, float32(ft))
+	}
+	if servers, ok := st["servers"].(map[string]any); ok {
+		for id, s := range servers {
+			if m, ok := s.(map[string]any); ok {
+				if h, ok := m["healthy"].(bool); ok {
+					metrics.SetGaugeWithLabels(metricAutopilotNode, boolGauge(h), []metrics.Label{{Name: "node_id", Value: id}})
+				}
+			}
+		}
+	}
+}
+
+func asFloat(v any) (float64, bool) {
+	switch n := v.(type) {
+	case int:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	case float64:
+		return n, true
+	}
+	return 0, false
 }

@@ -82,9 +82,10 @@ func TestMetricsRaftAndPrometheusServer(t *testing.T) {
 	}
 
 	fams := waitScrape(t, srv, root, func(f map[string]*dto.MetricFamily) bool {
-		return f["vault_raft_apply"] != nil && f["vault_raft_commitTime"] != nil && gaugeIs(f["vault_core_active"], 1)
+		return f["vault_raft_apply"] != nil && f["vault_raft_commitTime"] != nil && gaugeIs(f["vault_core_active"], 1) &&
+			f["vault_autopilot_healthy"] != nil
 	})
-	for _, name := range []string{"vault_raft_apply", "vault_raft_commitTime", "vault_raft_state_leader"} {
+	for _, name := range []string{"vault_raft_apply", "vault_raft_commitTime", "vault_raft_state_leader", "vault_autopilot_healthy", "vault_autopilot_failure_tolerance", "vault_autopilot_node_healthy"} {
 		if fams[name] == nil {
 			t.Errorf("no %s from the raft library", name)
 		}
