@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,7 +17,14 @@ import (
 // sudo.
 func TestConfigStateSanitized(t *testing.T) {
 	dir := t.TempDir()
-	srv := startServer(t, Options{ConfigPaths: []string{listenerConfig(t, dir, "", "cluster_name = \"sanitized-test\"\ntelemetry {\n  statsd_address = \"127.0.0.1:9\"\n  disable_hostname = true\n}")}})
+	// A socket that takes the statsd lines, so none bounce.
+	sink, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	statsd := sink.LocalAddr().String()
+	srv := startServer(t, Options{ConfigPaths: []string{listenerConfig(t, dir, "", "cluster_name = \"sanitized-test\"\ntelemetry {\n  statsd_address = \""+statsd+"\"\n  disable_hostname = true\n}")}})
 	_, root := initUnseal(t, srv.client(""))
 	resp, body := call(t, http.MethodGet, "http://"+srv.addr+"/v1/sys/config/state/sanitized", map[string]string{"X-Vault-Token": root}, nil)
 	if resp.StatusCode != http.StatusOK {
@@ -44,7 +52,7 @@ func TestConfigStateSanitized(t *testing.T) {
 	if strings.Contains(string(body), filepath.Join(dir, "data")) {
 		t.Errorf("storage settings leaked: %s", body)
 	}
-	if tel, _ := d["telemetry"].(map[string]any); tel["statsd_address"] != "127.0.0.1:9" || tel["disable_hostname"] != true {
+	if tel, _ := d["telemetry"].(map[string]any); tel["statsd_address"] != statsd || tel["disable_hostname"] != true {
 		t.Errorf("telemetry: %v", d["telemetry"])
 	}
 
