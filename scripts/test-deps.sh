@@ -53,3 +53,16 @@ if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || [ ! -x /usr/sbi
   fi
   $sudo_cmd apt-get update && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y --no-install-recommends postgresql mariadb-server
 fi
+# Prometheus for the telemetry test that scrapes /v1/sys/metrics with a real
+# server (internal/server/metrics_prom_test.go starts a private one on
+# 127.0.0.1 with a temporary config and storage). The package's postinst must
+# not leave a system prometheus running: same policy-rc.d guard as above.
+if ! command -v prometheus >/dev/null; then
+  sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo_cmd tee /usr/sbin/policy-rc.d >/dev/null
+    $sudo_cmd chmod 755 /usr/sbin/policy-rc.d
+    trap '$sudo_cmd rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  $sudo_cmd apt-get update && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y --no-install-recommends prometheus
+fi

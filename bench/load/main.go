@@ -26,7 +26,7 @@ func main() {
 	flag.BoolVar(&auditProfile, "audit-profile", false, "profile the read scenario with the file audit device on")
 	tokenTypes := flag.String("token-type", "service", `-mode=approle: the type of the login tokens, "service", "batch" or both ("service,batch"), each on its own role`)
 	storages := flag.String("storage", "file,raft", "-mode=approle: the storage backends to run on, comma-separated (file, raft)")
-	mode := flag.String("mode", "default", `"default": KV, token and audit scenarios; "userpass": userpass logins/s next to the bcrypt ceiling; "approle": AppRole logins/s on file and one-node raft storage (-storage, -token-type); "cert": TLS certificate logins/s on file and one-node raft storage; "raft": KV-v2 writes on file and one-node raft storage side by side (alternating rounds) and operator init's time on each; "transit": encrypt (one and 100 per request), decrypt and ed25519 sign/s on one-node raft storage`)
+	mode := flag.String("mode", "default", `"default": KV, token and audit scenarios; "userpass": userpass logins/s next to the bcrypt ceiling; "approle": AppRole logins/s on file and one-node raft storage (-storage, -token-type); "cert": TLS certificate logins/s on file and one-node raft storage; "raft": KV-v2 writes on file and one-node raft storage side by side (alternating rounds) and operator init's time on each; "transit": encrypt (one and 100 per request), decrypt and ed25519 sign/s on one-node raft storage; "metrics": kv-v2 reads/s with every metric filtered out, with the default in-memory sink, and with the Prometheus sink too`)
 
 	rounds := flag.Int("rounds", 2, "-mode=raft: alternating file/raft rounds")
 	flag.Parse()
@@ -41,6 +41,8 @@ func main() {
 		runMode = func() error { return runTransit(*dur, *dir) }
 	} else if *mode == "raft" {
 		runMode = func() error { return runRaft(*dur, *dir, *rounds) }
+	} else if *mode == "metrics" {
+		runMode = func() error { return runMetrics(*dur, *dir) }
 	} else if *mode == "cert" {
 		runMode = func() error { return runCert(*dur, *dir) }
 	} else if *mode != "default" {

@@ -16,6 +16,10 @@ import (
 	"github.com/strongbox/strongbox/internal/server"
 )
 
+// nodeExtraConfig is appended to the configuration of the nodes started
+// next (-mode=metrics sets a telemetry stanza).
+var nodeExtraConfig string
+
 // node is a Strongbox server run in this process on a 127.0.0.1 port.
 type node struct {
 	dir    string
@@ -50,6 +54,7 @@ func startNodeOn(ctx context.Context, dir, storage string) (*node, error) {
 			return nil, err
 		}
 	}
+	cfg += nodeExtraConfig
 	if err := os.WriteFile(n.cfg, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}

@@ -4,13 +4,26 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
+
+	metrics "github.com/hashicorp/go-metrics"
 
 	"github.com/strongbox/strongbox/internal/physical"
+)
+
+// Metric names, as Vault emits them (vault_barrier_get, …); allocated once
+// so the hot path does not build them per call.
+var (
+	metricGet    = []string{"barrier", "get"}
+	metricPut    = []string{"barrier", "put"}
+	metricDelete = []string{"barrier", "delete"}
+	metricList   = []string{"barrier", "list"}
 )
 
 // Get reads and decrypts the value at key; (nil, nil) when there is none.
 // A value that does not authenticate returns an error wrapping ErrDecrypt.
 func (b *Barrier) Get(ctx context.Context, key string) (*physical.Entry, error) {
+	defer metrics.MeasureSince(metricGet, time.Now())
 	if key == keyringPath {
 		return nil, fmt.Errorf("barrier: get %q: %w", key, ErrReservedKey)
 	}
@@ -48,6 +61,7 @@ func (b *Barrier) Get(ctx context.Context, key string) (*physical.Entry, error) 
 
 // Put encrypts the entry under the active term and stores it.
 func (b *Barrier) Put(ctx context.Context, entry *physical.Entry) error {
+	defer metrics.MeasureSince(metricPut, time.Now())
 	if entry == nil {
 		return errors.New("barrier: put: nil entry")
 	}
@@ -66,6 +80,7 @@ func (b *Barrier) Put(ctx context.Context, entry *physical.Entry) error {
 
 // Delete removes key.
 func (b *Barrier) Delete(ctx context.Context, key string) error {
+	defer metrics.MeasureSince(metricDelete, time.Now())
 	if key == keyringPath {
 		return fmt.Errorf("barrier: delete %q: %w", key, ErrReservedKey)
 	}
@@ -81,6 +96,7 @@ func (b *Barrier) Delete(ctx context.Context, key string) error {
 // List returns the children of prefix. Keys are stored in the clear, so
 // List reads nothing it must decrypt.
 func (b *Barrier) List(ctx context.Context, prefix string) ([]string, error) {
+	defer metrics.MeasureSince(metricList, time.Now())
 	if b.Sealed() {
 		return nil, ErrSealed
 	}

@@ -265,12 +265,15 @@ type Telemetry struct {
 	// File and Line locate the stanza, for error messages.
 	File string
 	Line int
+	// lines records the line of each key set in the stanza.
+	lines map[string]int
 }
 
 // DevConfig returns the configuration `server -dev` runs with: inmem
 // storage, one plain-HTTP tcp listener on listenAddr (DefaultListenAddress
-// when empty) and mlock off. (Vault's dev mode also turns on the UI and
-// Prometheus metrics, which Strongbox does not build yet.)
+// when empty), mlock off, and, as in Vault, Prometheus metrics kept 24h
+// without the hostname in gauge names. (Vault's dev mode also turns on the
+// UI, which Strongbox does not build.)
 func DevConfig(listenAddr string) *Config {
 	if listenAddr == "" {
 		listenAddr = DefaultListenAddress
@@ -284,6 +287,7 @@ func DevConfig(listenAddr string) *Config {
 			MaxRequestSize: DefaultMaxRequestSize,
 		}},
 		DisableMlock: true,
+		Telemetry:    &Telemetry{PrometheusRetentionTime: 24 * time.Hour, UsageGaugePeriod: 10 * time.Minute, DisableHostname: true, Other: map[string]string{}},
 	}
 }
 
@@ -295,5 +299,6 @@ func newTelemetry() *Telemetry {
 		LeaseMetricsEpsilon:     time.Hour,
 		NumLeaseMetricsBuckets:  168,
 		Other:                   map[string]string{},
+		lines:                   map[string]int{},
 	}
 }

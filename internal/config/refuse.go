@@ -80,8 +80,8 @@ func (c *Config) refusals(add func(file string, line int, format string, args ..
 			add(p.File, p.Line, "%s", msg)
 		}
 	}
-	if t := c.Telemetry; t != nil && t.File != "" {
-		add(t.File, t.Line, "telemetry: exporting metrics %s", errNotBuilt)
+	if t := c.Telemetry; t != nil {
+		t.refusals(add)
 	}
 	if h := c.HAStorage; h != nil {
 		stanza := h.stanza
@@ -103,18 +103,6 @@ func (l *Listener) refusals() []string {
 	var out []string
 	if l.ChrootNamespace != "" {
 		out = append(out, "chroot_namespace: namespaces "+errNotBuilt)
-	}
-	for _, f := range []struct {
-		on   bool
-		name string
-	}{
-		{l.UnauthenticatedMetricsAccess, "unauthenticated_metrics_access (telemetry block): sys/metrics"},
-		{l.UnauthenticatedPProfAccess, "unauthenticated_pprof_access (profiling block): sys/pprof"},
-		{l.UnauthenticatedInFlightAccess, "unauthenticated_in_flight_requests_access (inflight_requests_logging block): sys/in-flight-req"},
-	} {
-		if f.on {
-			out = append(out, f.name+" "+errNotBuilt)
-		}
 	}
 	if l.TLSCipherSuites != "" {
 		if _, err := CipherSuites(l.TLSCipherSuites); err != nil {

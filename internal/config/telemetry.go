@@ -33,6 +33,11 @@ func (d *decoder) telemetry(it *ast.ObjectItem) *Telemetry {
 	t := newTelemetry()
 	t.File, t.Line = d.file, itemLine(it)
 	const where = "telemetry"
+	for _, sub := range body.Items {
+		if len(sub.Keys) > 0 {
+			t.lines[keyName(sub.Keys[0])] = itemLine(sub)
+		}
+	}
 	decodeObject(d, body, where, t, telemetryFields, func(name string, sub *ast.ObjectItem) bool {
 		line := itemLine(sub)
 		switch {
@@ -56,4 +61,42 @@ func (d *decoder) telemetry(it *ast.ObjectItem) *Telemetry {
 		return false
 	})
 	return t
+}
+
+// telemetryRefused are the telemetry keys Strongbox does not act on: sinks
+// it does not build (DogStatsD, Circonus, Stackdriver, OpenTelemetry) and
+// the lease-expiry histogram and per-mount gauge tuning of Vault's usage
+// metrics, which it does not emit. Setting one is refused.
+var telemetryRefused = map[string]string{
+	"dogstatsd_addr":                     "the DogStatsD sink",
+	"dogstatsd_tags":                     "the DogStatsD sink",
+	"maximum_gauge_cardinality":          "per-mount usage gauges",
+	"lease_metrics_epsilon":              "the lease expiry histogram (vault.expire.leases.by_expiration)",
+	"num_lease_metrics_buckets":          "the lease expiry histogram (vault.expire.leases.by_expiration)",
+	"add_lease_metrics_namespace_labels": "the lease expiry histogram (vault.expire.leases.by_expiration)",
+	"opentelemetry_disable":              "OpenTelemetry tracing",
+}
+
+// refusals reports the telemetry keys Strongbox cannot honour, each at its
+// own line, and prefix_filter entries that are neither "+prefix" nor
+// "-prefix".
+func (t *Telemetry) refusals(add func(file string, line int, format string, args ...any)) {
+	for key, line := range t.lines {
+		what, ok := telemetryRefused[key]
+		switch {
+		case ok:
+		case strings.HasPrefix(key, "circonus_"):
+			what = "the Circonus sink"
+		case strings.HasPrefix(key, "stackdriver_"):
+			what = "the Stackdriver sink"
+		default:
+			continue
+		}
+		add(t.File, line, "telemetry: %s: %s %s", key, what, errNotBuilt)
+	}
+	for _, f := range t.PrefixFilter {
+		if !strings.HasPrefix(f, "+") && !strings.HasPrefix(f, "-") {
+			add(t.File, t.lines["prefix_filter"], "telemetry: prefix_filter: %q must start with + (allow) or - (block)", f)
+		}
+	}
 }

@@ -80,6 +80,11 @@ type Config struct {
 	// VAULT_DISABLE_USER_LOCKOUT (core/lockout); Logger and Now come from
 	// this Config.
 	UserLockout lockout.Config
+	// Metrics serves sys/metrics (package telemetry); nil answers 400.
+	Metrics MetricsSource
+	// SanitizedConfig is what sys/config/state/sanitized answers (the
+	// server's configuration without storage and seal settings).
+	SanitizedConfig map[string]any
 }
 
 // Core is one node's state and request pipeline.
@@ -119,6 +124,8 @@ type Core struct {
 	bgDone     chan struct{}
 	activeTime time.Time
 	acls       aclCache
+	// inFlight is sys/in-flight-req's table (the HTTP layer fills it).
+	inFlight InFlight
 
 	// HA: ha is set when the storage elects a leader; standby is guarded
 	// by stateLock. haNode follows leadership (core/ha).

@@ -2,6 +2,9 @@ package core
 
 import (
 	"context"
+	"time"
+
+	metrics "github.com/hashicorp/go-metrics"
 
 	"github.com/strongbox/strongbox/internal/core/ha"
 	"github.com/strongbox/strongbox/internal/logical"
@@ -33,7 +36,10 @@ func (c *Core) HAEnabled() bool { return c.ha != nil }
 
 // StepDown gives up active duty: in-flight requests finish first, then the
 // node becomes a standby and hands raft leadership to another voter.
-func (c *Core) StepDown(ctx context.Context) error { return c.haNode.StepDown(ctx) }
+func (c *Core) StepDown(ctx context.Context) error {
+	defer metrics.MeasureSince(metricStepDown, time.Now())
+	return c.haNode.StepDown(ctx)
+}
 
 // ActiveAdvertisement returns the current active node's advertisement, or
 // nil when no node is active yet (an election or a step-down under way).

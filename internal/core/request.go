@@ -59,6 +59,7 @@ func afterRequest(ctx context.Context, a postAction) {
 // routing, token and ACL checks, audit, the backend, token issue for logins,
 // audit of the response.
 func (c *Core) HandleRequest(ctx context.Context, req *logical.Request) (*Result, error) {
+	defer measureRequest(req, time.Now())
 	st := &requestState{conn: req.Connection}
 	ctx = context.WithValue(ctx, requestStateKey{}, st)
 	res, err := c.handle(ctx, req)
@@ -189,7 +190,7 @@ func (c *Core) handle(ctx context.Context, req *logical.Request) (*Result, error
 		req.Sudo = allowed.Sudo || allowed.Root
 	}
 	in := &audit.LogInput{Request: req, Auth: callerAuth(req.ClientToken, te, ident)}
-	if err := c.audit.LogRequest(ctx, in); err != nil {
+	if err := c.logRequest(ctx, in); err != nil {
 		c.logger.Error("audit request failed; refusing the request", "path", fullPath, "error", err)
 		return nil, logical.Errorf(http.StatusInternalServerError, "internal error")
 	}
@@ -260,7 +261,7 @@ var errAuditResponse = logical.Errorf(http.StatusInternalServerError, "internal 
 // success. The caller holds stateLock.
 func (c *Core) auditResponse(ctx context.Context, in *audit.LogInput, resp *logical.Response, err error) error {
 	in.Response, in.OuterErr = resp, err
-	aerr := c.audit.LogResponse(ctx, in)
+	aerr := c.logResponse(ctx, in)
 	if aerr == nil {
 		return nil
 	}
@@ -278,10 +279,10 @@ func (c *Core) auditResponse(ctx context.Context, in *audit.LogInput, resp *logi
 // deny audits a refused request (when devices exist) and returns err.
 func (c *Core) deny(ctx context.Context, req *logical.Request, _ *Result, te *token.Entry, err error) error {
 	in := &audit.LogInput{Request: req, Auth: callerAuth(req.ClientToken, te, nil), OuterErr: err}
-	if aerr := c.audit.LogRequest(ctx, in); aerr != nil {
+	if aerr := c.logRequest(ctx, in); aerr != nil {
 		c.logger.Error("audit of a denied request failed", "path", req.Path, "error", aerr)
 	}
-	if aerr := c.audit.LogResponse(ctx, in); aerr != nil {
+	if aerr := c.logResponse(ctx, in); aerr != nil {
 		c.logger.Error("audit of a denied response failed", "path", req.Path, "error", aerr)
 	}
 	return err

@@ -28,6 +28,11 @@ func (c *Core) systemBackend() logical.Backend {
 	paths = append(paths, c.keyops.Paths()...)
 	paths = append(paths, c.wrapping.Paths()...)
 	paths = append(paths, c.lockout.Paths()...)
+	paths = append(paths, c.metricsPaths()...)
+	paths = append(paths, c.pprofPaths()...)
+	paths = append(paths, c.inFlightPaths()...)
+	paths = append(paths, c.configStatePaths()...)
+	paths = append(paths, c.hostInfoPaths()...)
 	if c.ha != nil {
 		paths = append(paths, c.haNode.Paths()...)
 	}
@@ -35,7 +40,7 @@ func (c *Core) systemBackend() logical.Backend {
 		Paths: paths,
 		PathsSpecial: &logical.Paths{
 			Unauthenticated: slices.Concat(c.mounts.UnauthenticatedPaths(), raftops.UnauthenticatedPaths, wrapping.UnauthenticatedPaths),
-			Root: slices.Concat(c.mounts.RootPaths(), c.keyops.RootPaths(), raftops.RootPaths, expiration.RootPaths, []string{
+			Root: slices.Concat(c.mounts.RootPaths(), c.keyops.RootPaths(), raftops.RootPaths, expiration.RootPaths, pprofRootPaths, []string{
 				"audit", "audit/*", "seal", "step-down", "raw", "raw/*", "config/*",
 			}),
 		},

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/strongbox/strongbox/internal/cluster"
 	"github.com/strongbox/strongbox/internal/core"
@@ -28,6 +29,15 @@ type Options struct {
 	// Redact blanks what unauthenticated status endpoints tell (the
 	// listener's redact_* settings).
 	Redact Redaction
+	// UnauthenticatedMetrics serves sys/metrics without a token (the
+	// listener's telemetry { unauthenticated_metrics_access }).
+	UnauthenticatedMetrics bool
+	// UnauthenticatedInFlight serves sys/in-flight-req without a token
+	// (inflight_requests_logging { unauthenticated_in_flight_requests_access }).
+	UnauthenticatedInFlight bool
+	// UnauthenticatedPprof serves sys/pprof/* without a token (profiling
+	// { unauthenticated_pprof_access }).
+	UnauthenticatedPprof bool
 }
 
 // Handler serves the Vault HTTP API for one core.
@@ -36,8 +46,12 @@ type Handler struct {
 	logger *slog.Logger
 	max    int64
 	redact Redaction
-	mux    *http.ServeMux
-	fw     forwarders
+	// unauthMetrics: sys/metrics needs no token (handleMetrics).
+	unauthMetrics  bool
+	unauthInFlight bool
+	unauthPprof    bool
+	mux            *http.ServeMux
+	fw             forwarders
 	// bg outlives requests (a join retried in the background); Close ends it.
 	bg     context.Context
 	stopBg context.CancelFunc
@@ -51,7 +65,7 @@ func NewHandler(c *core.Core, opts Options) *Handler {
 	if opts.MaxRequestSize == 0 {
 		opts.MaxRequestSize = DefaultMaxRequestSize
 	}
-	h := &Handler{core: c, logger: opts.Logger, max: opts.MaxRequestSize, redact: opts.Redact, mux: http.NewServeMux()}
+	h := &Handler{core: c, logger: opts.Logger, max: opts.MaxRequestSize, redact: opts.Redact, unauthMetrics: opts.UnauthenticatedMetrics, unauthInFlight: opts.UnauthenticatedInFlight, unauthPprof: opts.UnauthenticatedPprof, mux: http.NewServeMux()}
 	h.bg, h.stopBg = context.WithCancel(context.Background())
 	h.fw.clientCert = c.ForwardingClientCertificate
 	if c.HAEnabled() {
@@ -73,6 +87,10 @@ func NewHandler(c *core.Core, opts Options) *Handler {
 	h.mux.HandleFunc("/v1/sys/generate-root/update", h.handleGenerateRootUpdate)
 	h.mux.HandleFunc("/v1/sys/decode-token", h.handleDecodeToken)
 	h.mux.HandleFunc(echoPath, h.handleEcho)
+	h.mux.HandleFunc("/v1/sys/metrics", h.handleMetrics)
+	h.mux.HandleFunc("/v1/sys/in-flight-req", h.handleInFlight)
+	h.mux.HandleFunc("/v1/sys/pprof", h.handlePprof)
+	h.mux.HandleFunc("/v1/sys/pprof/", h.handlePprof)
 	h.mux.HandleFunc("/v1/", h.handleLogical)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" {
@@ -102,6 +120,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			respondError(w, http.StatusInternalServerError, errors.New("internal error"))
 		}
 	}()
+	// Every request is listed in sys/in-flight-req while it is served,
+	// under the id it will carry through the pipeline.
+	id := newRequestID()
+	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+	defer h.core.InFlight().Add(id, &core.InFlightRequest{
+		StartTime:           time.Now().UTC(),
+		ClientRemoteAddress: r.RemoteAddr,
+		RequestPath:         r.URL.Path,
+		RequestMethod:       r.Method,
+	})()
 	if h.max > 0 && r.Body != nil && !isSnapshotUpload(r) {
 		r.Body = http.MaxBytesReader(w, r.Body, h.max)
 	}
@@ -247,7 +275,7 @@ func (h *Handler) buildRequest(r *http.Request, body []byte) (*logical.Request, 
 		remote = fi.ClientAddr
 	}
 	return &logical.Request{
-		ID:          newRequestID(),
+		ID:          requestID(r),
 		Operation:   op,
 		Path:        path,
 		Data:        data,

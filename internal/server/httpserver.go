@@ -43,6 +43,10 @@ func newHTTPServer(cfg *config.Config, l *config.Listener, c *core.Core, node no
 		Logger:         logger.With("component", "http"),
 		MaxRequestSize: l.MaxRequestSize,
 		Redact:         apihttp.Redaction{Addresses: l.RedactAddresses, ClusterName: l.RedactClusterName, Version: l.RedactVersion},
+
+		UnauthenticatedMetrics:  l.UnauthenticatedMetricsAccess,
+		UnauthenticatedInFlight: l.UnauthenticatedInFlightAccess,
+		UnauthenticatedPprof:    l.UnauthenticatedPProfAccess,
 	})
 	hs := &http.Server{
 		Handler:  apihttp.WrapListener(h, opts),

@@ -20,6 +20,7 @@ import (
 	"github.com/strongbox/strongbox/internal/core"
 	apihttp "github.com/strongbox/strongbox/internal/http"
 	"github.com/strongbox/strongbox/internal/physical"
+	"github.com/strongbox/strongbox/internal/telemetry"
 )
 
 // Version is the server version reported by the API.
@@ -66,6 +67,13 @@ func Run(ctx context.Context, opts Options, reload <-chan struct{}) error {
 			return err
 		}
 	}
+	// Metrics first: raft storage reports to go-metrics' global from the
+	// moment it opens.
+	tel, err := telemetry.Setup(cfg.Telemetry, logger.With("component", "telemetry"))
+	if err != nil {
+		return err
+	}
+	defer tel.Close()
 	// The cluster port comes first: raft storage runs over it, and its TLS
 	// comes from the core once the core exists.
 	var cl *cluster.Listener
@@ -124,6 +132,8 @@ func Run(ctx context.Context, opts Options, reload <-chan struct{}) error {
 		MigrationSeal:   wrappers.old,
 		Now:             opts.Now,
 		UserLockout:     lockoutConf,
+		Metrics:         tel,
+		SanitizedConfig: cfg.Sanitized(),
 	})
 	if err != nil {
 		return err
@@ -140,6 +150,10 @@ func Run(ctx context.Context, opts Options, reload <-chan struct{}) error {
 	if err := applyRaftOptions(c, cfg); err != nil {
 		return err
 	}
+
+	mctx, stopMetrics := context.WithCancel(ctx)
+	defer stopMetrics()
+	go c.RunMetricsLoop(mctx, tel.UsageGaugePeriod)
 
 	srv, err := startListeners(cfg, c, node, logger)
 	if err != nil {

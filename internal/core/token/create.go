@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	metrics "github.com/hashicorp/go-metrics"
+
 	"github.com/strongbox/strongbox/internal/logical"
 )
 
@@ -249,6 +251,7 @@ func (s *Store) create(ctx context.Context, req CreateRequest) (string, *Entry, 
 			return "", nil, nil, err
 		}
 		e.ID = s.keys.hashToken(tok)
+		countCreation(e)
 		return tok, e.clone(), warnings, nil
 	}
 
@@ -280,8 +283,21 @@ func (s *Store) create(ctx context.Context, req CreateRequest) (string, *Entry, 
 			return "", nil, nil, err
 		}
 	}
+	countCreation(e)
 	return tok, e.clone(), warnings, nil
 }
+
+// countCreation counts a new token as vault.token.creation, labelled by
+// its type as in Vault.
+func countCreation(e *Entry) {
+	typ := e.Type
+	if typ == "" {
+		typ = "service"
+	}
+	metrics.IncrCounterWithLabels(metricCreation, 1, []metrics.Label{{Name: "token_type", Value: typ}})
+}
+
+var metricCreation = []string{"token", "creation"}
 
 // persistNew writes the indexes before the entry: a crash in between leaves
 // a dangling index (Tidy removes it), never a token outside the tree. It
