@@ -11,6 +11,7 @@ import (
 	"github.com/strongbox/strongbox/internal/barrier"
 	"github.com/strongbox/strongbox/internal/core/auditing"
 	"github.com/strongbox/strongbox/internal/core/cors"
+	"github.com/strongbox/strongbox/internal/core/diag"
 	"github.com/strongbox/strongbox/internal/core/expiration"
 	"github.com/strongbox/strongbox/internal/core/ha"
 	"github.com/strongbox/strongbox/internal/core/identity"
@@ -125,7 +126,7 @@ type Core struct {
 	activeTime time.Time
 	acls       aclCache
 	// inFlight is sys/in-flight-req's table (the HTTP layer fills it).
-	inFlight InFlight
+	inFlight diag.InFlight
 
 	// HA: ha is set when the storage elects a leader; standby is guarded
 	// by stateLock. haNode follows leadership (core/ha).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 
+	"github.com/strongbox/strongbox/internal/core/diag"
 	"github.com/strongbox/strongbox/internal/core/expiration"
 	"github.com/strongbox/strongbox/internal/core/policy"
 	"github.com/strongbox/strongbox/internal/core/raftops"
@@ -28,11 +29,11 @@ func (c *Core) systemBackend() logical.Backend {
 	paths = append(paths, c.keyops.Paths()...)
 	paths = append(paths, c.wrapping.Paths()...)
 	paths = append(paths, c.lockout.Paths()...)
-	paths = append(paths, c.metricsPaths()...)
-	paths = append(paths, c.pprofPaths()...)
-	paths = append(paths, c.inFlightPaths()...)
-	paths = append(paths, c.configStatePaths()...)
-	paths = append(paths, c.hostInfoPaths()...)
+	paths = append(paths, diag.MetricsPaths(c.conf.Metrics)...)
+	paths = append(paths, diag.PprofPaths()...)
+	paths = append(paths, diag.InFlightPaths(&c.inFlight)...)
+	paths = append(paths, diag.ConfigStatePaths(c.conf.SanitizedConfig)...)
+	paths = append(paths, diag.HostInfoPaths()...)
 	if c.ha != nil {
 		paths = append(paths, c.haNode.Paths()...)
 	}
@@ -40,7 +41,7 @@ func (c *Core) systemBackend() logical.Backend {
 		Paths: paths,
 		PathsSpecial: &logical.Paths{
 			Unauthenticated: slices.Concat(c.mounts.UnauthenticatedPaths(), raftops.UnauthenticatedPaths, wrapping.UnauthenticatedPaths),
-			Root: slices.Concat(c.mounts.RootPaths(), c.keyops.RootPaths(), raftops.RootPaths, expiration.RootPaths, pprofRootPaths, []string{
+			Root: slices.Concat(c.mounts.RootPaths(), c.keyops.RootPaths(), raftops.RootPaths, expiration.RootPaths, diag.PprofRootPaths, []string{
 				"audit", "audit/*", "seal", "step-down", "raw", "raw/*", "config/*",
 			}),
 		},

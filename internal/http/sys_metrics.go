@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/strongbox/strongbox/internal/core"
+	"github.com/strongbox/strongbox/internal/core/diag"
 )
 
 // handleMetrics serves sys/metrics. With a token it is an ordinary read
@@ -21,7 +21,7 @@ func (h *Handler) handleMetrics(w http.ResponseWriter, r *http.Request) {
 		respondError(w, http.StatusMethodNotAllowed, errors.New("unsupported operation"))
 		return
 	}
-	resp, err := core.MetricsResponse(h.core.MetricsSource(), r.URL.Query().Get("format"))
+	resp, err := diag.MetricsResponse(h.core.MetricsSource(), r.URL.Query().Get("format"))
 	if err != nil {
 		status, msg := h.statusOf(r, err)
 		respondError(w, status, errors.New(msg))
@@ -54,7 +54,7 @@ func (h *Handler) handleInFlight(w http.ResponseWriter, r *http.Request) {
 		respondError(w, http.StatusMethodNotAllowed, errors.New("unsupported operation"))
 		return
 	}
-	resp, err := core.InFlightResponse(h.core.InFlight())
+	resp, err := diag.InFlightResponse(h.core.InFlight())
 	if err != nil {
 		status, msg := h.statusOf(r, err)
 		respondError(w, status, errors.New(msg))

@@ -1,4 +1,4 @@
-package core
+package diag
 
 import (
 	"context"
@@ -43,9 +43,6 @@ func (f *InFlight) Snapshot() map[string]*InFlightRequest {
 	return out
 }
 
-// InFlight is the node's in-flight request table.
-func (c *Core) InFlight() *InFlight { return &c.inFlight }
-
 // InFlightResponse renders the table as sys/in-flight-req answers it: a
 // JSON object keyed by request id, not an envelope, as in Vault.
 func InFlightResponse(f *InFlight) (*logical.Response, error) {
@@ -56,14 +53,14 @@ func InFlightResponse(f *InFlight) (*logical.Response, error) {
 	return &logical.Response{Raw: b, RawContentType: "application/json", RawStatus: http.StatusOK}, nil
 }
 
-// inFlightPaths serve sys/in-flight-req (read on it, or the listener's
+// InFlightPaths serve sys/in-flight-req (read on it, or the listener's
 // unauthenticated_in_flight_requests_access).
-func (c *Core) inFlightPaths() []*logical.Path {
+func InFlightPaths(f *InFlight) []*logical.Path {
 	return []*logical.Path{{
 		Pattern: "in-flight-req",
 		Operations: map[logical.Operation]logical.OperationFunc{
 			logical.ReadOperation: func(context.Context, *logical.Request, *logical.FieldData) (*logical.Response, error) {
-				return InFlightResponse(&c.inFlight)
+				return InFlightResponse(f)
 			},
 		},
 	}}

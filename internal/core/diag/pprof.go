@@ -1,4 +1,4 @@
-package core
+package diag
 
 import (
 	"bytes"
@@ -15,9 +15,9 @@ import (
 	"github.com/strongbox/strongbox/internal/logical"
 )
 
-// pprofRootPaths need sudo, as in Vault: a profile shows the process'
+// PprofRootPaths need sudo, as in Vault: a profile shows the process'
 // memory and call stacks.
-var pprofRootPaths = []string{"pprof", "pprof/*"}
+var PprofRootPaths = []string{"pprof", "pprof/*"}
 
 // namedProfiles are the runtime profiles sys/pprof/<name> serves.
 var namedProfiles = []string{"goroutine", "heap", "allocs", "block", "mutex", "threadcreate"}
@@ -30,9 +30,9 @@ const maxProfileSeconds = 300
 // each at a time.
 var cpuProfiling sync.Mutex
 
-// pprofPaths serve sys/pprof/*: Go's runtime profiles in the format
+// PprofPaths serve sys/pprof/*: Go's runtime profiles in the format
 // `go tool pprof` reads, as Vault's endpoints do.
-func (c *Core) pprofPaths() []*logical.Path {
+func PprofPaths() []*logical.Path {
 	read := func(fn logical.OperationFunc) map[logical.Operation]logical.OperationFunc {
 		return map[logical.Operation]logical.OperationFunc{logical.ReadOperation: fn}
 	}
@@ -131,7 +131,7 @@ func rawBinary(b []byte) *logical.Response {
 // PprofUnauthenticated serves sys/pprof/<rel> without a token, for a
 // listener with profiling { unauthenticated_pprof_access }: the same
 // handlers, outside the ACL and audit, as in Vault.
-func (c *Core) PprofUnauthenticated(ctx context.Context, rel string, data map[string]any) (*logical.Response, error) {
-	b := &logical.FrameworkBackend{Paths: c.pprofPaths()}
+func PprofUnauthenticated(ctx context.Context, rel string, data map[string]any) (*logical.Response, error) {
+	b := &logical.FrameworkBackend{Paths: PprofPaths()}
 	return b.HandleRequest(ctx, &logical.Request{Operation: logical.ReadOperation, Path: rel, Data: data})
 }

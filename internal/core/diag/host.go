@@ -1,4 +1,4 @@
-package core
+package diag
 
 import (
 	"context"
@@ -9,19 +9,20 @@ import (
 	"github.com/strongbox/strongbox/internal/logical"
 )
 
-// configStatePaths serve sys/config/state/sanitized (sudo: it is under
+// ConfigStatePaths serve sys/config/state/sanitized (sudo: it is under
 // config/*, a root path).
-func (c *Core) configStatePaths() []*logical.Path {
+// cfg is the sanitized configuration (nil: 404).
+func ConfigStatePaths(cfg map[string]any) []*logical.Path {
 	return []*logical.Path{{
 		Pattern: "config/state/sanitized",
 		Operations: map[logical.Operation]logical.OperationFunc{
 			logical.ReadOperation: func(context.Context, *logical.Request, *logical.FieldData) (*logical.Response, error) {
-				if c.conf.SanitizedConfig == nil {
+				if cfg == nil {
 					return nil, logical.ErrNotFound
 				}
 				// A copy per answer: the pipeline (audit, wrapping) may
 				// rewrite a response's data.
-				b, err := json.Marshal(c.conf.SanitizedConfig)
+				b, err := json.Marshal(cfg)
 				if err != nil {
 					return nil, fmt.Errorf("sanitized config: %w", err)
 				}
@@ -35,9 +36,9 @@ func (c *Core) configStatePaths() []*logical.Path {
 	}}
 }
 
-// hostInfoPaths serve sys/host-info (read on it; Vault answers with what
+// HostInfoPaths serve sys/host-info (read on it; Vault answers with what
 // it could read and a warning for the rest).
-func (c *Core) hostInfoPaths() []*logical.Path {
+func HostInfoPaths() []*logical.Path {
 	return []*logical.Path{{
 		Pattern: "host-info",
 		Operations: map[logical.Operation]logical.OperationFunc{
