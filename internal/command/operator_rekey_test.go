@@ -15,6 +15,7 @@ import (
 
 	"github.com/strongbox/strongbox/internal/builtin"
 	"github.com/strongbox/strongbox/internal/core"
+	"github.com/strongbox/strongbox/internal/core/keyops"
 	shttp "github.com/strongbox/strongbox/internal/http"
 	"github.com/strongbox/strongbox/internal/pgp"
 	"github.com/strongbox/strongbox/internal/physical/inmem"
@@ -248,7 +249,7 @@ func TestOperatorGenerateRoot(t *testing.T) {
 
 	res := c.run("", "operator", "generate-root", "-generate-otp").want(t, 0)
 	otp := strings.TrimSpace(res.stdout)
-	if len(otp) != core.GenerateRootOTPLength {
+	if len(otp) != keyops.GenerateRootOTPLength {
 		t.Fatalf("otp %q", otp)
 	}
 	res = c.run("", "operator", "generate-root", "-nonce=x", "key").want(t, 1)
@@ -281,7 +282,7 @@ func TestOperatorGenerateRoot(t *testing.T) {
 
 	// Server-made OTP, shown once; cancel leaves nothing.
 	res = c.run("", "operator", "generate-root", "-init").want(t, 0)
-	if len(field(t, res.stdout, "OTP")) != core.GenerateRootOTPLength || !strings.Contains(res.stderr, "One-Time-Password has been generated") {
+	if len(field(t, res.stdout, "OTP")) != keyops.GenerateRootOTPLength || !strings.Contains(res.stderr, "One-Time-Password has been generated") {
 		t.Errorf("server otp:\n%s\n%s", res.stdout, res.stderr)
 	}
 	c.run("", "operator", "generate-root", "-nonce="+field(t, res.stdout, "Nonce"), ks.keys[2]).want(t, 0)

@@ -11,6 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strongbox/strongbox/internal/core/ha"
+
+	"github.com/strongbox/strongbox/internal/core/raftops"
+
 	"github.com/strongbox/strongbox/internal/builtin"
 	"github.com/strongbox/strongbox/internal/logical"
 	"github.com/strongbox/strongbox/internal/physical/inmem"
@@ -22,9 +26,9 @@ type pilotStorage struct {
 	*inmem.Backend
 
 	mu      sync.Mutex
-	app     AutopilotApp
+	app     raftops.AutopilotApp
 	enables int
-	conf    *AutopilotConfig
+	conf    *raftops.AutopilotConfig
 	state   map[string]any
 	joins   map[string]bool // id → joined as a non-voter
 	added   map[string]bool // id → AddPeer voter flag
@@ -32,8 +36,8 @@ type pilotStorage struct {
 }
 
 var (
-	_ RaftStorage      = (*pilotStorage)(nil)
-	_ AutopilotStorage = (*pilotStorage)(nil)
+	_ raftops.RaftStorage      = (*pilotStorage)(nil)
+	_ raftops.AutopilotStorage = (*pilotStorage)(nil)
 )
 
 func (p *pilotStorage) NodeID() string   { return "node0" }
@@ -67,18 +71,18 @@ func (p *pilotStorage) AddPeer(_ context.Context, id, _ string, voter bool) erro
 	return nil
 }
 func (p *pilotStorage) RemovePeer(context.Context, string) error { return nil }
-func (p *pilotStorage) Peers(context.Context) ([]RaftPeer, error) {
-	return []RaftPeer{{ID: "node0", Address: "127.0.0.1:8201", Leader: true, Voter: true}}, nil
+func (p *pilotStorage) Peers(context.Context) ([]raftops.RaftPeer, error) {
+	return []raftops.RaftPeer{{ID: "node0", Address: "127.0.0.1:8201", Leader: true, Voter: true}}, nil
 }
 
-func (p *pilotStorage) EnableAutopilot(app AutopilotApp) {
+func (p *pilotStorage) EnableAutopilot(app raftops.AutopilotApp) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.app = app
 	p.enables++
 }
 
-func (p *pilotStorage) SetAutopilotConfig(c AutopilotConfig) {
+func (p *pilotStorage) SetAutopilotConfig(c raftops.AutopilotConfig) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.conf = &c
@@ -90,8 +94,8 @@ func (p *pilotStorage) AutopilotState() map[string]any {
 	return p.state
 }
 
-func (p *pilotStorage) AutopilotLocal() AutopilotLocal {
-	return AutopilotLocal{AppliedIndex: 42, Term: 3, RedundancyZone: "zone-a"}
+func (p *pilotStorage) AutopilotLocal() raftops.AutopilotLocal {
+	return raftops.AutopilotLocal{AppliedIndex: 42, Term: 3, RedundancyZone: "zone-a"}
 }
 
 func (p *pilotStorage) JoinPeer(_ context.Context, id, _ string, nonVoter bool) error {
@@ -101,7 +105,7 @@ func (p *pilotStorage) JoinPeer(_ context.Context, id, _ string, nonVoter bool) 
 	return nil
 }
 
-func (p *pilotStorage) appConf() (AutopilotApp, *AutopilotConfig) {
+func (p *pilotStorage) appConf() (raftops.AutopilotApp, *raftops.AutopilotConfig) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.app, p.conf
@@ -224,7 +228,7 @@ func TestAutopilotConfigurationEndpoint(t *testing.T) {
 		"disable_upgrade_migration": true,
 	}
 	check("after update")
-	effective := AutopilotConfig{
+	effective := raftops.AutopilotConfig{
 		CleanupDeadServers: true, LastContactThreshold: 4 * time.Second, DeadServerLastContactThreshold: 5 * time.Second,
 		MaxTrailingLogs: 50, MinQuorum: 3, ServerStabilizationTime: 2 * time.Second, DisableUpgradeMigration: true,
 	}
@@ -279,7 +283,7 @@ func TestAutopilotStateAndLifecycle(t *testing.T) {
 	if e.AppliedIndex != 42 || e.Term != 3 || e.RedundancyZone != "zone-a" || e.UpgradeVersion != "1.0.0" || e.NonVoter {
 		t.Fatalf("local echo %+v", e)
 	}
-	p.c.RecordEcho(NodeEcho{NodeID: "node1", Version: "1.0.0", UpgradeVersion: "1.1.0", AppliedIndex: 40, Term: 3, NonVoter: true})
+	p.c.RecordEcho(ha.NodeEcho{NodeID: "node1", Version: "1.0.0", UpgradeVersion: "1.1.0", AppliedIndex: 40, Term: 3, NonVoter: true})
 	f := app.AutopilotFollowers()["node1"]
 	if f.UpgradeVersion != "1.1.0" || f.AppliedIndex != 40 || !f.NonVoter || time.Since(f.LastHeartbeat) > time.Minute {
 		t.Fatalf("follower %+v", f)

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strongbox/strongbox/internal/core/keyops"
+
 	"github.com/strongbox/strongbox/internal/builtin"
 	"github.com/strongbox/strongbox/internal/pgp"
 	"github.com/strongbox/strongbox/internal/physical"
@@ -402,17 +404,17 @@ func TestGenerateRootWithRecoveryKeys(t *testing.T) {
 func TestRecoveryRekey(t *testing.T) {
 	a := newAutoCore(t, 5, 3)
 	ctx := context.Background()
-	if _, err := a.c.keyops.RecoveryRekeyInit(ctx, RekeyRequest{SecretShares: 7, SecretThreshold: 4, StoredShares: 1}); err == nil {
+	if _, err := a.c.keyops.RecoveryRekeyInit(ctx, keyops.RekeyRequest{SecretShares: 7, SecretThreshold: 4, StoredShares: 1}); err == nil {
 		t.Fatal("stored_shares accepted for the recovery key")
 	}
-	st, err := a.c.keyops.RecoveryRekeyInit(ctx, RekeyRequest{SecretShares: 7, SecretThreshold: 4, RequireVerification: true})
+	st, err := a.c.keyops.RecoveryRekeyInit(ctx, keyops.RekeyRequest{SecretShares: 7, SecretThreshold: 4, RequireVerification: true})
 	if err != nil || st.Required != 3 || st.T != 4 || st.N != 7 {
 		t.Fatalf("init %+v %v", st, err)
 	}
 	if bst, _ := a.c.keyops.RekeyStatus(ctx); bst.Started {
 		t.Fatal("a recovery rekey shows as a barrier rekey")
 	}
-	var res *RekeyResult
+	var res *keyops.RekeyResult
 	for _, k := range a.keys[2:] {
 		if res, err = a.c.keyops.RecoveryRekeyUpdate(ctx, k, st.Nonce); err != nil {
 			t.Fatal(err)
@@ -425,7 +427,7 @@ func TestRecoveryRekey(t *testing.T) {
 	if sst, _ := a.c.SealStatus(ctx); sst.T != 3 || sst.N != 5 {
 		t.Fatalf("seal status before verification %d/%d", sst.T, sst.N)
 	}
-	var vres *RekeyVerifyResult
+	var vres *keyops.RekeyVerifyResult
 	for _, k := range res.Keys[:4] {
 		if vres, err = a.c.keyops.RecoveryRekeyVerify(ctx, k, res.VerificationNonce); err != nil {
 			t.Fatal(err)
@@ -463,22 +465,22 @@ func TestBarrierRekeyUnderAutoSeal(t *testing.T) {
 		t.Fatal(err)
 	}
 	refused := []struct {
-		req  RekeyRequest
+		req  keyops.RekeyRequest
 		want string
 	}{
-		{RekeyRequest{SecretShares: 1, SecretThreshold: 1, PGPKeys: []string{pub}}, "PGP key encryption not supported when using stored keys"},
-		{RekeyRequest{RequireVerification: true}, "requiring verification not supported when rekeying the barrier key with recovery keys"},
+		{keyops.RekeyRequest{SecretShares: 1, SecretThreshold: 1, PGPKeys: []string{pub}}, "PGP key encryption not supported when using stored keys"},
+		{keyops.RekeyRequest{RequireVerification: true}, "requiring verification not supported when rekeying the barrier key with recovery keys"},
 	}
 	for _, tc := range refused {
 		_, err := a.c.keyops.RekeyInit(ctx, tc.req)
 		wantStatus(t, err, 400, tc.want)
 	}
 	before, _ := seal.WrappedRootKey(ctx, a.phys)
-	st, err := a.c.keyops.RekeyInit(ctx, RekeyRequest{SecretShares: 5, SecretThreshold: 3})
+	st, err := a.c.keyops.RekeyInit(ctx, keyops.RekeyRequest{SecretShares: 5, SecretThreshold: 3})
 	if err != nil || st.T != 1 || st.N != 1 || st.Required != 2 {
 		t.Fatalf("init %+v %v", st, err)
 	}
-	var res *RekeyResult
+	var res *keyops.RekeyResult
 	for _, k := range a.keys[:2] {
 		if res, err = a.c.keyops.RekeyUpdate(ctx, k, st.Nonce); err != nil {
 			t.Fatal(err)

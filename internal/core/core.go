@@ -130,7 +130,7 @@ type Core struct {
 
 	// HA: ha is set when the storage elects a leader; standby is guarded
 	// by stateLock. haNode follows leadership (core/ha).
-	ha      HAStorage
+	ha      ha.Storage
 	standby bool
 	haNode  *ha.Node
 
@@ -192,7 +192,7 @@ func New(conf Config) (*Core, error) {
 		Physical: conf.Physical, Barrier: c.barrier, Shamir: c.seal, AutoSeal: c.autoSeal,
 		MigrationSeal: conf.MigrationSeal, Logger: conf.Logger, Now: conf.Now,
 	})
-	if hs, ok := conf.Physical.(HAStorage); ok {
+	if hs, ok := conf.Physical.(ha.Storage); ok {
 		c.ha = hs
 	}
 	c.raftops = raftops.New(raftopsHost{c}, raftops.Config{

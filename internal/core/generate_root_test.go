@@ -7,13 +7,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/strongbox/strongbox/internal/core/keyops"
+
 	"github.com/strongbox/strongbox/internal/pgp"
 )
 
 // generate runs a whole attempt with shares and returns the result.
-func generate(t *testing.T, k *keyCore, nonce string, shares [][]byte) *GenerateRootResult {
+func generate(t *testing.T, k *keyCore, nonce string, shares [][]byte) *keyops.GenerateRootResult {
 	t.Helper()
-	var res *GenerateRootResult
+	var res *keyops.GenerateRootResult
 	var err error
 	prev := -1
 	for i, s := range shares {
@@ -33,14 +35,14 @@ func TestGenerateRootWithServerOTP(t *testing.T) {
 	k := newKeyCore(t, 3, 2)
 	ctx := context.Background()
 	st, err := k.c.keyops.GenerateRootStatus(ctx)
-	if err != nil || st.Started || st.Required != 2 || st.OTPLength != GenerateRootOTPLength || st.OTP != "" {
+	if err != nil || st.Started || st.Required != 2 || st.OTPLength != keyops.GenerateRootOTPLength || st.OTP != "" {
 		t.Fatalf("idle status %+v %v", st, err)
 	}
 	st, err = k.c.keyops.GenerateRootInit(ctx, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !st.Started || st.Nonce == "" || len(st.OTP) != GenerateRootOTPLength {
+	if !st.Started || st.Nonce == "" || len(st.OTP) != keyops.GenerateRootOTPLength {
 		t.Fatalf("init %+v", st)
 	}
 	otp := st.OTP
@@ -59,8 +61,8 @@ func TestGenerateRootWithServerOTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tok == k.root || !strings.HasPrefix(tok, "hvs.") || len(tok) != GenerateRootOTPLength {
-		t.Fatalf("generated token %q (len %d, otp_length %d)", tok, len(tok), GenerateRootOTPLength)
+	if tok == k.root || !strings.HasPrefix(tok, "hvs.") || len(tok) != keyops.GenerateRootOTPLength {
+		t.Fatalf("generated token %q (len %d, otp_length %d)", tok, len(tok), keyops.GenerateRootOTPLength)
 	}
 	if !k.tokenWorks(t, tok) {
 		t.Fatal("generated root token does not work")
@@ -76,7 +78,7 @@ func TestGenerateRootWithClientOTPAndPGP(t *testing.T) {
 	_, err := k.c.keyops.GenerateRootInit(ctx, "too-short", "")
 	wantStatus(t, err, 400, "OTP string is wrong length")
 
-	otp, err := pgp.GenerateOTP(GenerateRootOTPLength)
+	otp, err := pgp.GenerateOTP(keyops.GenerateRootOTPLength)
 	if err != nil {
 		t.Fatal(err)
 	}

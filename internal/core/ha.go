@@ -4,8 +4,7 @@ import (
 	"context"
 	"time"
 
-	metrics "github.com/hashicorp/go-metrics"
-
+	"github.com/strongbox/strongbox/internal/core/diag"
 	"github.com/strongbox/strongbox/internal/core/ha"
 	"github.com/strongbox/strongbox/internal/logical"
 )
@@ -13,16 +12,6 @@ import (
 // ErrStandby means this node is an unsealed standby: the HTTP layer forwards
 // the request to the active node (or redirects the client there).
 var ErrStandby = logical.ErrStandby
-
-// HAStorage is storage that elects a leader among nodes (integrated raft).
-// The leader's core is active; the others are standbys.
-type HAStorage = ha.Storage
-
-// Advertisement is what the active node publishes so standbys can reach it.
-type Advertisement = ha.Advertisement
-
-// NodeEcho is what a standby tells the active node about itself.
-type NodeEcho = ha.NodeEcho
 
 // Standby reports whether the core is an unsealed standby.
 func (c *Core) Standby() bool {
@@ -37,22 +26,22 @@ func (c *Core) HAEnabled() bool { return c.ha != nil }
 // StepDown gives up active duty: in-flight requests finish first, then the
 // node becomes a standby and hands raft leadership to another voter.
 func (c *Core) StepDown(ctx context.Context) error {
-	defer metrics.MeasureSince(metricStepDown, time.Now())
+	defer diag.Measure(diag.MetricStepDown, time.Now())
 	return c.haNode.StepDown(ctx)
 }
 
 // ActiveAdvertisement returns the current active node's advertisement, or
 // nil when no node is active yet (an election or a step-down under way).
 // On the active node it is its own.
-func (c *Core) ActiveAdvertisement(ctx context.Context) (*Advertisement, error) {
+func (c *Core) ActiveAdvertisement(ctx context.Context) (*ha.Advertisement, error) {
 	return c.haNode.ActiveAdvertisement(ctx)
 }
 
 // RecordEcho notes a standby's heartbeat (active node only).
-func (c *Core) RecordEcho(e NodeEcho) { c.haNode.RecordEcho(e) }
+func (c *Core) RecordEcho(e ha.NodeEcho) { c.haNode.RecordEcho(e) }
 
 // LocalEcho describes this node, for its heartbeats to the active node.
-func (c *Core) LocalEcho() NodeEcho { return c.haNode.LocalEcho() }
+func (c *Core) LocalEcho() ha.NodeEcho { return c.haNode.LocalEcho() }
 
 // raftIndexer is implemented by raft storage.
 type raftIndexer interface {

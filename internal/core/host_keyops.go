@@ -7,28 +7,6 @@ import (
 	"github.com/strongbox/strongbox/internal/core/token"
 )
 
-// The key operations' types, as the HTTP layer and tests name them.
-type (
-	// RekeyRequest is sys/rekey/init's input (keyops.RekeyRequest).
-	RekeyRequest = keyops.RekeyRequest
-	// RekeyStatus is sys/rekey/init's answer (keyops.RekeyStatus).
-	RekeyStatus = keyops.RekeyStatus
-	// RekeyResult is sys/rekey/update's answer (keyops.RekeyResult).
-	RekeyResult = keyops.RekeyResult
-	// RekeyVerifyStatus is sys/rekey/verify's answer (keyops.RekeyVerifyStatus).
-	RekeyVerifyStatus = keyops.RekeyVerifyStatus
-	// RekeyVerifyResult is a completed verification (keyops.RekeyVerifyResult).
-	RekeyVerifyResult = keyops.RekeyVerifyResult
-	// GenerateRootStatus is sys/generate-root/attempt's answer.
-	GenerateRootStatus = keyops.GenerateRootStatus
-	// GenerateRootResult is sys/generate-root/update's answer.
-	GenerateRootResult = keyops.GenerateRootResult
-)
-
-// GenerateRootOTPLength is the otp_length of sys/generate-root
-// (keyops.GenerateRootOTPLength).
-const GenerateRootOTPLength = keyops.GenerateRootOTPLength
-
 // KeyOps is the node's key operations: rekey, recovery-key rekey and
 // generate-root, which sys/rekey* and sys/generate-root call.
 func (c *Core) KeyOps() *keyops.Ops { return c.keyops }

@@ -8,6 +8,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/strongbox/strongbox/internal/core/ha"
+
 	"github.com/strongbox/strongbox/internal/cluster"
 	"github.com/strongbox/strongbox/internal/core/raftops"
 	"github.com/strongbox/strongbox/internal/logical"
@@ -149,22 +151,22 @@ func (h raftopsHost) ForwardingAdvert() (certPEM, keyPEM []byte) {
 }
 
 // AutopilotSelf implements raftops.Host.
-func (h raftopsHost) AutopilotSelf() AutopilotFollower {
+func (h raftopsHost) AutopilotSelf() raftops.AutopilotFollower {
 	return followerOf(h.c.LocalEcho(), time.Now())
 }
 
 // AutopilotFollowers implements raftops.Host.
-func (h raftopsHost) AutopilotFollowers() map[string]AutopilotFollower {
+func (h raftopsHost) AutopilotFollowers() map[string]raftops.AutopilotFollower {
 	echoes := h.c.haNode.Echoes()
-	out := make(map[string]AutopilotFollower, len(echoes))
+	out := make(map[string]raftops.AutopilotFollower, len(echoes))
 	for id, e := range echoes {
 		out[id] = followerOf(e, e.LastEcho)
 	}
 	return out
 }
 
-func followerOf(e NodeEcho, at time.Time) AutopilotFollower {
-	return AutopilotFollower{
+func followerOf(e ha.NodeEcho, at time.Time) raftops.AutopilotFollower {
+	return raftops.AutopilotFollower{
 		NodeID: e.NodeID, LastHeartbeat: at, AppliedIndex: e.AppliedIndex, Term: e.Term,
 		Version: e.Version, UpgradeVersion: e.UpgradeVersion, RedundancyZone: e.RedundancyZone, NonVoter: e.NonVoter,
 	}
@@ -229,62 +231,21 @@ func (c *Core) reloadBarrier(ctx context.Context) error {
 	return c.barrier.Unseal(ctx, rootKey)
 }
 
-// The raft room's types and errors, under the names internal/http,
-// internal/server and the tests use.
-type (
-	// RaftPeer is one server of the raft configuration.
-	RaftPeer = raftops.RaftPeer
-	// RaftStorage is integrated raft storage as the core drives it.
-	RaftStorage = raftops.RaftStorage
-	// JoinRequest is sys/storage/raft/join's input (and a retry_join block's).
-	JoinRequest = raftops.JoinRequest
-	// ClusterListener is what the core needs of the cluster port.
-	ClusterListener = raftops.ClusterListener
-	// SnapshotStorage is storage that snapshots and restores all its data.
-	SnapshotStorage = raftops.SnapshotStorage
-	// AutopilotConfig is autopilot's configuration.
-	AutopilotConfig = raftops.AutopilotConfig
-	// AutopilotFollower is one node's heartbeat as autopilot reads it.
-	AutopilotFollower = raftops.AutopilotFollower
-	// AutopilotLocal is what raft storage tells this node's heartbeats.
-	AutopilotLocal = raftops.AutopilotLocal
-	// AutopilotApp is what autopilot asks of the core.
-	AutopilotApp = raftops.AutopilotApp
-	// AutopilotStorage is raft storage running hashicorp/raft-autopilot.
-	AutopilotStorage = raftops.AutopilotStorage
-)
-
-var (
-	// ErrSnapshotKeyMismatch is the 400 a restore answers for another
-	// cluster's snapshot.
-	ErrSnapshotKeyMismatch = raftops.ErrSnapshotKeyMismatch
-	// ErrNotRaftMember refuses a cluster peer outside the raft configuration.
-	ErrNotRaftMember = raftops.ErrNotRaftMember
-)
-
-// DefaultRaftTLSRotation is how long a raft TLS CA issues certificates
-// before the active node rotates it.
-const DefaultRaftTLSRotation = raftops.DefaultRaftTLSRotation
-
-// CheckJoinRequest validates req as a join would, without contacting the
-// leader.
-func CheckJoinRequest(req JoinRequest) error { return raftops.CheckJoinRequest(req) }
-
 // JoinRaft asks the cluster at req.LeaderAPIAddr for a join challenge
 // (raftops.Ops.JoinRaft).
-func (c *Core) JoinRaft(ctx context.Context, req JoinRequest) error {
+func (c *Core) JoinRaft(ctx context.Context, req raftops.JoinRequest) error {
 	return c.raftops.JoinRaft(ctx, req)
 }
 
 // StartRetryJoin runs the one retry_join loop in the background
 // (raftops.Ops.StartRetryJoin).
-func (c *Core) StartRetryJoin(ctx context.Context, targets []JoinRequest) {
+func (c *Core) StartRetryJoin(ctx context.Context, targets []raftops.JoinRequest) {
 	c.raftops.StartRetryJoin(ctx, targets)
 }
 
 // RetryJoin tries the targets in turn until one answers a challenge or ctx
 // ends (raftops.Ops.RetryJoin).
-func (c *Core) RetryJoin(ctx context.Context, targets []JoinRequest) {
+func (c *Core) RetryJoin(ctx context.Context, targets []raftops.JoinRequest) {
 	c.raftops.RetryJoin(ctx, targets)
 }
 
@@ -297,7 +258,7 @@ func (c *Core) ClusterTLS() cluster.TLSProvider { return c.raftops.ClusterTLS() 
 
 // SetClusterListener lets the core close a removed node's established
 // cluster connections (raftops.Ops.SetClusterListener).
-func (c *Core) SetClusterListener(l ClusterListener) { c.raftops.SetClusterListener(l) }
+func (c *Core) SetClusterListener(l raftops.ClusterListener) { c.raftops.SetClusterListener(l) }
 
 // ForwardingClientCertificate returns what a standby presents when it
 // forwards to the active node (raftops.Ops.ForwardingClientCertificate).
@@ -323,7 +284,7 @@ func (c *Core) RestoreSnapshot(ctx context.Context, r io.Reader, force bool) err
 
 // fillAutopilotEcho adds what autopilot needs to a heartbeat: raft indexes,
 // redundancy zone, upgrade version (the binary's by default), suffrage.
-func (c *Core) fillAutopilotEcho(e *NodeEcho) {
+func (c *Core) fillAutopilotEcho(e *ha.NodeEcho) {
 	l, ok := c.raftops.AutopilotLocal()
 	if !ok {
 		return

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strongbox/strongbox/internal/core/ha"
+
 	"github.com/strongbox/strongbox/internal/builtin"
 	"github.com/strongbox/strongbox/internal/logical"
 	"github.com/strongbox/strongbox/internal/physical"
@@ -45,7 +47,7 @@ type groupNode struct {
 	g  *leaderGroup
 }
 
-var _ HAStorage = (*groupNode)(nil)
+var _ ha.Storage = (*groupNode)(nil)
 
 func (n *groupNode) NodeID() string { return n.id }
 func (n *groupNode) IsLeader() bool {

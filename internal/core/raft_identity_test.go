@@ -157,7 +157,7 @@ func twoNodeCluster(t *testing.T) (n1, n2 *clusterNode, root string) {
 	api := joinAPI(t, n1.c)
 
 	n2 = newClusterNode(t, "n2")
-	if err := n2.c.JoinRaft(ctx, JoinRequest{LeaderAPIAddr: api.URL, AllowHTTPLeader: true, NonVoter: true}); err != nil {
+	if err := n2.c.JoinRaft(ctx, raftops.JoinRequest{LeaderAPIAddr: api.URL, AllowHTTPLeader: true, NonVoter: true}); err != nil {
 		t.Fatal(err)
 	}
 	if err := n2.c.Unseal(ctx, res.Keys[0]); err != nil {

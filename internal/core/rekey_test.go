@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strongbox/strongbox/internal/core/keyops"
+
 	"github.com/strongbox/strongbox/internal/builtin"
 	"github.com/strongbox/strongbox/internal/logical"
 	"github.com/strongbox/strongbox/internal/pgp"
@@ -159,14 +161,14 @@ func TestRekeyReplacesShares(t *testing.T) {
 	if err != nil || st.Started || st.Required != 3 {
 		t.Fatalf("idle status %+v %v", st, err)
 	}
-	st, err = k.c.keyops.RekeyInit(ctx, RekeyRequest{SecretShares: 3, SecretThreshold: 2})
+	st, err = k.c.keyops.RekeyInit(ctx, keyops.RekeyRequest{SecretShares: 3, SecretThreshold: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !st.Started || st.Nonce == "" || st.T != 2 || st.N != 3 || st.Required != 3 || st.Progress != 0 {
 		t.Fatalf("status after init %+v", st)
 	}
-	var res *RekeyResult
+	var res *keyops.RekeyResult
 	for i, share := range k.keys[1:4] {
 		res, err = k.c.keyops.RekeyUpdate(ctx, share, st.Nonce)
 		if err != nil {
@@ -208,7 +210,7 @@ func TestRekeyWrongSharesChangeNothing(t *testing.T) {
 	other := newKeyCore(t, 3, 2)
 	ctx := context.Background()
 	before := storedSeal(t, k)
-	st, err := k.c.keyops.RekeyInit(ctx, RekeyRequest{SecretShares: 1, SecretThreshold: 1})
+	st, err := k.c.keyops.RekeyInit(ctx, keyops.RekeyRequest{SecretShares: 1, SecretThreshold: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,18 +257,18 @@ func TestRekeyInputErrors(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name     string
-		req      RekeyRequest
+		req      keyops.RekeyRequest
 		contains string
 	}{
-		{"threshold above shares", RekeyRequest{SecretShares: 2, SecretThreshold: 3}, "threshold greater than the total shares"},
-		{"no shares", RekeyRequest{}, "shares must be at least one"},
-		{"threshold one of many", RekeyRequest{SecretShares: 3, SecretThreshold: 1}, "threshold must be greater than one"},
-		{"too many shares", RekeyRequest{SecretShares: 256, SecretThreshold: 2}, "less than 256"},
-		{"backup without pgp", RekeyRequest{SecretShares: 1, SecretThreshold: 1, Backup: true}, "without providing PGP keys"},
-		{"backup", RekeyRequest{SecretShares: 1, SecretThreshold: 1, Backup: true, PGPKeys: []string{pub}}, "not supported"},
-		{"pgp count", RekeyRequest{SecretShares: 2, SecretThreshold: 2, PGPKeys: []string{pub}}, "incorrect number of PGP keys"},
-		{"keybase", RekeyRequest{SecretShares: 1, SecretThreshold: 1, PGPKeys: []string{"keybase:someone"}}, "keybase lookups are not supported"},
-		{"bad pgp", RekeyRequest{SecretShares: 1, SecretThreshold: 1, PGPKeys: []string{"bm90IGEga2V5"}}, "error parsing PGP key"},
+		{"threshold above shares", keyops.RekeyRequest{SecretShares: 2, SecretThreshold: 3}, "threshold greater than the total shares"},
+		{"no shares", keyops.RekeyRequest{}, "shares must be at least one"},
+		{"threshold one of many", keyops.RekeyRequest{SecretShares: 3, SecretThreshold: 1}, "threshold must be greater than one"},
+		{"too many shares", keyops.RekeyRequest{SecretShares: 256, SecretThreshold: 2}, "less than 256"},
+		{"backup without pgp", keyops.RekeyRequest{SecretShares: 1, SecretThreshold: 1, Backup: true}, "without providing PGP keys"},
+		{"backup", keyops.RekeyRequest{SecretShares: 1, SecretThreshold: 1, Backup: true, PGPKeys: []string{pub}}, "not supported"},
+		{"pgp count", keyops.RekeyRequest{SecretShares: 2, SecretThreshold: 2, PGPKeys: []string{pub}}, "incorrect number of PGP keys"},
+		{"keybase", keyops.RekeyRequest{SecretShares: 1, SecretThreshold: 1, PGPKeys: []string{"keybase:someone"}}, "keybase lookups are not supported"},
+		{"bad pgp", keyops.RekeyRequest{SecretShares: 1, SecretThreshold: 1, PGPKeys: []string{"bm90IGEga2V5"}}, "error parsing PGP key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := k.c.keyops.RekeyInit(ctx, tc.req)
@@ -277,11 +279,11 @@ func TestRekeyInputErrors(t *testing.T) {
 		})
 	}
 
-	st, err := k.c.keyops.RekeyInit(ctx, RekeyRequest{SecretShares: 1, SecretThreshold: 1})
+	st, err := k.c.keyops.RekeyInit(ctx, keyops.RekeyRequest{SecretShares: 1, SecretThreshold: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = k.c.keyops.RekeyInit(ctx, RekeyRequest{SecretShares: 1, SecretThreshold: 1})
+	_, err = k.c.keyops.RekeyInit(ctx, keyops.RekeyRequest{SecretShares: 1, SecretThreshold: 1})
 	wantStatus(t, err, 400, "rekey already in progress")
 	_, err = k.c.keyops.RekeyUpdate(ctx, k.keys[0], "wrong-nonce")
 	wantStatus(t, err, 400, "incorrect nonce supplied")
@@ -311,7 +313,7 @@ func TestRekeyCancelLeavesNoTrace(t *testing.T) {
 	if err := k.c.keyops.RekeyCancel(ctx, ""); err != nil {
 		t.Fatalf("cancel with nothing started: %v", err)
 	}
-	st, err := k.c.keyops.RekeyInit(ctx, RekeyRequest{SecretShares: 2, SecretThreshold: 2})
+	st, err := k.c.keyops.RekeyInit(ctx, keyops.RekeyRequest{SecretShares: 2, SecretThreshold: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +333,7 @@ func TestRekeyCancelLeavesNoTrace(t *testing.T) {
 	wantStatus(t, err, 400, "no barrier rekey in progress")
 
 	// A new attempt starts from zero: the share given before is forgotten.
-	st2, err := k.c.keyops.RekeyInit(ctx, RekeyRequest{SecretShares: 2, SecretThreshold: 2})
+	st2, err := k.c.keyops.RekeyInit(ctx, keyops.RekeyRequest{SecretShares: 2, SecretThreshold: 2})
 	if err != nil || st2.Nonce == st.Nonce || st2.Progress != 0 {
 		t.Fatalf("second init %+v %v", st2, err)
 	}
@@ -355,7 +357,7 @@ func TestRekeyVerification(t *testing.T) {
 	other := newKeyCore(t, 3, 2)
 	ctx := context.Background()
 	before := storedSeal(t, k)
-	st, err := k.c.keyops.RekeyInit(ctx, RekeyRequest{SecretShares: 3, SecretThreshold: 2, RequireVerification: true})
+	st, err := k.c.keyops.RekeyInit(ctx, keyops.RekeyRequest{SecretShares: 3, SecretThreshold: 2, RequireVerification: true})
 	if err != nil || !st.VerificationRequired {
 		t.Fatalf("init %+v %v", st, err)
 	}
@@ -363,7 +365,7 @@ func TestRekeyVerification(t *testing.T) {
 	if err != nil || vs.Started || vs.T != 2 || vs.N != 3 {
 		t.Fatalf("verify status before update %+v %v", vs, err)
 	}
-	var res *RekeyResult
+	var res *keyops.RekeyResult
 	for _, s := range k.keys[:2] {
 		if res, err = k.c.keyops.RekeyUpdate(ctx, s, st.Nonce); err != nil {
 			t.Fatal(err)
@@ -407,7 +409,7 @@ func TestRekeyVerification(t *testing.T) {
 	if !maps2Equal(before, storedSeal(t, k)) {
 		t.Fatal("seal state changed during verification")
 	}
-	var vr *RekeyVerifyResult
+	var vr *keyops.RekeyVerifyResult
 	for _, s := range res.Keys[1:] {
 		if vr, err = k.c.keyops.RekeyVerify(ctx, s, restarted.Nonce); err != nil {
 			t.Fatal(err)
@@ -438,7 +440,7 @@ func TestRekeyPGPEncryptsShares(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := k.c.keyops.RekeyInit(ctx, RekeyRequest{SecretShares: 2, SecretThreshold: 2, PGPKeys: []string{pubA, pubB}})
+	st, err := k.c.keyops.RekeyInit(ctx, keyops.RekeyRequest{SecretShares: 2, SecretThreshold: 2, PGPKeys: []string{pubA, pubB}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -484,7 +486,7 @@ func TestRekeyStateRules(t *testing.T) {
 	wantStatus(t, err, 400, "not initialized")
 
 	k := newKeyCore(t, 3, 2)
-	st, err := k.c.keyops.RekeyInit(ctx, RekeyRequest{SecretShares: 1, SecretThreshold: 1})
+	st, err := k.c.keyops.RekeyInit(ctx, keyops.RekeyRequest{SecretShares: 1, SecretThreshold: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -497,7 +499,7 @@ func TestRekeyStateRules(t *testing.T) {
 	for name, call := range map[string]func() error{
 		"status": func() error { _, err := k.c.keyops.RekeyStatus(ctx); return err },
 		"init": func() error {
-			_, err := k.c.keyops.RekeyInit(ctx, RekeyRequest{SecretShares: 1, SecretThreshold: 1})
+			_, err := k.c.keyops.RekeyInit(ctx, keyops.RekeyRequest{SecretShares: 1, SecretThreshold: 1})
 			return err
 		},
 		"update": func() error { _, err := k.c.keyops.RekeyUpdate(ctx, k.keys[1], st.Nonce); return err },

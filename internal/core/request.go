@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/strongbox/strongbox/internal/audit"
+	"github.com/strongbox/strongbox/internal/core/diag"
 	"github.com/strongbox/strongbox/internal/core/identity"
 	"github.com/strongbox/strongbox/internal/core/lockout"
 	"github.com/strongbox/strongbox/internal/core/mount"
@@ -59,7 +60,7 @@ func afterRequest(ctx context.Context, a postAction) {
 // routing, token and ACL checks, audit, the backend, token issue for logins,
 // audit of the response.
 func (c *Core) HandleRequest(ctx context.Context, req *logical.Request) (*Result, error) {
-	defer measureRequest(req, time.Now())
+	defer diag.MeasureRequest(req, time.Now())
 	st := &requestState{conn: req.Connection}
 	ctx = context.WithValue(ctx, requestStateKey{}, st)
 	res, err := c.handle(ctx, req)

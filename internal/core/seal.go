@@ -10,8 +10,7 @@ import (
 	"strings"
 	"time"
 
-	metrics "github.com/hashicorp/go-metrics"
-
+	"github.com/strongbox/strongbox/internal/core/diag"
 	"github.com/strongbox/strongbox/internal/core/keyops"
 	"github.com/strongbox/strongbox/internal/logical"
 	"github.com/strongbox/strongbox/internal/pgp"
@@ -363,7 +362,7 @@ func (c *Core) unsealWithRootKey(ctx context.Context, rootKey []byte) error {
 // its error seals the barrier again and is returned, so a node is never
 // left half unsealed.
 func (c *Core) unsealVerified(ctx context.Context, rootKey []byte, check func(context.Context) error) error {
-	defer metrics.MeasureSince(metricUnseal, time.Now())
+	defer diag.Measure(diag.MetricUnseal, time.Now())
 	c.stateLock.Lock()
 	defer c.stateLock.Unlock()
 	if !c.sealed {

@@ -14,25 +14,27 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strongbox/strongbox/internal/core/raftops"
+
 	"github.com/strongbox/strongbox/internal/audit"
 	"github.com/strongbox/strongbox/internal/builtin"
 	"github.com/strongbox/strongbox/internal/logical"
 	"github.com/strongbox/strongbox/internal/physical/raft"
 )
 
-// testRaft adapts a raft backend to RaftStorage, as the server does.
+// testRaft adapts a raft backend to raftops.RaftStorage, as the server does.
 type testRaft struct{ *raft.Backend }
 
 func (r testRaft) LeaderID() string { id, _ := r.Leader(); return id }
 func (r testRaft) HasState() bool   { return r.Initialized() }
-func (r testRaft) Peers(ctx context.Context) ([]RaftPeer, error) {
+func (r testRaft) Peers(ctx context.Context) ([]raftops.RaftPeer, error) {
 	conf, err := r.Configuration(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out []RaftPeer
+	var out []raftops.RaftPeer
 	for _, p := range conf {
-		out = append(out, RaftPeer{ID: p.ID, Address: p.Address, Leader: p.Leader, Voter: p.Voter})
+		out = append(out, raftops.RaftPeer{ID: p.ID, Address: p.Address, Leader: p.Leader, Voter: p.Voter})
 	}
 	return out, nil
 }
@@ -271,7 +273,7 @@ func TestRestoreRefusals(t *testing.T) {
 		if logicalStatus(err) != http.StatusBadRequest {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if name == "other cluster" && !errors.Is(err, ErrSnapshotKeyMismatch) {
+		if name == "other cluster" && !errors.Is(err, raftops.ErrSnapshotKeyMismatch) {
 			t.Fatalf("other cluster: %v", err)
 		}
 		if got := a.must(t, logical.ReadOperation, "kv/a", nil).Data["v"]; got != "A" || a.c.Sealed() {

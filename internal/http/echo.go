@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/strongbox/strongbox/internal/cluster"
-	"github.com/strongbox/strongbox/internal/core"
+	"github.com/strongbox/strongbox/internal/core/ha"
 )
 
 // echoPath receives standbys' heartbeats on the active node. It is served
@@ -25,7 +25,7 @@ func (h *Handler) handleEcho(w http.ResponseWriter, r *http.Request) {
 		respondError(w, http.StatusNotFound, errors.New("not found"))
 		return
 	}
-	var e core.NodeEcho
+	var e ha.NodeEcho
 	if err := json.NewDecoder(r.Body).Decode(&e); err != nil || e.NodeID == "" {
 		respondError(w, http.StatusBadRequest, errors.New("invalid echo"))
 		return

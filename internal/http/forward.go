@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/strongbox/strongbox/internal/cluster"
-	"github.com/strongbox/strongbox/internal/core"
+	"github.com/strongbox/strongbox/internal/core/ha"
 )
 
 // HeaderNotActive marks a 503 from a node that got a forwarded request after
@@ -33,12 +33,12 @@ type forwarders struct {
 	clientCert func(fallback tls.Certificate) func(*tls.CertificateRequestInfo) (*tls.Certificate, error)
 
 	mu  sync.Mutex
-	adv *core.Advertisement
+	adv *ha.Advertisement
 	key string
 	fw  *cluster.Forwarder
 }
 
-func (f *forwarders) get(adv *core.Advertisement) (*cluster.Forwarder, error) {
+func (f *forwarders) get(adv *ha.Advertisement) (*cluster.Forwarder, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	// The core hands out the same value while the advertisement is
@@ -187,7 +187,7 @@ func (h *Handler) serveStandby(w http.ResponseWriter, r *http.Request, body []by
 }
 
 // waitActive polls for an active node's advertisement until deadline.
-func (h *Handler) waitActive(ctx context.Context, deadline time.Time) (*core.Advertisement, error) {
+func (h *Handler) waitActive(ctx context.Context, deadline time.Time) (*ha.Advertisement, error) {
 	for {
 		adv, err := h.core.ActiveAdvertisement(ctx)
 		if err != nil || adv != nil {
@@ -208,7 +208,7 @@ func (h *Handler) waitActive(ctx context.Context, deadline time.Time) (*core.Adv
 }
 
 // awaitChange waits until the advertised active differs from old.
-func (h *Handler) awaitChange(ctx context.Context, old *core.Advertisement, deadline time.Time) {
+func (h *Handler) awaitChange(ctx context.Context, old *ha.Advertisement, deadline time.Time) {
 	for time.Now().Before(deadline) {
 		adv, err := h.core.ActiveAdvertisement(ctx)
 		if err != nil || (adv != nil && (adv.NodeID != old.NodeID || !bytes.Equal(adv.CertPEM, old.CertPEM))) {
@@ -222,7 +222,7 @@ func (h *Handler) awaitChange(ctx context.Context, old *core.Advertisement, dead
 	}
 }
 
-func redirect(w http.ResponseWriter, r *http.Request, adv *core.Advertisement) {
+func redirect(w http.ResponseWriter, r *http.Request, adv *ha.Advertisement) {
 	if adv.APIAddr == "" {
 		respondError(w, http.StatusServiceUnavailable, errors.New("the active node has no api_addr to redirect to"))
 		return

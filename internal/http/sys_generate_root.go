@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/strongbox/strongbox/internal/core"
+	"github.com/strongbox/strongbox/internal/core/keyops"
 	"github.com/strongbox/strongbox/internal/logical"
 	"github.com/strongbox/strongbox/internal/pgp"
 )
@@ -53,7 +54,7 @@ func (h *Handler) handleGenerateRootAttempt(w http.ResponseWriter, r *http.Reque
 	}
 }
 
-func genRootStatusBody(st *core.GenerateRootStatus) map[string]any {
+func genRootStatusBody(st *keyops.GenerateRootStatus) map[string]any {
 	return map[string]any{
 		"started": st.Started, "nonce": st.Nonce, "progress": st.Progress, "required": st.Required,
 		"complete": false, "encoded_token": "", "encoded_root_token": "",

@@ -6,7 +6,7 @@ import (
 
 	"github.com/hashicorp/vault/api"
 
-	"github.com/strongbox/strongbox/internal/core"
+	"github.com/strongbox/strongbox/internal/core/keyops"
 	"github.com/strongbox/strongbox/internal/pgp"
 )
 
@@ -30,7 +30,7 @@ func TestGenerateRootWithOfficialClient(t *testing.T) {
 	ks := newKeyServer(t, 3, 2)
 	sys := ks.client.Sys()
 	st, err := sys.GenerateRootStatus()
-	if err != nil || st.Started || st.Required != 2 || st.OTPLength != core.GenerateRootOTPLength {
+	if err != nil || st.Started || st.Required != 2 || st.OTPLength != keyops.GenerateRootOTPLength {
 		t.Fatalf("idle status %+v %v", st, err)
 	}
 	// Vault ≥ 1.10: no otp and no pgp_key, the server makes the OTP.

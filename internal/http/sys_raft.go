@@ -4,7 +4,7 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/strongbox/strongbox/internal/core"
+	"github.com/strongbox/strongbox/internal/core/raftops"
 	"github.com/strongbox/strongbox/internal/logical"
 )
 
@@ -47,7 +47,7 @@ func (h *Handler) handleRaftJoin(w http.ResponseWriter, r *http.Request) {
 		respondError(w, http.StatusBadRequest, errors.New("auto_join (cloud auto-discovery) is not supported; give leader_api_addr"))
 		return
 	}
-	req := core.JoinRequest{
+	req := raftops.JoinRequest{
 		LeaderAPIAddr:       d.Get("leader_api_addr").(string),
 		LeaderCACert:        d.Get("leader_ca_cert").(string),
 		LeaderClientCert:    d.Get("leader_client_cert").(string),
@@ -62,11 +62,11 @@ func (h *Handler) handleRaftJoin(w http.ResponseWriter, r *http.Request) {
 	}
 	if d.Get("retry").(bool) {
 		// Refuse at once what no attempt could accept.
-		if err := core.CheckJoinRequest(req); err != nil {
+		if err := raftops.CheckJoinRequest(req); err != nil {
 			respondError(w, http.StatusBadRequest, err)
 			return
 		}
-		h.core.StartRetryJoin(h.bg, []core.JoinRequest{req})
+		h.core.StartRetryJoin(h.bg, []raftops.JoinRequest{req})
 		respondJSON(w, http.StatusOK, map[string]any{"joined": true})
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/strongbox/strongbox/internal/core"
+	"github.com/strongbox/strongbox/internal/core/keyops"
 	"github.com/strongbox/strongbox/internal/logical"
 )
 
@@ -105,13 +106,13 @@ func keyAndNonce(data map[string]any) ([]byte, string, error) {
 // keys (sys/rekey) or the recovery keys (sys/rekey-recovery-key). The two
 // APIs are the same.
 type rekeyOps struct {
-	status        func(context.Context) (*core.RekeyStatus, error)
-	init          func(context.Context, core.RekeyRequest) (*core.RekeyStatus, error)
+	status        func(context.Context) (*keyops.RekeyStatus, error)
+	init          func(context.Context, keyops.RekeyRequest) (*keyops.RekeyStatus, error)
 	cancel        func(context.Context, string) error
-	update        func(context.Context, []byte, string) (*core.RekeyResult, error)
-	verifyStatus  func(context.Context) (*core.RekeyVerifyStatus, error)
-	verifyRestart func(context.Context) (*core.RekeyVerifyStatus, error)
-	verify        func(context.Context, []byte, string) (*core.RekeyVerifyResult, error)
+	update        func(context.Context, []byte, string) (*keyops.RekeyResult, error)
+	verifyStatus  func(context.Context) (*keyops.RekeyVerifyStatus, error)
+	verifyRestart func(context.Context) (*keyops.RekeyVerifyStatus, error)
+	verify        func(context.Context, []byte, string) (*keyops.RekeyVerifyResult, error)
 }
 
 func (h *Handler) barrierRekey() rekeyOps {
@@ -203,7 +204,7 @@ func (h *Handler) rekeyInit(w http.ResponseWriter, r *http.Request, ops rekeyOps
 		}
 		// stored_shares: Vault forces it to 1 for a barrier rekey and
 		// refuses it for a recovery rekey; the core applies both.
-		st, err := ops.init(ctx, core.RekeyRequest{
+		st, err := ops.init(ctx, keyops.RekeyRequest{
 			SecretShares:        d.Get("secret_shares").(int),
 			SecretThreshold:     d.Get("secret_threshold").(int),
 			StoredShares:        d.Get("stored_shares").(int),
@@ -219,7 +220,7 @@ func (h *Handler) rekeyInit(w http.ResponseWriter, r *http.Request, ops rekeyOps
 	}
 }
 
-func rekeyStatusBody(st *core.RekeyStatus) map[string]any {
+func rekeyStatusBody(st *keyops.RekeyStatus) map[string]any {
 	body := map[string]any{
 		"nonce": st.Nonce, "started": st.Started, "t": st.T, "n": st.N,
 		"progress": st.Progress, "required": st.Required,
@@ -285,7 +286,7 @@ func (h *Handler) rekeyVerify(w http.ResponseWriter, r *http.Request, ops rekeyO
 		return
 	}
 	ctx := r.Context()
-	var st *core.RekeyVerifyStatus
+	var st *keyops.RekeyVerifyStatus
 	var err error
 	switch r.Method {
 	case http.MethodGet:
@@ -295,7 +296,7 @@ func (h *Handler) rekeyVerify(w http.ResponseWriter, r *http.Request, ops rekeyO
 	default:
 		var key []byte
 		var nonce string
-		var res *core.RekeyVerifyResult
+		var res *keyops.RekeyVerifyResult
 		if key, nonce, err = keyAndNonce(data); err == nil {
 			res, err = ops.verify(ctx, key, nonce)
 		}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/strongbox/strongbox/internal/cluster"
 	"github.com/strongbox/strongbox/internal/config"
-	"github.com/strongbox/strongbox/internal/core"
+	"github.com/strongbox/strongbox/internal/core/raftops"
 )
 
 // lateTLS lets the cluster listener exist before the core: raft storage
@@ -98,8 +98,8 @@ func startCluster(ctx context.Context, cfg *config.Config, tlsp *lateTLS, logger
 }
 
 // retryJoinTargets turns retry_join blocks into join requests.
-func retryJoinTargets(s *config.Storage) []core.JoinRequest {
-	out := make([]core.JoinRequest, 0, len(s.RetryJoin))
+func retryJoinTargets(s *config.Storage) []raftops.JoinRequest {
+	out := make([]raftops.JoinRequest, 0, len(s.RetryJoin))
 	// Vault's retry_join_as_non_voter, or non_voter: join as a non-voter.
 	nonVoter := false
 	for _, key := range []string{"non_voter", "retry_join_as_non_voter"} {
@@ -111,7 +111,7 @@ func retryJoinTargets(s *config.Storage) []core.JoinRequest {
 		if rj.LeaderAPIAddr == "" {
 			continue
 		}
-		out = append(out, core.JoinRequest{
+		out = append(out, raftops.JoinRequest{
 			LeaderAPIAddr: rj.LeaderAPIAddr, LeaderCACert: rj.LeaderCACert,
 			LeaderClientCert: rj.LeaderClientCert, LeaderClientKey: rj.LeaderClientKey,
 			LeaderCACertFile: rj.LeaderCACertFile, LeaderClientCertFile: rj.LeaderClientCertFile,

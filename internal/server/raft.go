@@ -13,6 +13,7 @@ import (
 	"github.com/strongbox/strongbox/internal/cluster"
 	"github.com/strongbox/strongbox/internal/config"
 	"github.com/strongbox/strongbox/internal/core"
+	"github.com/strongbox/strongbox/internal/core/raftops"
 	"github.com/strongbox/strongbox/internal/logical"
 	"github.com/strongbox/strongbox/internal/physical/raft"
 )
@@ -31,21 +32,21 @@ func (r raftStorage) LeaderID() string {
 
 func (r raftStorage) HasState() bool { return r.Initialized() }
 
-func (r raftStorage) Peers(ctx context.Context) ([]core.RaftPeer, error) {
+func (r raftStorage) Peers(ctx context.Context) ([]raftops.RaftPeer, error) {
 	conf, err := r.Configuration(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]core.RaftPeer, 0, len(conf))
+	out := make([]raftops.RaftPeer, 0, len(conf))
 	for _, p := range conf {
-		out = append(out, core.RaftPeer{ID: p.ID, Address: p.Address, Leader: p.Leader, Voter: p.Voter})
+		out = append(out, raftops.RaftPeer{ID: p.ID, Address: p.Address, Leader: p.Leader, Voter: p.Voter})
 	}
 	return out, nil
 }
 
 var (
-	_ core.RaftStorage      = raftStorage{}
-	_ core.AutopilotStorage = raftStorage{}
+	_ raftops.RaftStorage      = raftStorage{}
+	_ raftops.AutopilotStorage = raftStorage{}
 )
 
 // openRaft opens raft storage carried over the cluster port.
@@ -104,15 +105,15 @@ func applyRaftOptions(c *core.Core, cfg *config.Config) error {
 	return nil
 }
 
-// EnableAutopilot implements core.AutopilotStorage.
-func (r raftStorage) EnableAutopilot(app core.AutopilotApp) { r.pilot.Enable(autopilotApp{app}) }
+// EnableAutopilot implements raftops.AutopilotStorage.
+func (r raftStorage) EnableAutopilot(app raftops.AutopilotApp) { r.pilot.Enable(autopilotApp{app}) }
 
-// SetAutopilotConfig implements core.AutopilotStorage.
-func (r raftStorage) SetAutopilotConfig(c core.AutopilotConfig) {
+// SetAutopilotConfig implements raftops.AutopilotStorage.
+func (r raftStorage) SetAutopilotConfig(c raftops.AutopilotConfig) {
 	r.pilot.SetConfig(raft.AutopilotConfig(c))
 }
 
-// AutopilotState implements core.AutopilotStorage: the state as the JSON
+// AutopilotState implements raftops.AutopilotStorage: the state as the JSON
 // object the API returns.
 func (r raftStorage) AutopilotState() map[string]any {
 	st := r.pilot.State()
@@ -130,18 +131,18 @@ func (r raftStorage) AutopilotState() map[string]any {
 	return out
 }
 
-// AutopilotLocal implements core.AutopilotStorage.
-func (r raftStorage) AutopilotLocal() core.AutopilotLocal {
-	return core.AutopilotLocal(r.Backend.AutopilotLocal())
+// AutopilotLocal implements raftops.AutopilotStorage.
+func (r raftStorage) AutopilotLocal() raftops.AutopilotLocal {
+	return raftops.AutopilotLocal(r.Backend.AutopilotLocal())
 }
 
-// JoinPeer implements core.AutopilotStorage.
+// JoinPeer implements raftops.AutopilotStorage.
 func (r raftStorage) JoinPeer(ctx context.Context, id, addr string, nonVoter bool) error {
 	return r.pilot.AddServer(ctx, id, addr, nonVoter)
 }
 
 // autopilotApp adapts the core to raft.AutopilotApp.
-type autopilotApp struct{ app core.AutopilotApp }
+type autopilotApp struct{ app raftops.AutopilotApp }
 
 func (a autopilotApp) AutopilotActive() bool { return a.app.AutopilotActive() }
 

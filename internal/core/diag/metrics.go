@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
+	"time"
 
 	metrics "github.com/hashicorp/go-metrics"
 
@@ -115,4 +117,69 @@ func asFloat(v any) (float64, bool) {
 		return n, true
 	}
 	return 0, false
+}
+
+// AutopilotStater is raft storage running autopilot (package raft).
+type AutopilotStater interface {
+	AutopilotState() map[string]any
+}
+
+// RunGauges sets the node's state and autopilot gauges every second and
+// vault.expire.num_leases every usagePeriod (0: never), until ctx ends.
+// state reads the node (leases: the active node's, else 0); ap is nil
+// without autopilot.
+func RunGauges(ctx context.Context, usagePeriod time.Duration, state func() (sealed, standby bool, leases int), ap AutopilotStater) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var usage <-chan time.Time
+	if usagePeriod > 0 {
+		t := time.NewTicker(usagePeriod)
+		defer t.Stop()
+		usage = t.C
+	}
+	emit := func(withUsage bool) {
+		sealed, standby, leases := state()
+		if withUsage && !sealed && !standby {
+			LeaseGauge(leases)
+		}
+		StateGauges(sealed, standby)
+		if ap != nil {
+			AutopilotGauges(ap.AutopilotState())
+		}
+	}
+	emit(true)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			emit(false)
+		case <-usage:
+			emit(true)
+		}
+	}
+}
+
+// Timer names, as Vault emits them; allocated once, off the hot path.
+var (
+	metricHandleRequest      = []string{"core", "handle_request"}
+	metricHandleLoginRequest = []string{"core", "handle_login_request"}
+	MetricAuditRequest       = []string{"audit", "log_request"}
+	MetricAuditResponse      = []string{"audit", "log_response"}
+	MetricUnseal             = []string{"core", "unseal"}
+	MetricStepDown           = []string{"core", "step_down"}
+)
+
+// Measure records the time since start under key.
+func Measure(key []string, start time.Time) { metrics.MeasureSince(key, start) }
+
+// MeasureRequest times one request as vault.core.handle_request, or
+// handle_login_request for a request to an auth mount made without a token
+// (a login).
+func MeasureRequest(req *logical.Request, start time.Time) {
+	key := metricHandleRequest
+	if req.ClientToken == "" && strings.HasPrefix(req.Path, "auth/") {
+		key = metricHandleLoginRequest
+	}
+	metrics.MeasureSince(key, start)
 }
