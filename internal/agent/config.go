@@ -1,0 +1,238 @@
+package agent
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/hcl/hcl/ast"
+	hclparser "github.com/hashicorp/hcl/hcl/parser"
+	jsonparser "github.com/hashicorp/hcl/json/parser"
+)
+
+// Config is a parsed agent configuration, in Vault agent's HCL.
+type Config struct {
+	Vault         VaultConfig
+	AutoAuth      AutoAuth
+	ExitAfterAuth bool
+	PidFile       string
+}
+
+// VaultConfig is the `vault` stanza: how the agent reaches the server.
+type VaultConfig struct {
+	Address       string
+	CACert        string
+	ClientCert    string
+	ClientKey     string
+	TLSSkipVerify bool
+	// NumRetries is retry { num_retries }: 0 means Vault's default (12),
+	// -1 turns retries off.
+	NumRetries int
+}
+
+// AutoAuth is the `auto_auth` stanza.
+type AutoAuth struct {
+	Method Method
+	Sinks  []FileSink
+}
+
+// Method is `auto_auth { method "<type>" { … } }`.
+type Method struct {
+	Type       string
+	MountPath  string
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
+	ExitOnErr  bool
+	// AppRole settings (type "approle").
+	RoleIDFile              string
+	SecretIDFile            string
+	RemoveSecretIDAfterRead bool
+	// TokenFile setting (type "token_file").
+	TokenFilePath string
+}
+
+// FileSink is `sink "file" { config { path, mode } }`.
+type FileSink struct {
+	Path string
+	Mode uint32
+}
+
+// Defaults, as Vault's agent has them.
+const (
+	defaultMinBackoff = time.Second
+	defaultMaxBackoff = 5 * time.Minute
+	defaultSinkMode   = 0o640
+	defaultNumRetries = 12
+)
+
+// posRE finds "line:col" in hcl's syntax errors.
+var posRE = regexp.MustCompile(`(\d+):\d+`)
+
+// ParseFile reads and parses one agent configuration file.
+func ParseFile(path string) (*Config, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("agent config: %w", err)
+	}
+	return Parse(path, src)
+}
+
+// Parse parses an agent configuration (HCL, or JSON when it starts with
+// "{"). Every problem is reported with its file and line; keys this agent
+// does not act on are refused, never silently ignored.
+func Parse(name string, src []byte) (c *Config, err error) {
+	defer func() {
+		// hcl's parser has panicked on malformed input before.
+		if r := recover(); r != nil {
+			c, err = nil, &ConfigError{File: name, Msg: fmt.Sprintf("syntax error: %v", r)}
+		}
+	}()
+	var f *ast.File
+	if t := bytes.TrimSpace(src); len(t) > 0 && t[0] == '{' {
+		f, err = jsonparser.Parse(src)
+	} else {
+		f, err = hclparser.Parse(src)
+	}
+	if err != nil {
+		line := 0
+		if m := posRE.FindStringSubmatch(err.Error()); m != nil {
+			line, _ = strconv.Atoi(m[1])
+		}
+		return nil, &ConfigError{File: name, Line: line, Msg: fmt.Sprintf("syntax error: %v", err)}
+	}
+	list, ok := f.Node.(*ast.ObjectList)
+	if !ok {
+		return nil, &ConfigError{File: name, Msg: "the file must hold settings and stanzas"}
+	}
+	d := &decoder{file: name}
+	c = &Config{}
+	d.top(c, list)
+	if len(d.errs) > 0 {
+		return nil, errors.Join(d.errs...)
+	}
+	return c, nil
+}
+
+func (d *decoder) top(c *Config, list *ast.ObjectList) {
+	b := d.body(list, "", 0, "vault", "auto_auth", "exit_after_auth", "pid_file")
+	b.boolean("exit_after_auth", &c.ExitAfterAuth)
+	b.str("pid_file", &c.PidFile)
+	c.Vault.NumRetries = defaultNumRetries
+	if v := b.one("vault"); v != nil {
+		d.vault(&c.Vault, v)
+	}
+	aa := b.one("auto_auth")
+	if aa == nil {
+		d.errorf(0, "auto_auth is required (this agent has no cache or templates yet, so it has nothing else to do)")
+		return
+	}
+	d.autoAuth(&c.AutoAuth, aa)
+}
+
+func (d *decoder) vault(v *VaultConfig, bl *block) {
+	b := d.body(bl.list, "vault", bl.line, "address", "ca_cert", "client_cert", "client_key", "tls_skip_verify", "retry")
+	b.str("address", &v.Address)
+	b.str("ca_cert", &v.CACert)
+	b.str("client_cert", &v.ClientCert)
+	b.str("client_key", &v.ClientKey)
+	b.boolean("tls_skip_verify", &v.TLSSkipVerify)
+	if (v.ClientCert == "") != (v.ClientKey == "") {
+		d.errorf(bl.line, "vault: client_cert and client_key must be set together")
+	}
+	if r := b.one("retry"); r != nil {
+		rb := d.body(r.list, "vault.retry", r.line, "num_retries")
+		n := 0
+		rb.integer("num_retries", &n)
+		switch {
+		case n < -1:
+			d.errorf(r.line, "vault.retry: num_retries must be -1 (no retries), 0 (default) or more")
+		case n == 0:
+			v.NumRetries = defaultNumRetries
+		case n == -1:
+			v.NumRetries = 0
+		default:
+			v.NumRetries = n
+		}
+	}
+}
+
+func (d *decoder) autoAuth(a *AutoAuth, bl *block) {
+	b := d.body(bl.list, "auto_auth", bl.line, "method", "sink")
+	ms := b.blocks("method", true)
+	switch {
+	case len(ms) == 0:
+		d.errorf(bl.line, "auto_auth: a method is required")
+	case len(ms) > 1:
+		d.errorf(ms[1].line, "auto_auth: only one method may be given")
+	default:
+		d.method(&a.Method, &ms[0])
+	}
+	for _, s := range b.blocks("sink", true) {
+		if s.label != "file" {
+			d.errorf(s.line, "auto_auth: sink type %q is not supported (only \"file\")", s.label)
+			continue
+		}
+		sb := d.body(s.list, "sink \"file\"", s.line, "config")
+		fs := FileSink{Mode: defaultSinkMode}
+		cfg := sb.one("config")
+		if cfg == nil {
+			d.errorf(s.line, "sink \"file\": config { path = … } is required")
+			continue
+		}
+		cb := d.body(cfg.list, "sink \"file\" config", cfg.line, "path", "mode")
+		cb.str("path", &fs.Path)
+		cb.mode("mode", &fs.Mode)
+		if fs.Path == "" {
+			d.errorf(cfg.line, "sink \"file\" config: path is required")
+		}
+		a.Sinks = append(a.Sinks, fs)
+	}
+}
+
+func (d *decoder) method(m *Method, bl *block) {
+	where := fmt.Sprintf("method %q", bl.label)
+	b := d.body(bl.list, where, bl.line, "mount_path", "config", "min_backoff", "max_backoff", "exit_on_err")
+	m.Type = bl.label
+	m.MinBackoff, m.MaxBackoff = defaultMinBackoff, defaultMaxBackoff
+	m.MountPath = "auth/" + bl.label
+	b.str("mount_path", &m.MountPath)
+	b.duration("min_backoff", &m.MinBackoff)
+	b.duration("max_backoff", &m.MaxBackoff)
+	b.boolean("exit_on_err", &m.ExitOnErr)
+	if m.MinBackoff <= 0 {
+		m.MinBackoff = defaultMinBackoff
+	}
+	if m.MaxBackoff < m.MinBackoff {
+		d.errorf(bl.line, "%s: max_backoff must not be below min_backoff", where)
+	}
+	cfg := b.one("config")
+	var list *ast.ObjectList
+	line := bl.line
+	if cfg != nil {
+		list, line = cfg.list, cfg.line
+	}
+	cw := where + " config"
+	switch bl.label {
+	case "approle":
+		cb := d.body(list, cw, line, "role_id_file_path", "secret_id_file_path", "remove_secret_id_file_after_reading")
+		m.RemoveSecretIDAfterRead = true
+		cb.str("role_id_file_path", &m.RoleIDFile)
+		cb.str("secret_id_file_path", &m.SecretIDFile)
+		cb.boolean("remove_secret_id_file_after_reading", &m.RemoveSecretIDAfterRead)
+		if m.RoleIDFile == "" {
+			d.errorf(line, "%s: role_id_file_path is required", cw)
+		}
+	case "token_file":
+		cb := d.body(list, cw, line, "token_file_path")
+		cb.str("token_file_path", &m.TokenFilePath)
+		if m.TokenFilePath == "" {
+			d.errorf(line, "%s: token_file_path is required", cw)
+		}
+	default:
+		d.errorf(bl.line, "auto_auth: method %q is not supported (approle, token_file)", bl.label)
+	}
+}

@@ -1,0 +1,152 @@
+package agent
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseFullConfig(t *testing.T) {
+	src := `
+pid_file = "/run/agent.pid"
+exit_after_auth = true
+vault {
+  address = "https://127.0.0.1:8200"
+  ca_cert = "/ca.pem"
+  client_cert = "/c.pem"
+  client_key = "/k.pem"
+  tls_skip_verify = false
+  retry {
+    num_retries = 5
+  }
+}
+auto_auth {
+  method "approle" {
+    mount_path = "auth/my-approle"
+    min_backoff = "2s"
+    max_backoff = 60
+    config {
+      role_id_file_path = "/r"
+      secret_id_file_path = "/s"
+      remove_secret_id_file_after_reading = false
+    }
+  }
+  sink "file" {
+    config {
+      path = "/tmp/a"
+    }
+  }
+  sink "file" {
+    config {
+      path = "/tmp/b"
+      mode = 0644
+    }
+  }
+}
+`
+	c, err := Parse("agent.hcl", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PidFile != "/run/agent.pid" || !c.ExitAfterAuth {
+		t.Errorf("top level: %+v", c)
+	}
+	v := c.Vault
+	if v.Address != "https://127.0.0.1:8200" || v.CACert != "/ca.pem" || v.ClientCert != "/c.pem" || v.ClientKey != "/k.pem" || v.NumRetries != 5 {
+		t.Errorf("vault: %+v", v)
+	}
+	m := c.AutoAuth.Method
+	if m.Type != "approle" || m.MountPath != "auth/my-approle" || m.MinBackoff != 2*time.Second || m.MaxBackoff != time.Minute ||
+		m.RoleIDFile != "/r" || m.SecretIDFile != "/s" || m.RemoveSecretIDAfterRead {
+		t.Errorf("method: %+v", m)
+	}
+	if len(c.AutoAuth.Sinks) != 2 || c.AutoAuth.Sinks[0] != (FileSink{Path: "/tmp/a", Mode: 0o640}) || c.AutoAuth.Sinks[1] != (FileSink{Path: "/tmp/b", Mode: 0o644}) {
+		t.Errorf("sinks: %+v", c.AutoAuth.Sinks)
+	}
+}
+
+func TestParseDefaults(t *testing.T) {
+	c, err := Parse("a.hcl", []byte(`auto_auth { method "approle" { config { role_id_file_path = "/r" } } }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.AutoAuth.Method
+	if m.MountPath != "auth/approle" || !m.RemoveSecretIDAfterRead || m.MinBackoff != time.Second || m.MaxBackoff != 5*time.Minute {
+		t.Errorf("method defaults: %+v", m)
+	}
+	if c.Vault.NumRetries != 12 {
+		t.Errorf("num_retries default = %d, want 12", c.Vault.NumRetries)
+	}
+	c, err = Parse("a.hcl", []byte("vault {\n retry { num_retries = -1 }\n}\nauto_auth { method \"token_file\" { config { token_file_path = \"/t\" } } }"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Vault.NumRetries != 0 || c.AutoAuth.Method.TokenFilePath != "/t" {
+		t.Errorf("num_retries -1 / token_file: %+v", c)
+	}
+}
+
+func TestParseRefusesWithFileAndLine(t *testing.T) {
+	const aa = "auto_auth {\n  method \"approle\" {\n    config { role_id_file_path = \"/r\" }\n  }\n}\n"
+	cases := []struct {
+		name, src, want string
+	}{
+		{"unknown top key", "exit_afterauth = true\n" + aa, `a.hcl:1: unknown key "exit_afterauth"`},
+		{"not yet supported", aa + "cache {}\n", `a.hcl:6: "cache" is not supported by strongbox agent`},
+		{"unknown vault key", "vault {\n  adress = \"x\"\n}\n" + aa, `a.hcl:2: vault: unknown key "adress"`},
+		{"unknown method config key", "auto_auth {\n  method \"approle\" {\n    config {\n      role_id_file_path = \"/r\"\n      role_id = \"x\"\n    }\n  }\n}\n", `a.hcl:5: method "approle" config: unknown key "role_id"`},
+		{"wrap_ttl on sink", aa[:len(aa)-2] + "  sink \"file\" {\n    wrap_ttl = \"5m\"\n    config { path = \"/x\" }\n  }\n}\n", `a.hcl:6: sink "file": "wrap_ttl" is not supported`},
+		{"sink without path", aa[:len(aa)-2] + "  sink \"file\" {\n    config { mode = 0600 }\n  }\n}\n", `sink "file" config: path is required`},
+		{"bad mode", aa[:len(aa)-2] + "  sink \"file\" {\n    config {\n      path = \"/x\"\n      mode = \"rw\"\n    }\n  }\n}\n", `a.hcl:8: sink "file" config: mode: expected a file mode`},
+		{"unsupported method", "auto_auth {\n  method \"kubernetes\" {}\n}\n", `a.hcl:2: auto_auth: method "kubernetes" is not supported`},
+		{"missing role id file", "auto_auth {\n  method \"approle\" {\n    config {}\n  }\n}\n", `role_id_file_path is required`},
+		{"no auto_auth", "pid_file = \"/p\"\n", "auto_auth is required"},
+		{"two methods", "auto_auth {\n  method \"approle\" { config { role_id_file_path = \"/r\" } }\n  method \"token_file\" { config { token_file_path = \"/t\" } }\n}\n", `a.hcl:3: auto_auth: only one method`},
+		{"bad duration", "auto_auth {\n  method \"approle\" {\n    min_backoff = \"soon\"\n    config { role_id_file_path = \"/r\" }\n  }\n}\n", `a.hcl:3: method "approle": min_backoff: expected a duration`},
+		{"bad bool", "exit_after_auth = \"maybe\"\n" + aa, `a.hcl:1: exit_after_auth: expected true or false`},
+		{"num_retries below -1", "vault {\n  retry {\n    num_retries = -2\n  }\n}\n" + aa, "num_retries must be"},
+		{"cert without key", "vault {\n  client_cert = \"/c\"\n}\n" + aa, "client_cert and client_key must be set together"},
+		{"scalar twice", "pid_file = \"/a\"\npid_file = \"/b\"\n" + aa, "a.hcl:2: syntax error"},
+		{"syntax", "vault {", "syntax error"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("a.hcl", []byte(c.src))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestParseJSON(t *testing.T) {
+	c, err := Parse("a.json", []byte(`{"exit_after_auth": true, "auto_auth": {"method": {"approle": {"config": {"role_id_file_path": "/r"}}}, "sink": {"file": {"config": {"path": "/s", "mode": "0600"}}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.ExitAfterAuth || c.AutoAuth.Method.RoleIDFile != "/r" || len(c.AutoAuth.Sinks) != 1 || c.AutoAuth.Sinks[0].Mode != 0o600 {
+		t.Errorf("json: %+v", c)
+	}
+}
+
+// FuzzParse: any input either fails with an error or yields a config
+// with a supported method and sinks that all have a path.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(`auto_auth { method "approle" { config { role_id_file_path = "/r" } } sink "file" { config { path = "/s" } } }`))
+	f.Add([]byte(`{"auto_auth": {"method": {"token_file": {"config": {"token_file_path": "/t"}}}}}`))
+	f.Add([]byte("vault {\n retry { num_retries = 3 }\n}"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		c, err := Parse("f.hcl", src)
+		if err != nil {
+			return
+		}
+		if c.AutoAuth.Method.Type != "approle" && c.AutoAuth.Method.Type != "token_file" {
+			t.Fatalf("accepted method %q", c.AutoAuth.Method.Type)
+		}
+		for _, s := range c.AutoAuth.Sinks {
+			if s.Path == "" || s.Mode > 0o777 {
+				t.Fatalf("accepted sink %+v", s)
+			}
+		}
+	})
+}
