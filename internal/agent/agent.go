@@ -40,7 +40,24 @@ func Run(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	}
 	a := &runner{cfg: cfg, log: logger, client: client, method: method,
 		bo: newBackoff(cfg.AutoAuth.Method.MinBackoff, cfg.AutoAuth.Method.MaxBackoff)}
-	return a.run(ctx)
+	if len(cfg.Templates) == 0 {
+		return a.run(ctx)
+	}
+	a.tmpl = newTemplates(cfg, logger)
+	if cfg.ExitAfterAuth {
+		return a.run(ctx)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	tmplErr := make(chan error, 1)
+	go func() {
+		err := a.tmpl.run(ctx)
+		cancel() // a template failure with exit_on_retry_failure stops the agent
+		tmplErr <- err
+	}()
+	err = a.run(ctx)
+	cancel()
+	return errors.Join(err, <-tmplErr)
 }
 
 func newClient(v VaultConfig) (*vault.Client, error) {
@@ -75,6 +92,7 @@ type runner struct {
 	client *vault.Client
 	method authMethod
 	bo     *backoff
+	tmpl   *templates // nil without templates
 }
 
 func (a *runner) run(ctx context.Context) error {
@@ -103,6 +121,12 @@ func (a *runner) run(ctx context.Context) error {
 			return nil // ctx done while retrying a sink
 		}
 		a.log.Info("authentication successful, sinks written", "ttl", time.Duration(auth.LeaseDuration)*time.Second, "renewable", auth.Renewable)
+		if a.tmpl != nil {
+			if a.cfg.ExitAfterAuth {
+				return a.tmpl.renderOnce(ctx, auth.ClientToken)
+			}
+			a.tmpl.setToken(auth.ClientToken)
+		}
 		if a.cfg.ExitAfterAuth {
 			return nil
 		}

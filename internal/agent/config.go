@@ -20,6 +20,31 @@ type Config struct {
 	AutoAuth      AutoAuth
 	ExitAfterAuth bool
 	PidFile       string
+	// Templates are rendered with consul-template each time the agent has
+	// a new token, and re-rendered when their secrets change.
+	Templates      []Template
+	TemplateConfig TemplateConfig
+}
+
+// Template is one `template` stanza.
+type Template struct {
+	Source            string
+	Contents          string
+	Destination       string
+	Perms             uint32 // 0 means consul-template's default (0644)
+	Command           string
+	ErrorOnMissingKey bool
+	Backup            bool
+}
+
+// TemplateConfig is the `template_config` stanza.
+type TemplateConfig struct {
+	// StaticSecretRenderInterval is how often secrets without a lease
+	// (KV) are read again; 0 means consul-template's default (5m).
+	StaticSecretRenderInterval time.Duration
+	// ExitOnRetryFailure makes the agent exit when rendering fails after
+	// consul-template's retries, instead of starting over.
+	ExitOnRetryFailure bool
 }
 
 // VaultConfig is the `vault` stanza: how the agent reaches the server.
@@ -118,7 +143,15 @@ func Parse(name string, src []byte) (c *Config, err error) {
 }
 
 func (d *decoder) top(c *Config, list *ast.ObjectList) {
-	b := d.body(list, "", 0, "vault", "auto_auth", "exit_after_auth", "pid_file")
+	b := d.body(list, "", 0, "vault", "auto_auth", "exit_after_auth", "pid_file", "template", "template_config")
+	for _, t := range b.blocks("template", false) {
+		d.template(c, &t)
+	}
+	if tc := b.one("template_config"); tc != nil {
+		tb := d.body(tc.list, "template_config", tc.line, "static_secret_render_interval", "exit_on_retry_failure")
+		tb.duration("static_secret_render_interval", &c.TemplateConfig.StaticSecretRenderInterval)
+		tb.boolean("exit_on_retry_failure", &c.TemplateConfig.ExitOnRetryFailure)
+	}
 	b.boolean("exit_after_auth", &c.ExitAfterAuth)
 	b.str("pid_file", &c.PidFile)
 	c.Vault.NumRetries = defaultNumRetries
@@ -127,7 +160,7 @@ func (d *decoder) top(c *Config, list *ast.ObjectList) {
 	}
 	aa := b.one("auto_auth")
 	if aa == nil {
-		d.errorf(0, "auto_auth is required (this agent has no cache or templates yet, so it has nothing else to do)")
+		d.errorf(0, "auto_auth is required (templates and sinks need its token)")
 		return
 	}
 	d.autoAuth(&c.AutoAuth, aa)
@@ -235,4 +268,23 @@ func (d *decoder) method(m *Method, bl *block) {
 	default:
 		d.errorf(bl.line, "auto_auth: method %q is not supported (approle, token_file)", bl.label)
 	}
+}
+
+func (d *decoder) template(c *Config, bl *block) {
+	b := d.body(bl.list, "template", bl.line, "source", "contents", "destination", "perms", "command", "error_on_missing_key", "backup")
+	var t Template
+	b.str("source", &t.Source)
+	b.str("contents", &t.Contents)
+	b.str("destination", &t.Destination)
+	b.mode("perms", &t.Perms)
+	b.str("command", &t.Command)
+	b.boolean("error_on_missing_key", &t.ErrorOnMissingKey)
+	b.boolean("backup", &t.Backup)
+	if (t.Source == "") == (t.Contents == "") {
+		d.errorf(bl.line, "template: exactly one of source and contents is required")
+	}
+	if t.Destination == "" {
+		d.errorf(bl.line, "template: destination is required")
+	}
+	c.Templates = append(c.Templates, t)
 }

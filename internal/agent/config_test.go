@@ -150,3 +150,48 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestParseTemplates(t *testing.T) {
+	const aa = "auto_auth {\n  method \"approle\" {\n    config { role_id_file_path = \"/r\" }\n  }\n}\n"
+	c, err := Parse("a.hcl", []byte(aa+`
+template {
+  source = "/in.ctmpl"
+  destination = "/out"
+  perms = 0600
+  command = "systemctl reload app"
+  error_on_missing_key = true
+  backup = true
+}
+template {
+  contents = "{{ .x }}"
+  destination = "/out2"
+}
+template_config {
+  static_secret_render_interval = "10m"
+  exit_on_retry_failure = true
+}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Template{
+		{Source: "/in.ctmpl", Destination: "/out", Perms: 0o600, Command: "systemctl reload app", ErrorOnMissingKey: true, Backup: true},
+		{Contents: "{{ .x }}", Destination: "/out2"},
+	}
+	if len(c.Templates) != 2 || c.Templates[0] != want[0] || c.Templates[1] != want[1] {
+		t.Errorf("templates: %+v", c.Templates)
+	}
+	if c.TemplateConfig != (TemplateConfig{StaticSecretRenderInterval: 10 * time.Minute, ExitOnRetryFailure: true}) {
+		t.Errorf("template_config: %+v", c.TemplateConfig)
+	}
+	for src, want := range map[string]string{
+		"template {\n  source = \"/a\"\n  contents = \"b\"\n  destination = \"/c\"\n}\n":      "a.hcl:6: template: exactly one of source and contents",
+		"template {\n  source = \"/a\"\n}\n":                                                  "a.hcl:6: template: destination is required",
+		"template {\n  source = \"/a\"\n  destination = \"/c\"\n  wait { min = \"1s\" }\n}\n": `a.hcl:9: template: "wait" is not supported`,
+		"template_config {\n  max_connections_per_host = 3\n}\n":                              `a.hcl:7: template_config: "max_connections_per_host" is not supported`,
+	} {
+		if _, err := Parse("a.hcl", []byte(aa+src)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: err = %v, want %q", src, err, want)
+		}
+	}
+}

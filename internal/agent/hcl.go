@@ -49,8 +49,11 @@ type body struct {
 // refused by name rather than as unknown, so the user knows why.
 var notYet = map[string]bool{
 	"wrap_ttl": true, "dh_type": true, "dh_path": true, "aad": true, "aad_env_var": true, "derive_key": true,
-	"template": true, "template_config": true, "env_template": true, "exec": true,
-	"cache": true, "listener": true, "api_proxy": true, "telemetry": true,
+	"env_template": true, "exec": true, "left_delimiter": true, "right_delimiter": true,
+	"create_dest_dirs": true, "command_timeout": true, "wait": true, "user": true, "group": true, "uid": true, "gid": true,
+	"sandbox_path": true, "function_denylist": true, "error_fatal": true, "lease_renewal_threshold": true,
+	"max_connections_per_host": true,
+	"cache":                    true, "listener": true, "api_proxy": true, "telemetry": true,
 	"secret_id_response_wrapping_path": true, "namespace": true, "wrap_ttl_env": true,
 	"disable_idle_connections": true, "disable_keep_alives": true, "log_file": true,
 	"enable_reauth_on_new_credentials": true, "ca_path": true, "tls_server_name": true,

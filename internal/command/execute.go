@@ -134,6 +134,7 @@ $ strongbox kv get -format=json secret/creds`,
 
 	root.AddCommand(
 		newServerCommand(a),
+		newAgentCommand(a),
 		newStatusCommand(a),
 		newVersionCommand(a),
 		newLoginCommand(a),

@@ -1,0 +1,91 @@
+package command
+
+import (
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/strongbox/strongbox/internal/agent"
+)
+
+type agentCmd struct {
+	a        *app
+	config   string
+	logLevel string
+}
+
+func newAgentCommand(a *app) *cobra.Command {
+	c := &agentCmd{a: a}
+	cmd := &cobra.Command{
+		Use:   "agent -config=<file>",
+		Short: "Start a Strongbox agent",
+		Long: `Starts an agent that logs in to the server with its auto_auth method, writes
+the token to its sinks (files, with the sink's mode) and keeps it fresh: it
+renews the token at about two thirds of its TTL and logs in again when the
+token can no longer be renewed or was revoked, backing off exponentially
+(with jitter) while the server is unreachable.
+
+The configuration is Vault agent's HCL (or JSON): vault { address, ca_cert,
+client_cert, client_key, tls_skip_verify, retry { num_retries } },
+auto_auth { method "approle"|"token_file" { … } sink "file" { config {
+path, mode } } }, exit_after_auth, pid_file, template { source|contents,
+destination, perms, command, error_on_missing_key, backup } (consul-template
+syntax, re-rendered when secrets change) and template_config {
+static_secret_render_interval, exit_on_retry_failure }. Keys the agent does
+not act on are refused with their file and line.
+
+SIGINT or SIGTERM stop the agent.`,
+		Example: `$ strongbox agent -config=/etc/strongbox/agent.hcl`,
+		RunE:    func(cmd *cobra.Command, args []string) error { return c.run(cmd, args) },
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&c.config, "config", "", "Path to the agent's configuration file.")
+	fs.StringVar(&c.logLevel, "log-level", "", "Log verbosity: trace, debug, info, warn or error. Overrides "+envLogLevel+" (default info).")
+	return cmd
+}
+
+func (c *agentCmd) run(cmd *cobra.Command, args []string) error {
+	if err := argCount(args, 0, 0); err != nil {
+		return err
+	}
+	if c.config == "" {
+		return usageErrorf("Must specify exactly one config path using -config")
+	}
+	if !cmd.Flags().Changed("log-level") {
+		c.logLevel = c.a.env.get(envLogLevel)
+	}
+	// consul-template's INFO lines describe each render; they stay out
+	// of the agent's info level, which is about auth and sinks.
+	level, ctLevel := slog.LevelInfo, "warn"
+	switch strings.ToLower(strings.TrimSpace(c.logLevel)) {
+	case "", "info":
+	case "trace":
+		level, ctLevel = slog.LevelDebug, "trace"
+	case "debug":
+		level, ctLevel = slog.LevelDebug, "debug"
+	case "warn", "warning":
+		level = slog.LevelWarn
+	case "err", "error":
+		level, ctLevel = slog.LevelError, "err"
+	default:
+		return usageErrorf("Unknown log level: %s", c.logLevel)
+	}
+	cfg, err := agent.ParseFile(c.config)
+	if err != nil {
+		return &exitError{code: exitLocal, msg: "Error loading configuration: " + err.Error(), err: err}
+	}
+	if err := agent.SetTemplateLogging(c.a.stderr, ctLevel); err != nil {
+		return &exitError{code: exitLocal, msg: "Error setting up template logs: " + err.Error(), err: err}
+	}
+	logger := slog.New(slog.NewTextHandler(c.a.stderr, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(c.a.ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := agent.Run(ctx, cfg, logger); err != nil {
+		return &exitError{code: exitLocal, msg: "Error running agent: " + err.Error(), err: err}
+	}
+	return nil
+}
