@@ -34,30 +34,48 @@ func Run(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	method, err := newMethod(cfg.AutoAuth.Method)
-	if err != nil {
-		return err
-	}
-	a := &runner{cfg: cfg, log: logger, client: client, method: method,
+	a := &runner{cfg: cfg, log: logger, client: client,
 		bo: newBackoff(cfg.AutoAuth.Method.MinBackoff, cfg.AutoAuth.Method.MaxBackoff)}
-	if len(cfg.Templates) == 0 {
-		return a.run(ctx)
+	if cfg.AutoAuth.Method.Type != "" {
+		if a.method, err = newMethod(cfg.AutoAuth.Method); err != nil {
+			return err
+		}
 	}
-	a.tmpl = newTemplates(cfg, logger)
+	if len(cfg.Templates) > 0 {
+		a.tmpl = newTemplates(cfg, logger)
+	}
 	if cfg.ExitAfterAuth {
 		return a.run(ctx)
 	}
+	// The parts run side by side; the first to fail stops the others.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	tmplErr := make(chan error, 1)
-	go func() {
-		err := a.tmpl.run(ctx)
-		cancel() // a template failure with exit_on_retry_failure stops the agent
-		tmplErr <- err
-	}()
-	err = a.run(ctx)
-	cancel()
-	return errors.Join(err, <-tmplErr)
+	var parts []func(context.Context) error
+	if a.method != nil {
+		parts = append(parts, a.run)
+	}
+	if a.tmpl != nil {
+		parts = append(parts, a.tmpl.run)
+	}
+	if len(cfg.Listeners) > 0 {
+		if a.proxy, err = newProxy(cfg, client, logger); err != nil {
+			return err
+		}
+		parts = append(parts, func(ctx context.Context) error { return a.proxy.serve(ctx, cfg.Listeners, nil) })
+	}
+	errc := make(chan error, len(parts))
+	for _, part := range parts {
+		go func() {
+			err := part(ctx)
+			cancel()
+			errc <- err
+		}()
+	}
+	var errs []error
+	for range parts {
+		errs = append(errs, <-errc)
+	}
+	return errors.Join(errs...)
 }
 
 func newClient(v VaultConfig) (*vault.Client, error) {
@@ -93,6 +111,7 @@ type runner struct {
 	method authMethod
 	bo     *backoff
 	tmpl   *templates // nil without templates
+	proxy  *proxy     // nil without listeners
 }
 
 func (a *runner) run(ctx context.Context) error {
@@ -121,6 +140,9 @@ func (a *runner) run(ctx context.Context) error {
 			return nil // ctx done while retrying a sink
 		}
 		a.log.Info("authentication successful, sinks written", "ttl", time.Duration(auth.LeaseDuration)*time.Second, "renewable", auth.Renewable)
+		if a.proxy != nil {
+			a.proxy.setToken(auth.ClientToken)
+		}
 		if a.tmpl != nil {
 			if a.cfg.ExitAfterAuth {
 				return a.tmpl.renderOnce(ctx, auth.ClientToken)

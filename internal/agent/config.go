@@ -24,6 +24,23 @@ type Config struct {
 	// a new token, and re-rendered when their secrets change.
 	Templates      []Template
 	TemplateConfig TemplateConfig
+	// Cache turns on response caching in the proxy (`cache {}`).
+	Cache bool
+	// Listeners serve the proxy; without any, no proxy runs.
+	Listeners []Listener
+	// UseAutoAuthToken is api_proxy (or, in older configs, cache)
+	// use_auto_auth_token: "" (off), "true" (added to requests without a
+	// token) or "force" (replaces any token).
+	UseAutoAuthToken string
+}
+
+// Listener is `listener "tcp"|"unix" { address, tls_disable, tls_cert_file, tls_key_file }`.
+type Listener struct {
+	Type        string
+	Address     string
+	TLSDisable  bool
+	TLSCertFile string
+	TLSKeyFile  string
 }
 
 // Template is one `template` stanza.
@@ -106,10 +123,25 @@ func ParseFile(path string) (*Config, error) {
 	return Parse(path, src)
 }
 
+// ParseProxyFile reads and parses a `strongbox proxy` configuration: Vault
+// proxy's, which is the agent's without templates and exit_after_auth.
+func ParseProxyFile(path string) (*Config, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("proxy config: %w", err)
+	}
+	return parse(path, src, true)
+}
+
+// ParseProxy parses a proxy configuration; name is used in errors.
+func ParseProxy(name string, src []byte) (*Config, error) { return parse(name, src, true) }
+
 // Parse parses an agent configuration (HCL, or JSON when it starts with
 // "{"). Every problem is reported with its file and line; keys this agent
 // does not act on are refused, never silently ignored.
-func Parse(name string, src []byte) (c *Config, err error) {
+func Parse(name string, src []byte) (*Config, error) { return parse(name, src, false) }
+
+func parse(name string, src []byte, proxyOnly bool) (c *Config, err error) {
 	defer func() {
 		// hcl's parser has panicked on malformed input before.
 		if r := recover(); r != nil {
@@ -133,7 +165,7 @@ func Parse(name string, src []byte) (c *Config, err error) {
 	if !ok {
 		return nil, &ConfigError{File: name, Msg: "the file must hold settings and stanzas"}
 	}
-	d := &decoder{file: name}
+	d := &decoder{file: name, proxyOnly: proxyOnly}
 	c = &Config{}
 	d.top(c, list)
 	if len(d.errs) > 0 {
@@ -143,7 +175,16 @@ func Parse(name string, src []byte) (c *Config, err error) {
 }
 
 func (d *decoder) top(c *Config, list *ast.ObjectList) {
-	b := d.body(list, "", 0, "vault", "auto_auth", "exit_after_auth", "pid_file", "template", "template_config")
+	known := []string{"vault", "auto_auth", "pid_file", "cache", "listener", "api_proxy"}
+	if d.proxyOnly {
+		// Agent-only settings are refused by name in a proxy config.
+		d.refused = map[string]string{"template": "", "template_config": "", "exit_after_auth": "", "env_template": "", "exec": ""}
+	} else {
+		known = append(known, "exit_after_auth", "template", "template_config")
+	}
+	b := d.body(list, "", 0, known...)
+	d.refused = nil
+	d.proxy(c, b)
 	for _, t := range b.blocks("template", false) {
 		d.template(c, &t)
 	}
@@ -160,7 +201,9 @@ func (d *decoder) top(c *Config, list *ast.ObjectList) {
 	}
 	aa := b.one("auto_auth")
 	if aa == nil {
-		d.errorf(0, "auto_auth is required (templates and sinks need its token)")
+		if len(c.Listeners) == 0 || len(c.Templates) > 0 || c.UseAutoAuthToken != "" || c.ExitAfterAuth {
+			d.errorf(0, "auto_auth is required (templates, sinks and use_auto_auth_token need its token)")
+		}
 		return
 	}
 	d.autoAuth(&c.AutoAuth, aa)
@@ -287,4 +330,60 @@ func (d *decoder) template(c *Config, bl *block) {
 		d.errorf(bl.line, "template: destination is required")
 	}
 	c.Templates = append(c.Templates, t)
+}
+
+func (d *decoder) proxy(c *Config, b *body) {
+	useToken := func(bb *body, where string) (string, bool) {
+		lit, line := bb.scalar("use_auto_auth_token")
+		if lit == nil {
+			return "", false
+		}
+		text := lit.Token.Text
+		if s, err := tokenString(lit.Token); err == nil {
+			text = s
+		}
+		switch text {
+		case "true":
+			return "true", true
+		case "false":
+			return "", true
+		case "force":
+			return "force", true
+		}
+		d.errorf(line, "%s: use_auto_auth_token must be true, false or \"force\", got %s", where, lit.Token.Text)
+		return "", true
+	}
+	var fromCache, fromProxy bool
+	var cacheVal string
+	if cb := b.one("cache"); cb != nil {
+		c.Cache = true
+		cacheVal, fromCache = useToken(d.body(cb.list, "cache", cb.line, "use_auto_auth_token"), "cache")
+	}
+	if ab := b.one("api_proxy"); ab != nil {
+		c.UseAutoAuthToken, fromProxy = useToken(d.body(ab.list, "api_proxy", ab.line, "use_auto_auth_token"), "api_proxy")
+		if fromCache && fromProxy {
+			d.errorf(ab.line, "use_auto_auth_token is set in both cache and api_proxy; set it only in api_proxy")
+		}
+	}
+	if fromCache {
+		c.UseAutoAuthToken = cacheVal
+	}
+	for _, l := range b.blocks("listener", true) {
+		where := fmt.Sprintf("listener %q", l.label)
+		lb := d.body(l.list, where, l.line, "address", "tls_disable", "tls_cert_file", "tls_key_file")
+		ln := Listener{Type: l.label}
+		lb.str("address", &ln.Address)
+		lb.boolean("tls_disable", &ln.TLSDisable)
+		lb.str("tls_cert_file", &ln.TLSCertFile)
+		lb.str("tls_key_file", &ln.TLSKeyFile)
+		switch {
+		case l.label != "tcp" && l.label != "unix":
+			d.errorf(l.line, "%s: listener type must be tcp or unix", where)
+		case ln.Address == "":
+			d.errorf(l.line, "%s: address is required", where)
+		case !ln.TLSDisable && (ln.TLSCertFile == "" || ln.TLSKeyFile == ""):
+			d.errorf(l.line, "%s: tls_cert_file and tls_key_file are required unless tls_disable = true", where)
+		}
+		c.Listeners = append(c.Listeners, ln)
+	}
 }

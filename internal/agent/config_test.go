@@ -92,7 +92,10 @@ func TestParseRefusesWithFileAndLine(t *testing.T) {
 		name, src, want string
 	}{
 		{"unknown top key", "exit_afterauth = true\n" + aa, `a.hcl:1: unknown key "exit_afterauth"`},
-		{"not yet supported", aa + "cache {}\n", `a.hcl:6: "cache" is not supported by strongbox agent`},
+		{"not yet supported", aa + "telemetry {}\n", `a.hcl:6: "telemetry" is not supported by strongbox agent`},
+		{"use_auto_auth_token twice", aa + "cache {\n  use_auto_auth_token = true\n}\napi_proxy {\n  use_auto_auth_token = \"force\"\n}\n", "a.hcl:9: use_auto_auth_token is set in both"},
+		{"use_auto_auth_token value", aa + "api_proxy {\n  use_auto_auth_token = \"always\"\n}\n", "a.hcl:7: api_proxy: use_auto_auth_token must be"},
+		{"listener tls files", aa + "listener \"tcp\" {\n  address = \"127.0.0.1:0\"\n}\n", "a.hcl:6: listener \"tcp\": tls_cert_file and tls_key_file are required"},
 		{"unknown vault key", "vault {\n  adress = \"x\"\n}\n" + aa, `a.hcl:2: vault: unknown key "adress"`},
 		{"unknown method config key", "auto_auth {\n  method \"approle\" {\n    config {\n      role_id_file_path = \"/r\"\n      role_id = \"x\"\n    }\n  }\n}\n", `a.hcl:5: method "approle" config: unknown key "role_id"`},
 		{"wrap_ttl on sink", aa[:len(aa)-2] + "  sink \"file\" {\n    wrap_ttl = \"5m\"\n    config { path = \"/x\" }\n  }\n}\n", `a.hcl:6: sink "file": "wrap_ttl" is not supported`},
@@ -193,5 +196,26 @@ template_config {
 		if _, err := Parse("a.hcl", []byte(aa+src)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: err = %v, want %q", src, err, want)
 		}
+	}
+}
+
+func TestParseProxyRefusesAgentSettings(t *testing.T) {
+	const base = "auto_auth {\n  method \"approle\" {\n    config { role_id_file_path = \"/r\" }\n  }\n}\nlistener \"tcp\" {\n  address = \"127.0.0.1:8100\"\n  tls_disable = true\n}\n"
+	c, err := ParseProxy("p.hcl", []byte(base+"api_proxy {\n  use_auto_auth_token = \"force\"\n}\ncache {}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Cache || c.UseAutoAuthToken != "force" || len(c.Listeners) != 1 || c.Listeners[0].Address != "127.0.0.1:8100" {
+		t.Errorf("proxy config: %+v", c)
+	}
+	for _, extra := range []string{"exit_after_auth = true\n", "template {\n  contents = \"x\"\n  destination = \"/y\"\n}\n"} {
+		_, err := ParseProxy("p.hcl", []byte(base+extra))
+		if err == nil || !strings.Contains(err.Error(), "p.hcl:10:") || !strings.Contains(err.Error(), "strongbox proxy does not take it") {
+			t.Errorf("%q: err = %v", extra, err)
+		}
+	}
+	// A proxy needs no auto_auth when it adds no token.
+	if _, err := ParseProxy("p.hcl", []byte("listener \"unix\" {\n  address = \"/tmp/s\"\n  tls_disable = true\n}\n")); err != nil {
+		t.Errorf("proxy without auto_auth: %v", err)
 	}
 }

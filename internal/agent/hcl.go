@@ -28,8 +28,10 @@ func (e *ConfigError) Error() string {
 
 // decoder collects every problem of one file so the user sees them all.
 type decoder struct {
-	file string
-	errs []error
+	file      string
+	errs      []error
+	proxyOnly bool              // strongbox proxy: no templates or exit_after_auth
+	refused   map[string]string // top-level keys refused as agent-only
 }
 
 func (d *decoder) errorf(line int, format string, args ...any) {
@@ -74,6 +76,8 @@ func (d *decoder) body(list *ast.ObjectList, where string, line int, known ...st
 		}
 		k := keyName(it.Keys[0])
 		switch {
+		case d.refused != nil && hasKey(d.refused, k):
+			d.errorf(itemLine(it), "%q is an agent setting; strongbox proxy does not take it", k)
 		case ok[k]:
 			b.items[k] = append(b.items[k], it)
 		case notYet[k]:
@@ -303,4 +307,9 @@ func (b *body) one(key string) *block {
 		}
 	}
 	return &merged
+}
+
+func hasKey(m map[string]string, k string) bool {
+	_, ok := m[k]
+	return ok
 }

@@ -14,8 +14,33 @@ import (
 
 type agentCmd struct {
 	a        *app
+	proxy    bool // strongbox proxy: Vault proxy's config
 	config   string
 	logLevel string
+}
+
+func newProxyCommand(a *app) *cobra.Command {
+	c := &agentCmd{a: a, proxy: true}
+	cmd := &cobra.Command{
+		Use:   "proxy -config=<file>",
+		Short: "Start a Strongbox proxy",
+		Long: `Starts a proxy in front of the server, configured like Vault proxy: the
+agent's vault, auto_auth, cache, listener ("tcp" or "unix", TLS unless
+tls_disable) and api_proxy { use_auto_auth_token = true|"force" } stanzas,
+without templates. Requests without a token get the auto-auth token (true)
+or always do ("force"); with cache {}, responses that create tokens or
+leased secrets are replayed for the same request until they expire or are
+revoked through the proxy; POST /agent/v1/cache-clear empties the cache.
+
+SIGINT or SIGTERM stop the proxy.`,
+		Example: `$ strongbox proxy -config=/etc/strongbox/proxy.hcl
+$ VAULT_AGENT_ADDR=http://127.0.0.1:8100 strongbox token create`,
+		RunE: func(cmd *cobra.Command, args []string) error { return c.run(cmd, args) },
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&c.config, "config", "", "Path to the proxy's configuration file.")
+	fs.StringVar(&c.logLevel, "log-level", "", "Log verbosity: trace, debug, info, warn or error. Overrides "+envLogLevel+" (default info).")
+	return cmd
 }
 
 func newAgentCommand(a *app) *cobra.Command {
@@ -27,15 +52,17 @@ func newAgentCommand(a *app) *cobra.Command {
 the token to its sinks (files, with the sink's mode) and keeps it fresh: it
 renews the token at about two thirds of its TTL and logs in again when the
 token can no longer be renewed or was revoked, backing off exponentially
-(with jitter) while the server is unreachable.
+(with jitter) while the server is unreachable. With listener and cache
+stanzas it is also a caching proxy (see strongbox proxy).
 
 The configuration is Vault agent's HCL (or JSON): vault { address, ca_cert,
 client_cert, client_key, tls_skip_verify, retry { num_retries } },
 auto_auth { method "approle"|"token_file" { … } sink "file" { config {
 path, mode } } }, exit_after_auth, pid_file, template { source|contents,
 destination, perms, command, error_on_missing_key, backup } (consul-template
-syntax, re-rendered when secrets change) and template_config {
-static_secret_render_interval, exit_on_retry_failure }. Keys the agent does
+syntax, re-rendered when secrets change), template_config {
+static_secret_render_interval, exit_on_retry_failure }, cache, listener and
+api_proxy. Keys the agent does
 not act on are refused with their file and line.
 
 SIGINT or SIGTERM stop the agent.`,
@@ -74,7 +101,11 @@ func (c *agentCmd) run(cmd *cobra.Command, args []string) error {
 	default:
 		return usageErrorf("Unknown log level: %s", c.logLevel)
 	}
-	cfg, err := agent.ParseFile(c.config)
+	parse, what := agent.ParseFile, "agent"
+	if c.proxy {
+		parse, what = agent.ParseProxyFile, "proxy"
+	}
+	cfg, err := parse(c.config)
 	if err != nil {
 		return &exitError{code: exitLocal, msg: "Error loading configuration: " + err.Error(), err: err}
 	}
@@ -85,7 +116,7 @@ func (c *agentCmd) run(cmd *cobra.Command, args []string) error {
 	ctx, stop := signal.NotifyContext(c.a.ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := agent.Run(ctx, cfg, logger); err != nil {
-		return &exitError{code: exitLocal, msg: "Error running agent: " + err.Error(), err: err}
+		return &exitError{code: exitLocal, msg: "Error running " + what + ": " + err.Error(), err: err}
 	}
 	return nil
 }

@@ -33,7 +33,8 @@ func TestAgentBinaryEndToEnd(t *testing.T) {
 	sb.run("", "operator", "unseal", keys[0]).want(t, 0)
 	adm := &binRunner{t: t, bin: bin, env: cleanEnv(map[string]string{"HOME": home, "VAULT_ADDR": addr, "VAULT_TOKEN": root})}
 	adm.run("", "auth", "enable", "approle").want(t, 0)
-	adm.run("", "write", "auth/approle/role/web", "token_ttl=1h", "token_policies=default").want(t, 0)
+	adm.run("path \"auth/token/create\" {\n  capabilities = [\"update\"]\n}\n", "policy", "write", "creator", "-").want(t, 0)
+	adm.run("", "write", "auth/approle/role/web", "token_ttl=1h", "token_policies=default,creator").want(t, 0)
 	roleID := adm.run("", "read", "-field=role_id", "auth/approle/role/web/role-id").want(t, 0).stdout
 	secretID := func() string {
 		return adm.run("", "write", "-f", "-field=secret_id", "auth/approle/role/web/secret-id").want(t, 0).stdout
@@ -135,9 +136,71 @@ pid_file = %q
 		t.Errorf("pid file left after SIGTERM (stat err %v)", err)
 	}
 
+	// strongbox proxy, and the seed's example: with VAULT_AGENT_ADDR set,
+	// a repeated `token create` returns the same token from the cache.
+	writeFile(t, sidFile, secretID())
+	if err := os.Remove(sink); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	proxyPort := freePort(t)
+	proxyAddr := fmt.Sprintf("http://127.0.0.1:%d", proxyPort)
+	proxyCfg := filepath.Join(dir, "proxy.hcl")
+	writeFile(t, proxyCfg, fmt.Sprintf(`
+vault { address = %q }
+auto_auth {
+  method "approle" {
+    config {
+      role_id_file_path   = %q
+      secret_id_file_path = %q
+    }
+  }
+}
+cache {}
+listener "tcp" {
+  address     = "127.0.0.1:%d"
+  tls_disable = true
+}
+api_proxy { use_auto_auth_token = true }
+`, addr, ridFile, sidFile, proxyPort))
+	pcmd := exec.Command(bin, "proxy", "-config", proxyCfg)
+	pcmd.Env = sb.env
+	plogs := &lockedBuffer{}
+	pcmd.Stdout, pcmd.Stderr = plogs, plogs
+	if err := pcmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pdone := make(chan error, 1)
+	go func() { pdone <- pcmd.Wait() }()
+	t.Cleanup(func() {
+		_ = pcmd.Process.Kill()
+		<-pdone
+	})
+	viaAgent := &binRunner{t: t, bin: bin, env: cleanEnv(map[string]string{"HOME": home, "VAULT_ADDR": addr, "VAULT_AGENT_ADDR": proxyAddr})}
+	deadline = time.Now().Add(30 * time.Second)
+	var first string
+	for {
+		res := viaAgent.run("", "token", "create", "-policy=default", "-field=token")
+		if res.code == 0 {
+			first = res.stdout
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("token create through the proxy: %s\nproxy log:\n%s", res.stderr, plogs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if second := viaAgent.run("", "token", "create", "-policy=default", "-field=token").want(t, 0).stdout; second != first {
+		t.Errorf("repeated token create through the proxy returned a new token")
+	}
+	if strings.Contains(plogs.String(), first) {
+		t.Error("the proxy logged a token")
+	}
+	byServer := &binRunner{t: t, bin: bin, env: cleanEnv(map[string]string{"HOME": home, "VAULT_ADDR": addr, "VAULT_TOKEN": first})}
+	byServer.run("", "token", "lookup").want(t, 0)
+
 	// A bad configuration: refused with file and line, exit 1.
 	bad := filepath.Join(dir, "bad.hcl")
-	writeFile(t, bad, "auto_auth {\n  method \"approle\" {\n    config { role_id_file_path = \"/r\" }\n  }\n}\ncache {}\n")
+	writeFile(t, bad, "auto_auth {\n  method \"approle\" {\n    config { role_id_file_path = \"/r\" }\n  }\n}\ntelemetry {}\n")
 	if res := sb.run("", "agent", "-config", bad).want(t, 1); !strings.Contains(res.stderr, bad+":6:") {
 		t.Errorf("bad config error: %s", res.stderr)
 	}

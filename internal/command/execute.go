@@ -135,6 +135,7 @@ $ strongbox kv get -format=json secret/creds`,
 	root.AddCommand(
 		newServerCommand(a),
 		newAgentCommand(a),
+		newProxyCommand(a),
 		newStatusCommand(a),
 		newVersionCommand(a),
 		newLoginCommand(a),
