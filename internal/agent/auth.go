@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -20,21 +21,20 @@ type authMethod interface {
 func newMethod(m Method) (authMethod, error) {
 	switch m.Type {
 	case "approle":
-		return &appRole{m: m}, nil
+		return &appRole{m: m, secretID: fileSecret{path: m.SecretIDFile, remove: m.RemoveSecretIDAfterRead}}, nil
 	case "token_file":
 		return &tokenFile{path: m.TokenFilePath}, nil
+	case "ldap":
+		return &ldapLogin{m: m, password: fileSecret{path: m.PasswordFile, remove: m.RemovePasswordAfterRead}}, nil
 	}
 	return nil, fmt.Errorf("auto_auth: method %q is not supported", m.Type)
 }
 
-// appRole logs in at <mount_path>/login with a role ID and secret ID read
-// from files. With remove_secret_id_file_after_reading, the secret ID file
-// is deleted once read and the value kept in memory for later logins,
-// as Vault's agent does.
+// appRole logs in at <mount_path>/login with a role ID and a secret ID
+// read from files (remove_secret_id_file_after_reading: see fileSecret).
 type appRole struct {
 	m        Method
-	mu       sync.Mutex
-	secretID string
+	secretID fileSecret
 }
 
 func readTrimmed(path string) (string, error) {
@@ -53,31 +53,13 @@ func (a *appRole) login(ctx context.Context, c *vault.Client) (*vault.Secret, er
 	if roleID == "" {
 		return nil, errors.New("approle: role ID file is empty")
 	}
-	a.mu.Lock()
-	if a.m.SecretIDFile != "" {
-		s, err := readTrimmed(a.m.SecretIDFile)
-		switch {
-		case err == nil && s != "":
-			a.secretID = s
-			if a.m.RemoveSecretIDAfterRead {
-				if rerr := os.Remove(a.m.SecretIDFile); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
-					a.mu.Unlock()
-					return nil, fmt.Errorf("approle: remove secret ID file: %w", rerr)
-				}
-			}
-		case a.secretID == "" && err != nil:
-			a.mu.Unlock()
-			return nil, fmt.Errorf("approle: read secret ID file: %w", err)
-		case a.secretID == "":
-			a.mu.Unlock()
-			return nil, errors.New("approle: secret ID file is empty")
-		}
-	}
-	secretID := a.secretID
-	a.mu.Unlock()
 	data := map[string]any{"role_id": roleID}
-	if secretID != "" {
-		data["secret_id"] = secretID
+	if a.m.SecretIDFile != "" {
+		sid, err := a.secretID.get()
+		if err != nil {
+			return nil, fmt.Errorf("approle: secret ID file: %w", err)
+		}
+		data["secret_id"] = sid
 	}
 	path := strings.Trim(a.m.MountPath, "/") + "/login"
 	s, err := c.Logical().WriteWithContext(ctx, path, data)
@@ -120,4 +102,54 @@ func (t *tokenFile) login(ctx context.Context, c *vault.Client) (*vault.Secret, 
 		LeaseDuration: int(ttl.Seconds()),
 		Renewable:     renewable,
 	}}, nil
+}
+
+// fileSecret is a credential read from a file. With remove, the file is
+// deleted once read and the value kept in memory for later logins, so a
+// credential delivered once survives re-authentication.
+type fileSecret struct {
+	path   string
+	remove bool
+	mu     sync.Mutex
+	value  string
+}
+
+func (f *fileSecret) get() (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, err := readTrimmed(f.path)
+	switch {
+	case err == nil && s != "":
+		f.value = s
+		if f.remove {
+			if rerr := os.Remove(f.path); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+				return "", fmt.Errorf("remove %s: %w", f.path, rerr)
+			}
+		}
+	case f.value == "" && err != nil:
+		return "", err
+	case f.value == "":
+		return "", fmt.Errorf("%s is empty", f.path)
+	}
+	return f.value, nil
+}
+
+// ldapLogin logs in at <mount_path>/login/<username> with a password
+// read from a file.
+type ldapLogin struct {
+	m        Method
+	password fileSecret
+}
+
+func (l *ldapLogin) login(ctx context.Context, c *vault.Client) (*vault.Secret, error) {
+	pw, err := l.password.get()
+	if err != nil {
+		return nil, fmt.Errorf("ldap: password file: %w", err)
+	}
+	path := strings.Trim(l.m.MountPath, "/") + "/login/" + url.PathEscape(l.m.Username)
+	s, err := c.Logical().WriteWithContext(ctx, path, map[string]any{"password": pw})
+	if err != nil {
+		return nil, fmt.Errorf("ldap: login: %w", err)
+	}
+	return s, nil
 }

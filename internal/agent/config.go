@@ -95,6 +95,10 @@ type Method struct {
 	RemoveSecretIDAfterRead bool
 	// TokenFile setting (type "token_file").
 	TokenFilePath string
+	// LDAP settings (type "ldap").
+	Username                string
+	PasswordFile            string
+	RemovePasswordAfterRead bool
 }
 
 // FileSink is `sink "file" { config { path, mode } }`.
@@ -308,8 +312,17 @@ func (d *decoder) method(m *Method, bl *block) {
 		if m.TokenFilePath == "" {
 			d.errorf(line, "%s: token_file_path is required", cw)
 		}
+	case "ldap":
+		cb := d.body(list, cw, line, "username", "password_file_path", "remove_password_after_reading")
+		m.RemovePasswordAfterRead = true
+		cb.str("username", &m.Username)
+		cb.str("password_file_path", &m.PasswordFile)
+		cb.boolean("remove_password_after_reading", &m.RemovePasswordAfterRead)
+		if m.Username == "" || m.PasswordFile == "" {
+			d.errorf(line, "%s: username and password_file_path are required", cw)
+		}
 	default:
-		d.errorf(bl.line, "auto_auth: method %q is not supported (approle, token_file)", bl.label)
+		d.errorf(bl.line, "auto_auth: method %q is not supported (approle, ldap, token_file)", bl.label)
 	}
 }
 

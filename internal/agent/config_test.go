@@ -101,6 +101,7 @@ func TestParseRefusesWithFileAndLine(t *testing.T) {
 		{"wrap_ttl on sink", aa[:len(aa)-2] + "  sink \"file\" {\n    wrap_ttl = \"5m\"\n    config { path = \"/x\" }\n  }\n}\n", `a.hcl:6: sink "file": "wrap_ttl" is not supported`},
 		{"sink without path", aa[:len(aa)-2] + "  sink \"file\" {\n    config { mode = 0600 }\n  }\n}\n", `sink "file" config: path is required`},
 		{"bad mode", aa[:len(aa)-2] + "  sink \"file\" {\n    config {\n      path = \"/x\"\n      mode = \"rw\"\n    }\n  }\n}\n", `a.hcl:8: sink "file" config: mode: expected a file mode`},
+		{"ldap without password file", "auto_auth {\n  method \"ldap\" {\n    config { username = \"a\" }\n  }\n}\n", `a.hcl:3: method "ldap" config: username and password_file_path are required`},
 		{"unsupported method", "auto_auth {\n  method \"kubernetes\" {}\n}\n", `a.hcl:2: auto_auth: method "kubernetes" is not supported`},
 		{"missing role id file", "auto_auth {\n  method \"approle\" {\n    config {}\n  }\n}\n", `role_id_file_path is required`},
 		{"no auto_auth", "pid_file = \"/p\"\n", "auto_auth is required"},
