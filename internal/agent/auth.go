@@ -24,6 +24,8 @@ func newMethod(m Method) (authMethod, error) {
 		return &appRole{m: m, secretID: fileSecret{path: m.SecretIDFile, remove: m.RemoveSecretIDAfterRead}}, nil
 	case "token_file":
 		return &tokenFile{path: m.TokenFilePath}, nil
+	case "cert":
+		return &certLogin{m: m}, nil
 	case "ldap":
 		return &ldapLogin{m: m, password: fileSecret{path: m.PasswordFile, remove: m.RemovePasswordAfterRead}}, nil
 	}
@@ -150,6 +152,24 @@ func (l *ldapLogin) login(ctx context.Context, c *vault.Client) (*vault.Secret, 
 	s, err := c.Logical().WriteWithContext(ctx, path, map[string]any{"password": pw})
 	if err != nil {
 		return nil, fmt.Errorf("ldap: login: %w", err)
+	}
+	return s, nil
+}
+
+// certLogin logs in at <mount_path>/login with the TLS client certificate
+// the vault stanza configures.
+type certLogin struct {
+	m Method
+}
+
+func (l *certLogin) login(ctx context.Context, c *vault.Client) (*vault.Secret, error) {
+	var data map[string]any
+	if l.m.CertName != "" {
+		data = map[string]any{"name": l.m.CertName}
+	}
+	s, err := c.Logical().WriteWithContext(ctx, strings.Trim(l.m.MountPath, "/")+"/login", data)
+	if err != nil {
+		return nil, fmt.Errorf("cert: login: %w", err)
 	}
 	return s, nil
 }

@@ -95,6 +95,9 @@ type Method struct {
 	RemoveSecretIDAfterRead bool
 	// TokenFile setting (type "token_file").
 	TokenFilePath string
+	// Cert setting (type "cert"): the certificate role to log in against;
+	// the client certificate is vault { client_cert, client_key }.
+	CertName string
 	// LDAP settings (type "ldap").
 	Username                string
 	PasswordFile            string
@@ -211,6 +214,9 @@ func (d *decoder) top(c *Config, list *ast.ObjectList) {
 		return
 	}
 	d.autoAuth(&c.AutoAuth, aa)
+	if c.AutoAuth.Method.Type == "cert" && c.Vault.ClientCert == "" {
+		d.errorf(aa.line, "auto_auth: method \"cert\" needs vault { client_cert, client_key }")
+	}
 }
 
 func (d *decoder) vault(v *VaultConfig, bl *block) {
@@ -312,6 +318,9 @@ func (d *decoder) method(m *Method, bl *block) {
 		if m.TokenFilePath == "" {
 			d.errorf(line, "%s: token_file_path is required", cw)
 		}
+	case "cert":
+		cb := d.body(list, cw, line, "name")
+		cb.str("name", &m.CertName)
 	case "ldap":
 		cb := d.body(list, cw, line, "username", "password_file_path", "remove_password_after_reading")
 		m.RemovePasswordAfterRead = true
@@ -322,7 +331,7 @@ func (d *decoder) method(m *Method, bl *block) {
 			d.errorf(line, "%s: username and password_file_path are required", cw)
 		}
 	default:
-		d.errorf(bl.line, "auto_auth: method %q is not supported (approle, ldap, token_file)", bl.label)
+		d.errorf(bl.line, "auto_auth: method %q is not supported (approle, cert, ldap, token_file)", bl.label)
 	}
 }
 

@@ -102,6 +102,8 @@ func TestParseRefusesWithFileAndLine(t *testing.T) {
 		{"sink without path", aa[:len(aa)-2] + "  sink \"file\" {\n    config { mode = 0600 }\n  }\n}\n", `sink "file" config: path is required`},
 		{"bad mode", aa[:len(aa)-2] + "  sink \"file\" {\n    config {\n      path = \"/x\"\n      mode = \"rw\"\n    }\n  }\n}\n", `a.hcl:8: sink "file" config: mode: expected a file mode`},
 		{"ldap without password file", "auto_auth {\n  method \"ldap\" {\n    config { username = \"a\" }\n  }\n}\n", `a.hcl:3: method "ldap" config: username and password_file_path are required`},
+		{"cert without client cert", "auto_auth {\n  method \"cert\" {}\n}\n", `a.hcl:1: auto_auth: method "cert" needs vault { client_cert, client_key }`},
+		{"cert method ca_cert", "vault {\n  client_cert = \"/c\"\n  client_key = \"/k\"\n}\nauto_auth {\n  method \"cert\" {\n    config { ca_cert = \"/x\" }\n  }\n}\n", `a.hcl:7: method "cert" config: "ca_cert" is not supported`},
 		{"unsupported method", "auto_auth {\n  method \"kubernetes\" {}\n}\n", `a.hcl:2: auto_auth: method "kubernetes" is not supported`},
 		{"missing role id file", "auto_auth {\n  method \"approle\" {\n    config {}\n  }\n}\n", `role_id_file_path is required`},
 		{"no auto_auth", "pid_file = \"/p\"\n", "auto_auth is required"},

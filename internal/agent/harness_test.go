@@ -25,6 +25,8 @@ type testServer struct {
 	t      *testing.T
 	cfg    string
 	addr   string
+	scheme string // http, or https with caFile
+	caFile string
 	keys   []string
 	root   string
 	cancel context.CancelFunc
@@ -41,17 +43,27 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func newTestServer(t *testing.T) *testServer {
+func newTestServer(t *testing.T) *testServer { return newTestServerTLS(t, "", "", "") }
+
+// newTestServerTLS serves TLS with the given files when certFile is set;
+// caFile verifies the server in clients.
+func newTestServerTLS(t *testing.T, certFile, keyFile, caFile string) *testServer {
 	t.Helper()
 	dir := t.TempDir()
 	addr := freeAddr(t)
 	cfg := filepath.Join(dir, "server.hcl")
-	body := fmt.Sprintf("storage \"file\" {\n  path = %q\n}\nlistener \"tcp\" {\n  address = %q\n  tls_disable = true\n}\ndisable_mlock = true\n",
-		filepath.Join(dir, "data"), addr)
+	tlsLines := "tls_disable = true"
+	scheme := "http"
+	if certFile != "" {
+		tlsLines = fmt.Sprintf("tls_cert_file = %q\n  tls_key_file = %q", certFile, keyFile)
+		scheme = "https"
+	}
+	body := fmt.Sprintf("storage \"file\" {\n  path = %q\n}\nlistener \"tcp\" {\n  address = %q\n  %s\n}\ndisable_mlock = true\n",
+		filepath.Join(dir, "data"), addr, tlsLines)
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := &testServer{t: t, cfg: cfg, addr: addr}
+	s := &testServer{t: t, cfg: cfg, addr: addr, scheme: scheme, caFile: caFile}
 	s.start()
 	t.Cleanup(s.stop)
 	res, err := s.client("").Sys().Init(&vault.InitRequest{SecretShares: 1, SecretThreshold: 1})
@@ -109,8 +121,13 @@ func (s *testServer) stop() {
 func (s *testServer) client(token string) *vault.Client {
 	s.t.Helper()
 	cfg := vault.DefaultConfig()
-	cfg.Address = "http://" + s.addr
+	cfg.Address = s.scheme + "://" + s.addr
 	cfg.MaxRetries = 0
+	if s.caFile != "" {
+		if err := cfg.ConfigureTLS(&vault.TLSConfig{CACert: s.caFile}); err != nil {
+			s.t.Fatal(err)
+		}
+	}
 	c, err := vault.NewClient(cfg)
 	if err != nil {
 		s.t.Fatal(err)

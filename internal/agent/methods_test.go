@@ -10,6 +10,7 @@ import (
 
 	vault "github.com/hashicorp/vault/api"
 
+	"github.com/strongbox/strongbox/internal/builtin/credential/cert/certtest"
 	"github.com/strongbox/strongbox/internal/builtin/credential/ldap/ldaptest"
 )
 
@@ -99,4 +100,65 @@ auto_auth {
 		_, err := s.client(tok.Auth.ClientToken).Auth().Token().LookupSelf()
 		return time.Since(issued) > 4*time.Second && err == nil && strings.Count(a.logs.String(), "token renewed") >= 2
 	})
+}
+
+// cert auto-auth over TLS: vault { ca_cert, client_cert, client_key } reach
+// the server, and the certificate logs in against the named role.
+func TestCertAutoAuthOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	srvCA, err := certtest.NewCA("server-ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvLeaf, err := srvCA.Issue(certtest.Options{CommonName: "strongbox", ServerAuth: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientCA, err := certtest.NewCA("client-ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := clientCA.Issue(certtest.Options{CommonName: "svc-agent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		writeFile(t, p, content)
+		return p
+	}
+	caFile := file("server-ca.pem", srvCA.PEM)
+	s := newTestServerTLS(t, file("tls.crt", srvLeaf.CertPEM), file("tls.key", srvLeaf.KeyPEM), caFile)
+	root := s.client(s.root)
+	if err := root.Sys().EnableAuthWithOptions("cert", &vault.EnableAuthOptions{Type: "cert"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.Logical().Write("auth/cert/certs/agent", map[string]any{"certificate": clientCA.PEM, "ttl": "1h", "allowed_common_names": "svc-*"}); err != nil {
+		t.Fatal(err)
+	}
+	sink := filepath.Join(dir, "token")
+	startAgent(t, fmt.Sprintf(`
+vault {
+  address     = "https://%s"
+  ca_cert     = %q
+  client_cert = %q
+  client_key  = %q
+  retry { num_retries = -1 }
+}
+auto_auth {
+  method "cert" {
+    min_backoff = "100ms"
+    config { name = "agent" }
+  }
+  sink "file" { config { path = %q } }
+}
+`, s.addr, caFile, file("client.crt", leaf.CertPEM), file("client.key", leaf.KeyPEM), sink))
+	eventually(t, 20*time.Second, "the sink", func() bool { return sinkToken(sink) != "" })
+	look, err := s.client(sinkToken(sink)).Auth().Token().LookupSelf()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if meta, _ := look.Data["meta"].(map[string]any); meta["cert_name"] != "agent" || meta["common_name"] != "svc-agent" {
+		t.Errorf("token metadata: %v", look.Data["meta"])
+	}
 }

@@ -57,7 +57,7 @@ stanzas it is also a caching proxy (see strongbox proxy).
 
 The configuration is Vault agent's HCL (or JSON): vault { address, ca_cert,
 client_cert, client_key, tls_skip_verify, retry { num_retries } },
-auto_auth { method "approle"|"ldap"|"token_file" { … } sink "file" { config {
+auto_auth { method "approle"|"cert"|"ldap"|"token_file" { … } sink "file" { config {
 path, mode } } }, exit_after_auth, pid_file, template { source|contents,
 destination, perms, command, error_on_missing_key, backup } (consul-template
 syntax, re-rendered when secrets change), template_config {
