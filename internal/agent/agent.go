@@ -44,6 +44,9 @@ func Run(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	if len(cfg.Templates) > 0 {
 		a.tmpl = newTemplates(cfg, logger)
 	}
+	if cfg.Exec != nil {
+		a.exec = newExecRunner(cfg, logger)
+	}
 	if cfg.ExitAfterAuth {
 		return a.run(ctx)
 	}
@@ -56,6 +59,9 @@ func Run(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 	}
 	if a.tmpl != nil {
 		parts = append(parts, a.tmpl.run)
+	}
+	if a.exec != nil {
+		parts = append(parts, a.exec.run)
 	}
 	if len(cfg.Listeners) > 0 {
 		if a.proxy, err = newProxy(cfg, client, logger); err != nil {
@@ -110,8 +116,9 @@ type runner struct {
 	client *vault.Client
 	method authMethod
 	bo     *backoff
-	tmpl   *templates // nil without templates
-	proxy  *proxy     // nil without listeners
+	tmpl   *templates  // nil without templates
+	proxy  *proxy      // nil without listeners
+	exec   *execRunner // nil without exec
 }
 
 func (a *runner) run(ctx context.Context) error {
@@ -142,6 +149,9 @@ func (a *runner) run(ctx context.Context) error {
 		a.log.Info("authentication successful, sinks written", "ttl", time.Duration(auth.LeaseDuration)*time.Second, "renewable", auth.Renewable)
 		if a.proxy != nil {
 			a.proxy.setToken(auth.ClientToken)
+		}
+		if a.exec != nil {
+			a.exec.setToken(auth.ClientToken)
 		}
 		if a.tmpl != nil {
 			if a.cfg.ExitAfterAuth {

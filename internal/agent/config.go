@@ -24,6 +24,10 @@ type Config struct {
 	// a new token, and re-rendered when their secrets change.
 	Templates      []Template
 	TemplateConfig TemplateConfig
+	// EnvTemplates and Exec: the rendered values become the environment
+	// of a child process, restarted when they change.
+	EnvTemplates []EnvTemplate
+	Exec         *Exec
 	// Cache turns on response caching in the proxy (`cache {}`).
 	Cache bool
 	// Listeners serve the proxy; without any, no proxy runs.
@@ -52,6 +56,20 @@ type Template struct {
 	Command           string
 	ErrorOnMissingKey bool
 	Backup            bool
+}
+
+// EnvTemplate is `env_template "NAME" { contents, error_on_missing_key }`.
+type EnvTemplate struct {
+	Name              string
+	Contents          string
+	ErrorOnMissingKey bool
+}
+
+// Exec is `exec { command, restart_on_secret_changes }`.
+type Exec struct {
+	Command []string
+	// RestartOnSecretChanges is "always" (the default) or "never".
+	RestartOnSecretChanges string
 }
 
 // TemplateConfig is the `template_config` stanza.
@@ -187,7 +205,7 @@ func (d *decoder) top(c *Config, list *ast.ObjectList) {
 		// Agent-only settings are refused by name in a proxy config.
 		d.refused = map[string]string{"template": "", "template_config": "", "exit_after_auth": "", "env_template": "", "exec": ""}
 	} else {
-		known = append(known, "exit_after_auth", "template", "template_config")
+		known = append(known, "exit_after_auth", "template", "template_config", "env_template", "exec")
 	}
 	b := d.body(list, "", 0, known...)
 	d.refused = nil
@@ -206,9 +224,10 @@ func (d *decoder) top(c *Config, list *ast.ObjectList) {
 	if v := b.one("vault"); v != nil {
 		d.vault(&c.Vault, v)
 	}
+	d.execStanzas(c, b)
 	aa := b.one("auto_auth")
 	if aa == nil {
-		if len(c.Listeners) == 0 || len(c.Templates) > 0 || c.UseAutoAuthToken != "" || c.ExitAfterAuth {
+		if len(c.Listeners) == 0 || len(c.Templates) > 0 || c.Exec != nil || c.UseAutoAuthToken != "" || c.ExitAfterAuth {
 			d.errorf(0, "auto_auth is required (templates, sinks and use_auto_auth_token need its token)")
 		}
 		return
@@ -407,5 +426,41 @@ func (d *decoder) proxy(c *Config, b *body) {
 			d.errorf(l.line, "%s: tls_cert_file and tls_key_file are required unless tls_disable = true", where)
 		}
 		c.Listeners = append(c.Listeners, ln)
+	}
+}
+
+func (d *decoder) execStanzas(c *Config, b *body) {
+	for _, bl := range b.blocks("env_template", true) {
+		eb := d.body(bl.list, fmt.Sprintf("env_template %q", bl.label), bl.line, "contents", "error_on_missing_key")
+		et := EnvTemplate{Name: bl.label}
+		eb.str("contents", &et.Contents)
+		eb.boolean("error_on_missing_key", &et.ErrorOnMissingKey)
+		if et.Contents == "" {
+			d.errorf(bl.line, "env_template %q: contents is required", bl.label)
+		}
+		c.EnvTemplates = append(c.EnvTemplates, et)
+	}
+	ex := b.one("exec")
+	if ex != nil {
+		eb := d.body(ex.list, "exec", ex.line, "command", "restart_on_secret_changes")
+		c.Exec = &Exec{RestartOnSecretChanges: "always"}
+		eb.strList("command", &c.Exec.Command)
+		eb.str("restart_on_secret_changes", &c.Exec.RestartOnSecretChanges)
+		if len(c.Exec.Command) == 0 || c.Exec.Command[0] == "" {
+			d.errorf(ex.line, "exec: command is required")
+		}
+		if r := c.Exec.RestartOnSecretChanges; r != "always" && r != "never" {
+			d.errorf(ex.line, "exec: restart_on_secret_changes must be \"always\" or \"never\", got %q", r)
+		}
+	}
+	switch {
+	case len(c.EnvTemplates) > 0 && ex == nil:
+		d.errorf(0, "env_template needs an exec stanza")
+	case ex != nil && len(c.EnvTemplates) == 0:
+		d.errorf(ex.line, "exec needs at least one env_template")
+	case ex != nil && len(b.items["template"]) > 0:
+		d.errorf(ex.line, "exec and env_template cannot be combined with template")
+	case ex != nil && c.ExitAfterAuth:
+		d.errorf(ex.line, "exec cannot be combined with exit_after_auth")
 	}
 }

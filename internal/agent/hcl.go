@@ -51,7 +51,7 @@ type body struct {
 // refused by name rather than as unknown, so the user knows why.
 var notYet = map[string]bool{
 	"wrap_ttl": true, "dh_type": true, "dh_path": true, "aad": true, "aad_env_var": true, "derive_key": true,
-	"env_template": true, "exec": true, "left_delimiter": true, "right_delimiter": true,
+	"left_delimiter": true, "right_delimiter": true,
 	"create_dest_dirs": true, "command_timeout": true, "wait": true, "user": true, "group": true, "uid": true, "gid": true,
 	"sandbox_path": true, "function_denylist": true, "error_fatal": true, "lease_renewal_threshold": true,
 	"max_connections_per_host": true, "reload": true, "ca_cert": true, "client_cert": true, "client_key": true,
@@ -312,4 +312,44 @@ func (b *body) one(key string) *block {
 func hasKey(m map[string]string, k string) bool {
 	_, ok := m[k]
 	return ok
+}
+
+// strList reads a list of strings (a single string is a list of one).
+func (b *body) strList(key string, dst *[]string) {
+	its := b.items[key]
+	if len(its) == 0 {
+		return
+	}
+	it := its[0]
+	if len(its) > 1 {
+		b.d.errorf(itemLine(its[1]), "%s%q is set more than once", prefix(b.where), key)
+	}
+	var out []string
+	switch v := it.Val.(type) {
+	case *ast.LiteralType:
+		s, err := tokenString(v.Token)
+		if err != nil {
+			b.d.errorf(itemLine(it), "%s%s: %v", prefix(b.where), key, err)
+			return
+		}
+		out = []string{s}
+	case *ast.ListType:
+		for _, e := range v.List {
+			lit, ok := e.(*ast.LiteralType)
+			if !ok {
+				b.d.errorf(itemLine(it), "%s%s must be a list of strings", prefix(b.where), key)
+				return
+			}
+			s, err := tokenString(lit.Token)
+			if err != nil {
+				b.d.errorf(itemLine(it), "%s%s: %v", prefix(b.where), key, err)
+				return
+			}
+			out = append(out, s)
+		}
+	default:
+		b.d.errorf(itemLine(it), "%s%s must be a list of strings", prefix(b.where), key)
+		return
+	}
+	*dst = out
 }

@@ -61,8 +61,9 @@ auto_auth { method "approle"|"cert"|"ldap"|"token_file" { … } sink "file" { co
 path, mode } } }, exit_after_auth, pid_file, template { source|contents,
 destination, perms, command, error_on_missing_key, backup } (consul-template
 syntax, re-rendered when secrets change), template_config {
-static_secret_render_interval, exit_on_retry_failure }, cache, listener and
-api_proxy. Keys the agent does
+static_secret_render_interval, exit_on_retry_failure }, env_template "NAME"
+{ contents } with exec { command, restart_on_secret_changes }, cache,
+listener and api_proxy. Keys the agent does
 not act on are refused with their file and line.
 
 SIGINT or SIGTERM stop the agent.`,
