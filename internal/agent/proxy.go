@@ -181,6 +181,11 @@ func (p *proxy) afterResponse(r *http.Request, token string, reqBody []byte, res
 		p.cache.evictLease(prefix, true)
 		return
 	}
+	// Renewals and sys/ calls answer about something that already exists:
+	// replaying one would stop a token or lease from being renewed.
+	if strings.HasPrefix(path, "sys/") || strings.Contains(path, "renew") {
+		return
+	}
 	var out struct {
 		LeaseID       string `json:"lease_id"`
 		LeaseDuration int    `json:"lease_duration"`

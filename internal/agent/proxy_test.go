@@ -157,3 +157,26 @@ func TestProxyUseAutoAuthToken(t *testing.T) {
 		}
 	})
 }
+
+// A renewal through the caching agent always reaches the server: its
+// response carries auth, but replaying it would renew nothing.
+func TestCachingProxyDoesNotCacheRenewals(t *testing.T) {
+	s := newTestServer(t)
+	addr, _ := proxyAgent(t, s, "cache {}\n")
+	child, err := s.client(s.root).Auth().Token().Create(&vault.TokenCreateRequest{Policies: []string{"default"}, TTL: "1h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		req, _ := http.NewRequest(http.MethodPut, "http://"+addr+"/v1/auth/token/renew-self", strings.NewReader(`{"increment":"1h"}`))
+		req.Header.Set("X-Vault-Token", child.Auth.ClientToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Cache") != "MISS" {
+			t.Fatalf("renew-self #%d: %d, X-Cache %q", i+1, resp.StatusCode, resp.Header.Get("X-Cache"))
+		}
+	}
+}
