@@ -36,3 +36,23 @@ func TestResponseCacheExpiryAndEviction(t *testing.T) {
 		t.Fatal("empty token evicted something")
 	}
 }
+
+// A new auto-auth token evicts what the old one requested: those entries
+// can no longer be reached and their tokens died with their parent.
+func TestProxySetTokenEvictsOldTokensEntries(t *testing.T) {
+	p := &proxy{cache: newResponseCache()}
+	p.setToken("old")
+	p.cache.put("k1", &cachedResponse{reqToken: "old", token: "child"})
+	p.cache.put("k2", &cachedResponse{reqToken: "caller", token: "other"})
+	p.setToken("old") // the same token again: nothing to evict
+	if p.cache.get("k1") == nil {
+		t.Fatal("evicted on an unchanged token")
+	}
+	p.setToken("new")
+	if p.cache.get("k1") != nil {
+		t.Error("the old token's entry survived")
+	}
+	if p.cache.get("k2") == nil {
+		t.Error("another caller's entry was evicted")
+	}
+}

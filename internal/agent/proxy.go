@@ -52,10 +52,17 @@ func newProxy(cfg *Config, vc *vault.Client, log *slog.Logger) (*proxy, error) {
 	return p, nil
 }
 
+// setToken installs a new auto-auth token. What the old one created is
+// evicted: the agent logs in again when the old token was revoked or is
+// about to expire, and its child tokens and leases go with it.
 func (p *proxy) setToken(tok string) {
 	p.mu.Lock()
+	old := p.token
 	p.token = tok
 	p.mu.Unlock()
+	if p.cache != nil && old != "" && old != tok {
+		p.cache.evictToken(old)
+	}
 }
 
 func (p *proxy) autoToken() string {

@@ -180,3 +180,37 @@ func TestCachingProxyDoesNotCacheRenewals(t *testing.T) {
 		}
 	}
 }
+
+// The auto-auth token revoked on the server (not through the agent): its
+// child tokens die with it, and once the agent has logged in again the
+// cache no longer replays them.
+func TestCachingProxyEvictsWhenAutoAuthTokenReplaced(t *testing.T) {
+	s := newTestServer(t)
+	dir := t.TempDir()
+	c := s.client(s.root)
+	if err := c.Sys().PutPolicy("creator", `path "auth/token/create" { capabilities = ["update"] }`); err != nil {
+		t.Fatal(err)
+	}
+	rid, sid := s.appRole(dir, map[string]any{"token_ttl": "3s", "token_max_ttl": "1h", "token_policies": "creator"})
+	addr := freeAddr(t)
+	sink := filepath.Join(dir, "token")
+	startAgent(t, agentHCL(s.addr, rid, sid, sink, fmt.Sprintf("cache {}\napi_proxy { use_auto_auth_token = true }\nlistener \"tcp\" {\n  address = %q\n  tls_disable = true\n}\n", addr)))
+	eventually(t, 20*time.Second, "the sink", func() bool { return sinkToken(sink) != "" })
+	old := sinkToken(sink)
+	pc := agentClient(t, addr, "")
+	first := createToken(t, pc)
+	if err := c.Auth().Token().RevokeTree(old); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the agent's new token", func() bool {
+		tok := sinkToken(sink)
+		return tok != "" && tok != old
+	})
+	next := createToken(t, pc)
+	if next == first {
+		t.Fatal("the cache replayed a token revoked with its parent")
+	}
+	if _, err := s.client(next).Auth().Token().LookupSelf(); err != nil {
+		t.Fatalf("the new token: %v", err)
+	}
+}
