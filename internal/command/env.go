@@ -10,6 +10,7 @@ import (
 // runbook's exports keep their meaning.
 const (
 	envAddr             = "VAULT_ADDR"
+	envAgentAddr        = "VAULT_AGENT_ADDR"
 	envCACert           = "VAULT_CACERT"
 	envCAPath           = "VAULT_CAPATH"
 	envClientCert       = "VAULT_CLIENT_CERT"
@@ -34,6 +35,7 @@ type envDoc struct{ name, usage string }
 func envDocs() []envDoc {
 	return []envDoc{
 		{envAddr, "Address of the server (default https://127.0.0.1:8200)."},
+		{envAgentAddr, "Address of a strongbox agent to send requests through; takes precedence over " + envAddr + "."},
 		{envToken, "Token to authenticate with; takes precedence over the token helper file ~/.vault-token."},
 		{envCACert, "PEM CA certificate file to verify the server's certificate."},
 		{envCAPath, "Directory of PEM CA certificates to verify the server's certificate."},

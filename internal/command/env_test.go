@@ -52,6 +52,24 @@ func TestGlobalFlagResolution(t *testing.T) {
 				t.Errorf("from env: %+v", g)
 			}
 		}},
+		{"VAULT_AGENT_ADDR beats VAULT_ADDR", nil, map[string]string{"VAULT_ADDR": "http://server", "VAULT_AGENT_ADDR": "http://agent"},
+			func(t *testing.T, g *globalFlags) {
+				if g.address != "http://agent" {
+					t.Errorf("address = %q, want the agent's", g.address)
+				}
+			}},
+		{"STRONGBOX_AGENT_ADDR alias", nil, map[string]string{"VAULT_ADDR": "http://server", "STRONGBOX_AGENT_ADDR": "http://agent"},
+			func(t *testing.T, g *globalFlags) {
+				if g.address != "http://agent" {
+					t.Errorf("address = %q, want the agent's", g.address)
+				}
+			}},
+		{"-address beats VAULT_AGENT_ADDR", []string{"--address=http://flag"}, map[string]string{"VAULT_AGENT_ADDR": "http://agent"},
+			func(t *testing.T, g *globalFlags) {
+				if g.address != "http://flag" {
+					t.Errorf("address = %q, want the flag's", g.address)
+				}
+			}},
 		{"flags beat env", []string{"--address=http://flag", "--format=yaml", "--tls-skip-verify=false", "--ns=x"},
 			map[string]string{"VAULT_ADDR": "http://env", "VAULT_FORMAT": "json", "VAULT_SKIP_VERIFY": "1", "VAULT_NAMESPACE": "y"},
 			func(t *testing.T, g *globalFlags) {

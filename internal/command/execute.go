@@ -134,6 +134,8 @@ $ strongbox kv get -format=json secret/creds`,
 
 	root.AddCommand(
 		newServerCommand(a),
+		newAgentCommand(a),
+		newProxyCommand(a),
 		newStatusCommand(a),
 		newVersionCommand(a),
 		newLoginCommand(a),

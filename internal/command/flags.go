@@ -78,6 +78,9 @@ func (g *globalFlags) resolve(fs *pflag.FlagSet, env environ) error {
 		}
 	}
 	fromEnv("address", &g.address, envAddr)
+	// An agent's address wins over the server's, as in Vault's CLI: the
+	// point of exporting it is to route every command through the agent.
+	fromEnv("address", &g.address, envAgentAddr)
 	fromEnv("ca-cert", &g.caCert, envCACert)
 	fromEnv("ca-path", &g.caPath, envCAPath)
 	fromEnv("client-cert", &g.clientCert, envClientCert)

@@ -17,9 +17,11 @@ import (
 )
 
 // localCommands never talk to a server (or, for `server`, are the server:
-// every real-server test starts one with it).
+// every real-server test starts one with it; `agent` is a long-running
+// client proven against the real server in TestAgentBinaryEndToEnd, and
+// `proxy` in the same test, with the seed's caching example).
 var localCommands = []string{
-	"server", "version", "print token", "policy fmt", "operator raft snapshot inspect",
+	"server", "agent", "proxy", "version", "print token", "policy fmt", "operator raft snapshot inspect",
 }
 
 // realServerCommands are the commands TestCLIAgainstRealServer runs against
