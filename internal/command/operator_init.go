@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 
@@ -130,7 +131,13 @@ func (c *operatorInitCmd) run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return localError(err, "Error encoding request")
 	}
-	resp, err := client.Logical().WriteRawWithContext(a.ctx, "sys/init", raw)
+	// Not Logical().WriteRawWithContext: it cancels its context before
+	// returning, so reading the body afterwards can fail with "context
+	// canceled" when the body comes after the headers (HTTP/2, a busy
+	// server). RawRequestWithContext leaves the body readable.
+	req := client.NewRequest(http.MethodPut, "/v1/sys/init")
+	req.BodyBytes = raw
+	resp, err := client.RawRequestWithContext(a.ctx, req) //nolint:staticcheck // the body must stay readable
 	if resp != nil {
 		defer resp.Body.Close()
 	}
