@@ -20,9 +20,10 @@ func FuzzUserFilter(f *testing.F) {
 	c.UserAttr = "uid"
 	f.Fuzz(func(t *testing.T, username string) {
 		// Rendering is linear in the input; megabyte inputs only make the
-		// fuzzer's minimization crawl.
+		// fuzzer's minimization crawl, so a long input is checked on its
+		// first 4 KiB rather than passed over.
 		if len(username) > 4096 {
-			t.Skip()
+			username = username[:4096]
 		}
 		filter, err := c.userFilter(username)
 		if err != nil {
