@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/strongbox/strongbox/internal/core/diag"
+	"github.com/strongbox/strongbox/internal/logical"
 )
 
 // handleMetrics serves sys/metrics. With a token it is an ordinary read
@@ -13,7 +14,16 @@ import (
 // answered here, from this node's own metrics, without a token, sealed or
 // standby alike, as Vault does.
 func (h *Handler) handleMetrics(w http.ResponseWriter, r *http.Request) {
-	if !h.unauthMetrics {
+	h.serveUnauthenticated(w, r, h.unauthMetrics, func() (*logical.Response, error) {
+		return diag.MetricsResponse(h.core.MetricsSource(), r.URL.Query().Get("format"))
+	})
+}
+
+// serveUnauthenticated answers a diagnostics GET with fn's raw response
+// when the listener allows it without a token (allowed), else as an
+// ordinary request (token, ACL, audit).
+func (h *Handler) serveUnauthenticated(w http.ResponseWriter, r *http.Request, allowed bool, fn func() (*logical.Response, error)) {
+	if !allowed {
 		h.handleLogical(w, r)
 		return
 	}
@@ -21,7 +31,7 @@ func (h *Handler) handleMetrics(w http.ResponseWriter, r *http.Request) {
 		respondError(w, http.StatusMethodNotAllowed, errors.New("unsupported operation"))
 		return
 	}
-	resp, err := diag.MetricsResponse(h.core.MetricsSource(), r.URL.Query().Get("format"))
+	resp, err := fn()
 	if err != nil {
 		status, msg := h.statusOf(r, err)
 		respondError(w, status, errors.New(msg))
@@ -46,48 +56,19 @@ func requestID(r *http.Request) string {
 // handleInFlight serves sys/in-flight-req: an ordinary read with a token,
 // or answered here without one when the listener allows it.
 func (h *Handler) handleInFlight(w http.ResponseWriter, r *http.Request) {
-	if !h.unauthInFlight {
-		h.handleLogical(w, r)
-		return
-	}
-	if r.Method != http.MethodGet {
-		respondError(w, http.StatusMethodNotAllowed, errors.New("unsupported operation"))
-		return
-	}
-	resp, err := diag.InFlightResponse(h.core.InFlight())
-	if err != nil {
-		status, msg := h.statusOf(r, err)
-		respondError(w, status, errors.New(msg))
-		return
-	}
-	w.Header().Set("Content-Type", resp.RawContentType)
-	w.WriteHeader(resp.RawStatus)
-	_, _ = w.Write(resp.Raw)
+	h.serveUnauthenticated(w, r, h.unauthInFlight, func() (*logical.Response, error) {
+		return diag.InFlightResponse(h.core.InFlight())
+	})
 }
 
 // handlePprof serves sys/pprof/*: an ordinary read (sudo) with a token, or
 // answered here without one when the listener allows it.
 func (h *Handler) handlePprof(w http.ResponseWriter, r *http.Request) {
-	if !h.unauthPprof {
-		h.handleLogical(w, r)
-		return
-	}
-	if r.Method != http.MethodGet {
-		respondError(w, http.StatusMethodNotAllowed, errors.New("unsupported operation"))
-		return
-	}
-	data := map[string]any{}
-	for k, v := range r.URL.Query() {
-		data[k] = v[0]
-	}
-	rel := strings.TrimPrefix(r.URL.Path, "/v1/sys/")
-	resp, err := h.core.PprofUnauthenticated(r.Context(), rel, data)
-	if err != nil {
-		status, msg := h.statusOf(r, err)
-		respondError(w, status, errors.New(msg))
-		return
-	}
-	w.Header().Set("Content-Type", resp.RawContentType)
-	w.WriteHeader(resp.RawStatus)
-	_, _ = w.Write(resp.Raw)
+	h.serveUnauthenticated(w, r, h.unauthPprof, func() (*logical.Response, error) {
+		data := map[string]any{}
+		for k, v := range r.URL.Query() {
+			data[k] = v[0]
+		}
+		return h.core.PprofUnauthenticated(r.Context(), strings.TrimPrefix(r.URL.Path, "/v1/sys/"), data)
+	})
 }
